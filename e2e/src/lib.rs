@@ -1,0 +1,82 @@
+//! Boots the real kernel under real QEMU through `run-qemu.sh` and hands the
+//! tests what a user would see: exit status, console text, the verdict.
+//!
+//! The kernel is built once per test binary, into its own target directory so
+//! that the nested cargo never waits on the lock of the outer `cargo test`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub fn workspace() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// The release kernel ELF, built on first use.
+pub fn kernel() -> &'static Path {
+    static KERNEL: OnceLock<PathBuf> = OnceLock::new();
+    KERNEL.get_or_init(|| {
+        let target_dir = workspace().join("target/e2e");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(workspace())
+            .args(["build", "-q", "-p", "ccwgate-kernel", "--release", "--target", "s390x-unknown-linux-gnu"])
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "kernel build failed");
+        target_dir.join("s390x-unknown-linux-gnu/release/ccwgate")
+    })
+}
+
+/// What one `run-qemu.sh` invocation produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The verdict lines on the console (a correct run has exactly one).
+    pub fn verdict_lines(&self) -> Vec<&str> {
+        self.stdout.lines().map(|l| l.trim_end_matches('\r')).filter(|l| l.starts_with("VERDICT: ")).collect()
+    }
+
+    /// The single verdict line, parsed; panics with the whole output otherwise.
+    pub fn verdict(&self) -> gate::verdict::Parsed<'_> {
+        let lines = self.verdict_lines();
+        assert_eq!(lines.len(), 1, "expected one VERDICT line in:\n{self}");
+        gate::verdict::parse(lines[0]).unwrap_or_else(|| panic!("unparsable verdict in:\n{self}"))
+    }
+
+    /// Value of `key` in the verdict line.
+    pub fn field(&self, key: &str) -> Option<String> {
+        self.verdict().get(key).map(str::to_owned)
+    }
+}
+
+impl std::fmt::Display for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `run-qemu.sh --kernel <built kernel> ARGS`.
+pub fn run_qemu(args: &[&str]) -> Run {
+    run_script(&["--kernel", kernel().to_str().unwrap()], args)
+}
+
+/// Runs `run-qemu.sh` with exactly `pre` then `args` (no kernel implied).
+pub fn run_script(pre: &[&str], args: &[&str]) -> Run {
+    let out = Command::new(workspace().join("run-qemu.sh"))
+        .args(pre)
+        .args(args)
+        .output()
+        .expect("run-qemu.sh starts");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

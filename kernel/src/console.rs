@@ -1,0 +1,68 @@
+//! Line-buffered console on top of [`crate::sclp`], and `println!`.
+
+use crate::sclp::{self, Sccb};
+use core::fmt;
+use spin::Mutex;
+
+const LINE: usize = 1024;
+
+pub struct Console {
+    sccb: Sccb,
+    line: [u8; LINE],
+    len: usize,
+}
+
+static CONSOLE: Mutex<Console> = Mutex::new(Console { sccb: Sccb::new(), line: [0; LINE], len: 0 });
+
+impl Console {
+    fn flush(&mut self) {
+        if self.len > 0 {
+            // A failed write already marked the console broken; dropping the
+            // text is all that is left to do.
+            let _ = sclp::write(&mut self.sccb, &self.line[..self.len]);
+            self.len = 0;
+        }
+    }
+}
+
+impl fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for &b in s.as_bytes() {
+            self.line[self.len] = b;
+            self.len += 1;
+            if b == b'\n' || self.len == LINE {
+                self.flush();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Registers with the SCLP; returns false if the console cannot work.
+pub fn init() -> bool {
+    let mut console = CONSOLE.lock();
+    sclp::init(&mut console.sccb).is_ok()
+}
+
+#[doc(hidden)]
+pub fn _print(args: fmt::Arguments) {
+    let _ = fmt::Write::write_fmt(&mut *CONSOLE.lock(), args);
+}
+
+/// Console access for the fatal path, which may have interrupted a holder of
+/// the lock: that holder never runs again, so its partial line is dropped.
+pub fn emergency(args: fmt::Arguments) {
+    if CONSOLE.is_locked() {
+        // SAFETY: only reached on the way to stopping the CPU; the
+        // interrupted lock holder is never resumed.
+        unsafe { CONSOLE.force_unlock() };
+        CONSOLE.lock().len = 0;
+    }
+    _print(args);
+}
+
+#[macro_export]
+macro_rules! println {
+    () => { $crate::console::_print(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::console::_print(format_args!("{}\n", format_args!($($arg)*))) };
+}

@@ -1,0 +1,130 @@
+//! All of the runtime's assembly: the entry point and the interruption stubs.
+//!
+//! Each stub saves the interrupted context (16 GPRs, 16 FPRs and the old PSW)
+//! into a [`Frame`](super::Frame) pushed on the current stack, calls its Rust
+//! handler with `%r2` pointing at the frame, copies the frame's PSW (which the
+//! handler may have changed) back into the lowcore old-PSW slot, restores the
+//! registers and resumes with LPSWE. s390x has no red zone below `%r15`, so the
+//! frame can go straight below the interrupted stack pointer.
+
+use super::lowcore;
+use super::FRAME_SIZE;
+
+/// Bytes the stub moves `%r15` down: the ABI's 160-byte register save area for
+/// the handler's callees, then the frame.
+const STUB_STACK: usize = 160 + FRAME_SIZE;
+
+core::arch::global_asm!(
+    r#"
+    .section .head.entry,"ax"
+    .globl _start
+_start:
+    larl    %r15, __stack_top
+    aghi    %r15, -160
+    xc      0(8,%r15), 0(%r15)
+    # Floating-point registers 1, 3, 5, 7-15 need CR0's AFP bit (bit 45)
+    # before any compiled code may touch them.
+    stctg   %c0, %c0, 8(%r15)
+    oi      13(%r15), 0x04
+    lctlg   %c0, %c0, 8(%r15)
+    larl    %r2, __bss_start
+    larl    %r3, __bss_end
+0:  clgr    %r2, %r3
+    jhe     1f
+    mvghi   0(%r2), 0
+    la      %r2, 8(%r2)
+    j       0b
+1:  brasl   %r14, {rust_start}
+    # rust_start never returns; if it did, stop in a disabled wait.
+    larl    %r1, 2f
+    lpswe   0(%r1)
+    .balign 8
+2:  .quad   0x0002000180000000, 0
+
+    .section .parm,"aw",@progbits
+    .globl  __parm_area
+__parm_area:
+    .fill   896, 1, 0
+
+    .text
+    .macro  STUB name, handler, old
+    .globl  \name
+    .balign 4
+\name:
+    stmg    %r0, %r15, -{frame}(%r15)
+    aghi    %r15, -{stack}
+    std     %f0, 160+128+0*8(%r15)
+    std     %f1, 160+128+1*8(%r15)
+    std     %f2, 160+128+2*8(%r15)
+    std     %f3, 160+128+3*8(%r15)
+    std     %f4, 160+128+4*8(%r15)
+    std     %f5, 160+128+5*8(%r15)
+    std     %f6, 160+128+6*8(%r15)
+    std     %f7, 160+128+7*8(%r15)
+    std     %f8, 160+128+8*8(%r15)
+    std     %f9, 160+128+9*8(%r15)
+    std     %f10, 160+128+10*8(%r15)
+    std     %f11, 160+128+11*8(%r15)
+    std     %f12, 160+128+12*8(%r15)
+    std     %f13, 160+128+13*8(%r15)
+    std     %f14, 160+128+14*8(%r15)
+    std     %f15, 160+128+15*8(%r15)
+    mvc     160+256(16,%r15), \old(%r0)
+    xc      0(8,%r15), 0(%r15)
+    la      %r2, 160(%r15)
+    brasl   %r14, \handler
+    mvc     \old(16,%r0), 160+256(%r15)
+    ld      %f0, 160+128+0*8(%r15)
+    ld      %f1, 160+128+1*8(%r15)
+    ld      %f2, 160+128+2*8(%r15)
+    ld      %f3, 160+128+3*8(%r15)
+    ld      %f4, 160+128+4*8(%r15)
+    ld      %f5, 160+128+5*8(%r15)
+    ld      %f6, 160+128+6*8(%r15)
+    ld      %f7, 160+128+7*8(%r15)
+    ld      %f8, 160+128+8*8(%r15)
+    ld      %f9, 160+128+9*8(%r15)
+    ld      %f10, 160+128+10*8(%r15)
+    ld      %f11, 160+128+11*8(%r15)
+    ld      %f12, 160+128+12*8(%r15)
+    ld      %f13, 160+128+13*8(%r15)
+    ld      %f14, 160+128+14*8(%r15)
+    ld      %f15, 160+128+15*8(%r15)
+    lmg     %r0, %r15, 160(%r15)
+    lpswe   \old(%r0)
+    .endm
+
+    STUB    ccwgate_restart_stub, {restart}, {restart_old}
+    STUB    ccwgate_external_stub, {external}, {external_old}
+    STUB    ccwgate_svc_stub, {svc}, {svc_old}
+    STUB    ccwgate_program_stub, {program}, {program_old}
+    STUB    ccwgate_mcck_stub, {mcck}, {mcck_old}
+    STUB    ccwgate_io_stub, {io}, {io_old}
+    "#,
+    rust_start = sym super::rust_start,
+    frame = const FRAME_SIZE,
+    stack = const STUB_STACK,
+    restart = sym super::interrupts::restart,
+    external = sym super::interrupts::external,
+    svc = sym super::interrupts::svc,
+    program = sym super::interrupts::program,
+    mcck = sym super::interrupts::machine_check,
+    io = sym super::interrupts::io,
+    restart_old = const lowcore::RESTART_OLD_PSW,
+    external_old = const lowcore::EXTERNAL_OLD_PSW,
+    svc_old = const lowcore::SVC_OLD_PSW,
+    program_old = const lowcore::PROGRAM_OLD_PSW,
+    mcck_old = const lowcore::MCCK_OLD_PSW,
+    io_old = const lowcore::IO_OLD_PSW,
+);
+
+unsafe extern "C" {
+    pub fn ccwgate_restart_stub();
+    pub fn ccwgate_external_stub();
+    pub fn ccwgate_svc_stub();
+    pub fn ccwgate_program_stub();
+    pub fn ccwgate_mcck_stub();
+    pub fn ccwgate_io_stub();
+    /// The 896-byte area QEMU fills with the `-append` string.
+    pub static __parm_area: [u8; 896];
+}

@@ -1,0 +1,90 @@
+//! Control registers, interruption masking, waiting and stopping the CPU.
+
+use super::psw::{Psw, PswMask, SYSMASK_EXTERNAL, SYSMASK_IO};
+use core::arch::asm;
+
+/// CR0 bits (PoP bit numbers 45-54 of the 64-bit register).
+const CR0_SERVICE_SIGNAL: u64 = 1 << (63 - 54);
+const CR0_CPU_TIMER: u64 = 1 << (63 - 53);
+const CR0_CLOCK_COMPARATOR: u64 = 1 << (63 - 52);
+
+macro_rules! control_register {
+    ($read:ident, $write:ident, $n:literal) => {
+        fn $read() -> u64 {
+            let mut value = 0u64;
+            // SAFETY: STCTG stores one doubleword into `value`; privileged,
+            // and the kernel always runs in supervisor state.
+            unsafe { asm!(concat!("stctg %c", $n, ", %c", $n, ", 0({p})"), p = in(reg_addr) &mut value, options(nostack)) };
+            value
+        }
+        fn $write(value: u64) {
+            // SAFETY: LCTLG loads the register from `value`; callers only
+            // change bits whose effect the runtime is ready for.
+            unsafe { asm!(concat!("lctlg %c", $n, ", %c", $n, ", 0({p})"), p = in(reg_addr) &value, options(nostack)) };
+        }
+    };
+}
+control_register!(read_cr0, write_cr0, 0);
+control_register!(read_cr6, write_cr6, 6);
+
+/// Lets the runtime's external interruptions through CR0 (they still need
+/// the PSW's external mask, which only waits set).
+pub(super) fn enable_external_subclasses() {
+    write_cr0(read_cr0() | CR0_SERVICE_SIGNAL | CR0_CPU_TIMER | CR0_CLOCK_COMPARATOR);
+}
+
+/// Enables I/O interruption subclass `isc` (0-7) in CR6.
+pub fn enable_isc(isc: u8) {
+    assert!(isc < 8, "ISC out of range");
+    write_cr6(read_cr6() | (0x8000_0000u64 >> isc));
+}
+
+/// Lets I/O interruptions in (PSW bit 6) until [`mask_io`].
+pub fn unmask_io() {
+    let mut old = 0u8;
+    // SAFETY: STOSM only ORs the I/O bit into the PSW; the I/O stub is installed.
+    unsafe { asm!("stosm 0({p}), {m}", p = in(reg_addr) &mut old, m = const SYSMASK_IO, options(nostack)) };
+}
+
+/// Masks I/O interruptions again.
+pub fn mask_io() {
+    let mut old = 0u8;
+    // SAFETY: STNSM only clears PSW bits (here: I/O and external).
+    unsafe {
+        asm!("stnsm 0({p}), {m}", p = in(reg_addr) &mut old, m = const !(SYSMASK_IO | SYSMASK_EXTERNAL), options(nostack))
+    };
+}
+
+/// Waits, with `enable` interruptions unmasked, until one is taken. Returns
+/// with all interruptions masked (the stub clears them when it wakes a wait).
+pub fn enabled_wait(enable: PswMask) {
+    let mut psw = Psw::new(PswMask::KERNEL | PswMask::WAIT | enable, 0);
+    // SAFETY: the PSW resumes at label 0 in 64-bit mode; the handlers that can
+    // be taken are installed, preserve every register and clear the wait bit.
+    unsafe {
+        asm!(
+            "larl {tmp}, 0f",
+            "stg {tmp}, 8({psw})",
+            "lpswe 0({psw})",
+            "0:",
+            psw = in(reg_addr) &mut psw,
+            tmp = out(reg_addr) _,
+        )
+    };
+}
+
+/// Stops this CPU with SIGNAL PROCESSOR (stop); QEMU exits once no CPU runs.
+/// Falls back to a disabled wait, which QEMU also treats as the end.
+pub fn stop() -> ! {
+    let mut address = 0u16;
+    // SAFETY: STAP stores this CPU's address; SIGP order 5 (stop) to ourselves.
+    unsafe {
+        asm!("stap 0({p})", p = in(reg_addr) &mut address, options(nostack));
+        asm!("sigp {st}, {addr}, 5", st = out(reg) _, addr = in(reg) u64::from(address), options(nostack));
+    }
+    let psw = Psw::new(PswMask::KERNEL | PswMask::WAIT, 0);
+    loop {
+        // SAFETY: a disabled wait PSW never resumes.
+        unsafe { asm!("lpswe 0({p})", p = in(reg_addr) &psw, options(nostack)) };
+    }
+}

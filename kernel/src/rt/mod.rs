@@ -1,0 +1,97 @@
+//! ccwgate's s390x runtime: entry, lowcore, PSWs, interruption stubs, clocks
+//! and control registers. This is the only place that knows the machine's
+//! startup and interruption mechanics; the rest of the kernel sees a handful
+//! of safe functions and three fixed-name hooks.
+//!
+//! # Memory layout (see `linker.ld`)
+//!
+//! | address            | what                                                    |
+//! |--------------------|---------------------------------------------------------|
+//! | `0x0000`–`0x01ff`  | lowcore ([`lowcore::Lowcore`]): codes and old/new PSWs |
+//! | `0x10000`          | `_start`, where QEMU's loader starts the CPU (64-bit, DAT off) |
+//! | `0x10480`–`0x107ff`| `.parm`: the `-append` string, NUL-terminated ([`command_line`]) |
+//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 64 KiB stack |
+//!
+//! # Startup
+//!
+//! `_start` (in [`asm`]) sets the stack, turns on CR0's AFP bit so compiled
+//! code may use every floating-point register, zeroes `.bss` and calls
+//! `rust_start`, which reads the TOD clock (the boot timestamp behind every
+//! `elapsed_us`), installs all six new PSWs, enables the external subclasses
+//! the runtime needs (service signal, clock comparator, CPU timer) and calls
+//! `crate::main`.
+//!
+//! # Interruptions
+//!
+//! Every interruption class has a stub that saves the full register state
+//! (GPRs, FPRs, old PSW) in a [`Frame`] and calls a Rust handler with every
+//! interruption class masked. Handlers are fixed-name functions of the kernel:
+//!
+//! - `crate::on_io_interruption(IoInterruption)` for I/O interruptions;
+//! - `crate::on_service_signal(param)` for SCLP service signals;
+//! - `crate::on_fault(&Fault, &Psw) -> !` for everything that must not happen
+//!   (program check, machine check, restart, SVC, unknown external code).
+//!
+//! Clock-comparator and CPU-timer interruptions are the runtime's own: they
+//! end bounded waits ([`clock::wait_until`]). Interruptions are enabled only
+//! inside such waits, so everywhere else kernel code runs undisturbed. When an
+//! interruption ends an enabled wait, the stub resumes the waiter with
+//! interruptions masked again.
+
+pub mod asm;
+pub mod clock;
+pub mod cpu;
+pub mod interrupts;
+pub mod lowcore;
+pub mod psw;
+
+pub use interrupts::{Fault, IoInterruption};
+pub use psw::Psw;
+
+/// Interrupted context as saved by a stub. The layout is shared with `asm`.
+#[repr(C)]
+pub struct Frame {
+    pub gprs: [u64; 16],
+    pub fprs: [u64; 16],
+    pub psw: Psw,
+}
+
+pub const FRAME_SIZE: usize = core::mem::size_of::<Frame>();
+const _: () = {
+    assert!(FRAME_SIZE == 272);
+    assert!(core::mem::offset_of!(Frame, fprs) == 128);
+    assert!(core::mem::offset_of!(Frame, psw) == 256);
+};
+
+static BOOT_TOD: spin::Once<u64> = spin::Once::new();
+
+/// TOD clock value taken first thing at boot.
+pub fn boot_tod() -> u64 {
+    BOOT_TOD.get().copied().unwrap_or(0)
+}
+
+/// Microseconds since boot, from the TOD clock.
+pub fn elapsed_us() -> u64 {
+    clock::tod_to_us(clock::tod().wrapping_sub(boot_tod()))
+}
+
+/// The `-append` text area, copied out with volatile reads: QEMU wrote it
+/// behind the compiler's back, after the image was linked with zeroes there.
+pub fn command_line() -> [u8; 896] {
+    let mut out = [0u8; 896];
+    // SAFETY: __parm_area is an 896-byte, always-mapped area defined in asm.
+    let base = core::ptr::addr_of!(asm::__parm_area).cast::<u8>();
+    for (i, b) in out.iter_mut().enumerate() {
+        // SAFETY: i < 896, inside the area.
+        *b = unsafe { core::ptr::read_volatile(base.add(i)) };
+    }
+    out
+}
+
+extern "C" fn rust_start() -> ! {
+    BOOT_TOD.call_once(clock::tod);
+    interrupts::install();
+    cpu::enable_external_subclasses();
+    clock::init();
+    crate::main()
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# run-qemu.sh: build ccwgate, boot it under qemu-system-s390x, stream the guest
+# console and turn its VERDICT line into an exit status a CI can use.
+#
+# Exit status: 0 PASS, 1 FAIL, 2 ERROR (guest ERROR verdict, no verdict,
+# several verdicts, timeout, QEMU or build failure, bad usage).
+set -uo pipefail
+
+usage() {
+    cat <<'USAGE'
+usage: ./run-qemu.sh [options] [-- extra qemu-system-s390x arguments]
+
+Guest options (become kernel command-line tokens, see README "Command line"):
+  --scenario NAME     selftest | smoke | ssch | csch-race | hsch-race | csch-idle | mixed
+  --seed N            seed for the scenario's choices (default 1)
+  --iterations N      iterations to run (default: the scenario's own)
+  --devno XXXX        device number of the subchannel to test (default: first found)
+  --delay MIN:MAX:STEP  delay sweep between instructions, TOD units (4096 = 1 us)
+  --mode irq|poll     collect status by I/O interruptions or by polling
+  --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
+  --verbose N         guest log level 0-3
+  --append TOKENS     raw extra command-line tokens, appended last
+
+Host options:
+  --timeout SECONDS   kill QEMU and report ERROR after this long (default 120)
+  --accel tcg|kvm     accelerator (default tcg; kvm needs an s390x host)
+  --smp N             number of CPUs (default 1)
+  --device SPEC       add a -device (repeatable), e.g. vfio-ccw,sysfsdev=...
+  --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
+  --kernel ELF        boot this kernel instead of building one
+  --gdb               make QEMU wait for gdb on tcp::1234 (see README)
+  --dry-run           print the QEMU command and exit
+  -h, --help          this text
+
+Exit status: 0 PASS, 1 FAIL, 2 ERROR / no verdict / timeout / usage.
+USAGE
+}
+
+die() { echo "run-qemu.sh: ERROR: $*" >&2; exit 2; }
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+target=s390x-unknown-linux-gnu
+append=()
+extra_append=""
+timeout=120
+accel=tcg
+smp=1
+devices=()
+default_device=1
+kernel=""
+gdb=0
+dry_run=0
+qemu_extra=()
+
+need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --scenario) need_value "$@"; append+=("scenario=$2"); shift 2 ;;
+        --seed) need_value "$@"; append+=("seed=$2"); shift 2 ;;
+        --iterations) need_value "$@"; append+=("iterations=$2"); shift 2 ;;
+        --devno) need_value "$@"; append+=("devno=$2"); shift 2 ;;
+        --delay) need_value "$@"; append+=("delay=$2"); shift 2 ;;
+        --mode) need_value "$@"; append+=("mode=$2"); shift 2 ;;
+        --io-timeout-ms) need_value "$@"; append+=("io_timeout_ms=$2"); shift 2 ;;
+        --verbose) need_value "$@"; append+=("verbose=$2"); shift 2 ;;
+        --append) need_value "$@"; extra_append="$2"; shift 2 ;;
+        --timeout) need_value "$@"; timeout=$2; shift 2 ;;
+        --accel) need_value "$@"; accel=$2; shift 2 ;;
+        --smp) need_value "$@"; smp=$2; shift 2 ;;
+        --device) need_value "$@"; devices+=("$2"); shift 2 ;;
+        --no-default-device) default_device=0; shift ;;
+        --kernel) need_value "$@"; kernel=$2; shift 2 ;;
+        --gdb) gdb=1; shift ;;
+        --dry-run) dry_run=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        --) shift; qemu_extra=("$@"); break ;;
+        *) usage >&2; die "unknown option '$1'" ;;
+    esac
+done
+
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds, got '$timeout'"
+[[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
+case "$accel" in
+    tcg) accel_args=(-accel "tcg$([ "$smp" -gt 1 ] && echo ,thread=multi)" -cpu max) ;;
+    kvm) accel_args=(-accel kvm -cpu host) ;;
+    *) die "--accel must be tcg or kvm, got '$accel'" ;;
+esac
+
+cmdline="${append[*]:-}"
+[ -n "$extra_append" ] && cmdline="${cmdline:+$cmdline }$extra_append"
+[ "${#cmdline}" -lt 896 ] || die "kernel command line is ${#cmdline} bytes; the limit is 895"
+
+# Installs what a fresh Debian machine lacks, or says exactly what to run.
+ensure_tools() {
+    if ! command -v qemu-system-s390x >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "run-qemu.sh: installing qemu-system-misc (provides qemu-system-s390x)" >&2
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-misc; } >&2 \
+                || die "could not install qemu-system-misc"
+        else
+            die "qemu-system-s390x not found; install it with: sudo apt-get install qemu-system-misc"
+        fi
+    fi
+    if [ -z "$kernel" ] && command -v rustup >/dev/null \
+        && ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo "run-qemu.sh: adding the Rust target $target" >&2
+        rustup target add "$target" >&2 || die "could not run: rustup target add $target"
+    fi
+}
+
+if [ -z "$kernel" ]; then
+    kernel="${CARGO_TARGET_DIR:-$here/target}/$target/release/ccwgate"
+    build=1
+else
+    build=0
+fi
+
+qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio "${accel_args[@]}"
+      -smp "$smp" -m 128 -serial stdio -kernel "$kernel" -append "$cmdline")
+[ "$default_device" = 1 ] && qemu+=(-device virtio-rng-ccw,devno=fe.0.0001)
+for d in "${devices[@]}"; do qemu+=(-device "$d"); done
+[ "$gdb" = 1 ] && qemu+=(-S -gdb tcp::1234)
+qemu+=("${qemu_extra[@]}")
+
+if [ "$dry_run" = 1 ]; then
+    printf '%q ' "${qemu[@]}"; echo
+    exit 0
+fi
+
+ensure_tools
+if [ "$build" = 1 ]; then
+    (cd "$here" && cargo build -q -p ccwgate-kernel --release --target "$target") >&2 \
+        || die "kernel build failed"
+fi
+[ -f "$kernel" ] || die "no kernel at $kernel"
+
+[ "$gdb" = 1 ] && echo "run-qemu.sh: QEMU waits for gdb: gdb-multiarch $kernel -ex 'target remote :1234'" >&2
+log=$(mktemp "${TMPDIR:-/tmp}/ccwgate.XXXXXX")
+trap 'rm -f "$log"' EXIT
+timeout -k 5 "$timeout" "${qemu[@]}" </dev/null | tee "$log"
+status=("${PIPESTATUS[@]}")
+qemu_status=${status[0]}
+
+verdicts=$(tr -d '\r' <"$log" | grep -a -c '^VERDICT: ')
+verdict=$(tr -d '\r' <"$log" | grep -a -m1 '^VERDICT: ')
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
+    die "timeout: no end after ${timeout}s (${verdicts} verdict line(s) seen)"
+fi
+[ "$qemu_status" = 0 ] || die "qemu-system-s390x exited with status $qemu_status"
+[ "$verdicts" = 1 ] || die "expected exactly one VERDICT line, got $verdicts"
+case "$verdict" in
+    "VERDICT: PASS "*|"VERDICT: PASS") exit 0 ;;
+    "VERDICT: FAIL "*) exit 1 ;;
+    *) exit 2 ;;
+esac
