@@ -19,7 +19,15 @@ pub fn kernel() -> &'static Path {
         let target_dir = workspace().join("target/e2e");
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(workspace())
-            .args(["build", "-q", "-p", "ccwgate-kernel", "--release", "--target", "s390x-unknown-linux-gnu"])
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "ccwgate-kernel",
+                "--release",
+                "--target",
+                "s390x-unknown-linux-gnu",
+            ])
             .arg("--target-dir")
             .arg(&target_dir)
             .status()
@@ -40,7 +48,11 @@ pub struct Run {
 impl Run {
     /// The verdict lines on the console (a correct run has exactly one).
     pub fn verdict_lines(&self) -> Vec<&str> {
-        self.stdout.lines().map(|l| l.trim_end_matches('\r')).filter(|l| l.starts_with("VERDICT: ")).collect()
+        self.stdout
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| l.starts_with("VERDICT: "))
+            .collect()
     }
 
     /// The single verdict line, parsed; panics with the whole output otherwise.
@@ -58,7 +70,11 @@ impl Run {
 
 impl std::fmt::Display for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 

@@ -10,7 +10,10 @@ fn selftest_passes_with_exit_0() {
     assert_eq!(v.outcome, gate::verdict::Outcome::Pass, "{run}");
     assert_eq!(v.get("scenario"), Some("selftest"));
     assert_eq!(v.get("seed"), Some("1"));
-    let elapsed: u64 = v.get("elapsed_us").and_then(|s| s.parse().ok()).expect("elapsed_us");
+    let elapsed: u64 = v
+        .get("elapsed_us")
+        .and_then(|s| s.parse().ok())
+        .expect("elapsed_us");
     assert!(elapsed > 0 && elapsed < 60_000_000, "{run}");
 }
 
@@ -30,7 +33,10 @@ fn program_check_is_an_error_with_its_code() {
     assert_eq!(v.get("reason"), Some("program-check"), "{run}");
     // Opcode 0x0000 is an operation exception: program-interruption code 1.
     assert_eq!(v.get("code"), Some("0x1"), "{run}");
-    assert!(v.get("psw").is_some() && v.get("location").is_some(), "{run}");
+    assert!(
+        v.get("psw").is_some() && v.get("location").is_some(),
+        "{run}"
+    );
 }
 
 #[test]
@@ -76,16 +82,29 @@ fn a_kernel_that_never_finishes_times_out_with_exit_2() {
 fn usage_errors_exit_2() {
     let run = run_script(&["--no-such-option"], &[]);
     assert_eq!(run.code, 2, "{run}");
-    assert!(run.stderr.contains("unknown option '--no-such-option'"), "{run}");
+    assert!(
+        run.stderr.contains("unknown option '--no-such-option'"),
+        "{run}"
+    );
     let run = run_script(&["--accel", "hvf", "--dry-run"], &[]);
     assert_eq!(run.code, 2, "{run}");
 }
 
 #[test]
 fn dry_run_prints_the_qemu_command() {
-    let run = run_script(&["--dry-run", "--scenario", "ssch", "--seed", "7"], &["--", "-d", "int"]);
+    let run = run_script(
+        &["--dry-run", "--scenario", "ssch", "--seed", "7"],
+        &["--", "-d", "int"],
+    );
     assert_eq!(run.code, 0, "{run}");
-    for part in ["qemu-system-s390x", "-nodefaults", "-kernel", "scenario=ssch\\ seed=7", "virtio-rng-ccw", "-d int"] {
+    for part in [
+        "qemu-system-s390x",
+        "-nodefaults",
+        "-kernel",
+        "scenario=ssch\\ seed=7",
+        "virtio-rng-ccw",
+        "-d int",
+    ] {
         assert!(run.stdout.contains(part), "missing {part:?} in {run}");
     }
 }

@@ -12,7 +12,10 @@ extern crate std;
 
 pub mod cmdline;
 pub mod css;
+pub mod driver;
 pub mod oracle;
 pub mod rng;
+pub mod sim;
+pub mod stats;
 pub mod trace;
 pub mod verdict;

@@ -12,7 +12,11 @@ pub struct Console {
     len: usize,
 }
 
-static CONSOLE: Mutex<Console> = Mutex::new(Console { sccb: Sccb::new(), line: [0; LINE], len: 0 });
+static CONSOLE: Mutex<Console> = Mutex::new(Console {
+    sccb: Sccb::new(),
+    line: [0; LINE],
+    len: 0,
+});
 
 impl Console {
     fn flush(&mut self) {

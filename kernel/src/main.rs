@@ -10,8 +10,10 @@
 #![no_main]
 
 mod console;
+mod css;
 mod report;
 mod rt;
+mod scenario;
 mod sclp;
 mod selftest;
 
@@ -22,7 +24,10 @@ pub use rt::{Fault, IoInterruption, Psw};
 
 fn main() -> ! {
     console::init();
-    println!("ccwgate {}: s390x channel-I/O gate", env!("CARGO_PKG_VERSION"));
+    println!(
+        "ccwgate {}: s390x channel-I/O gate",
+        env!("CARGO_PKG_VERSION")
+    );
     let raw = rt::command_line();
     let config = match cmdline::parse(&raw) {
         Ok(config) => config,
@@ -35,14 +40,14 @@ fn main() -> ! {
     match config.scenario {
         Scenario::Selftest => selftest::run(&config),
         Scenario::Crash => selftest::crash(),
-        other => report::finish(Outcome::Error, Some("not-implemented"), |line| {
-            line.field("detail", other.name());
-        }),
+        _ => scenario::run(&config),
     }
 }
 
 /// I/O-interruption hook of the runtime.
-pub fn on_io_interruption(_irq: IoInterruption) {}
+pub fn on_io_interruption(irq: IoInterruption) {
+    css::on_io_interruption(irq.sid, irq.intparm);
+}
 
 /// Service-signal hook of the runtime.
 pub fn on_service_signal(param: u32) {

@@ -16,7 +16,10 @@ static FINISHING: AtomicBool = AtomicBool::new(false);
 
 /// Names the run for whatever verdict ends it.
 pub fn begin(config: &Config) {
-    let index = Scenario::ALL.iter().position(|s| *s == config.scenario).unwrap_or(usize::MAX);
+    let index = Scenario::ALL
+        .iter()
+        .position(|s| *s == config.scenario)
+        .unwrap_or(usize::MAX);
     SCENARIO.store(index as u8, Ordering::Relaxed);
     SEED.store(config.seed, Ordering::Relaxed);
 }
@@ -27,7 +30,9 @@ pub fn progress(iterations: u32) {
 }
 
 fn scenario_name() -> &'static str {
-    Scenario::ALL.get(SCENARIO.load(Ordering::Relaxed) as usize).map_or("none", |s| s.name())
+    Scenario::ALL
+        .get(SCENARIO.load(Ordering::Relaxed) as usize)
+        .map_or("none", |s| s.name())
 }
 
 /// Collects the verdict line so that it reaches the console in one write.
@@ -49,12 +54,19 @@ impl Write for LineBuf {
 }
 
 /// Prints the verdict (with `extra` fields after the fixed ones) and stops.
-pub fn finish(outcome: Outcome, reason: Option<&str>, extra: impl FnOnce(&mut VerdictLine<'_, LineBuf>)) -> ! {
+pub fn finish(
+    outcome: Outcome,
+    reason: Option<&str>,
+    extra: impl FnOnce(&mut VerdictLine<'_, LineBuf>),
+) -> ! {
     if FINISHING.swap(true, Ordering::SeqCst) {
         // A fault while printing a verdict: nothing more can be said.
         rt::cpu::stop();
     }
-    let mut out = LineBuf { buf: [0; 1024], len: 0 };
+    let mut out = LineBuf {
+        buf: [0; 1024],
+        len: 0,
+    };
     let mut line = VerdictLine::start(
         &mut out,
         outcome,
@@ -69,9 +81,14 @@ pub fn finish(outcome: Outcome, reason: Option<&str>, extra: impl FnOnce(&mut Ve
     extra(&mut line);
     if line.finish().is_err() {
         out.len = 0;
-        let _ = write!(out, "VERDICT: ERROR scenario={} reason=verdict-too-long\n", scenario_name());
+        let _ = writeln!(
+            out,
+            "VERDICT: ERROR scenario={} reason=verdict-too-long",
+            scenario_name()
+        );
     }
-    let text = core::str::from_utf8(&out.buf[..out.len]).unwrap_or("VERDICT: ERROR reason=verdict-not-utf8\n");
+    let text = core::str::from_utf8(&out.buf[..out.len])
+        .unwrap_or("VERDICT: ERROR reason=verdict-not-utf8\n");
     console::emergency(format_args!("{text}"));
     rt::cpu::stop()
 }
@@ -105,7 +122,10 @@ pub fn panic(info: &core::panic::PanicInfo) -> ! {
     console::emergency(format_args!("panic: {}\n", info.message()));
     finish(Outcome::Error, Some("panic"), |line| {
         if let Some(location) = info.location() {
-            line.field("location", format_args!("{}:{}", location.file(), location.line()));
+            line.field(
+                "location",
+                format_args!("{}:{}", location.file(), location.line()),
+            );
         }
     })
 }

@@ -27,7 +27,8 @@ pub enum SclpError {
     NotOperational,
     Busy,
     Timeout,
-    Response(u16),
+    /// The SCLP answered with a response code other than normal completion.
+    Response,
 }
 
 /// One SCCB: page-aligned so it never crosses a page, and below 2 GiB like
@@ -52,7 +53,12 @@ impl Sccb {
         let p = self.0.as_ptr();
         // SAFETY: offsets 6 and 7 are inside the SCCB; volatile because the
         // SCLP stored them behind the compiler's back.
-        let (hi, lo) = unsafe { (core::ptr::read_volatile(p.add(6)), core::ptr::read_volatile(p.add(7))) };
+        let (hi, lo) = unsafe {
+            (
+                core::ptr::read_volatile(p.add(6)),
+                core::ptr::read_volatile(p.add(7)),
+            )
+        };
         u16::from_be_bytes([hi, lo])
     }
 
@@ -114,7 +120,7 @@ fn service_call(command: u32, sccb: &mut Sccb) -> Result<(), SclpError> {
     }
     match sccb.response() {
         RESPONSE_NORMAL_COMPLETION => Ok(()),
-        code => Err(SclpError::Response(code)),
+        _ => Err(SclpError::Response),
     }
 }
 

@@ -18,22 +18,33 @@ pub fn run(_config: &Config) -> ! {
     // return into the enabled wait's caller.
     let (ckc_before, timer_before) = clock::timer_ticks();
     let deadline = clock::tod() + clock::us_to_tod(1000);
-    clock::wait_until(deadline, PswMask::empty(), || clock::timer_ticks().0 > ckc_before);
+    clock::wait_until(deadline, PswMask::empty(), || {
+        clock::timer_ticks().0 > ckc_before
+    });
     let ckc_latency = clock::tod().saturating_sub(deadline);
     if clock::timer_ticks().0 == ckc_before {
-        report::finish(Outcome::Error, Some("no-clock-comparator-interruption"), |_| {});
+        report::finish(
+            Outcome::Error,
+            Some("no-clock-comparator-interruption"),
+            |_| {},
+        );
     }
 
     // CPU timer: the second timer source, and a wait ended by something other
     // than its own deadline.
     clock::arm_cpu_timer(500);
     let limit = clock::tod() + clock::us_to_tod(1_000_000);
-    let fired = clock::wait_until(limit, PswMask::empty(), || clock::timer_ticks().1 > timer_before);
+    let fired = clock::wait_until(limit, PswMask::empty(), || {
+        clock::timer_ticks().1 > timer_before
+    });
     if !fired {
         report::finish(Outcome::Error, Some("no-cpu-timer-interruption"), |_| {});
     }
     report::progress(1);
-    crate::println!("selftest: clock-comparator late by {} us; cpu timer fired", clock::tod_to_us(ckc_latency));
+    crate::println!(
+        "selftest: clock-comparator late by {} us; cpu timer fired",
+        clock::tod_to_us(ckc_latency)
+    );
     report::finish(Outcome::Pass, None, |_| {})
 }
 

@@ -61,7 +61,10 @@ pub(super) fn on_cpu_timer() {
 
 /// Clock-comparator and CPU-timer interruptions taken since boot.
 pub fn timer_ticks() -> (u32, u32) {
-    (CLOCK_COMPARATOR_TICKS.load(Ordering::Relaxed), CPU_TIMER_TICKS.load(Ordering::Relaxed))
+    (
+        CLOCK_COMPARATOR_TICKS.load(Ordering::Relaxed),
+        CPU_TIMER_TICKS.load(Ordering::Relaxed),
+    )
 }
 
 /// Arms the CPU timer to interrupt after `us` microseconds of CPU time.

@@ -43,7 +43,9 @@ pub fn enable_isc(isc: u8) {
 pub fn unmask_io() {
     let mut old = 0u8;
     // SAFETY: STOSM only ORs the I/O bit into the PSW; the I/O stub is installed.
-    unsafe { asm!("stosm 0({p}), {m}", p = in(reg_addr) &mut old, m = const SYSMASK_IO, options(nostack)) };
+    unsafe {
+        asm!("stosm 0({p}), {m}", p = in(reg_addr) &mut old, m = const SYSMASK_IO, options(nostack))
+    };
 }
 
 /// Masks I/O interruptions again.

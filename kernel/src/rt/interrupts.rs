@@ -89,7 +89,12 @@ pub(super) extern "C" fn program(frame: &mut Frame) {
 }
 
 pub(super) extern "C" fn machine_check(frame: &mut Frame) {
-    crate::on_fault(&Fault::MachineCheck { mcic: lowcore_read!(mcic: u64) }, &frame.psw)
+    crate::on_fault(
+        &Fault::MachineCheck {
+            mcic: lowcore_read!(mcic: u64),
+        },
+        &frame.psw,
+    )
 }
 
 pub(super) extern "C" fn restart(frame: &mut Frame) {
@@ -97,5 +102,10 @@ pub(super) extern "C" fn restart(frame: &mut Frame) {
 }
 
 pub(super) extern "C" fn svc(frame: &mut Frame) {
-    crate::on_fault(&Fault::Svc { code: lowcore_read!(svc_code: u16) }, &frame.psw)
+    crate::on_fault(
+        &Fault::Svc {
+            code: lowcore_read!(svc_code: u16),
+        },
+        &frame.psw,
+    )
 }

@@ -84,7 +84,13 @@ pub unsafe fn field<T>(offset: usize) -> VolatilePtr<'static, T> {
 macro_rules! lowcore_read {
     ($field:ident: $t:ty) => {
         // SAFETY: the offset comes from offset_of! on the declared layout.
-        unsafe { $crate::rt::lowcore::field::<$t>(core::mem::offset_of!($crate::rt::lowcore::Lowcore, $field)).read() }
+        unsafe {
+            $crate::rt::lowcore::field::<$t>(core::mem::offset_of!(
+                $crate::rt::lowcore::Lowcore,
+                $field
+            ))
+            .read()
+        }
     };
 }
 pub(crate) use lowcore_read;
@@ -92,7 +98,13 @@ pub(crate) use lowcore_read;
 macro_rules! lowcore_write {
     ($field:ident: $t:ty = $value:expr) => {
         // SAFETY: the offset comes from offset_of! on the declared layout.
-        unsafe { $crate::rt::lowcore::field::<$t>(core::mem::offset_of!($crate::rt::lowcore::Lowcore, $field)).write($value) }
+        unsafe {
+            $crate::rt::lowcore::field::<$t>(core::mem::offset_of!(
+                $crate::rt::lowcore::Lowcore,
+                $field
+            ))
+            .write($value)
+        }
     };
 }
 pub(crate) use lowcore_write;

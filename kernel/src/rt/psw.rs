@@ -36,7 +36,10 @@ pub struct Psw {
 
 impl Psw {
     pub const fn new(mask: PswMask, addr: u64) -> Self {
-        Psw { mask: mask.bits(), addr }
+        Psw {
+            mask: mask.bits(),
+            addr,
+        }
     }
 }
 

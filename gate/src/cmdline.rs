@@ -1,0 +1,678 @@
+//! The kernel command line.
+//!
+//! QEMU copies `-append "..."` to guest address 0x10480 as a NUL-terminated
+//! string inside an 896-byte area; the kernel hands [`parse`] that area.
+//!
+//! The text is a list of `key=value` tokens separated by runs of spaces, tabs,
+//! CRs or newlines. Every key is optional and may appear at most once:
+//!
+//! | key             | value                                    | default        |
+//! |-----------------|------------------------------------------|----------------|
+//! | `scenario`      | a [`Scenario`] name                      | `selftest`     |
+//! | `seed`          | u64                                      | `1`            |
+//! | `iterations`    | u32, at least 1                          | scenario's own |
+//! | `verbose`       | 0..=3                                    | `0`            |
+//! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex  | any device     |
+//! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
+//! | `mode`          | `irq` or `poll`                          | `irq`          |
+//! | `io_timeout_ms` | 1..=600000                               | `1000`         |
+//!
+//! Numbers are decimal, or hex after `0x`; `devno` is always hex.
+//!
+//! Anything unexpected is an error rather than ignored: a typo that silently
+//! fell back to a default would make a run look reproducible when it is not.
+
+/// Size of the parameter area QEMU fills, NUL terminator included.
+pub const PARM_AREA_LEN: usize = 896;
+
+/// How much of an overlong command line an error quotes.
+const TOO_LONG_QUOTE: usize = 32;
+
+/// What the kernel runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Scenario {
+    #[default]
+    Selftest,
+    Crash,
+    Smoke,
+    Ssch,
+    CschRace,
+    HschRace,
+    CschIdle,
+    Mixed,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 8] = [
+        Scenario::Selftest,
+        Scenario::Crash,
+        Scenario::Smoke,
+        Scenario::Ssch,
+        Scenario::CschRace,
+        Scenario::HschRace,
+        Scenario::CschIdle,
+        Scenario::Mixed,
+    ];
+
+    /// The name used on the command line and in the verdict line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Selftest => "selftest",
+            Scenario::Crash => "crash",
+            Scenario::Smoke => "smoke",
+            Scenario::Ssch => "ssch",
+            Scenario::CschRace => "csch-race",
+            Scenario::HschRace => "hsch-race",
+            Scenario::CschIdle => "csch-idle",
+            Scenario::Mixed => "mixed",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name().as_bytes() == name)
+    }
+}
+
+/// How the kernel learns that an I/O operation has ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Collect {
+    /// Enable I/O interruptions and wait for them.
+    #[default]
+    Irq,
+    /// Keep interruptions disabled and poll with TEST PENDING INTERRUPTION.
+    Poll,
+}
+
+impl Collect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Collect::Irq => "irq",
+            Collect::Poll => "poll",
+        }
+    }
+}
+
+/// The delays, in TOD-clock units, that race scenarios step through.
+///
+/// [`parse`] only produces sweeps with `min <= max` and `step >= 1`; the fields
+/// are public for reading, and [`len`](Self::len) and [`nth`](Self::nth) stay
+/// panic-free on hand-built sweeps that break those rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelaySweep {
+    pub min: u32,
+    pub max: u32,
+    pub step: u32,
+}
+
+impl DelaySweep {
+    pub const DEFAULT: DelaySweep = DelaySweep {
+        min: 0,
+        max: 8192,
+        step: 64,
+    };
+
+    /// `None` unless `min <= max` and `step >= 1`.
+    pub const fn new(min: u32, max: u32, step: u32) -> Option<Self> {
+        if min <= max && step >= 1 {
+            Some(DelaySweep { min, max, step })
+        } else {
+            None
+        }
+    }
+
+    /// Number of distinct delays in the sweep, saturated at `u32::MAX`: only
+    /// `0:4294967295:1` has more (2^32), and [`nth`](Self::nth) still reaches
+    /// all of those.
+    // A sweep always holds at least one delay, so an `is_empty` would be noise.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> u32 {
+        u32::try_from(self.len_u64()).unwrap_or(u32::MAX)
+    }
+
+    /// The `i`-th delay, wrapping around after the last one.
+    pub fn nth(&self, i: u32) -> u32 {
+        // In u64 because (max - min) / step + 1 can be 2^32 and the product
+        // can exceed u32; the sum never exceeds max, so the cast is lossless.
+        let offset = (u64::from(i) % self.len_u64()) * u64::from(self.step);
+        self.min + offset as u32
+    }
+
+    fn len_u64(&self) -> u64 {
+        u64::from(self.max.saturating_sub(self.min) / self.step.max(1)) + 1
+    }
+}
+
+impl Default for DelaySweep {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Everything the command line can set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// `None`: the scenario picks its own count.
+    pub iterations: Option<u32>,
+    pub verbose: u8,
+    /// `None`: the kernel picks a device.
+    pub devno: Option<u16>,
+    pub delay: DelaySweep,
+    pub mode: Collect,
+    pub io_timeout_ms: u32,
+}
+
+impl Config {
+    pub const DEFAULT: Config = Config {
+        scenario: Scenario::Selftest,
+        seed: 1,
+        iterations: None,
+        verbose: 0,
+        devno: None,
+        delay: DelaySweep::DEFAULT,
+        mode: Collect::Irq,
+        io_timeout_ms: 1000,
+    };
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No NUL within [`PARM_AREA_LEN`] bytes.
+    TooLong,
+    /// A token without `=`, or with nothing before it.
+    NotKeyValue,
+    UnknownKey,
+    /// Empty, malformed or out-of-range value.
+    BadValue,
+    /// A number too big for its type.
+    Overflow,
+    Duplicate,
+    /// A byte outside printable ASCII in a token.
+    NonAscii,
+}
+
+impl ErrorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::TooLong => "too-long",
+            ErrorKind::NotKeyValue => "not-key-value",
+            ErrorKind::UnknownKey => "unknown-key",
+            ErrorKind::BadValue => "bad-value",
+            ErrorKind::Overflow => "overflow",
+            ErrorKind::Duplicate => "duplicate-key",
+            ErrorKind::NonAscii => "non-ascii",
+        }
+    }
+}
+
+/// The first problem found, with the whole offending token so the verdict
+/// can quote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CmdlineError<'a> {
+    /// The token as it appeared; for `TooLong`, the first 32 bytes of input.
+    pub token: &'a [u8],
+    pub kind: ErrorKind,
+}
+
+/// Parses the parameter area (or, on the host, any shorter slice, which
+/// counts as terminated at its end).
+pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
+    let area = &raw[..raw.len().min(PARM_AREA_LEN)];
+    let text = match area.iter().position(|&b| b == 0) {
+        Some(end) => &area[..end],
+        None if raw.len() < PARM_AREA_LEN => raw,
+        None => {
+            return Err(CmdlineError {
+                token: &raw[..TOO_LONG_QUOTE],
+                kind: ErrorKind::TooLong,
+            })
+        }
+    };
+
+    let mut config = Config::DEFAULT;
+    let mut seen = 0u8;
+    for token in text.split(|&b| is_separator(b)).filter(|t| !t.is_empty()) {
+        let fail = |kind| CmdlineError { token, kind };
+        if !token.iter().all(|b| (0x21..=0x7e).contains(b)) {
+            return Err(fail(ErrorKind::NonAscii));
+        }
+        let (key, value) = match token.iter().position(|&b| b == b'=') {
+            Some(0) | None => return Err(fail(ErrorKind::NotKeyValue)),
+            Some(eq) => (&token[..eq], &token[eq + 1..]),
+        };
+        let key = Key::ALL
+            .into_iter()
+            .find(|k| k.name() == key)
+            .ok_or_else(|| fail(ErrorKind::UnknownKey))?;
+        let bit = 1u8 << key as u8;
+        if seen & bit != 0 {
+            return Err(fail(ErrorKind::Duplicate));
+        }
+        seen |= bit;
+        apply(&mut config, key, value).map_err(fail)?;
+    }
+    Ok(config)
+}
+
+fn is_separator(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+#[derive(Clone, Copy)]
+enum Key {
+    Scenario,
+    Seed,
+    Iterations,
+    Verbose,
+    Devno,
+    Delay,
+    Mode,
+    IoTimeoutMs,
+}
+
+impl Key {
+    const ALL: [Key; 8] = [
+        Key::Scenario,
+        Key::Seed,
+        Key::Iterations,
+        Key::Verbose,
+        Key::Devno,
+        Key::Delay,
+        Key::Mode,
+        Key::IoTimeoutMs,
+    ];
+
+    fn name(self) -> &'static [u8] {
+        match self {
+            Key::Scenario => b"scenario",
+            Key::Seed => b"seed",
+            Key::Iterations => b"iterations",
+            Key::Verbose => b"verbose",
+            Key::Devno => b"devno",
+            Key::Delay => b"delay",
+            Key::Mode => b"mode",
+            Key::IoTimeoutMs => b"io_timeout_ms",
+        }
+    }
+}
+
+fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
+    match key {
+        Key::Scenario => config.scenario = Scenario::from_name(value).ok_or(ErrorKind::BadValue)?,
+        Key::Seed => config.seed = number(value)?,
+        Key::Iterations => config.iterations = Some(within(number(value)?, 1, u32::MAX)?),
+        Key::Verbose => config.verbose = within(number(value)?, 0, 3)?,
+        Key::Devno => config.devno = Some(devno(value)?),
+        Key::Delay => config.delay = delay(value)?,
+        Key::Mode => {
+            config.mode = match value {
+                b"irq" => Collect::Irq,
+                b"poll" => Collect::Poll,
+                _ => return Err(ErrorKind::BadValue),
+            }
+        }
+        Key::IoTimeoutMs => config.io_timeout_ms = within(number(value)?, 1, 600_000)?,
+    }
+    Ok(())
+}
+
+fn within<T: PartialOrd>(v: T, min: T, max: T) -> Result<T, ErrorKind> {
+    if min <= v && v <= max {
+        Ok(v)
+    } else {
+        Err(ErrorKind::BadValue)
+    }
+}
+
+/// Decimal, or hex after `0x`.
+fn number<T: TryFrom<u64>>(s: &[u8]) -> Result<T, ErrorKind> {
+    match s {
+        [b'0', b'x' | b'X', hex @ ..] => digits(hex, 16),
+        _ => digits(s, 10),
+    }
+}
+
+/// `CSSID.SSID.DEVNO`, or a bare devno, all hex.
+fn devno(s: &[u8]) -> Result<u16, ErrorKind> {
+    let mut parts = s.split(|&b| b == b'.');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some([b'0', b'x' | b'X', hex @ ..]), None, None, None) => digits(hex, 16),
+        (Some(bare), None, None, None) => digits(bare, 16),
+        (Some(cssid), Some(ssid), Some(devno), None) => {
+            digits::<u8>(cssid, 16)?;
+            // Only subchannel set 0 is reachable without enabling MSS.
+            if digits::<u64>(ssid, 16)? != 0 {
+                return Err(ErrorKind::BadValue);
+            }
+            digits(devno, 16)
+        }
+        _ => Err(ErrorKind::BadValue),
+    }
+}
+
+fn delay(s: &[u8]) -> Result<DelaySweep, ErrorKind> {
+    let mut parts = s.split(|&b| b == b':');
+    let sweep = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(n), None, None, None) => {
+            let n = number(n)?;
+            DelaySweep::new(n, n, 1)
+        }
+        (Some(min), Some(max), Some(step), None) => {
+            DelaySweep::new(number(min)?, number(max)?, number(step)?)
+        }
+        _ => None,
+    };
+    sweep.ok_or(ErrorKind::BadValue)
+}
+
+/// Malformed input wins over overflow, so `99999999999999999999x` is a
+/// bad value, not a big number.
+fn digits<T: TryFrom<u64>>(s: &[u8], radix: u32) -> Result<T, ErrorKind> {
+    if s.is_empty() {
+        return Err(ErrorKind::BadValue);
+    }
+    let mut acc = Some(0u64);
+    for &b in s {
+        let d = char::from(b).to_digit(radix).ok_or(ErrorKind::BadValue)?;
+        acc = acc.and_then(|a| a.checked_mul(u64::from(radix))?.checked_add(u64::from(d)));
+    }
+    acc.and_then(|v| T::try_from(v).ok())
+        .ok_or(ErrorKind::Overflow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn ok(s: &str) -> Config {
+        parse(s.as_bytes()).unwrap_or_else(|e| panic!("{s:?}: {e:?}"))
+    }
+
+    fn err(s: &str) -> (ErrorKind, &[u8]) {
+        let e = parse(s.as_bytes()).expect_err(s);
+        (e.kind, e.token)
+    }
+
+    /// The command line as the kernel sees it: NUL-padded parameter area.
+    fn area(s: &[u8]) -> [u8; PARM_AREA_LEN] {
+        let mut a = [0u8; PARM_AREA_LEN];
+        a[..s.len()].copy_from_slice(s);
+        a
+    }
+
+    #[test]
+    fn empty_is_default() {
+        assert_eq!(ok(""), Config::DEFAULT);
+        assert_eq!(parse(&area(b"")), Ok(Config::default()));
+        assert_eq!(ok("  \t\n "), Config::DEFAULT);
+        assert_eq!(Config::DEFAULT.delay, DelaySweep::default());
+        assert_eq!(Config::DEFAULT.scenario, Scenario::default());
+        assert_eq!(Config::DEFAULT.mode, Collect::default());
+    }
+
+    #[test]
+    fn all_keys() {
+        let c = ok(
+            "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
+                    devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000",
+        );
+        assert_eq!(
+            c,
+            Config {
+                scenario: Scenario::CschRace,
+                seed: 0xdead_beef,
+                iterations: Some(500),
+                verbose: 3,
+                devno: Some(0x1a2b),
+                delay: DelaySweep {
+                    min: 10,
+                    max: 1000,
+                    step: 7
+                },
+                mode: Collect::Poll,
+                io_timeout_ms: 600_000,
+            }
+        );
+    }
+
+    #[test]
+    fn text_ends_at_first_nul() {
+        let a = area(b"seed=5\0seed=6 junk");
+        assert_eq!(parse(&a).unwrap().seed, 5);
+    }
+
+    #[test]
+    fn separators() {
+        let c = ok("\tseed=2\t\tverbose=1 \n\r mode=poll   ");
+        assert_eq!((c.seed, c.verbose, c.mode), (2, 1, Collect::Poll));
+    }
+
+    #[test]
+    fn length_limit() {
+        // 895 bytes of text plus the NUL fill the area exactly.
+        let mut text = Vec::from(*b"seed=");
+        text.resize(PARM_AREA_LEN - 2, b'0');
+        text.push(b'7');
+        assert_eq!(text.len(), PARM_AREA_LEN - 1);
+        assert_eq!(parse(&area(&text)).unwrap().seed, 7);
+
+        text.push(b' ');
+        assert_eq!(text.len(), PARM_AREA_LEN);
+        let e = parse(&text).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::TooLong);
+        assert_eq!(e.token, &text[..32]);
+
+        // A NUL past the area does not count.
+        let mut longer = text.clone();
+        longer.extend_from_slice(b"\0");
+        assert_eq!(parse(&longer).unwrap_err().kind, ErrorKind::TooLong);
+
+        // Bytes after an in-area NUL are ignored, however many there are.
+        let mut padded = Vec::from(*b"seed=3\0");
+        padded.resize(2 * PARM_AREA_LEN, b'x');
+        assert_eq!(parse(&padded).unwrap().seed, 3);
+    }
+
+    #[test]
+    fn error_tokens() {
+        let cases: [(&str, ErrorKind, &str); 12] = [
+            ("seed=1 verbose", ErrorKind::NotKeyValue, "verbose"),
+            ("=5", ErrorKind::NotKeyValue, "=5"),
+            ("seed=1 colour=red", ErrorKind::UnknownKey, "colour=red"),
+            ("SEED=1", ErrorKind::UnknownKey, "SEED=1"),
+            ("scenario=nope", ErrorKind::BadValue, "scenario=nope"),
+            ("seed=", ErrorKind::BadValue, "seed="),
+            ("mode=IRQ", ErrorKind::BadValue, "mode=IRQ"),
+            ("verbose=300", ErrorKind::Overflow, "verbose=300"),
+            ("seed=1 mode=irq seed=2", ErrorKind::Duplicate, "seed=2"),
+            ("seed=1\x01", ErrorKind::NonAscii, "seed=1\x01"),
+            ("a=\x7f", ErrorKind::NonAscii, "a=\x7f"),
+            (
+                "scenario=caf\u{e9}",
+                ErrorKind::NonAscii,
+                "scenario=caf\u{e9}",
+            ),
+        ];
+        for (input, kind, token) in cases {
+            assert_eq!(err(input), (kind, token.as_bytes()), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn first_error_wins() {
+        assert_eq!(err("x y=\u{e9}").0, ErrorKind::NotKeyValue);
+        // Duplicate is reported even when the repeated value is also bad.
+        assert_eq!(err("seed=1 seed=x"), (ErrorKind::Duplicate, &b"seed=x"[..]));
+    }
+
+    #[test]
+    fn value_may_contain_equals() {
+        assert_eq!(
+            err("scenario=a=b"),
+            (ErrorKind::BadValue, &b"scenario=a=b"[..])
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(ok("seed=0").seed, 0);
+        assert_eq!(ok("seed=0x10").seed, 16);
+        assert_eq!(ok("seed=0X1f").seed, 31);
+        assert_eq!(ok("seed=010").seed, 10);
+        assert_eq!(ok("seed=18446744073709551615").seed, u64::MAX);
+        assert_eq!(ok("seed=0xffffffffffffffff").seed, u64::MAX);
+        assert_eq!(err("seed=18446744073709551616").0, ErrorKind::Overflow);
+        assert_eq!(err("seed=0x10000000000000000").0, ErrorKind::Overflow);
+        assert_eq!(err("seed=99999999999999999999x").0, ErrorKind::BadValue);
+        for bad in [
+            "seed=0x",
+            "seed=-1",
+            "seed=+1",
+            "seed=1_000",
+            "seed=12a",
+            "seed=0b1",
+        ] {
+            assert_eq!(err(bad).0, ErrorKind::BadValue, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(ok("iterations=1").iterations, Some(1));
+        assert_eq!(ok("iterations=4294967295").iterations, Some(u32::MAX));
+        assert_eq!(err("iterations=0").0, ErrorKind::BadValue);
+        assert_eq!(err("iterations=4294967296").0, ErrorKind::Overflow);
+        assert_eq!(ok("verbose=0").verbose, 0);
+        assert_eq!(err("verbose=4").0, ErrorKind::BadValue);
+        assert_eq!(err("verbose=256").0, ErrorKind::Overflow);
+        assert_eq!(ok("io_timeout_ms=1").io_timeout_ms, 1);
+        assert_eq!(err("io_timeout_ms=0").0, ErrorKind::BadValue);
+        assert_eq!(err("io_timeout_ms=600001").0, ErrorKind::BadValue);
+    }
+
+    #[test]
+    fn scenarios() {
+        for s in Scenario::ALL {
+            assert_eq!(Scenario::from_name(s.name().as_bytes()), Some(s));
+            assert_eq!(ok(&std::format!("scenario={}", s.name())).scenario, s);
+        }
+        let mut names: Vec<_> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Scenario::ALL.len());
+        assert_eq!(Scenario::from_name(b""), None);
+        assert_eq!(Scenario::from_name(b"Smoke"), None);
+    }
+
+    #[test]
+    fn devno_forms() {
+        for (s, want) in [
+            ("0.0.1234", 0x1234),
+            ("fe.0.1234", 0x1234),
+            ("FE.0.ABCD", 0xabcd),
+            ("0.0.0", 0),
+            ("ff.0.ffff", 0xffff),
+            ("1234", 0x1234),
+            ("0x1234", 0x1234),
+            ("0XbEeF", 0xbeef),
+        ] {
+            assert_eq!(ok(&std::format!("devno={s}")).devno, Some(want), "{s}");
+        }
+        for (s, kind) in [
+            ("0.1.1234", ErrorKind::BadValue),
+            ("0.0.12345", ErrorKind::Overflow),
+            ("100.0.1", ErrorKind::Overflow),
+            ("10000", ErrorKind::Overflow),
+            ("0..1234", ErrorKind::BadValue),
+            ("0.0", ErrorKind::BadValue),
+            ("0.0.0.1", ErrorKind::BadValue),
+            ("0.0.0x12", ErrorKind::BadValue),
+            ("0x", ErrorKind::BadValue),
+            ("xyz", ErrorKind::BadValue),
+            ("", ErrorKind::BadValue),
+        ] {
+            assert_eq!(err(&std::format!("devno={s}")).0, kind, "{s}");
+        }
+    }
+
+    #[test]
+    fn delay_forms() {
+        let d = |s: &str| ok(&std::format!("delay={s}")).delay;
+        assert_eq!(d("5"), DelaySweep::new(5, 5, 1).unwrap());
+        assert_eq!(d("0x10:0x20:2"), DelaySweep::new(16, 32, 2).unwrap());
+        assert_eq!(d("7:7:100"), DelaySweep::new(7, 7, 100).unwrap());
+        for bad in ["10:5:1", "1:5:0", "1:5", "1:2:3:4", "", ":", "1::1", "a"] {
+            assert_eq!(
+                err(&std::format!("delay={bad}")).0,
+                ErrorKind::BadValue,
+                "{bad}"
+            );
+        }
+        assert_eq!(err("delay=0:4294967296:1").0, ErrorKind::Overflow);
+    }
+
+    #[test]
+    fn delay_sweep_len_and_nth() {
+        let d = DelaySweep::DEFAULT;
+        assert_eq!(d.len(), 129);
+        assert_eq!((d.nth(0), d.nth(1), d.nth(128)), (0, 64, 8192));
+        assert_eq!((d.nth(129), d.nth(130)), (0, 64));
+
+        // A step that does not divide the range never overshoots max.
+        let d = DelaySweep::new(3, 10, 4).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!([d.nth(0), d.nth(1), d.nth(2)], [3, 7, 3]);
+
+        let one = DelaySweep::new(5, 5, 1).unwrap();
+        assert_eq!((one.len(), one.nth(0), one.nth(u32::MAX)), (1, 5, 5));
+
+        let full = DelaySweep::new(0, u32::MAX, 1).unwrap();
+        assert_eq!(full.len(), u32::MAX);
+        assert_eq!(full.nth(u32::MAX), u32::MAX);
+
+        let wide = DelaySweep::new(1, u32::MAX, u32::MAX).unwrap();
+        assert_eq!((wide.len(), wide.nth(1), wide.nth(2)), (1, 1, 1));
+        let wide = DelaySweep::new(0, u32::MAX, u32::MAX).unwrap();
+        assert_eq!((wide.len(), wide.nth(1), wide.nth(2)), (2, u32::MAX, 0));
+
+        let top = DelaySweep::new(u32::MAX, u32::MAX, 3).unwrap();
+        assert_eq!((top.len(), top.nth(9)), (1, u32::MAX));
+    }
+
+    #[test]
+    fn hand_built_bad_sweep_does_not_panic() {
+        let d = DelaySweep {
+            min: 9,
+            max: 3,
+            step: 0,
+        };
+        assert_eq!((d.len(), d.nth(5)), (1, 9));
+        assert_eq!(DelaySweep::new(9, 3, 1), None);
+        assert_eq!(DelaySweep::new(1, 3, 0), None);
+    }
+
+    #[test]
+    fn error_names() {
+        let kinds = [
+            (ErrorKind::TooLong, "too-long"),
+            (ErrorKind::NotKeyValue, "not-key-value"),
+            (ErrorKind::UnknownKey, "unknown-key"),
+            (ErrorKind::BadValue, "bad-value"),
+            (ErrorKind::Overflow, "overflow"),
+            (ErrorKind::Duplicate, "duplicate-key"),
+            (ErrorKind::NonAscii, "non-ascii"),
+        ];
+        for (k, name) in kinds {
+            assert_eq!(k.name(), name);
+        }
+        assert_eq!((Collect::Irq.name(), Collect::Poll.name()), ("irq", "poll"));
+    }
+}

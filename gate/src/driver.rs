@@ -1,0 +1,706 @@
+//! The scenario driver: turns a [`Config`] into channel instructions, feeds
+//! every instruction and interruption to the [`Oracle`] in the order they
+//! happened, checks the data the device wrote, and keeps the evidence.
+//!
+//! It reaches the machine only through [`Channel`], so the very same code runs
+//! in the guest kernel against real instructions and on the host against the
+//! models in [`crate::sim`].
+
+use crate::cmdline::{Config, Scenario};
+use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId};
+use crate::oracle::{Class, Completed, Interruption, Op, Oracle, Outstanding, Program, Violation};
+use crate::rng::Rng;
+use crate::stats::Latency;
+use crate::trace::{Event, EventKind, Ring};
+
+pub const MAX_CCWS: usize = 8;
+pub const DATA_LEN: usize = 256;
+pub const GUARD_LEN: usize = 64;
+/// Canary around the data buffer: a device never writes outside its count.
+pub const GUARD_BYTE: u8 = 0xa5;
+/// Data-buffer contents before an operation; NOP must leave them alone.
+pub const DATA_FILL: u8 = 0x5a;
+/// Bytes SENSE ID asks for: enough for the identification proper, and the
+/// suppress-length flag makes shorter answers fine.
+pub const SENSE_ID_COUNT: u16 = 32;
+/// Interruption parameter the kernel enables the subchannel with.
+pub const ENABLE_INTPARM: u32 = 0xccc0_0000;
+pub const TRACE_LEN: usize = 48;
+
+/// Memory for one channel program and its data, addressed by the device.
+/// The kernel keeps two, below 2 GiB, and alternates between them so that an
+/// area can be checked for late writes while the other one is in use.
+#[repr(C, align(8))]
+#[derive(Clone)]
+pub struct IoArea {
+    pub ccws: [Ccw1; MAX_CCWS],
+    pub front: [u8; GUARD_LEN],
+    pub data: [u8; DATA_LEN],
+    pub back: [u8; GUARD_LEN],
+}
+
+impl IoArea {
+    pub const DATA_OFFSET: u32 = core::mem::offset_of!(IoArea, data) as u32;
+
+    pub const fn new() -> Self {
+        IoArea {
+            ccws: [Ccw1::new(0, CcwFlags::empty(), 0, 0); MAX_CCWS],
+            front: [GUARD_BYTE; GUARD_LEN],
+            data: [DATA_FILL; DATA_LEN],
+            back: [GUARD_BYTE; GUARD_LEN],
+        }
+    }
+
+    /// A cheap fingerprint (FNV-1a) of guards and data.
+    fn fingerprint(&self) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for &b in self.front.iter().chain(&self.data).chain(&self.back) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    }
+}
+
+impl Default for IoArea {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The channel programs ccwgate issues: safe on any device and acceptable to
+/// vfio-ccw (format-1 CCWs, prefetch allowed, no TIC, no IDAWs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProgramKind {
+    SenseId,
+    Nop,
+    /// `n` NOPs chained by command chaining (2..=MAX_CCWS).
+    NopChain(u8),
+}
+
+/// What the driver needs from the machine.
+pub trait Channel {
+    /// The subchannel ID under test.
+    fn sid(&self) -> u32;
+    /// I/O area `slot` (0 or 1) and the absolute address the device sees.
+    fn area(&mut self, slot: usize) -> (&mut IoArea, u32);
+    fn ssch(&mut self, orb: &Orb) -> Cc;
+    fn csch(&mut self) -> Cc;
+    fn hsch(&mut self) -> Cc;
+    /// The TOD clock.
+    fn tod(&self) -> u64;
+    /// The next interruption for any subchannel, in the order the status was
+    /// collected, or `None` once the TOD clock passes `deadline`. Status must
+    /// not be collected outside this call, so that the oracle sees
+    /// instructions and interruptions in their true order.
+    fn next_interruption(&mut self, deadline: u64) -> Option<Interruption>;
+    /// An interruption whose status was already collected (by an
+    /// interruption handler) but not yet handed out, without waiting or
+    /// unmasking anything. The driver empties these before every
+    /// instruction, so that status taken before an instruction is never
+    /// judged as if it came after it.
+    fn collected(&mut self) -> Option<Interruption>;
+}
+
+/// Counts and latencies of a run that ended without a violation.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub iterations: u32,
+    pub starts: u32,
+    pub clears: u32,
+    pub halts: u32,
+    pub interruptions: u32,
+    pub unsolicited: u32,
+    /// Start-to-final-status latency of completed starts, TOD units.
+    pub latency: Latency,
+}
+
+/// The first violation, with where in the run it happened.
+#[derive(Clone, Copy, Debug)]
+pub struct Failure {
+    pub violation: Violation,
+    pub iteration: u32,
+    pub delay: u32,
+    pub sid: u32,
+}
+
+fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
+    Violation {
+        class,
+        what,
+        expected,
+        actual,
+    }
+}
+
+/// One step of a scenario, as chosen for an iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Ssch,
+    CschRace,
+    HschRace,
+    CschIdle,
+}
+
+/// Iterations a scenario runs when the command line does not say.
+pub fn default_iterations(scenario: Scenario) -> u32 {
+    match scenario {
+        Scenario::Selftest | Scenario::Crash | Scenario::Smoke => 1,
+        _ => 2000,
+    }
+}
+
+const SSCH_RETRIES: u32 = 4;
+
+pub struct Driver<'c, C: Channel> {
+    chan: &'c mut C,
+    config: Config,
+    oracle: Oracle,
+    rng: Rng,
+    trace: Ring<Event, TRACE_LEN>,
+    t0: u64,
+    iteration: u32,
+    delay: u32,
+    next_intparm: u32,
+    slot: usize,
+    /// Program and fingerprint of each area once its operation has ended.
+    settled: [Option<u64>; 2],
+    in_flight: Option<ProgramKind>,
+    baseline: Option<SenseId>,
+    summary: Summary,
+}
+
+impl<'c, C: Channel> Driver<'c, C> {
+    pub fn new(chan: &'c mut C, config: &Config) -> Self {
+        let sid = chan.sid();
+        let t0 = chan.tod();
+        Driver {
+            chan,
+            config: *config,
+            oracle: Oracle::new(sid, ENABLE_INTPARM),
+            rng: Rng::new(config.seed),
+            trace: Ring::new(Event::EMPTY),
+            t0,
+            iteration: 0,
+            delay: 0,
+            next_intparm: 1,
+            slot: 0,
+            settled: [None; 2],
+            in_flight: None,
+            baseline: None,
+            summary: Summary {
+                iterations: 0,
+                starts: 0,
+                clears: 0,
+                halts: 0,
+                interruptions: 0,
+                unsolicited: 0,
+                latency: Latency::new(),
+            },
+        }
+    }
+
+    /// The most recent events, oldest first: the evidence of a failure.
+    pub fn trace(&self) -> &Ring<Event, TRACE_LEN> {
+        &self.trace
+    }
+
+    pub fn baseline(&self) -> Option<SenseId> {
+        self.baseline
+    }
+
+    /// Runs the configured scenario; `progress` hears each finished iteration.
+    pub fn run(&mut self, mut progress: impl FnMut(u32)) -> Result<Summary, Failure> {
+        let iterations = self
+            .config
+            .iterations
+            .unwrap_or(default_iterations(self.config.scenario));
+        // Every scenario starts by learning what the device says it is.
+        self.start(ProgramKind::SenseId)?;
+        self.settle()?;
+        for i in 0..iterations {
+            self.iteration = i;
+            let step = match self.config.scenario {
+                Scenario::Ssch => Step::Ssch,
+                Scenario::CschRace => Step::CschRace,
+                Scenario::HschRace => Step::HschRace,
+                Scenario::CschIdle => Step::CschIdle,
+                Scenario::Mixed => [Step::Ssch, Step::CschRace, Step::HschRace, Step::CschIdle]
+                    [self.rng.below(4) as usize],
+                _ => break,
+            };
+            self.delay = match self.config.scenario {
+                Scenario::Mixed => self
+                    .config
+                    .delay
+                    .nth(self.rng.below(self.config.delay.len())),
+                _ => self.config.delay.nth(i),
+            };
+            self.step(step)?;
+            self.drain()?;
+            self.summary.iterations = i + 1;
+            progress(i + 1);
+        }
+        if self.config.scenario == Scenario::Smoke {
+            self.summary.iterations = 1;
+            progress(1);
+        }
+        Ok(self.summary.clone())
+    }
+
+    fn step(&mut self, step: Step) -> Result<(), Failure> {
+        let program = self.pick_program();
+        match step {
+            Step::Ssch => {
+                self.start(program)?;
+                self.settle()
+            }
+            Step::CschRace | Step::HschRace => {
+                self.start(program)?;
+                self.window()?;
+                if step == Step::CschRace {
+                    self.clear()?;
+                } else {
+                    self.halt()?;
+                }
+                self.settle()?;
+                // The racy moment: a new start right after the previous
+                // operation's final status was taken.
+                let next = self.pick_program();
+                self.start(next)?;
+                self.settle()
+            }
+            Step::CschIdle => {
+                self.clear()?;
+                self.settle()?;
+                self.start(program)?;
+                self.settle()
+            }
+        }
+    }
+
+    fn pick_program(&mut self) -> ProgramKind {
+        match self.rng.below(4) {
+            0 | 1 => ProgramKind::SenseId,
+            2 => ProgramKind::Nop,
+            _ => ProgramKind::NopChain(2 + self.rng.below(MAX_CCWS as u32 - 1) as u8),
+        }
+    }
+
+    fn fail(&self, violation: Violation) -> Failure {
+        Failure {
+            violation,
+            iteration: self.iteration,
+            delay: self.delay,
+            sid: self.chan.sid(),
+        }
+    }
+
+    fn record(&mut self, kind: EventKind, cc: u8, intparm: u32, scsw: [u32; 3], tod: u64) {
+        let event = Event {
+            seq: self.trace.total(),
+            tod: tod.wrapping_sub(self.t0),
+            iteration: self.iteration,
+            kind,
+            sid: self.chan.sid(),
+            cc,
+            intparm,
+            scsw,
+        };
+        self.trace.push(event);
+    }
+
+    /// Builds `kind` in the next area and starts it, collecting any status
+    /// that was pending (cc 1) before trying again.
+    fn start(&mut self, kind: ProgramKind) -> Result<(), Failure> {
+        self.slot ^= 1;
+        let (area, base) = self.chan.area(self.slot);
+        let program = build(area, base, kind);
+        let intparm = self.next_intparm;
+        self.next_intparm = self.next_intparm.wrapping_add(1).max(1);
+        let orb = Orb::format1(intparm, program.first_ccw);
+        for _ in 0..SSCH_RETRIES {
+            self.catch_up()?;
+            let cc = self.chan.ssch(&orb);
+            let tod = self.chan.tod();
+            self.record(EventKind::Ssch, cc.as_u8(), intparm, [0; 3], tod);
+            self.oracle
+                .ssch(intparm, program, cc, tod)
+                .map_err(|v| self.fail(v))?;
+            if cc == Cc::Zero {
+                self.summary.starts += 1;
+                self.in_flight = Some(kind);
+                return Ok(());
+            }
+            // Status was pending: take it, then try again.
+            let deadline = tod + self.io_timeout();
+            match self.chan.next_interruption(deadline) {
+                Some(irq) => self.feed(irq)?,
+                None => {
+                    return Err(self.fail(violation(
+                        Class::CcAnomaly,
+                        "ssch-cc1-without-status",
+                        0,
+                        1,
+                    )))
+                }
+            }
+        }
+        Err(self.fail(violation(
+            Class::CcAnomaly,
+            "ssch-status-pending-forever",
+            0,
+            1,
+        )))
+    }
+
+    fn clear(&mut self) -> Result<(), Failure> {
+        self.catch_up()?;
+        let cc = self.chan.csch();
+        let tod = self.chan.tod();
+        self.record(
+            EventKind::Csch,
+            cc.as_u8(),
+            self.oracle.current_intparm(),
+            [0; 3],
+            tod,
+        );
+        self.summary.clears += 1;
+        self.oracle.csch(cc, tod).map_err(|v| self.fail(v))
+    }
+
+    fn halt(&mut self) -> Result<(), Failure> {
+        self.catch_up()?;
+        let cc = self.chan.hsch();
+        let tod = self.chan.tod();
+        self.record(
+            EventKind::Hsch,
+            cc.as_u8(),
+            self.oracle.current_intparm(),
+            [0; 3],
+            tod,
+        );
+        self.summary.halts += 1;
+        self.oracle.hsch(cc, tod).map_err(|v| self.fail(v))
+    }
+
+    fn io_timeout(&self) -> u64 {
+        u64::from(self.config.io_timeout_ms) * 1000 * 4096
+    }
+
+    /// The race window after a start: status that arrives within the
+    /// configured delay is collected, then the next instruction goes out.
+    fn window(&mut self) -> Result<(), Failure> {
+        if self.delay == 0 {
+            return Ok(());
+        }
+        let deadline = self.chan.tod() + u64::from(self.delay);
+        while let Some(irq) = self.chan.next_interruption(deadline) {
+            self.feed(irq)?;
+        }
+        Ok(())
+    }
+
+    /// Collects status until nothing is outstanding, within the I/O timeout.
+    fn settle(&mut self) -> Result<(), Failure> {
+        let deadline = self.chan.tod() + self.io_timeout();
+        while self.oracle.outstanding() != Outstanding::Idle {
+            match self.chan.next_interruption(deadline) {
+                Some(irq) => self.feed(irq)?,
+                None => {
+                    let tod = self.chan.tod();
+                    self.record(
+                        EventKind::Expired,
+                        0,
+                        self.oracle.current_intparm(),
+                        [0; 3],
+                        tod,
+                    );
+                    self.oracle.expired(tod).map_err(|v| self.fail(v))?;
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds status that was collected before the instruction about to go out.
+    fn catch_up(&mut self) -> Result<(), Failure> {
+        while let Some(irq) = self.chan.collected() {
+            self.feed(irq)?;
+        }
+        Ok(())
+    }
+
+    /// Between iterations nothing is outstanding: whatever status is pending
+    /// now was not asked for (or was presented twice).
+    fn drain(&mut self) -> Result<(), Failure> {
+        while let Some(irq) = self.chan.next_interruption(self.chan.tod()) {
+            self.feed(irq)?;
+        }
+        Ok(())
+    }
+
+    fn feed(&mut self, irq: Interruption) -> Result<(), Failure> {
+        self.record(
+            EventKind::Interruption,
+            irq.tsch_cc.as_u8(),
+            irq.intparm,
+            irq.scsw.words(),
+            irq.tod,
+        );
+        self.summary.interruptions += 1;
+        let done = self.oracle.interruption(&irq).map_err(|v| self.fail(v))?;
+        self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
+        if let Some(done) = done {
+            self.operation_ended(done)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the data of an operation that ended and the other area, which
+    /// nobody may write any more.
+    fn operation_ended(&mut self, done: Completed) -> Result<(), Failure> {
+        let slot = self.slot;
+        let kind = self.in_flight.take();
+        let baseline = self.baseline;
+        let (area, _) = self.chan.area(slot);
+        let guards = self
+            .oracle
+            .check_canary(&area.front, GUARD_BYTE)
+            .and(self.oracle.check_canary(&area.back, GUARD_BYTE));
+        let completed_start = done.op == Op::Start && !done.not_initiated;
+        let data = match (completed_start, kind) {
+            (true, Some(ProgramKind::SenseId)) => match baseline {
+                Some(b) => self.oracle.check_sense_id(&area.data, b),
+                None => match SenseId::parse(&area.data) {
+                    Ok(id) => {
+                        self.baseline = Some(id);
+                        Ok(())
+                    }
+                    Err(_) => Err(violation(
+                        Class::DataCorruption,
+                        "sense-id-without-0xff",
+                        0xff,
+                        u32::from(area.data[0]),
+                    )),
+                },
+            },
+            (true, Some(_)) => self.oracle.check_canary(&area.data, DATA_FILL),
+            _ => Ok(()),
+        };
+        let fingerprint = area.fingerprint();
+        guards.and(data).map_err(|v| self.fail(v))?;
+        if completed_start {
+            self.summary.latency.record(done.latency);
+        }
+        let other = slot ^ 1;
+        if let Some(expected) = self.settled[other] {
+            let (area, _) = self.chan.area(other);
+            if area.fingerprint() != expected {
+                let v = violation(
+                    Class::DataCorruption,
+                    "write-after-completion",
+                    0,
+                    other as u32,
+                );
+                return Err(self.fail(v));
+            }
+        }
+        self.settled[slot] = Some(fingerprint);
+        Ok(())
+    }
+}
+
+/// Writes the channel program for `kind` into `area` (at absolute `base`),
+/// refilling its data and guards.
+fn build(area: &mut IoArea, base: u32, kind: ProgramKind) -> Program {
+    area.front = [GUARD_BYTE; GUARD_LEN];
+    area.data = [DATA_FILL; DATA_LEN];
+    area.back = [GUARD_BYTE; GUARD_LEN];
+    let data = base + IoArea::DATA_OFFSET;
+    let (cmd, count, n) = match kind {
+        ProgramKind::SenseId => (cmd::SENSE_ID, SENSE_ID_COUNT, 1),
+        ProgramKind::Nop => (cmd::NOP, 1, 1),
+        ProgramKind::NopChain(n) => (cmd::NOP, 1, usize::from(n).clamp(1, MAX_CCWS)),
+    };
+    for (i, ccw) in area.ccws.iter_mut().enumerate().take(n) {
+        let chain = if i + 1 < n {
+            CcwFlags::CC
+        } else {
+            CcwFlags::empty()
+        };
+        *ccw = Ccw1::new(cmd, CcwFlags::SLI | chain, count, data);
+    }
+    Program::new(base, n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{HostBug, Sim};
+    use std::vec::Vec;
+
+    const SID: u32 = 0x0001_0000;
+
+    fn config(scenario: Scenario, seed: u64, iterations: u32) -> Config {
+        Config {
+            scenario,
+            seed,
+            iterations: Some(iterations),
+            ..Config::DEFAULT
+        }
+    }
+
+    fn run(sim: &mut Sim, config: &Config) -> Result<Summary, Failure> {
+        Driver::new(sim, config).run(|_| {})
+    }
+
+    const IO_SCENARIOS: [Scenario; 6] = [
+        Scenario::Smoke,
+        Scenario::Ssch,
+        Scenario::CschRace,
+        Scenario::HschRace,
+        Scenario::CschIdle,
+        Scenario::Mixed,
+    ];
+
+    #[test]
+    fn a_correct_host_passes_every_scenario_and_seed() {
+        for scenario in IO_SCENARIOS {
+            for seed in 0..20 {
+                let mut sim = Sim::new(SID);
+                let summary = run(&mut sim, &config(scenario, seed, 200))
+                    .unwrap_or_else(|f| panic!("{scenario:?} seed {seed}: {f:?}"));
+                let expected = if scenario == Scenario::Smoke { 1 } else { 200 };
+                assert_eq!(summary.iterations, expected);
+                assert!(summary.latency.count() > 0);
+            }
+        }
+    }
+
+    #[test]
+    fn race_scenarios_issue_what_they_say() {
+        let mut sim = Sim::new(SID);
+        let s = run(&mut sim, &config(Scenario::CschRace, 1, 50)).unwrap();
+        assert_eq!((s.starts, s.clears, s.halts), (101, 50, 0));
+        let mut sim = Sim::new(SID);
+        let s = run(&mut sim, &config(Scenario::HschRace, 1, 50)).unwrap();
+        assert_eq!((s.starts, s.clears, s.halts), (101, 0, 50));
+        let mut sim = Sim::new(SID);
+        let s = run(&mut sim, &config(Scenario::CschIdle, 1, 50)).unwrap();
+        assert_eq!((s.starts, s.clears, s.halts), (51, 50, 0));
+    }
+
+    fn kinds(sim: &mut Sim, config: &Config) -> Vec<(EventKind, u32)> {
+        let mut d = Driver::new(sim, config);
+        d.run(|_| {}).unwrap();
+        d.trace().iter().map(|e| (e.kind, e.intparm)).collect()
+    }
+
+    #[test]
+    fn a_seed_replays_the_same_instructions() {
+        let c = config(Scenario::Mixed, 42, 300);
+        assert_eq!(kinds(&mut Sim::new(SID), &c), kinds(&mut Sim::new(SID), &c));
+        let other = config(Scenario::Mixed, 43, 300);
+        assert_ne!(
+            kinds(&mut Sim::new(SID), &c),
+            kinds(&mut Sim::new(SID), &other)
+        );
+    }
+
+    fn detects(bug: HostBug, scenario: Scenario) -> Failure {
+        let mut sim = Sim::with_bug(SID, bug, 30);
+        let failure = run(&mut sim, &config(scenario, 7, 200)).expect_err("the bug went unnoticed");
+        assert!(sim.fired(), "{bug:?} never fired");
+        failure
+    }
+
+    #[test]
+    fn every_host_bug_is_caught_as_its_class() {
+        let cases = [
+            (
+                HostBug::MisattributeClear,
+                Scenario::CschRace,
+                Class::WrongFunction,
+            ),
+            (
+                HostBug::WrongIntparm,
+                Scenario::Ssch,
+                Class::IntparmMismatch,
+            ),
+            (HostBug::WrongSid, Scenario::Ssch, Class::SidMismatch),
+            (
+                HostBug::DuplicateStatus,
+                Scenario::Ssch,
+                Class::DuplicateStatus,
+            ),
+            (HostBug::LoseStatus, Scenario::Ssch, Class::LostInterrupt),
+            (HostBug::Spurious, Scenario::Ssch, Class::SpuriousInterrupt),
+            (HostBug::UnitCheck, Scenario::Ssch, Class::BadStatus),
+            (HostBug::BadCcwAddress, Scenario::Ssch, Class::CcwAddress),
+            (HostBug::CorruptData, Scenario::Ssch, Class::DataCorruption),
+            (HostBug::LateWrite, Scenario::Ssch, Class::DataCorruption),
+            (HostBug::BusyAfterIdle, Scenario::Ssch, Class::CcAnomaly),
+        ];
+        for (bug, scenario, class) in cases {
+            let f = detects(bug, scenario);
+            assert_eq!(f.violation.class, class, "{bug:?}: {f:?}");
+            assert_eq!(f.sid, SID);
+        }
+    }
+
+    #[test]
+    fn detection_is_prompt() {
+        // The bug shows at the 30th start; ssch has one start per iteration
+        // after the baseline SENSE ID.
+        let f = detects(HostBug::UnitCheck, Scenario::Ssch);
+        assert_eq!(f.iteration, 28);
+        let f = detects(HostBug::MisattributeClear, Scenario::Mixed);
+        assert_eq!(f.violation.class, Class::WrongFunction);
+    }
+
+    #[test]
+    fn lost_status_waits_no_longer_than_the_io_timeout() {
+        let mut sim = Sim::with_bug(SID, HostBug::LoseStatus, 1);
+        let c = Config {
+            io_timeout_ms: 5,
+            ..config(Scenario::Ssch, 1, 10)
+        };
+        let before = sim.tod();
+        let f = run(&mut sim, &c).unwrap_err();
+        assert_eq!(f.violation.class, Class::LostInterrupt);
+        let waited = sim.tod() - before;
+        assert!(
+            (5 * 1000 * 4096..6 * 1000 * 4096).contains(&waited),
+            "waited {waited}"
+        );
+    }
+
+    #[test]
+    fn delays_follow_the_sweep() {
+        let c = Config {
+            delay: crate::cmdline::DelaySweep::new(100, 300, 100).unwrap(),
+            ..config(Scenario::CschRace, 1, 5)
+        };
+        let mut sim = Sim::with_bug(SID, HostBug::UnitCheck, 6);
+        let f = run(&mut sim, &c).unwrap_err();
+        // Starts: baseline, then two per iteration; the 6th is iteration 2's first.
+        assert_eq!((f.iteration, f.delay), (2, 300));
+    }
+
+    #[test]
+    fn programs_are_format1_with_suppressed_length_checks() {
+        let mut area = IoArea::new();
+        let p = build(&mut area, 0x2000, ProgramKind::NopChain(3));
+        assert_eq!((p.first_ccw, p.ccw_count), (0x2000, 3));
+        assert!(area.ccws[0].flags.contains(CcwFlags::CC | CcwFlags::SLI));
+        assert!(!area.ccws[2].flags.contains(CcwFlags::CC));
+        assert_eq!(area.ccws[1].cda, 0x2000 + IoArea::DATA_OFFSET);
+        let p = build(&mut area, 0x2000, ProgramKind::SenseId);
+        assert_eq!(p.ccw_count, 1);
+        assert_eq!(
+            (area.ccws[0].cmd, area.ccws[0].count),
+            (cmd::SENSE_ID, SENSE_ID_COUNT)
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! Host models behind [`Channel`]: a correct host that behaves like QEMU's
+//! emulated CCW devices (each channel program runs to completion inside SSCH)
+//! and, one [`HostBug`] at a time, hosts that break the architecture the way
+//! a racy vfio-ccw host could. The driver's unit tests run against them.
+
+use crate::css::{
+    cmd, Cc, Ccw1, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
+};
+use crate::driver::{Channel, IoArea, MAX_CCWS};
+use crate::oracle::Interruption;
+use core::cell::Cell;
+
+/// The one way a modelled host misbehaves, starting at a chosen start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostBug {
+    /// After a CLEAR, the next START's status is the clear's (the seed's race).
+    MisattributeClear,
+    /// The interruption parameter of a completion is not the start's.
+    WrongIntparm,
+    /// The interruption names another subchannel.
+    WrongSid,
+    /// A start's final status is presented twice.
+    DuplicateStatus,
+    /// A start is accepted and its status never presented.
+    LoseStatus,
+    /// Status is presented while nothing is outstanding.
+    Spurious,
+    /// A completion carries unit check.
+    UnitCheck,
+    /// A completion's CCW address lies outside the channel program.
+    BadCcwAddress,
+    /// SENSE ID data differ from what the device said before.
+    CorruptData,
+    /// The previous channel program's buffer is written after its end.
+    LateWrite,
+    /// SSCH says busy although the guest took every final status.
+    BusyAfterIdle,
+}
+
+pub struct Sim {
+    sid: u32,
+    areas: [IoArea; 2],
+    tod: Cell<u64>,
+    intparm: u32,
+    pending: Option<Scsw>,
+    /// Interruption requests queued, one per accepted operation; like QEMU,
+    /// CLEAR and TSCH leave them queued, so one may find no status.
+    requests: u32,
+    extra: Option<Interruption>,
+    bug: Option<(HostBug, u32)>,
+    fired: bool,
+    starts: u32,
+    last_clear: Option<Scsw>,
+    last_area: Option<usize>,
+    id: [u8; 7],
+}
+
+const BASES: [u32; 2] = [0x0010_0000, 0x0010_1000];
+/// Modelled time an instruction takes, TOD units.
+const INSN_TOD: u64 = 4096;
+
+impl Sim {
+    /// A correct host whose device answers SENSE ID like virtio-rng-ccw.
+    pub fn new(sid: u32) -> Self {
+        Sim {
+            sid,
+            areas: [IoArea::new(), IoArea::new()],
+            tod: Cell::new(1 << 40),
+            intparm: 0,
+            pending: None,
+            requests: 0,
+            extra: None,
+            bug: None,
+            fired: false,
+            starts: 0,
+            last_clear: None,
+            last_area: None,
+            id: [0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00],
+        }
+    }
+
+    /// A host with `bug`, first shown at the `at`-th START (counting from 1).
+    pub fn with_bug(sid: u32, bug: HostBug, at: u32) -> Self {
+        Sim {
+            bug: Some((bug, at)),
+            ..Sim::new(sid)
+        }
+    }
+
+    /// Whether the bug has shown itself yet.
+    pub fn fired(&self) -> bool {
+        self.fired
+    }
+
+    /// True (once) when `bug` is due; marks it shown.
+    fn due(&mut self, bug: HostBug) -> bool {
+        match self.bug {
+            Some((b, at)) if b == bug && !self.fired && self.starts >= at => {
+                self.fired = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.tod.set(self.tod.get() + INSN_TOD);
+        self.tod.get()
+    }
+
+    fn slot_of(cpa: u32) -> Option<usize> {
+        BASES.iter().position(|&b| b == cpa)
+    }
+
+    /// Runs the channel program at `cpa`; returns the SCSW of its end.
+    fn execute(&mut self, slot: usize, cpa: u32) -> Scsw {
+        let mut n = 0;
+        let mut residual = 0;
+        while n < MAX_CCWS {
+            let ccw: Ccw1 = self.areas[slot].ccws[n];
+            n += 1;
+            residual = ccw.count;
+            if ccw.cmd == cmd::SENSE_ID {
+                let len = usize::from(ccw.count).min(self.id.len());
+                self.areas[slot].data[..len].copy_from_slice(&self.id[..len]);
+                residual = ccw.count - len as u16;
+            }
+            if !ccw.flags.contains(CcwFlags::CC) {
+                break;
+            }
+        }
+        let ds = DeviceStatus::CHANNEL_END | DeviceStatus::DEVICE_END;
+        Scsw::from_words([
+            FunctionControl::START.bits()
+                | (StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::PENDING)
+                    .bits(),
+            cpa + 8 * n as u32,
+            (u32::from(ds.bits()) << 24) | u32::from(residual),
+        ])
+    }
+}
+
+fn status_only(fc: FunctionControl) -> Scsw {
+    Scsw::from_words([fc.bits() | StatusControl::PENDING.bits(), 0, 0])
+}
+
+impl Channel for Sim {
+    fn sid(&self) -> u32 {
+        self.sid
+    }
+
+    fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
+        (&mut self.areas[slot], BASES[slot])
+    }
+
+    fn ssch(&mut self, orb: &Orb) -> Cc {
+        self.tick();
+        if self.pending.is_some() {
+            return Cc::One;
+        }
+        self.starts += 1;
+        if self.due(HostBug::BusyAfterIdle) {
+            return Cc::Two;
+        }
+        let Some(slot) = Self::slot_of(orb.cpa) else {
+            return Cc::Three;
+        };
+        if let Some(prev) = self.last_area.filter(|&p| p != slot) {
+            if self.due(HostBug::LateWrite) {
+                self.areas[prev].data[0] ^= 0xff;
+            }
+        }
+        self.last_area = Some(slot);
+        self.intparm = orb.intparm;
+        let mut scsw = self.execute(slot, orb.cpa);
+        if self.due(HostBug::LoseStatus) {
+            return Cc::Zero;
+        }
+        if let Some(clear) = self.last_clear.take() {
+            if self.due(HostBug::MisattributeClear) {
+                scsw = clear;
+            }
+        }
+        if self.due(HostBug::UnitCheck) {
+            scsw.0[2] |= u32::from(DeviceStatus::UNIT_CHECK.bits()) << 24;
+        }
+        if self.due(HostBug::BadCcwAddress) {
+            scsw.0[1] = orb.cpa + 0x1000;
+        }
+        if self.areas[slot].ccws[0].cmd == cmd::SENSE_ID && self.due(HostBug::CorruptData) {
+            self.areas[slot].data[1] ^= 0xff;
+        }
+        self.pending = Some(scsw);
+        self.requests += 1;
+        Cc::Zero
+    }
+
+    fn csch(&mut self) -> Cc {
+        self.tick();
+        let scsw = status_only(FunctionControl::CLEAR);
+        self.pending = Some(scsw);
+        self.requests += 1;
+        self.last_clear = Some(scsw);
+        Cc::Zero
+    }
+
+    fn hsch(&mut self) -> Cc {
+        self.tick();
+        if self.pending.is_some() {
+            return Cc::One;
+        }
+        self.pending = Some(status_only(FunctionControl::HALT));
+        self.requests += 1;
+        Cc::Zero
+    }
+
+    fn tod(&self) -> u64 {
+        self.tick()
+    }
+
+    fn collected(&mut self) -> Option<Interruption> {
+        None
+    }
+
+    fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        let tod = self.tick();
+        if let Some(irq) = self.extra.take() {
+            return Some(irq);
+        }
+        if self.requests == 0 {
+            self.tod.set(self.tod.get().max(deadline));
+            return None;
+        }
+        self.requests -= 1;
+        let Some(scsw) = self.pending.take() else {
+            // TEST SUBCHANNEL finds nothing: the status went with an earlier
+            // request or a CLEAR.
+            return Some(Interruption {
+                sid: self.sid,
+                intparm: self.intparm,
+                tsch_cc: Cc::One,
+                scsw: Scsw::ZERO,
+                tod,
+            });
+        };
+        let mut irq = Interruption {
+            sid: self.sid,
+            intparm: self.intparm,
+            tsch_cc: Cc::Zero,
+            scsw,
+            tod,
+        };
+        let completes_start = scsw.fc() == FunctionControl::START;
+        if completes_start && self.due(HostBug::WrongIntparm) {
+            irq.intparm ^= 0x0080_0000;
+        }
+        if completes_start && self.due(HostBug::WrongSid) {
+            irq.sid ^= 1;
+        }
+        if completes_start && self.due(HostBug::DuplicateStatus) {
+            self.extra = Some(irq);
+        }
+        if completes_start && self.due(HostBug::Spurious) {
+            self.extra = Some(Interruption {
+                intparm: 0x5eed_0000,
+                ..irq
+            });
+        }
+        Some(irq)
+    }
+}

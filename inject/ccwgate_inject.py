@@ -1,0 +1,263 @@
+# ccwgate fault injector: a gdb (Python) script that plays a broken host.
+#
+# It attaches to QEMU's gdbstub and, from one chosen iteration on, changes
+# only what a host could change: the I/O-interruption words in the lowcore,
+# the IRB that TEST SUBCHANNEL stores, the condition code of an instruction,
+# data the device wrote, whether an interruption is presented at all. The
+# kernel has no injection code; breakpoints sit on its ordinary functions
+# (one wrapper per channel instruction) and its iteration counter.
+#
+# Run by run-qemu.sh --inject CLASS[@ITERATION]; environment:
+#   CCWGATE_KERNEL  kernel ELF    CCWGATE_PORT  gdbstub port
+#   CCWGATE_CLASS   class name    CCWGATE_AT    iteration to inject at
+import os
+import struct
+import sys
+
+import gdb
+
+KERNEL = os.environ["CCWGATE_KERNEL"]
+PORT = os.environ["CCWGATE_PORT"]
+CLASS = os.environ["CCWGATE_CLASS"]
+AT = int(os.environ.get("CCWGATE_AT", "10"))
+
+LC_SID, LC_INTPARM, LC_IOWORD = 0xB8, 0xBC, 0xC0
+LC_IO_OLD_PSW, LC_IO_NEW_PSW = 0x170, 0x1F0
+FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
+SC_PRIMARY = 0x04
+UNIT_CHECK = 0x02
+SENSE_ID = 0xE4
+ISC = 3
+
+CLASSES = (
+    "sid-mismatch", "intparm-mismatch", "wrong-function", "duplicate-status",
+    "lost-interrupt", "spurious-interrupt", "bad-status", "ccw-address",
+    "data-corruption", "cc-anomaly",
+)
+
+
+def say(msg):
+    sys.stdout.write("inject: %s\n" % msg)
+    sys.stdout.flush()
+
+
+def u64(v):
+    return int(v) & 0xFFFFFFFFFFFFFFFF
+
+
+inferior = None
+
+
+def rd(addr, n):
+    return inferior.read_memory(addr, n).tobytes()
+
+
+def rd32(addr):
+    return struct.unpack(">I", rd(addr, 4))[0]
+
+
+def wr(addr, data):
+    inferior.write_memory(addr, data)
+
+
+def wr32(addr, v):
+    wr(addr, struct.pack(">I", v & 0xFFFFFFFF))
+
+
+def reg(name):
+    return u64(gdb.parse_and_eval("$" + name))
+
+
+def setreg(name, v):
+    try:
+        gdb.execute("set $%s = %d" % (name, v))
+    except gdb.error:
+        # gdb cannot unwind a bare-metal frame ("PC not saved"), but the
+        # register write has already reached the target.
+        pass
+
+
+def address_of(symbol):
+    return u64(gdb.parse_and_eval("(unsigned long)&'%s'" % symbol))
+
+
+def function_range(symbol):
+    start = address_of(symbol)
+    text = gdb.execute("disassemble %#x" % start, to_string=True)
+    return start, text
+
+
+def returns_of(symbol):
+    """Addresses of the `br %r14` instructions of a function."""
+    _, text = function_range(symbol)
+    out = []
+    for line in text.splitlines():
+        if "\tbr\t%r14" in line or " br\t%r14" in line or "br      %r14" in line or line.rstrip().endswith("br\t%r14"):
+            out.append(int(line.split()[0 if line.split()[0].startswith("0x") else 1], 16))
+    if not out:
+        raise gdb.GdbError("no return found in %s" % symbol)
+    return out
+
+
+class Hook(gdb.Breakpoint):
+    def __init__(self, address, fn):
+        super().__init__("*%#x" % address, internal=True)
+        self.silent = True
+        self.fn = fn
+
+    def stop(self):
+        self.fn()
+        return False
+
+
+class State:
+    done = False
+    irb = None            # IRB address passed to the running TSCH
+    last_intparm = 0      # from the lowcore at the last I/O interruption
+    clear_irb = None      # bytes of the last clear's IRB
+    last_start = None     # (intparm, IRB bytes) of the last completed start
+    program = None        # (cmd, data address) of the last START
+    fabricated = False    # an interruption we made up is being handled
+
+
+def iteration():
+    return rd32(ITERATIONS)
+
+
+def due():
+    return not State.done and iteration() >= AT
+
+
+def fire(what, marker):
+    State.done = True
+    say("class=%s iteration=%d %s" % (CLASS, iteration(), what))
+    say("marker=%s" % marker)
+
+
+def on_io_entry():
+    State.last_intparm = rd32(LC_INTPARM)
+    if CLASS == "sid-mismatch" and due():
+        sid = rd32(LC_SID) ^ 1
+        wr32(LC_SID, sid)
+        fire("lowcore subchannel ID rewritten", "sid=%#010x" % sid)
+    elif CLASS == "intparm-mismatch" and due():
+        intparm = rd32(LC_INTPARM) ^ 0x00800000
+        wr32(LC_INTPARM, intparm)
+        fire("lowcore interruption parameter rewritten", "intparm=%#010x" % intparm)
+
+
+def on_tsch_entry():
+    State.irb = reg("r3")
+
+
+def on_tsch_return():
+    irb = State.irb
+    if irb is None:
+        return
+    cc = reg("r2")
+    if State.fabricated:
+        State.fabricated = False
+        if CLASS == "duplicate-status":
+            intparm, saved = State.last_start
+            wr(irb, saved)
+            setreg("r2", 0)
+            fire("start status presented again", "IRQ sid=%#010x cc=0 intparm=%#010x" % (rd32(LC_SID), intparm))
+        return
+    if cc != 0:
+        return
+    w0, w1, w2 = struct.unpack(">III", rd(irb, 12))
+    fc = w0 & 0x7000
+    final_start = fc == FC_START and w0 & SC_PRIMARY
+    if fc == FC_CLEAR:
+        State.clear_irb = rd(irb, 96)
+    if final_start:
+        State.last_start = (State.last_intparm, rd(irb, 96))
+    if not final_start or not due():
+        return
+    if CLASS == "wrong-function" and State.clear_irb is not None:
+        wr(irb, State.clear_irb)
+        w0c = struct.unpack(">I", State.clear_irb[:4])[0]
+        fire("clear's saved IRB handed to the following start", "scsw=%#010x" % w0c)
+    elif CLASS == "bad-status":
+        wr32(irb + 8, w2 | (UNIT_CHECK << 24))
+        fire("unit check added to a start's final status", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2 | (UNIT_CHECK << 24)))
+    elif CLASS == "ccw-address":
+        wr32(irb + 4, w1 + 0x1000)
+        fire("CCW address moved outside the channel program", ":%#010x:" % (w1 + 0x1000))
+    elif CLASS == "data-corruption" and State.program and State.program[0] == SENSE_ID:
+        data = State.program[1]
+        old = rd(data + 1, 1)[0]
+        wr(data + 1, bytes([old ^ 0xFF]))
+        fire("SENSE ID data overwritten after the device wrote it", "FAIL: data-corruption")
+
+
+def on_ssch_entry():
+    orb = reg("r3")
+    cpa = rd32(orb + 8)
+    State.program = (rd(cpa, 1)[0], rd32(cpa + 4))
+    if CLASS == "lost-interrupt" and due():
+        # Accept the start (cc 0) without ever running it.
+        setreg("r2", 0)
+        setreg("pswa", reg("r14"))
+        fire("START accepted and never executed", "EXPIRED")
+
+
+def on_ssch_return():
+    if CLASS == "cc-anomaly" and due() and reg("r2") == 0:
+        setreg("r2", 2)
+        fire("START answered busy after the guest took every status", "SSCH sid=%#010x cc=2" % SID)
+
+
+def on_io_unmasked():
+    """I/O interruptions are enabled here: present one nobody asked for,
+    exactly as the CPU would (old PSW, interruption code, new PSW)."""
+    if not due():
+        return
+    if CLASS == "duplicate-status" and State.last_start is None:
+        return
+    intparm = State.last_start[0] if CLASS == "duplicate-status" else 0x5EED0000
+    wr(LC_IO_OLD_PSW, struct.pack(">QQ", reg("pswm"), reg("pswa")))
+    wr32(LC_SID, SID)
+    wr32(LC_INTPARM, intparm)
+    wr32(LC_IOWORD, ISC << 27)
+    new_mask, new_addr = struct.unpack(">QQ", rd(LC_IO_NEW_PSW, 16))
+    State.fabricated = True
+    setreg("pswm", new_mask)
+    setreg("pswa", new_addr)
+    if CLASS == "spurious-interrupt":
+        State.fabricated = False
+        fire("I/O interruption presented with no status pending", "IRQ sid=%#010x cc=1 intparm=%#010x" % (SID, intparm))
+
+
+if CLASS not in CLASSES:
+    raise gdb.GdbError("unknown class %s; one of %s" % (CLASS, ", ".join(CLASSES)))
+
+gdb.execute("set pagination off")
+gdb.execute("set confirm off")
+gdb.execute("file %s" % KERNEL)
+gdb.execute("target remote 127.0.0.1:%s" % PORT)
+inferior = gdb.selected_inferior()
+ITERATIONS = address_of("ccwgate_kernel::report::ITERATIONS")
+SID = 0x00010000
+
+Hook(address_of("ccwgate_io_stub"), on_io_entry)
+Hook(address_of("ccwgate_kernel::css::insn::tsch"), on_tsch_entry)
+for a in returns_of("ccwgate_kernel::css::insn::tsch"):
+    Hook(a, on_tsch_return)
+if CLASS in ("lost-interrupt", "data-corruption"):
+    Hook(address_of("ccwgate_kernel::css::insn::ssch"), on_ssch_entry)
+if CLASS == "cc-anomaly":
+    for a in returns_of("ccwgate_kernel::css::insn::ssch"):
+        Hook(a, on_ssch_return)
+if CLASS in ("duplicate-status", "spurious-interrupt"):
+    for a in returns_of("ccwgate_kernel::rt::cpu::unmask_io"):
+        Hook(a, on_io_unmasked)
+
+say("armed: class=%s at iteration %d" % (CLASS, AT))
+try:
+    gdb.execute("continue")
+except gdb.error as e:
+    # The guest stopping its CPU ends QEMU and with it the connection.
+    say("target gone: %s" % e)
+if not State.done:
+    say("class=%s never fired (run ended before iteration %d?)" % (CLASS, AT))

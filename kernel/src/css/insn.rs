@@ -1,0 +1,81 @@
+//! One wrapper per channel-subsystem instruction, each returning the
+//! condition code. The subchannel-identification word goes in general
+//! register 1, as the instructions require.
+//!
+//! The wrappers are never inlined: each instruction then has exactly one
+//! site in the image, which keeps disassembly and gdb breakpoints (see
+//! README, "Debugging") simple, and costs one call per instruction.
+
+use core::arch::asm;
+use gate::css::{Cc, Irb, Orb, Schib};
+
+macro_rules! cc_insn {
+    ($(#[$doc:meta])* $name:ident, $mnemonic:literal $(, $op:ident: $t:ty)?) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub fn $name(sid: u32 $(, $op: $t)?) -> Cc {
+            let cc: u32;
+            // SAFETY: the instruction only reads/writes the operand passed by
+            // reference (if any); a bad SID is a program check, which the
+            // runtime turns into an ERROR verdict.
+            unsafe {
+                asm!(
+                    concat!($mnemonic $(, " 0({", stringify!($op), "})")?),
+                    "ipm {cc}",
+                    "srl {cc}, 28",
+                    in("r1") u64::from(sid),
+                    $($op = in(reg_addr) $op,)?
+                    cc = out(reg) cc,
+                    options(nostack),
+                )
+            };
+            Cc::from_bits(cc as u8)
+        }
+    };
+}
+
+cc_insn!(
+    /// STORE SUBCHANNEL: cc 3 means no such subchannel.
+    stsch, "stsch", schib: &mut Schib
+);
+cc_insn!(
+    /// MODIFY SUBCHANNEL.
+    msch, "msch", schib: &Schib
+);
+cc_insn!(
+    /// START SUBCHANNEL.
+    ssch, "ssch", orb: &Orb
+);
+cc_insn!(
+    /// TEST SUBCHANNEL: cc 0 stored status and cleared status pending.
+    tsch, "tsch", irb: &mut Irb
+);
+cc_insn!(
+    /// CLEAR SUBCHANNEL.
+    csch, "csch"
+);
+cc_insn!(
+    /// HALT SUBCHANNEL.
+    hsch, "hsch"
+);
+
+/// TEST PENDING INTERRUPTION: clears one pending I/O interruption (of an
+/// enabled ISC) and returns its subchannel ID and interruption parameter.
+#[inline(never)]
+pub fn tpi() -> Option<(u32, u32)> {
+    let mut code = [0u32; 3];
+    let cc: u32;
+    // SAFETY: with a nonzero operand address TPI stores the two-word
+    // interruption code (SID, parameter) there; 12 bytes are provided.
+    unsafe {
+        asm!(
+            "tpi 0({code})",
+            "ipm {cc}",
+            "srl {cc}, 28",
+            code = in(reg_addr) &mut code,
+            cc = out(reg) cc,
+            options(nostack),
+        )
+    };
+    (cc == 1).then_some((code[0], code[1]))
+}

@@ -1,0 +1,276 @@
+//! The channel subsystem as the scenarios see it: discovery and enabling of
+//! the subchannel under test, and [`Subchannel`], the real-hardware
+//! implementation of [`gate::driver::Channel`].
+//!
+//! Status reaches the driver in one of two ways (`mode=` on the command line):
+//! - `irq`: the I/O-interruption handler runs TEST SUBCHANNEL and queues the
+//!   result; the driver unmasks I/O interruptions only while it waits in
+//!   [`Channel::next_interruption`], so the queue order is the true order of
+//!   instructions and status.
+//! - `poll`: I/O interruptions stay masked; TEST PENDING INTERRUPTION is
+//!   polled and TEST SUBCHANNEL run for what it returns.
+
+pub mod insn;
+
+use crate::rt::{clock, cpu};
+use gate::cmdline::Collect;
+use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
+use gate::driver::{Channel, IoArea, ENABLE_INTPARM};
+use gate::oracle::Interruption;
+use spin::Mutex;
+
+/// Interruption subclass ccwgate enables its subchannel with.
+pub const ISC: u8 = 3;
+
+/// Why the subchannel under test could not be set up (an ERROR verdict).
+#[derive(Clone, Copy, Debug)]
+pub enum SetupError {
+    NoDevice,
+    NoSuchDevno(u16),
+    EnableFailed { sid: u32, cc: u8 },
+    NotEnabled { sid: u32 },
+}
+
+impl SetupError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SetupError::NoDevice => "no-device",
+            SetupError::NoSuchDevno(_) => "no-such-devno",
+            SetupError::EnableFailed { .. } => "enable-failed",
+            SetupError::NotEnabled { .. } => "enable-not-effective",
+        }
+    }
+}
+
+/// A subchannel found by [`find`].
+#[derive(Clone, Copy, Debug)]
+pub struct Found {
+    pub sid: u32,
+    pub devno: u16,
+}
+
+/// Scans subchannel set 0 for a valid I/O subchannel, the one with `devno`
+/// if given. STSCH answers cc 3 for numbers with no subchannel behind them;
+/// those may be sparse (vfio-ccw keeps the host's numbers), so the whole set
+/// is scanned when looking for a particular device.
+pub fn find(devno: Option<u16>) -> Result<Found, SetupError> {
+    let mut schib = Schib::ZERO;
+    for number in 0..=u16::MAX {
+        let sid = SubchannelId::ss0(number).0;
+        if insn::stsch(sid, &mut schib) != Cc::Zero || !schib.pmcw.device_number_valid() {
+            continue;
+        }
+        let found = Found {
+            sid,
+            devno: schib.pmcw.devno,
+        };
+        match devno {
+            Some(want) if want != found.devno => continue,
+            _ => return Ok(found),
+        }
+    }
+    Err(devno.map_or(SetupError::NoDevice, SetupError::NoSuchDevno))
+}
+
+const ENABLE_ATTEMPTS: u32 = 8;
+
+/// Enables the subchannel with ccwgate's ISC and interruption parameter and
+/// unmasks that ISC in CR6. Status left pending from before is collected and
+/// dropped: it belongs to nobody the oracle knows.
+pub fn enable(sid: u32) -> Result<(), SetupError> {
+    let mut schib = Schib::ZERO;
+    let mut last = Cc::Zero;
+    for _ in 0..ENABLE_ATTEMPTS {
+        if insn::stsch(sid, &mut schib) != Cc::Zero {
+            return Err(SetupError::EnableFailed { sid, cc: 3 });
+        }
+        if schib.pmcw.is_enabled()
+            && schib.pmcw.isc() == ISC
+            && schib.pmcw.intparm == ENABLE_INTPARM
+        {
+            cpu::enable_isc(ISC);
+            return Ok(());
+        }
+        schib.pmcw.intparm = ENABLE_INTPARM;
+        schib.pmcw.set_isc(ISC);
+        schib.pmcw.set_enabled(true);
+        last = insn::msch(sid, &schib);
+        match last {
+            Cc::Zero => {}
+            Cc::One => {
+                let mut irb = Irb::ZERO;
+                insn::tsch(sid, &mut irb);
+            }
+            Cc::Two => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
+            Cc::Three => return Err(SetupError::EnableFailed { sid, cc: 3 }),
+        }
+    }
+    Err(match last {
+        Cc::Zero => SetupError::NotEnabled { sid },
+        cc => SetupError::EnableFailed {
+            sid,
+            cc: cc.as_u8(),
+        },
+    })
+}
+
+/// Interruptions collected by the handler and not yet handed to the driver,
+/// oldest first. The handler runs with every interruption masked and the
+/// driver takes the lock only with I/O masked, so the lock never spins.
+struct Queue {
+    slots: [Interruption; QUEUE_LEN],
+    head: usize,
+    len: usize,
+    /// Interruptions that found the queue full (an interruption storm).
+    dropped: u32,
+}
+
+const QUEUE_LEN: usize = 16;
+const NO_INTERRUPTION: Interruption = Interruption {
+    sid: 0,
+    intparm: 0,
+    tsch_cc: Cc::Three,
+    scsw: gate::css::Scsw::ZERO,
+    tod: 0,
+};
+
+static QUEUE: Mutex<Queue> = Mutex::new(Queue {
+    slots: [NO_INTERRUPTION; QUEUE_LEN],
+    head: 0,
+    len: 0,
+    dropped: 0,
+});
+
+/// The I/O-interruption path: collect the status of the interrupting
+/// subchannel at once, as an operating system would.
+pub fn on_io_interruption(sid: u32, intparm: u32) {
+    let tod = clock::tod();
+    let mut irb = Irb::ZERO;
+    let tsch_cc = insn::tsch(sid, &mut irb);
+    let mut q = QUEUE.lock();
+    if q.len == QUEUE_LEN {
+        q.dropped += 1;
+        return;
+    }
+    let tail = (q.head + q.len) % QUEUE_LEN;
+    q.slots[tail] = Interruption {
+        sid,
+        intparm,
+        tsch_cc,
+        scsw: irb.scsw,
+        tod,
+    };
+    q.len += 1;
+}
+
+fn pop_queued() -> Option<Interruption> {
+    let mut q = QUEUE.lock();
+    if q.len == 0 {
+        return None;
+    }
+    let irq = q.slots[q.head];
+    q.head = (q.head + 1) % QUEUE_LEN;
+    q.len -= 1;
+    Some(irq)
+}
+
+/// Interruptions lost because the driver did not keep up; nonzero only if
+/// the host presents far more interruptions than the guest asked for.
+pub fn dropped_interruptions() -> u32 {
+    QUEUE.lock().dropped
+}
+
+#[repr(C, align(8))]
+struct Areas([IoArea; 2]);
+static AREAS: Mutex<Areas> = Mutex::new(Areas([IoArea::new(), IoArea::new()]));
+
+/// The subchannel under test, driven by real instructions.
+pub struct Subchannel {
+    sid: u32,
+    mode: Collect,
+    areas: spin::MutexGuard<'static, Areas>,
+}
+
+impl Subchannel {
+    pub fn new(sid: u32, mode: Collect) -> Self {
+        let areas = AREAS.try_lock().expect("one Subchannel at a time");
+        Subchannel { sid, mode, areas }
+    }
+
+    fn poll(&mut self, deadline: u64) -> Option<Interruption> {
+        loop {
+            if let Some((sid, intparm)) = insn::tpi() {
+                let tod = clock::tod();
+                let mut irb = Irb::ZERO;
+                let tsch_cc = insn::tsch(sid, &mut irb);
+                return Some(Interruption {
+                    sid,
+                    intparm,
+                    tsch_cc,
+                    scsw: irb.scsw,
+                    tod,
+                });
+            }
+            if clock::tod() >= deadline {
+                return None;
+            }
+        }
+    }
+
+    fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
+        loop {
+            if let Some(irq) = pop_queued() {
+                return Some(irq);
+            }
+            // Pending interruptions are taken the moment I/O is unmasked.
+            cpu::unmask_io();
+            cpu::mask_io();
+            if let Some(irq) = pop_queued() {
+                return Some(irq);
+            }
+            if clock::tod() >= deadline {
+                return None;
+            }
+        }
+    }
+}
+
+impl Channel for Subchannel {
+    fn sid(&self) -> u32 {
+        self.sid
+    }
+
+    fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
+        let area = &mut self.areas.0[slot];
+        let address = core::ptr::addr_of!(*area) as u64;
+        debug_assert!(address < 1 << 31, "I/O areas must be below 2 GiB");
+        (area, address as u32)
+    }
+
+    fn ssch(&mut self, orb: &Orb) -> Cc {
+        insn::ssch(self.sid, orb)
+    }
+
+    fn csch(&mut self) -> Cc {
+        insn::csch(self.sid)
+    }
+
+    fn hsch(&mut self) -> Cc {
+        insn::hsch(self.sid)
+    }
+
+    fn tod(&self) -> u64 {
+        clock::tod()
+    }
+
+    fn collected(&mut self) -> Option<Interruption> {
+        pop_queued()
+    }
+
+    fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        match self.mode {
+            Collect::Poll => self.poll(deadline),
+            Collect::Irq => self.interrupted(deadline),
+        }
+    }
+}

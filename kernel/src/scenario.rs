@@ -1,0 +1,115 @@
+//! Channel-I/O scenarios: find and enable the subchannel, hand it to the
+//! portable driver, and turn what the driver found into the verdict.
+
+use crate::rt::clock;
+use crate::{css, println, report};
+use gate::cmdline::Config;
+use gate::driver::{Driver, Failure, Summary};
+use gate::oracle::{Class, Violation};
+use gate::verdict::{hex, Outcome};
+
+pub fn run(config: &Config) -> ! {
+    let found = css::find(config.devno).unwrap_or_else(|e| setup_error(e));
+    println!(
+        "css: subchannel 0.0.{:04x} devno 0.0.{:04x} mode={}",
+        found.sid & 0xffff,
+        found.devno,
+        config.mode.name()
+    );
+    css::enable(found.sid).unwrap_or_else(|e| setup_error(e));
+
+    let mut channel = css::Subchannel::new(found.sid, config.mode);
+    let mut driver = Driver::new(&mut channel, config);
+    let start = clock::tod();
+    let result = driver.run(report::progress);
+    let ticks = clock::tod().saturating_sub(start);
+    let result = result.and_then(|summary| storm_check(found.sid, summary));
+    if config.verbose >= 2 || result.is_err() {
+        for event in driver.trace().iter() {
+            println!("trace: {event}");
+        }
+    }
+    if let Some(id) = driver.baseline() {
+        println!(
+            "css: SENSE ID cu={:04x}/{:02x} dev={:04x}/{:02x}",
+            id.cu_type, id.cu_model, id.dev_type, id.dev_model
+        );
+    }
+    match result {
+        Ok(summary) => pass(&summary, ticks),
+        Err(failure) => fail(&failure, config),
+    }
+}
+
+fn setup_error(e: css::SetupError) -> ! {
+    report::finish(Outcome::Error, Some(e.reason()), |line| match e {
+        css::SetupError::NoDevice => {}
+        css::SetupError::NoSuchDevno(devno) => {
+            line.field("devno", format_args!("0.0.{devno:04x}"));
+        }
+        css::SetupError::EnableFailed { sid, cc } => {
+            line.field("sid", hex(sid)).field("cc", cc);
+        }
+        css::SetupError::NotEnabled { sid } => {
+            line.field("sid", hex(sid));
+        }
+    })
+}
+
+/// Interruptions the handler had to drop mean the host presented far more
+/// than the guest asked for.
+fn storm_check(sid: u32, summary: Summary) -> Result<Summary, Failure> {
+    match css::dropped_interruptions() {
+        0 => Ok(summary),
+        n => Err(Failure {
+            violation: Violation::new(Class::SpuriousInterrupt, "interruption-storm", 0, n),
+            iteration: summary.iterations,
+            delay: 0,
+            sid,
+        }),
+    }
+}
+
+fn pass(s: &Summary, ticks: u64) -> ! {
+    let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
+    let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
+    println!(
+        "summary: iterations={} starts={} clears={} halts={} interruptions={} unsolicited={} iter_per_s={per_s}",
+        s.iterations, s.starts, s.clears, s.halts, s.interruptions, s.unsolicited
+    );
+    println!("summary: start latency (TOD units) min={min} median={median} max={max}");
+    report::finish(Outcome::Pass, None, |line| {
+        line.field("starts", s.starts)
+            .field("clears", s.clears)
+            .field("halts", s.halts)
+            .field("interruptions", s.interruptions)
+            .field("lat_min", min)
+            .field("lat_median", median)
+            .field("lat_max", max)
+            .field("iter_per_s", per_s);
+    })
+}
+
+fn fail(f: &Failure, config: &Config) -> ! {
+    let v = &f.violation;
+    println!(
+        "FAIL: {} ({}) sid={:#010x} iteration={} seed={} delay={} expected={:#x} actual={:#x}",
+        v.class.name(),
+        v.what,
+        f.sid,
+        f.iteration,
+        config.seed,
+        f.delay,
+        v.expected,
+        v.actual
+    );
+    report::finish(Outcome::Fail, Some(v.class.name()), |line| {
+        line.field("class", v.class.name())
+            .field("what", v.what)
+            .field("sid", hex(f.sid))
+            .field("iteration", f.iteration)
+            .field("delay", f.delay)
+            .field("expected", hex(v.expected))
+            .field("actual", hex(v.actual));
+    })
+}
