@@ -12,6 +12,7 @@ usage: ./run-qemu.sh [options] [-- extra qemu-system-s390x arguments]
 
 Guest options (become kernel command-line tokens, see README "Command line"):
   --scenario NAME     selftest | smoke | ssch | csch-race | hsch-race | csch-idle | mixed
+                      (default: mixed)
   --seed N            seed for the scenario's choices (default 1)
   --iterations N      iterations to run (default: the scenario's own)
   --devno XXXX        device number of the subchannel to test (default: first found)
@@ -88,6 +89,12 @@ esac
 
 cmdline="${append[*]:-}"
 [ -n "$extra_append" ] && cmdline="${cmdline:+$cmdline }$extra_append"
+# Without a scenario the kernel would only test itself; the front door runs
+# a short mixed run against the device instead.
+case " $cmdline" in
+    *" scenario="*) ;;
+    *) cmdline="scenario=mixed${cmdline:+ $cmdline}" ;;
+esac
 [ "${#cmdline}" -lt 896 ] || die "kernel command line is ${#cmdline} bytes; the limit is 895"
 
 # Installs what a fresh Debian machine lacks, or says exactly what to run.

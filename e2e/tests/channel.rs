@@ -1,0 +1,169 @@
+//! Channel-I/O scenarios on the real kernel against QEMU's emulated device:
+//! a correct host must always PASS, and setup problems must be ERRORs that
+//! say what is wrong.
+
+use e2e::run_qemu;
+use gate::verdict::Outcome;
+
+const SEEDS: u64 = 20;
+
+/// Runs `scenario` for every seed, alternating the collection mode, and
+/// expects PASS with sensible counts each time.
+fn passes_for_every_seed(scenario: &str) {
+    for seed in 0..SEEDS {
+        let mode = if seed % 2 == 0 { "irq" } else { "poll" };
+        let seed = seed.to_string();
+        let run = run_qemu(&[
+            "--scenario",
+            scenario,
+            "--seed",
+            &seed,
+            "--mode",
+            mode,
+            "--iterations",
+            "300",
+            "--timeout",
+            "60",
+        ]);
+        assert_eq!(run.code, 0, "{scenario} seed {seed} mode {mode}:\n{run}");
+        let v = run.verdict();
+        assert_eq!(v.outcome, Outcome::Pass);
+        assert_eq!(v.get("scenario"), Some(scenario));
+        assert_eq!(v.get("seed"), Some(seed.as_str()));
+        let expected = if scenario == "smoke" { 1 } else { 300 };
+        assert_eq!(v.get_u64("iterations"), Some(expected), "{run}");
+        let starts = v.get_u64("starts").unwrap();
+        let interruptions = v.get_u64("interruptions").unwrap();
+        assert!(starts > u64::from(expected > 1) * 300, "{run}");
+        assert!(interruptions >= starts, "{run}");
+    }
+}
+
+#[test]
+fn smoke_passes() {
+    passes_for_every_seed("smoke");
+}
+
+#[test]
+fn ssch_passes() {
+    passes_for_every_seed("ssch");
+}
+
+#[test]
+fn csch_race_passes() {
+    passes_for_every_seed("csch-race");
+}
+
+#[test]
+fn hsch_race_passes() {
+    passes_for_every_seed("hsch-race");
+}
+
+#[test]
+fn csch_idle_passes() {
+    passes_for_every_seed("csch-idle");
+}
+
+#[test]
+fn mixed_passes() {
+    passes_for_every_seed("mixed");
+}
+
+#[test]
+fn scenarios_issue_the_instructions_they_name() {
+    let run = run_qemu(&["--scenario", "csch-race", "--iterations", "50"]);
+    let v = run.verdict();
+    assert_eq!(
+        (v.get("starts"), v.get("clears"), v.get("halts")),
+        (Some("101"), Some("50"), Some("0")),
+        "{run}"
+    );
+    let run = run_qemu(&["--scenario", "hsch-race", "--iterations", "50"]);
+    let v = run.verdict();
+    assert_eq!(
+        (v.get("starts"), v.get("clears"), v.get("halts")),
+        (Some("101"), Some("0"), Some("50")),
+        "{run}"
+    );
+}
+
+#[test]
+fn no_device_is_an_error() {
+    let run = run_qemu(&["--no-default-device", "--scenario", "smoke"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.verdict().outcome, Outcome::Error);
+    assert_eq!(run.field("reason").as_deref(), Some("no-device"), "{run}");
+}
+
+#[test]
+fn a_devno_that_does_not_exist_is_an_error_naming_it() {
+    let run = run_qemu(&["--devno", "0.0.4242", "--scenario", "smoke"]);
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("no-such-devno"),
+        "{run}"
+    );
+    assert_eq!(run.field("devno").as_deref(), Some("0.0.4242"), "{run}");
+}
+
+#[test]
+fn devno_picks_the_device() {
+    let run = run_qemu(&[
+        "--device",
+        "virtio-rng-ccw,devno=fe.0.0002",
+        "--devno",
+        "0002",
+        "--scenario",
+        "smoke",
+    ]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(
+        run.stdout
+            .contains("css: subchannel 0.0.0001 devno 0.0.0002"),
+        "{run}"
+    );
+    // virtio-rng-ccw identifies as control unit 3832 model 04.
+    assert!(run.stdout.contains("css: SENSE ID cu=3832/04"), "{run}");
+}
+
+#[test]
+fn a_bad_delay_is_an_error_naming_it() {
+    for delay in ["10:5:1", "0:100:0", "1:x:1", "0:99999999999:1"] {
+        let run = run_qemu(&["--delay", delay]);
+        assert_eq!(run.code, 2, "{run}");
+        assert_eq!(run.field("reason").as_deref(), Some("bad-cmdline"), "{run}");
+        assert_eq!(run.field("token"), Some(format!("delay={delay}")), "{run}");
+    }
+}
+
+#[test]
+fn the_same_seed_replays_the_same_instructions() {
+    let trace = |seed: &str| {
+        let run = run_qemu(&[
+            "--scenario",
+            "mixed",
+            "--seed",
+            seed,
+            "--iterations",
+            "40",
+            "--verbose",
+            "2",
+        ]);
+        assert_eq!(run.code, 0, "{run}");
+        // Keep what the guest did, drop when it did it.
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("trace: "))
+            .map(|l| {
+                let kind = l.split_whitespace().nth(4).unwrap_or("").to_owned();
+                let rest: Vec<&str> = l.split_whitespace().skip(5).collect();
+                format!("{kind} {}", rest.join(" "))
+            })
+            .collect::<Vec<_>>()
+    };
+    let a = trace("7");
+    assert!(!a.is_empty());
+    assert_eq!(a, trace("7"));
+    assert_ne!(a, trace("8"));
+}
