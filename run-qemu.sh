@@ -30,6 +30,9 @@ Host options:
   --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
   --kernel ELF        boot this kernel instead of building one
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
+  --inject CLASS[@N]  play a broken host with gdb from iteration N (default 10)
+                      on; expect FAIL with that class (README "What ccwgate
+                      detects"); needs gdb-multiarch
   --dry-run           print the QEMU command and exit
   -h, --help          this text
 
@@ -50,6 +53,7 @@ devices=()
 default_device=1
 kernel=""
 gdb=0
+inject=""
 dry_run=0
 qemu_extra=()
 
@@ -72,6 +76,7 @@ while [ $# -gt 0 ]; do
         --no-default-device) default_device=0; shift ;;
         --kernel) need_value "$@"; kernel=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
+        --inject) need_value "$@"; inject=$2; shift 2 ;;
         --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -86,6 +91,24 @@ case "$accel" in
     kvm) accel_args=(-accel kvm -cpu host) ;;
     *) die "--accel must be tcg or kvm, got '$accel'" ;;
 esac
+
+if [ -n "$inject" ]; then
+    inject_class=${inject%@*}
+    inject_at=10
+    [ "$inject_class" != "$inject" ] && inject_at=${inject#*@}
+    [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
+    classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
+             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly"
+    [[ " $(echo $classes) " == *" $inject_class "* ]] \
+        || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
+    [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
+    # Defaults that give the injection something to act on, quickly.
+    case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
+        if [ "$inject_class" = wrong-function ]; then append+=(scenario=csch-race); else append+=(scenario=ssch); fi ;;
+    esac
+    case " ${append[*]:-} $extra_append" in *" iterations="*) ;; *) append+=("iterations=$((inject_at + 20))") ;; esac
+    case " ${append[*]:-} $extra_append" in *" io_timeout_ms="*) ;; *) append+=(io_timeout_ms=300) ;; esac
+fi
 
 cmdline="${append[*]:-}"
 [ -n "$extra_append" ] && cmdline="${cmdline:+$cmdline }$extra_append"
@@ -108,6 +131,15 @@ ensure_tools() {
             die "qemu-system-s390x not found; install it with: sudo apt-get install qemu-system-misc"
         fi
     fi
+    if [ -n "$inject" ] && ! command -v gdb-multiarch >/dev/null; then
+        if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+            echo "run-qemu.sh: installing gdb-multiarch (for --inject)" >&2
+            { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gdb-multiarch; } >&2 \
+                || die "could not install gdb-multiarch"
+        else
+            die "--inject needs gdb-multiarch; install it with: sudo apt-get install gdb-multiarch"
+        fi
+    fi
     if [ -z "$kernel" ] && command -v rustup >/dev/null \
         && ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
         echo "run-qemu.sh: adding the Rust target $target" >&2
@@ -127,6 +159,14 @@ qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio "${accel
 [ "$default_device" = 1 ] && qemu+=(-device virtio-rng-ccw,devno=fe.0.0001)
 for d in "${devices[@]}"; do qemu+=(-device "$d"); done
 [ "$gdb" = 1 ] && qemu+=(-S -gdb tcp::1234)
+if [ -n "$inject" ]; then
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        gdb_port=$((20000 + RANDOM % 30000))
+        # A port nobody answers on is free (parallel runs pick their own).
+        (exec 3<>"/dev/tcp/127.0.0.1/$gdb_port") 2>/dev/null || break
+    done
+    qemu+=(-S -gdb "tcp:127.0.0.1:$gdb_port")
+fi
 qemu+=("${qemu_extra[@]}")
 
 if [ "$dry_run" = 1 ]; then
@@ -143,10 +183,23 @@ fi
 
 [ "$gdb" = 1 ] && echo "run-qemu.sh: QEMU waits for gdb: gdb-multiarch $kernel -ex 'target remote :1234'" >&2
 log=$(mktemp "${TMPDIR:-/tmp}/ccwgate.XXXXXX")
-trap 'rm -f "$log"' EXIT
+gdb_log="$log.gdb"
+trap 'rm -f "$log" "$gdb_log"' EXIT
+if [ -n "$inject" ]; then
+    # The injector connects once QEMU listens, then plays the broken host.
+    CCWGATE_KERNEL="$kernel" CCWGATE_PORT="$gdb_port" CCWGATE_CLASS="$inject_class" CCWGATE_AT="$inject_at" \
+        timeout -k 5 "$timeout" gdb-multiarch -q -batch -nx -x "$here/inject/ccwgate_inject.py" \
+        </dev/null >"$gdb_log" 2>&1 &
+    gdb_pid=$!
+fi
 timeout -k 5 "$timeout" "${qemu[@]}" </dev/null | tee "$log"
 status=("${PIPESTATUS[@]}")
 qemu_status=${status[0]}
+if [ -n "$inject" ]; then
+    wait "$gdb_pid"
+    sed 's/^/run-qemu.sh: gdb: /' "$gdb_log" >&2
+    grep -q '^inject: marker=' "$gdb_log" || die "the injection of $inject_class never fired"
+fi
 
 verdicts=$(tr -d '\r' <"$log" | grep -a -c '^VERDICT: ')
 verdict=$(tr -d '\r' <"$log" | grep -a -m1 '^VERDICT: ')

@@ -13,6 +13,7 @@
 import os
 import struct
 import sys
+import time
 
 import gdb
 
@@ -147,7 +148,10 @@ def on_io_entry():
 
 
 def on_tsch_entry():
+    global SID
     State.irb = reg("r3")
+    if SID is None:
+        SID = reg("r2") & 0xFFFFFFFF
 
 
 def on_tsch_return():
@@ -211,7 +215,7 @@ def on_ssch_return():
 def on_io_unmasked():
     """I/O interruptions are enabled here: present one nobody asked for,
     exactly as the CPU would (old PSW, interruption code, new PSW)."""
-    if not due():
+    if SID is None or not due():
         return
     if CLASS == "duplicate-status" and State.last_start is None:
         return
@@ -235,22 +239,29 @@ if CLASS not in CLASSES:
 gdb.execute("set pagination off")
 gdb.execute("set confirm off")
 gdb.execute("file %s" % KERNEL)
-gdb.execute("target remote 127.0.0.1:%s" % PORT)
+for attempt in range(100):
+    try:
+        gdb.execute("target remote 127.0.0.1:%s" % PORT)
+        break
+    except gdb.error:
+        time.sleep(0.05)
+else:
+    raise gdb.GdbError("no gdbstub on port %s" % PORT)
 inferior = gdb.selected_inferior()
-ITERATIONS = address_of("ccwgate_kernel::report::ITERATIONS")
-SID = 0x00010000
+ITERATIONS = address_of("ccwgate::report::ITERATIONS")
+SID = None
 
 Hook(address_of("ccwgate_io_stub"), on_io_entry)
-Hook(address_of("ccwgate_kernel::css::insn::tsch"), on_tsch_entry)
-for a in returns_of("ccwgate_kernel::css::insn::tsch"):
+Hook(address_of("ccwgate::css::insn::tsch"), on_tsch_entry)
+for a in returns_of("ccwgate::css::insn::tsch"):
     Hook(a, on_tsch_return)
 if CLASS in ("lost-interrupt", "data-corruption"):
-    Hook(address_of("ccwgate_kernel::css::insn::ssch"), on_ssch_entry)
+    Hook(address_of("ccwgate::css::insn::ssch"), on_ssch_entry)
 if CLASS == "cc-anomaly":
-    for a in returns_of("ccwgate_kernel::css::insn::ssch"):
+    for a in returns_of("ccwgate::css::insn::ssch"):
         Hook(a, on_ssch_return)
 if CLASS in ("duplicate-status", "spurious-interrupt"):
-    for a in returns_of("ccwgate_kernel::rt::cpu::unmask_io"):
+    for a in returns_of("ccwgate::rt::cpu::unmask_io"):
         Hook(a, on_io_unmasked)
 
 say("armed: class=%s at iteration %d" % (CLASS, AT))

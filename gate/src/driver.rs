@@ -228,11 +228,13 @@ impl<'c, C: Channel> Driver<'c, C> {
                     [self.rng.below(4) as usize],
                 _ => break,
             };
-            self.delay = match self.config.scenario {
-                Scenario::Mixed => self
-                    .config
-                    .delay
-                    .nth(self.rng.below(self.config.delay.len())),
+            // Only the race steps have a window for the delay to size.
+            self.delay = match (step, self.config.scenario) {
+                (Step::Ssch | Step::CschIdle, _) => 0,
+                (_, Scenario::Mixed) => {
+                    let sweep = self.config.delay;
+                    sweep.nth(self.rng.below(sweep.len()))
+                }
                 _ => self.config.delay.nth(i),
             };
             self.step(step)?;
@@ -295,13 +297,21 @@ impl<'c, C: Channel> Driver<'c, C> {
         }
     }
 
-    fn record(&mut self, kind: EventKind, cc: u8, intparm: u32, scsw: [u32; 3], tod: u64) {
+    fn record(
+        &mut self,
+        kind: EventKind,
+        sid: u32,
+        cc: u8,
+        intparm: u32,
+        scsw: [u32; 3],
+        tod: u64,
+    ) {
         let event = Event {
             seq: self.trace.total(),
             tod: tod.wrapping_sub(self.t0),
             iteration: self.iteration,
             kind,
-            sid: self.chan.sid(),
+            sid,
             cc,
             intparm,
             scsw,
@@ -322,7 +332,14 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.catch_up()?;
             let cc = self.chan.ssch(&orb);
             let tod = self.chan.tod();
-            self.record(EventKind::Ssch, cc.as_u8(), intparm, [0; 3], tod);
+            self.record(
+                EventKind::Ssch,
+                self.chan.sid(),
+                cc.as_u8(),
+                intparm,
+                [0; 3],
+                tod,
+            );
             self.oracle
                 .ssch(intparm, program, cc, tod)
                 .map_err(|v| self.fail(v))?;
@@ -359,6 +376,7 @@ impl<'c, C: Channel> Driver<'c, C> {
         let tod = self.chan.tod();
         self.record(
             EventKind::Csch,
+            self.chan.sid(),
             cc.as_u8(),
             self.oracle.current_intparm(),
             [0; 3],
@@ -374,6 +392,7 @@ impl<'c, C: Channel> Driver<'c, C> {
         let tod = self.chan.tod();
         self.record(
             EventKind::Hsch,
+            self.chan.sid(),
             cc.as_u8(),
             self.oracle.current_intparm(),
             [0; 3],
@@ -410,6 +429,7 @@ impl<'c, C: Channel> Driver<'c, C> {
                     let tod = self.chan.tod();
                     self.record(
                         EventKind::Expired,
+                        self.chan.sid(),
                         0,
                         self.oracle.current_intparm(),
                         [0; 3],
@@ -443,6 +463,7 @@ impl<'c, C: Channel> Driver<'c, C> {
     fn feed(&mut self, irq: Interruption) -> Result<(), Failure> {
         self.record(
             EventKind::Interruption,
+            irq.sid,
             irq.tsch_cc.as_u8(),
             irq.intparm,
             irq.scsw.words(),

@@ -39,7 +39,10 @@ pub fn enable_isc(isc: u8) {
     write_cr6(read_cr6() | (0x8000_0000u64 >> isc));
 }
 
-/// Lets I/O interruptions in (PSW bit 6) until [`mask_io`].
+/// Lets I/O interruptions in (PSW bit 6) until [`mask_io`]. Kept out of
+/// line so that the image has a single place where I/O interruptions open,
+/// which is where a debugger (or the fault injector) can present one.
+#[inline(never)]
 pub fn unmask_io() {
     let mut old = 0u8;
     // SAFETY: STOSM only ORs the I/O bit into the PSW; the I/O stub is installed.
