@@ -14,7 +14,7 @@
 //! | `verbose`       | 0..=3                                    | `0`            |
 //! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex  | any device     |
 //! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
-//! | `mode`          | `irq` or `poll`                          | `irq`          |
+//! | `mode`          | `irq`, `poll` or `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
@@ -81,6 +81,10 @@ pub enum Collect {
     Irq,
     /// Keep interruptions disabled and poll with TEST PENDING INTERRUPTION.
     Poll,
+    /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
+    /// subchannel itself: the fastest way, but the interruption parameter is
+    /// never presented, so it is taken to be the current one.
+    Tsch,
 }
 
 impl Collect {
@@ -88,6 +92,7 @@ impl Collect {
         match self {
             Collect::Irq => "irq",
             Collect::Poll => "poll",
+            Collect::Tsch => "tsch",
         }
     }
 }
@@ -315,6 +320,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
             config.mode = match value {
                 b"irq" => Collect::Irq,
                 b"poll" => Collect::Poll,
+                b"tsch" => Collect::Tsch,
                 _ => return Err(ErrorKind::BadValue),
             }
         }
@@ -674,5 +680,6 @@ mod tests {
             assert_eq!(k.name(), name);
         }
         assert_eq!((Collect::Irq.name(), Collect::Poll.name()), ("irq", "poll"));
+        assert_eq!(parse(b"mode=tsch").unwrap().mode, Collect::Tsch);
     }
 }

@@ -9,6 +9,10 @@
 //!   instructions and status.
 //! - `poll`: I/O interruptions stay masked; TEST PENDING INTERRUPTION is
 //!   polled and TEST SUBCHANNEL run for what it returns.
+//! - `tsch`: I/O interruptions stay masked; TEST SUBCHANNEL is polled on the
+//!   subchannel itself. No interruption code is ever stored, so the
+//!   interruption parameter is taken to be the subchannel's current one
+//!   (the last accepted SSCH's) and cannot be checked.
 
 pub mod insn;
 
@@ -188,13 +192,20 @@ static AREAS: Mutex<Areas> = Mutex::new(Areas([IoArea::new(), IoArea::new()]));
 pub struct Subchannel {
     sid: u32,
     mode: Collect,
+    /// Interruption parameter of the last accepted SSCH (or of enabling).
+    intparm: u32,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
 impl Subchannel {
     pub fn new(sid: u32, mode: Collect) -> Self {
         let areas = AREAS.try_lock().expect("one Subchannel at a time");
-        Subchannel { sid, mode, areas }
+        Subchannel {
+            sid,
+            mode,
+            intparm: ENABLE_INTPARM,
+            areas,
+        }
     }
 
     fn poll(&mut self, deadline: u64) -> Option<Interruption> {
@@ -212,6 +223,27 @@ impl Subchannel {
                 });
             }
             if clock::tod() >= deadline {
+                return None;
+            }
+        }
+    }
+
+    fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
+        loop {
+            let mut irb = Irb::ZERO;
+            let tsch_cc = insn::tsch(self.sid, &mut irb);
+            let tod = clock::tod();
+            if tsch_cc != Cc::One {
+                let intparm = self.intparm;
+                return Some(Interruption {
+                    sid: self.sid,
+                    intparm,
+                    tsch_cc,
+                    scsw: irb.scsw,
+                    tod,
+                });
+            }
+            if tod >= deadline {
                 return None;
             }
         }
@@ -248,7 +280,11 @@ impl Channel for Subchannel {
     }
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        insn::ssch(self.sid, orb)
+        let cc = insn::ssch(self.sid, orb);
+        if cc == Cc::Zero {
+            self.intparm = orb.intparm;
+        }
+        cc
     }
 
     fn csch(&mut self) -> Cc {
@@ -270,6 +306,7 @@ impl Channel for Subchannel {
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
         match self.mode {
             Collect::Poll => self.poll(deadline),
+            Collect::Tsch => self.poll_tsch(deadline),
             Collect::Irq => self.interrupted(deadline),
         }
     }
