@@ -103,6 +103,7 @@ fn fail(f: &Failure, config: &Config) -> ! {
         v.expected,
         v.actual
     );
+    println!("FAIL: {}: {}", v.class.name(), v.class.summary());
     report::finish(Outcome::Fail, Some(v.class.name()), |line| {
         line.field("class", v.class.name())
             .field("what", v.what)
