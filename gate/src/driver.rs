@@ -375,35 +375,34 @@ impl<'c, C: Channel> Driver<'c, C> {
     }
 
     fn clear(&mut self) -> Result<(), Failure> {
-        self.catch_up()?;
-        let cc = self.chan.csch();
-        let tod = self.chan.tod();
-        self.record(
-            EventKind::Csch,
-            self.chan.sid(),
-            cc.as_u8(),
-            self.oracle.current_intparm(),
-            [0; 3],
-            tod,
-        );
-        self.summary.clears += 1;
-        self.oracle.csch(cc, tod).map_err(|v| self.fail(v))
+        self.end_function(EventKind::Csch)
     }
 
     fn halt(&mut self) -> Result<(), Failure> {
+        self.end_function(EventKind::Hsch)
+    }
+
+    /// CLEAR or HALT SUBCHANNEL: no operand, the subchannel's current
+    /// interruption parameter in the trace.
+    fn end_function(&mut self, kind: EventKind) -> Result<(), Failure> {
         self.catch_up()?;
-        let cc = self.chan.hsch();
+        let clear = kind == EventKind::Csch;
+        let cc = if clear {
+            self.chan.csch()
+        } else {
+            self.chan.hsch()
+        };
         let tod = self.chan.tod();
-        self.record(
-            EventKind::Hsch,
-            self.chan.sid(),
-            cc.as_u8(),
-            self.oracle.current_intparm(),
-            [0; 3],
-            tod,
-        );
-        self.summary.halts += 1;
-        self.oracle.hsch(cc, tod).map_err(|v| self.fail(v))
+        let intparm = self.oracle.current_intparm();
+        self.record(kind, self.chan.sid(), cc.as_u8(), intparm, [0; 3], tod);
+        let checked = if clear {
+            self.summary.clears += 1;
+            self.oracle.csch(cc, tod)
+        } else {
+            self.summary.halts += 1;
+            self.oracle.hsch(cc, tod)
+        };
+        checked.map_err(|v| self.fail(v))
     }
 
     fn io_timeout(&self) -> u64 {
