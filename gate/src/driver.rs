@@ -103,6 +103,8 @@ pub trait Channel {
     /// instruction, so that status taken before an instruction is never
     /// judged as if it came after it.
     fn collected(&mut self) -> Option<Interruption>;
+    /// Hears every event as it is recorded, when `verbose=3` asks for it.
+    fn log(&mut self, _event: &Event) {}
 }
 
 /// Counts and latencies of a run that ended without a violation.
@@ -321,6 +323,9 @@ impl<'c, C: Channel> Driver<'c, C> {
             scsw,
         };
         self.trace.push(event);
+        if self.config.verbose >= 3 {
+            self.chan.log(&event);
+        }
     }
 
     /// Builds `kind` in the next area and starts it, collecting any status

@@ -303,6 +303,10 @@ impl Channel for Subchannel {
         pop_queued()
     }
 
+    fn log(&mut self, event: &gate::trace::Event) {
+        crate::println!("event: {event}");
+    }
+
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
         match self.mode {
             Collect::Poll => self.poll(deadline),
