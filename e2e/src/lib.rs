@@ -96,3 +96,36 @@ pub fn run_script(pre: &[&str], args: &[&str]) -> Run {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// Runs the kernel with QEMU stopped at the first instruction and a batch
+/// gdb attached that executes `gdb_commands` (after connecting and loading
+/// the kernel's symbols), as a test's way of making the guest misbehave.
+pub fn run_with_gdb(args: &[&str], gdb_commands: &[&str]) -> Run {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().unwrap().port()
+    };
+    let gdbstub = format!("tcp:127.0.0.1:{port}");
+    let mut qemu_args: Vec<&str> = args.to_vec();
+    qemu_args.extend(["--", "-S", "-gdb", &gdbstub]);
+    let qemu = std::thread::scope(|s| {
+        let qemu = s.spawn(|| run_qemu(&qemu_args));
+        // QEMU may not listen yet: retry the connection for a while.
+        let connect = format!(
+            "python exec(\"import time\\nfor _ in range(200):\\n try:\\n  gdb.execute('target remote 127.0.0.1:{port}')\\n  break\\n except gdb.error:\\n  time.sleep(0.05)\")"
+        );
+        let mut gdb = Command::new("gdb-multiarch");
+        gdb.args(["-q", "-batch", "-nx"])
+            .arg(kernel())
+            .args(["-ex", &connect]);
+        let out = gdb
+            .args(gdb_commands.iter().flat_map(|c| ["-ex", c]))
+            .output()
+            .expect("gdb-multiarch runs (apt-get install gdb-multiarch)");
+        let mut run = qemu.join().unwrap();
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stdout));
+        run.stderr.push_str(&String::from_utf8_lossy(&out.stderr));
+        run
+    });
+    qemu
+}

@@ -1,0 +1,100 @@
+//! Faults anywhere in the guest end in one ERROR verdict that says what
+//! happened, never a hang and never PASS. gdb makes them happen: the kernel
+//! has no code to fake them.
+
+use e2e::run_with_gdb;
+use gate::verdict::Outcome;
+
+/// Stops in the selftest, after the runtime is up, then runs `then`.
+fn fault(then: &[&str]) -> e2e::Run {
+    let mut commands = vec!["break ccwgate::selftest::run", "continue", "set language c"];
+    commands.extend_from_slice(then);
+    commands.push("continue");
+    let run = run_with_gdb(&["--scenario", "selftest", "--timeout", "60"], &commands);
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.verdict().outcome, Outcome::Error, "{run}");
+    run
+}
+
+#[test]
+fn supervisor_call_is_an_error() {
+    // SVC 0 written over the next instruction.
+    let run = fault(&["set {unsigned short}$pswa = 0x0a00"]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("unexpected-svc"),
+        "{run}"
+    );
+    assert_eq!(run.field("code").as_deref(), Some("0x0"), "{run}");
+}
+
+#[test]
+fn restart_interruption_is_an_error() {
+    // What the CPU does for a restart (e.g. `virsh inject-nmi`).
+    let run = fault(&[
+        "set {unsigned long}0x120 = $pswm",
+        "set {unsigned long}0x128 = $pswa",
+        "set $pswm = *(unsigned long *)0x1a0",
+        "set $pswa = *(unsigned long *)0x1a8",
+    ]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("restart-interruption"),
+        "{run}"
+    );
+    assert!(run.field("psw").is_some(), "{run}");
+}
+
+#[test]
+fn machine_check_is_an_error_with_its_code() {
+    let run = fault(&[
+        "set {unsigned long}0xe8 = 0x400f1d4000000000",
+        "set {unsigned long}0x160 = $pswm",
+        "set {unsigned long}0x168 = $pswa",
+        "set $pswm = *(unsigned long *)0x1e0",
+        "set $pswa = *(unsigned long *)0x1e8",
+    ]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("machine-check"),
+        "{run}"
+    );
+    assert_eq!(
+        run.field("mcic").as_deref(),
+        Some("0x400f1d4000000000"),
+        "{run}"
+    );
+}
+
+#[test]
+fn unknown_external_interruption_is_an_error() {
+    // Emergency signal (0x1201), which ccwgate never asks for.
+    let run = fault(&[
+        "set {unsigned short}0x86 = 0x1201",
+        "set {unsigned long}0x130 = $pswm",
+        "set {unsigned long}0x138 = $pswa",
+        "set $pswm = *(unsigned long *)0x1b0",
+        "set $pswa = *(unsigned long *)0x1b8",
+    ]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("unexpected-external-interruption"),
+        "{run}"
+    );
+    assert_eq!(run.field("code").as_deref(), Some("0x1201"), "{run}");
+}
+
+#[test]
+fn rust_panic_is_an_error_with_its_location() {
+    // A console line length beyond the buffer: the next print panics on the
+    // bounds check while it holds the console lock, which the panic path
+    // must break to report.
+    let run = fault(&["set var 'ccwgate::console::CONSOLE'.inner.data.value.len = 4000"]);
+    assert_eq!(run.field("reason").as_deref(), Some("panic"), "{run}");
+    assert!(
+        run.field("location")
+            .is_some_and(|l| l.starts_with("kernel/src/console.rs:")),
+        "{run}"
+    );
+    assert!(run.stdout.contains("panic: index out of bounds"), "{run}");
+}
