@@ -31,7 +31,7 @@ fn main() -> ! {
     let raw = rt::command_line();
     let config = match cmdline::parse(&raw) {
         Ok(config) => config,
-        Err(e) => report::finish(Outcome::Error, Some("bad-cmdline"), |line| {
+        Err(e) => report::finish(Outcome::Error, Some("bad-cmdline"), &|line| {
             line.field("error", e.kind.name());
             line.bytes_field("token", e.token);
         }),

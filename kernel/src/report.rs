@@ -53,11 +53,16 @@ impl Write for LineBuf {
     }
 }
 
+/// Prints the verdict without extra fields and stops.
+pub fn end(outcome: Outcome, reason: Option<&str>) -> ! {
+    finish(outcome, reason, &|_| {})
+}
+
 /// Prints the verdict (with `extra` fields after the fixed ones) and stops.
 pub fn finish(
     outcome: Outcome,
     reason: Option<&str>,
-    extra: impl FnOnce(&mut VerdictLine<'_, LineBuf>),
+    extra: &dyn Fn(&mut VerdictLine<'_, LineBuf>),
 ) -> ! {
     if FINISHING.swap(true, Ordering::SeqCst) {
         // A fault while printing a verdict: nothing more can be said.
@@ -94,7 +99,7 @@ pub fn finish(
 }
 
 pub fn fault(fault: &rt::Fault, psw: &rt::Psw) -> ! {
-    finish(Outcome::Error, Some(fault.reason()), |line| {
+    finish(Outcome::Error, Some(fault.reason()), &|line| {
         line.field("psw", psw);
         match *fault {
             rt::Fault::Program { code, ilc, tec } => {
@@ -120,7 +125,7 @@ pub fn fault(fault: &rt::Fault, psw: &rt::Psw) -> ! {
 
 pub fn panic(info: &core::panic::PanicInfo) -> ! {
     console::emergency(format_args!("panic: {}\n", info.message()));
-    finish(Outcome::Error, Some("panic"), |line| {
+    finish(Outcome::Error, Some("panic"), &|line| {
         if let Some(location) = info.location() {
             line.field(
                 "location",

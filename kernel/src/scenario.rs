@@ -42,7 +42,7 @@ pub fn run(config: &Config) -> ! {
 }
 
 fn setup_error(e: css::SetupError) -> ! {
-    report::finish(Outcome::Error, Some(e.reason()), |line| match e {
+    report::finish(Outcome::Error, Some(e.reason()), &|line| match e {
         css::SetupError::NoDevice => {}
         css::SetupError::NoSuchDevno(devno) => {
             line.field("devno", format_args!("0.0.{devno:04x}"));
@@ -78,7 +78,7 @@ fn pass(s: &Summary, ticks: u64) -> ! {
         s.iterations, s.starts, s.clears, s.halts, s.interruptions, s.unsolicited
     );
     println!("summary: start latency (TOD units) min={min} median={median} max={max}");
-    report::finish(Outcome::Pass, None, |line| {
+    report::finish(Outcome::Pass, None, &|line| {
         line.field("starts", s.starts)
             .field("clears", s.clears)
             .field("halts", s.halts)
@@ -104,7 +104,7 @@ fn fail(f: &Failure, config: &Config) -> ! {
         v.actual
     );
     println!("FAIL: {}: {}", v.class.name(), v.class.summary());
-    report::finish(Outcome::Fail, Some(v.class.name()), |line| {
+    report::finish(Outcome::Fail, Some(v.class.name()), &|line| {
         line.field("class", v.class.name())
             .field("what", v.what)
             .field("sid", hex(f.sid))
