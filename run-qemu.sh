@@ -102,6 +102,13 @@ if [ -n "$inject" ]; then
     [[ " $(echo $classes) " == *" $inject_class "* ]] \
         || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
+    case "$inject_class" in sid-mismatch|intparm-mismatch|duplicate-status|spurious-interrupt)
+        # These act on interruption delivery itself (lowcore interruption
+        # code, I/O opening), which only mode=irq has.
+        case " ${append[*]:-} $extra_append " in *" mode=poll "*|*" mode=tsch "*)
+            die "--inject $inject_class acts on I/O interruptions: it needs mode=irq" ;;
+        esac ;;
+    esac
     # Defaults that give the injection something to act on, quickly.
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         if [ "$inject_class" = wrong-function ]; then append+=(scenario=csch-race); else append+=(scenario=ssch); fi ;;
@@ -160,11 +167,11 @@ qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio "${accel
 for d in "${devices[@]}"; do qemu+=(-device "$d"); done
 [ "$gdb" = 1 ] && qemu+=(-S -gdb tcp::1234)
 if [ -n "$inject" ]; then
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        gdb_port=$((20000 + RANDOM % 30000))
-        # A port nobody answers on is free (parallel runs pick their own).
-        (exec 3<>"/dev/tcp/127.0.0.1/$gdb_port") 2>/dev/null || break
-    done
+    # The host kernel picks a port nobody uses (gdb's Python asks it), so
+    # parallel runs do not collide.
+    gdb_port=$(gdb-multiarch -q -batch -nx -ex 'python import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null)
+    [[ "$gdb_port" =~ ^[0-9]+$ ]] || gdb_port=$((20000 + RANDOM % 10000))
     qemu+=(-S -gdb "tcp:127.0.0.1:$gdb_port")
 fi
 qemu+=("${qemu_extra[@]}")
@@ -184,15 +191,22 @@ fi
 [ "$gdb" = 1 ] && echo "run-qemu.sh: QEMU waits for gdb: gdb-multiarch $kernel -ex 'target remote :1234'" >&2
 log=$(mktemp "${TMPDIR:-/tmp}/ccwgate.XXXXXX")
 gdb_log="$log.gdb"
-trap 'rm -f "$log" "$gdb_log"' EXIT
+cleanup() {
+    [ -n "${gdb_pid:-}" ] && kill "$gdb_pid" 2>/dev/null
+    rm -f "$log" "$gdb_log"
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM HUP
 if [ -n "$inject" ]; then
     # The injector connects once QEMU listens, then plays the broken host.
-    CCWGATE_KERNEL="$kernel" CCWGATE_PORT="$gdb_port" CCWGATE_CLASS="$inject_class" CCWGATE_AT="$inject_at" \
-        timeout -k 5 "$timeout" gdb-multiarch -q -batch -nx -x "$here/inject/ccwgate_inject.py" \
+    CCWGATE_KERNEL="$kernel" CCWGATE_GDBSTUB="127.0.0.1:$gdb_port" CCWGATE_CLASS="$inject_class" CCWGATE_AT="$inject_at" \
+        timeout --foreground -k 5 "$timeout" gdb-multiarch -q -batch -nx -x "$here/inject/ccwgate_inject.py" \
         </dev/null >"$gdb_log" 2>&1 &
     gdb_pid=$!
 fi
-timeout -k 5 "$timeout" "${qemu[@]}" </dev/null | tee "$log"
+# --foreground keeps QEMU in our process group, so Ctrl-C or a CI cancel
+# stops it with us instead of leaving it to run until the timeout.
+timeout --foreground -k 5 "$timeout" "${qemu[@]}" </dev/null | tee "$log"
 status=("${PIPESTATUS[@]}")
 qemu_status=${status[0]}
 if [ -n "$inject" ]; then

@@ -8,7 +8,7 @@
 # (one wrapper per channel instruction) and its iteration counter.
 #
 # Run by run-qemu.sh --inject CLASS[@ITERATION]; environment:
-#   CCWGATE_KERNEL  kernel ELF    CCWGATE_PORT  gdbstub port
+#   CCWGATE_KERNEL  kernel ELF    CCWGATE_GDBSTUB  where QEMU's gdbstub listens
 #   CCWGATE_CLASS   class name    CCWGATE_AT    iteration to inject at
 import os
 import struct
@@ -18,7 +18,7 @@ import time
 import gdb
 
 KERNEL = os.environ["CCWGATE_KERNEL"]
-PORT = os.environ["CCWGATE_PORT"]
+GDBSTUB = os.environ["CCWGATE_GDBSTUB"]
 CLASS = os.environ["CCWGATE_CLASS"]
 AT = int(os.environ.get("CCWGATE_AT", "10"))
 
@@ -28,6 +28,7 @@ FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
 SC_PRIMARY = 0x04
 UNIT_CHECK = 0x02
 SENSE_ID = 0xE4
+PSW_IO = 1 << (63 - 6)
 ISC = 3
 
 CLASSES = (
@@ -217,6 +218,10 @@ def on_io_unmasked():
     exactly as the CPU would (old PSW, interruption code, new PSW)."""
     if SID is None or not due():
         return
+    # A CPU presents I/O interruptions only while the PSW enables them; the
+    # guest's own interruption may already have closed this opening.
+    if not reg("pswm") & PSW_IO:
+        return
     if CLASS == "duplicate-status" and State.last_start is None:
         return
     intparm = State.last_start[0] if CLASS == "duplicate-status" else 0x5EED0000
@@ -241,12 +246,12 @@ gdb.execute("set confirm off")
 gdb.execute("file %s" % KERNEL)
 for attempt in range(100):
     try:
-        gdb.execute("target remote 127.0.0.1:%s" % PORT)
+        gdb.execute("target remote %s" % GDBSTUB)
         break
     except gdb.error:
         time.sleep(0.05)
 else:
-    raise gdb.GdbError("no gdbstub on port %s" % PORT)
+    raise gdb.GdbError("no gdbstub at %s" % GDBSTUB)
 inferior = gdb.selected_inferior()
 ITERATIONS = address_of("ccwgate::report::ITERATIONS")
 SID = None

@@ -88,6 +88,13 @@ impl SubchannelId {
     pub const fn is_valid(self) -> bool {
         self.0 & Self::ONE_BIT != 0
     }
+
+    /// Whether a subchannel instruction accepts this word without an
+    /// operand exception while the multiple-subchannel-set facility is off
+    /// (as ccwgate leaves it): bits 0-15 exactly `0x0001`.
+    pub const fn is_addressable(self) -> bool {
+        self.0 & 0xFFFF_0000 == Self::ONE_BIT
+    }
 }
 
 bitflags::bitflags! {
@@ -643,6 +650,10 @@ mod tests {
         assert_eq!(sid.ssid(), 0);
         assert!(sid.is_valid());
         assert!(!SubchannelId(0x0000_1234).is_valid());
+        assert!(sid.is_addressable());
+        assert!(!SubchannelId(0x0000_1234).is_addressable());
+        assert!(!SubchannelId(0x0003_0005).is_addressable());
+        assert!(!SubchannelId(0x8001_0005).is_addressable());
         assert_eq!(SubchannelId(0x0007_0005).ssid(), 3);
     }
 

@@ -51,10 +51,17 @@ impl IoArea {
         }
     }
 
-    /// A cheap fingerprint of guards and data (FNV-1a over 64-bit words:
+    /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit words:
     /// it runs after every operation).
     fn fingerprint(&self) -> u64 {
         let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for ccw in &self.ccws {
+            let w = u64::from(ccw.cmd) << 56
+                | u64::from(ccw.flags.bits()) << 48
+                | u64::from(ccw.count) << 32
+                | u64::from(ccw.cda);
+            h = (h ^ w).wrapping_mul(0x100_0000_01b3);
+        }
         for part in [&self.front[..], &self.data[..], &self.back[..]] {
             for c in part.chunks_exact(8) {
                 let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
@@ -156,6 +163,9 @@ pub fn default_iterations(scenario: Scenario) -> u32 {
 }
 
 const SSCH_RETRIES: u32 = 4;
+/// Starts in a row that may end without their program beginning (each is
+/// allowed: status was pending when the start was to begin).
+const MAX_NOT_INITIATED: u32 = 8;
 
 pub struct Driver<'c, C: Channel> {
     chan: &'c mut C,
@@ -171,6 +181,8 @@ pub struct Driver<'c, C: Channel> {
     /// Program and fingerprint of each area once its operation has ended.
     settled: [Option<u64>; 2],
     in_flight: Option<ProgramKind>,
+    /// Starts in a row that ended before their program began.
+    starts_not_initiated: u32,
     baseline: Option<SenseId>,
     summary: Summary,
 }
@@ -192,6 +204,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             slot: 0,
             settled: [None; 2],
             in_flight: None,
+            starts_not_initiated: 0,
             baseline: None,
             summary: Summary {
                 iterations: 0,
@@ -220,9 +233,12 @@ impl<'c, C: Channel> Driver<'c, C> {
             .config
             .iterations
             .unwrap_or(default_iterations(self.config.scenario));
-        // Every scenario starts by learning what the device says it is.
-        self.start(ProgramKind::SenseId)?;
-        self.settle()?;
+        // Every scenario starts by learning what the device says it is; a
+        // start that does not begin is tried again (up to the limit above).
+        while self.baseline.is_none() {
+            self.start(ProgramKind::SenseId)?;
+            self.settle()?;
+        }
         for i in 0..iterations {
             self.iteration = i;
             let step = match self.config.scenario {
@@ -486,20 +502,75 @@ impl<'c, C: Channel> Driver<'c, C> {
         Ok(())
     }
 
-    /// Checks the data of an operation that ended and the other area, which
-    /// nobody may write any more.
+    /// Checks the I/O areas when an operation ends: the area its program
+    /// used (guards; data of a start that completed, or that never began and
+    /// so must not have touched it), then that every area whose operation
+    /// ended earlier is exactly as it was then: a device may not write into
+    /// a channel program after its end.
     fn operation_ended(&mut self, done: Completed) -> Result<(), Failure> {
         let slot = self.slot;
-        let kind = self.in_flight.take();
+        // Some: this operation ran (or was to run) a program in `slot`.
+        // None: a CLEAR or HALT of an idle subchannel, whose area still
+        // belongs to an operation that ended before.
+        let ran = self.in_flight.take();
+        if let Some(kind) = ran {
+            let checked = self.check_area(slot, kind, done);
+            checked.map_err(|v| self.fail(v))?;
+            self.settled[slot] = Some(self.chan.area(slot).0.fingerprint());
+        }
+        for earlier in 0..2 {
+            if ran.is_some() && earlier == slot {
+                continue;
+            }
+            if let Some(expected) = self.settled[earlier] {
+                if self.chan.area(earlier).0.fingerprint() != expected {
+                    let v = violation(
+                        Class::DataCorruption,
+                        "write-after-completion",
+                        0,
+                        earlier as u32,
+                    );
+                    return Err(self.fail(v));
+                }
+            }
+        }
+        if done.op == Op::Start {
+            self.starts_not_initiated = if done.not_initiated {
+                self.starts_not_initiated + 1
+            } else {
+                0
+            };
+            if self.starts_not_initiated >= MAX_NOT_INITIATED {
+                // Each one is allowed (status was pending when the start was
+                // to begin), but a device that never lets a program run is
+                // not one a gate can pass.
+                let v = violation(
+                    Class::BadStatus,
+                    "starts-never-initiated",
+                    0,
+                    self.starts_not_initiated,
+                );
+                return Err(self.fail(v));
+            }
+            if !done.not_initiated {
+                self.summary.latency.record(done.latency);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_area(
+        &mut self,
+        slot: usize,
+        kind: ProgramKind,
+        done: Completed,
+    ) -> Result<(), Violation> {
         let baseline = self.baseline;
         let (area, _) = self.chan.area(slot);
-        let guards = self
-            .oracle
-            .check_canary(&area.front, GUARD_BYTE)
-            .and(self.oracle.check_canary(&area.back, GUARD_BYTE));
-        let completed_start = done.op == Op::Start && !done.not_initiated;
-        let data = match (completed_start, kind) {
-            (true, Some(ProgramKind::SenseId)) => match baseline {
+        self.oracle.check_canary(&area.front, GUARD_BYTE)?;
+        self.oracle.check_canary(&area.back, GUARD_BYTE)?;
+        match (done.op, done.not_initiated, kind) {
+            (Op::Start, false, ProgramKind::SenseId) => match baseline {
                 Some(b) => self.oracle.check_sense_id(&area.data, b),
                 None => match SenseId::parse(&area.data) {
                     Ok(id) => {
@@ -514,29 +585,11 @@ impl<'c, C: Channel> Driver<'c, C> {
                     )),
                 },
             },
-            (true, Some(_)) => self.oracle.check_canary(&area.data, DATA_FILL),
+            // NOP transfers nothing, and a start that never began ran nothing.
+            (Op::Start, _, _) => self.oracle.check_canary(&area.data, DATA_FILL),
+            // A halted or cleared program may have stored part of its data.
             _ => Ok(()),
-        };
-        let fingerprint = area.fingerprint();
-        guards.and(data).map_err(|v| self.fail(v))?;
-        if completed_start {
-            self.summary.latency.record(done.latency);
         }
-        let other = slot ^ 1;
-        if let Some(expected) = self.settled[other] {
-            let (area, _) = self.chan.area(other);
-            if area.fingerprint() != expected {
-                let v = violation(
-                    Class::DataCorruption,
-                    "write-after-completion",
-                    0,
-                    other as u32,
-                );
-                return Err(self.fail(v));
-            }
-        }
-        self.settled[slot] = Some(fingerprint);
-        Ok(())
     }
 }
 
@@ -670,12 +723,42 @@ mod tests {
             (HostBug::CorruptData, Scenario::Ssch, Class::DataCorruption),
             (HostBug::LateWrite, Scenario::Ssch, Class::DataCorruption),
             (HostBug::BusyAfterIdle, Scenario::Ssch, Class::CcAnomaly),
+            (HostBug::NeverInitiate, Scenario::Ssch, Class::BadStatus),
+            (
+                HostBug::LateWriteAtClear,
+                Scenario::CschIdle,
+                Class::DataCorruption,
+            ),
+            (
+                HostBug::LateWriteAtClear,
+                Scenario::Mixed,
+                Class::DataCorruption,
+            ),
         ];
         for (bug, scenario, class) in cases {
             let f = detects(bug, scenario);
             assert_eq!(f.violation.class, class, "{bug:?}: {f:?}");
             assert_eq!(f.sid, SID);
         }
+    }
+
+    #[test]
+    fn a_device_that_never_begins_a_program_fails() {
+        let f = detects(HostBug::NeverInitiate, Scenario::Ssch);
+        assert_eq!(
+            (f.violation.what, f.violation.actual),
+            ("starts-never-initiated", MAX_NOT_INITIATED)
+        );
+        // One start that does not begin is allowed, and is not a completion.
+        let mut sim = Sim::with_bug(SID, HostBug::NeverInitiate, 1);
+        let f = run(&mut sim, &config(Scenario::Smoke, 1, 1)).unwrap_err();
+        assert_eq!(f.violation.what, "starts-never-initiated");
+    }
+
+    #[test]
+    fn a_write_into_a_finished_program_at_clear_time_is_caught() {
+        let f = detects(HostBug::LateWriteAtClear, Scenario::CschIdle);
+        assert_eq!(f.violation.what, "write-after-completion");
     }
 
     #[test]

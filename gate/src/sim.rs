@@ -6,7 +6,7 @@
 use crate::css::{
     cmd, Cc, Ccw1, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
-use crate::driver::{Channel, IoArea, MAX_CCWS};
+use crate::driver::{Channel, IoArea, DATA_LEN, MAX_CCWS};
 use crate::oracle::Interruption;
 use core::cell::Cell;
 
@@ -35,6 +35,11 @@ pub enum HostBug {
     LateWrite,
     /// SSCH says busy although the guest took every final status.
     BusyAfterIdle,
+    /// From then on no start ever begins: each ends at once with alert
+    /// status and deferred condition code 1.
+    NeverInitiate,
+    /// CLEAR writes into the buffer of the channel program that ended last.
+    LateWriteAtClear,
 }
 
 pub struct Sim {
@@ -96,6 +101,17 @@ impl Sim {
     fn due(&mut self, bug: HostBug) -> bool {
         match self.bug {
             Some((b, at)) if b == bug && !self.fired && self.starts >= at => {
+                self.fired = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a bug that, once due, stays is active.
+    fn lasting(&mut self, bug: HostBug) -> bool {
+        match self.bug {
+            Some((b, at)) if b == bug && self.starts >= at => {
                 self.fired = true;
                 true
             }
@@ -172,6 +188,18 @@ impl Channel for Sim {
         }
         self.last_area = Some(slot);
         self.intparm = orb.intparm;
+        if self.lasting(HostBug::NeverInitiate) {
+            // Deferred cc 1, start function, alert status: not begun.
+            self.pending = Some(Scsw::from_words([
+                0x0100_0000
+                    | FunctionControl::START.bits()
+                    | (StatusControl::ALERT | StatusControl::PENDING).bits(),
+                0,
+                0,
+            ]));
+            self.requests += 1;
+            return Cc::Zero;
+        }
         let mut scsw = self.execute(slot, orb.cpa);
         if self.due(HostBug::LoseStatus) {
             return Cc::Zero;
@@ -197,6 +225,11 @@ impl Channel for Sim {
 
     fn csch(&mut self) -> Cc {
         self.tick();
+        if let Some(last) = self.last_area {
+            if self.due(HostBug::LateWriteAtClear) {
+                self.areas[last].data[DATA_LEN - 1] ^= 0xff;
+            }
+        }
         let scsw = status_only(FunctionControl::CLEAR);
         self.pending = Some(scsw);
         self.requests += 1;

@@ -5,7 +5,6 @@ use crate::rt::clock;
 use crate::{css, println, report};
 use gate::cmdline::Config;
 use gate::driver::{Driver, Failure, Summary};
-use gate::oracle::{Class, Violation};
 use gate::verdict::{hex, Outcome};
 
 pub fn run(config: &Config) -> ! {
@@ -23,7 +22,6 @@ pub fn run(config: &Config) -> ! {
     let start = clock::tod();
     let result = driver.run(report::progress);
     let ticks = clock::tod().saturating_sub(start);
-    let result = result.and_then(|summary| storm_check(found.sid, summary));
     if config.verbose >= 2 || result.is_err() {
         for event in driver.trace().iter() {
             println!("trace: {event}");
@@ -54,20 +52,6 @@ fn setup_error(e: css::SetupError) -> ! {
             line.field("sid", hex(sid));
         }
     })
-}
-
-/// Interruptions the handler had to drop mean the host presented far more
-/// than the guest asked for.
-fn storm_check(sid: u32, summary: Summary) -> Result<Summary, Failure> {
-    match css::dropped_interruptions() {
-        0 => Ok(summary),
-        n => Err(Failure {
-            violation: Violation::new(Class::SpuriousInterrupt, "interruption-storm", 0, n),
-            iteration: summary.iterations,
-            delay: 0,
-            sid,
-        }),
-    }
 }
 
 fn pass(s: &Summary, ticks: u64) -> ! {

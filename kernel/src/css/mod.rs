@@ -118,70 +118,47 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
     })
 }
 
-/// Interruptions collected by the handler and not yet handed to the driver,
-/// oldest first. The handler runs with every interruption masked and the
-/// driver takes the lock only with I/O masked, so the lock never spins.
-struct Queue {
-    slots: [Interruption; QUEUE_LEN],
-    head: usize,
-    len: usize,
-    /// Interruptions that found the queue full (an interruption storm).
-    dropped: u32,
-}
+/// Status the I/O-interruption handler collected and the driver has not
+/// taken yet. One slot is enough: the handler returns with I/O masked, so
+/// each opening of I/O ([`Subchannel::interrupted`]) admits one interruption,
+/// and the slot is emptied right after. The driver takes the lock only with
+/// I/O masked, so it never spins against the handler.
+static TAKEN: Mutex<Option<Interruption>> = Mutex::new(None);
 
-const QUEUE_LEN: usize = 16;
-const NO_INTERRUPTION: Interruption = Interruption {
-    sid: 0,
-    intparm: 0,
-    tsch_cc: Cc::Three,
-    scsw: gate::css::Scsw::ZERO,
-    tod: 0,
-};
-
-static QUEUE: Mutex<Queue> = Mutex::new(Queue {
-    slots: [NO_INTERRUPTION; QUEUE_LEN],
-    head: 0,
-    len: 0,
-    dropped: 0,
-});
-
-/// The I/O-interruption path: collect the status of the interrupting
-/// subchannel at once, as an operating system would.
-pub fn on_io_interruption(sid: u32, intparm: u32) {
+/// Collects the status for an interruption code (from the lowcore or TPI).
+/// A subchannel ID no subchannel instruction accepts is passed on unasked
+/// (as TSCH cc 3, "not operational"), for the oracle to call it what it is:
+/// TSCH on it would be a program check in the guest, not a verdict on the host.
+fn collect(sid: u32, intparm: u32) -> Interruption {
     let tod = clock::tod();
     let mut irb = Irb::ZERO;
-    let tsch_cc = insn::tsch(sid, &mut irb);
-    let mut q = QUEUE.lock();
-    if q.len == QUEUE_LEN {
-        q.dropped += 1;
-        return;
-    }
-    let tail = (q.head + q.len) % QUEUE_LEN;
-    q.slots[tail] = Interruption {
+    let tsch_cc = if SubchannelId(sid).is_addressable() {
+        insn::tsch(sid, &mut irb)
+    } else {
+        Cc::Three
+    };
+    Interruption {
         sid,
         intparm,
         tsch_cc,
         scsw: irb.scsw,
         tod,
-    };
-    q.len += 1;
-}
-
-fn pop_queued() -> Option<Interruption> {
-    let mut q = QUEUE.lock();
-    if q.len == 0 {
-        return None;
     }
-    let irq = q.slots[q.head];
-    q.head = (q.head + 1) % QUEUE_LEN;
-    q.len -= 1;
-    Some(irq)
 }
 
-/// Interruptions lost because the driver did not keep up; nonzero only if
-/// the host presents far more interruptions than the guest asked for.
-pub fn dropped_interruptions() -> u32 {
-    QUEUE.lock().dropped
+/// The I/O-interruption path: collect the status of the interrupting
+/// subchannel at once, as an operating system would.
+pub fn on_io_interruption(sid: u32, intparm: u32) {
+    let irq = collect(sid, intparm);
+    if TAKEN.lock().replace(irq).is_some() {
+        // The handler masks I/O on return, so this is a ccwgate bug, and
+        // losing status silently would hide host bugs: say so loudly.
+        panic!("two I/O interruptions in one opening");
+    }
+}
+
+fn take() -> Option<Interruption> {
+    TAKEN.lock().take()
 }
 
 #[repr(C, align(8))]
@@ -211,16 +188,7 @@ impl Subchannel {
     fn poll(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some((sid, intparm)) = insn::tpi() {
-                let tod = clock::tod();
-                let mut irb = Irb::ZERO;
-                let tsch_cc = insn::tsch(sid, &mut irb);
-                return Some(Interruption {
-                    sid,
-                    intparm,
-                    tsch_cc,
-                    scsw: irb.scsw,
-                    tod,
-                });
+                return Some(collect(sid, intparm));
             }
             if clock::tod() >= deadline {
                 return None;
@@ -251,13 +219,13 @@ impl Subchannel {
 
     fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
-            if let Some(irq) = pop_queued() {
+            if let Some(irq) = take() {
                 return Some(irq);
             }
             // Pending interruptions are taken the moment I/O is unmasked.
             cpu::unmask_io();
             cpu::mask_io();
-            if let Some(irq) = pop_queued() {
+            if let Some(irq) = take() {
                 return Some(irq);
             }
             if clock::tod() >= deadline {
@@ -300,7 +268,7 @@ impl Channel for Subchannel {
     }
 
     fn collected(&mut self) -> Option<Interruption> {
-        pop_queued()
+        take()
     }
 
     fn log(&mut self, event: &gate::trace::Event) {

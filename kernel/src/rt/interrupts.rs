@@ -56,6 +56,9 @@ fn wake(frame: &mut Frame) {
     }
 }
 
+/// One I/O interruption per opening: the interrupted code resumes with I/O
+/// masked, so a host that presents interruptions without end cannot keep the
+/// CPU in the handler; the code that opened I/O decides what comes next.
 pub(super) extern "C" fn io(frame: &mut Frame) {
     crate::on_io_interruption(IoInterruption {
         sid: lowcore_read!(subchannel_id: u32),
@@ -63,6 +66,7 @@ pub(super) extern "C" fn io(frame: &mut Frame) {
         word: lowcore_read!(io_int_word: u32),
     });
     wake(frame);
+    frame.psw.mask &= !PswMask::IO.bits();
 }
 
 const EXT_CLOCK_COMPARATOR: u16 = 0x1004;
