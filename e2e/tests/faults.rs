@@ -98,3 +98,16 @@ fn rust_panic_is_an_error_with_its_location() {
     );
     assert!(run.stdout.contains("panic: index out of bounds"), "{run}");
 }
+
+#[test]
+fn a_wild_stack_pointer_still_gives_a_verdict() {
+    // Far beyond the guest's memory: the next stack access is an addressing
+    // exception, and the fault stub must not use that stack.
+    let run = fault(&["set $r15 = 0x40000000000"]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("program-check"),
+        "{run}"
+    );
+    assert_eq!(run.field("code").as_deref(), Some("0x5"), "{run}");
+}

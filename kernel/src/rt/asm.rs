@@ -94,11 +94,45 @@ __parm_area:
     lpswe   \old(%r0)
     .endm
 
-    STUB    ccwgate_restart_stub, {restart}, {restart_old}
+    # A fault never returns and may come from a broken stack pointer (an
+    # overflow, say): it gets a stack of its own, and the GPRs go to a
+    # lowcore scratch area first because no stack can be trusted to hold them.
+    .macro  FATAL name, handler, old
+    .globl  \name
+    .balign 4
+\name:
+    stmg    %r0, %r15, {scratch}(%r0)
+    larl    %r15, __fault_stack_top
+    aghi    %r15, -{stack}
+    mvc     160(128,%r15), {scratch}(%r0)
+    std     %f0, 160+128+0*8(%r15)
+    std     %f1, 160+128+1*8(%r15)
+    std     %f2, 160+128+2*8(%r15)
+    std     %f3, 160+128+3*8(%r15)
+    std     %f4, 160+128+4*8(%r15)
+    std     %f5, 160+128+5*8(%r15)
+    std     %f6, 160+128+6*8(%r15)
+    std     %f7, 160+128+7*8(%r15)
+    std     %f8, 160+128+8*8(%r15)
+    std     %f9, 160+128+9*8(%r15)
+    std     %f10, 160+128+10*8(%r15)
+    std     %f11, 160+128+11*8(%r15)
+    std     %f12, 160+128+12*8(%r15)
+    std     %f13, 160+128+13*8(%r15)
+    std     %f14, 160+128+14*8(%r15)
+    std     %f15, 160+128+15*8(%r15)
+    mvc     160+256(16,%r15), \old(%r0)
+    xc      0(8,%r15), 0(%r15)
+    la      %r2, 160(%r15)
+    brasl   %r14, \handler
+    j       .
+    .endm
+
+    FATAL   ccwgate_restart_stub, {restart}, {restart_old}
     STUB    ccwgate_external_stub, {external}, {external_old}
-    STUB    ccwgate_svc_stub, {svc}, {svc_old}
-    STUB    ccwgate_program_stub, {program}, {program_old}
-    STUB    ccwgate_mcck_stub, {mcck}, {mcck_old}
+    FATAL   ccwgate_svc_stub, {svc}, {svc_old}
+    FATAL   ccwgate_program_stub, {program}, {program_old}
+    FATAL   ccwgate_mcck_stub, {mcck}, {mcck_old}
     STUB    ccwgate_io_stub, {io}, {io_old}
     "#,
     rust_start = sym super::rust_start,
@@ -116,6 +150,7 @@ __parm_area:
     program_old = const lowcore::PROGRAM_OLD_PSW,
     mcck_old = const lowcore::MCCK_OLD_PSW,
     io_old = const lowcore::IO_OLD_PSW,
+    scratch = const lowcore::FAULT_SCRATCH,
 );
 
 unsafe extern "C" {

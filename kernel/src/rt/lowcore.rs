@@ -70,6 +70,12 @@ pub const PROGRAM_OLD_PSW: usize = offset_of!(Lowcore, program_old_psw);
 pub const MCCK_OLD_PSW: usize = offset_of!(Lowcore, mcck_old_psw);
 pub const IO_OLD_PSW: usize = offset_of!(Lowcore, io_old_psw);
 
+/// 128 bytes where fault stubs park the GPRs before switching stacks: the
+/// architecture assigns nothing at 0x200-0x27f (operating systems keep their
+/// own per-CPU data there).
+pub const FAULT_SCRATCH: usize = 0x200;
+const _: () = assert!(FAULT_SCRATCH >= core::mem::size_of::<Lowcore>());
+
 /// A volatile view of one lowcore field, given its offset.
 ///
 /// # Safety

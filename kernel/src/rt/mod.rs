@@ -8,9 +8,10 @@
 //! | address            | what                                                    |
 //! |--------------------|---------------------------------------------------------|
 //! | `0x0000`–`0x01ff`  | lowcore ([`lowcore::Lowcore`]): codes and old/new PSWs |
+//! | `0x0200`–`0x027f`  | scratch where fault stubs park the GPRs ([`lowcore::FAULT_SCRATCH`]) |
 //! | `0x10000`          | `_start`, where QEMU's loader starts the CPU (64-bit, DAT off) |
 //! | `0x10480`–`0x107ff`| `.parm`: the `-append` string, NUL-terminated ([`command_line`]) |
-//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 64 KiB stack |
+//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 64 KiB stack, 16 KiB fault stack |
 //!
 //! # Startup
 //!
@@ -25,7 +26,10 @@
 //!
 //! Every interruption class has a stub that saves the full register state
 //! (GPRs, FPRs, old PSW) in a [`Frame`] and calls a Rust handler with every
-//! interruption class masked. Handlers are fixed-name functions of the kernel:
+//! interruption class masked. External and I/O stubs push the frame on the
+//! interrupted stack and resume; the fatal ones (program check, machine
+//! check, restart, SVC) switch to the fault stack first, so that even a
+//! wild stack pointer ends in a verdict rather than a loop of faults. Handlers are fixed-name functions of the kernel:
 //!
 //! - `crate::on_io_interruption(IoInterruption)` for I/O interruptions;
 //! - `crate::on_service_signal(param)` for SCLP service signals;
