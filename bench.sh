@@ -13,7 +13,7 @@ field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 
 printf '%-10s %-5s %10s %12s %12s\n' scenario mode iterations guest_iter/s wall_iter/s
 for scenario in ssch csch-race; do
-    for mode in irq poll tsch; do
+    for mode in irq wait poll tsch; do
         t0=$(date +%s%N)
         verdict=$("$here/run-qemu.sh" --kernel "$kernel" --scenario "$scenario" --mode "$mode" \
                   --iterations "$iterations" --delay 0 2>/dev/null | grep -a '^VERDICT: ')

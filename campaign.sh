@@ -57,7 +57,7 @@ start=$(date +%s)
 
 for ((seed = first; seed < first + seeds; seed++)); do
     for scenario in smoke ssch csch-race hsch-race csch-idle mixed; do
-        for mode in irq poll tsch; do
+        for mode in irq wait poll tsch; do
             echo "$scenario $seed $mode ${sweeps[$((seed % 3))]}"
         done
     done

@@ -17,7 +17,8 @@ Guest options (become kernel command-line tokens, see README "Command line"):
   --iterations N      iterations to run (default: the scenario's own)
   --devno XXXX        device number of the subchannel to test (default: first found)
   --delay MIN:MAX:STEP  delay sweep between instructions, TOD units (4096 = 1 us)
-  --mode irq|poll|tsch  collect status by I/O interruptions, TPI polling or TSCH polling
+  --mode MODE         irq | wait | poll | tsch: collect status by I/O interruptions
+                      (spinning or in an enabled wait), TPI polling or TSCH polling
   --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
   --verbose N         guest log level 0-3
   --append TOKENS     raw extra command-line tokens, appended last

@@ -20,9 +20,9 @@ fn thirty_seeds_of_everything_pass() {
         .unwrap_or_else(|| {
             panic!("no summary:\n{stdout}\n{stderr}");
         });
-    // 30 seeds x 6 scenarios x 3 modes.
+    // 30 seeds x 6 scenarios x 4 modes.
     assert!(
-        summary.starts_with("campaign: runs=540 pass=540 fail=0 error=0 "),
+        summary.starts_with("campaign: runs=720 pass=720 fail=0 error=0 "),
         "{stdout}\n{stderr}"
     );
     assert!(out.status.success(), "{stdout}\n{stderr}");
@@ -49,7 +49,7 @@ fn a_broken_host_does_not_pass_the_campaign() {
     // smoke runs one iteration, so its injection cannot fire (ERROR); every
     // other scenario must FAIL.
     assert!(
-        stdout.contains("campaign: runs=18 pass=0 fail=15 error=3 "),
+        stdout.contains("campaign: runs=24 pass=0 fail=20 error=4 "),
         "{stdout}"
     );
     assert!(stdout.contains("not passed: 1 3 scenario=ssch"), "{stdout}");

@@ -14,7 +14,7 @@
 //! | `verbose`       | 0..=3                                    | `0`            |
 //! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex  | any device     |
 //! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
-//! | `mode`          | `irq`, `poll` or `tsch`                        | `irq`          |
+//! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
@@ -76,9 +76,12 @@ impl Scenario {
 /// How the kernel learns that an I/O operation has ended.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Collect {
-    /// Enable I/O interruptions and wait for them.
+    /// Enable I/O interruptions and spin until one is taken.
     #[default]
     Irq,
+    /// Enable I/O interruptions in an enabled wait state (the CPU idles until
+    /// one comes; under KVM the vCPU halts, which changes the host's timing).
+    Wait,
     /// Keep interruptions disabled and poll with TEST PENDING INTERRUPTION.
     Poll,
     /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
@@ -91,6 +94,7 @@ impl Collect {
     pub fn name(self) -> &'static str {
         match self {
             Collect::Irq => "irq",
+            Collect::Wait => "wait",
             Collect::Poll => "poll",
             Collect::Tsch => "tsch",
         }
@@ -319,6 +323,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Mode => {
             config.mode = match value {
                 b"irq" => Collect::Irq,
+                b"wait" => Collect::Wait,
                 b"poll" => Collect::Poll,
                 b"tsch" => Collect::Tsch,
                 _ => return Err(ErrorKind::BadValue),
@@ -681,5 +686,6 @@ mod tests {
         }
         assert_eq!((Collect::Irq.name(), Collect::Poll.name()), ("irq", "poll"));
         assert_eq!(parse(b"mode=tsch").unwrap().mode, Collect::Tsch);
+        assert_eq!(parse(b"mode=wait").unwrap().mode, Collect::Wait);
     }
 }

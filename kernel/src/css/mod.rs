@@ -7,6 +7,8 @@
 //!   result; the driver unmasks I/O interruptions only while it waits in
 //!   [`Channel::next_interruption`], so the queue order is the true order of
 //!   instructions and status.
+//! - `wait`: as `irq`, but the CPU waits for the interruption in an enabled
+//!   wait state instead of spinning.
 //! - `poll`: I/O interruptions stay masked; TEST PENDING INTERRUPTION is
 //!   polled and TEST SUBCHANNEL run for what it returns.
 //! - `tsch`: I/O interruptions stay masked; TEST SUBCHANNEL is polled on the
@@ -16,6 +18,7 @@
 
 pub mod insn;
 
+use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::Collect;
 use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
@@ -217,6 +220,20 @@ impl Subchannel {
         }
     }
 
+    fn waited(&mut self, deadline: u64) -> Option<Interruption> {
+        if let Some(irq) = take() {
+            return Some(irq);
+        }
+        // What is already pending comes in the moment I/O opens; only then
+        // idle, until an interruption or the clock comparator at the deadline.
+        cpu::unmask_io();
+        cpu::mask_io();
+        if TAKEN.lock().is_none() {
+            clock::wait_until(deadline, PswMask::IO, || TAKEN.lock().is_some());
+        }
+        take()
+    }
+
     fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some(irq) = take() {
@@ -280,6 +297,7 @@ impl Channel for Subchannel {
             Collect::Poll => self.poll(deadline),
             Collect::Tsch => self.poll_tsch(deadline),
             Collect::Irq => self.interrupted(deadline),
+            Collect::Wait => self.waited(deadline),
         }
     }
 }
