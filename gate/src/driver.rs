@@ -234,7 +234,8 @@ impl<'c, C: Channel> Driver<'c, C> {
             .iterations
             .unwrap_or(default_iterations(self.config.scenario));
         // Every scenario starts by learning what the device says it is; a
-        // start that does not begin is tried again (up to the limit above).
+        // start that does not begin is tried again, at most
+        // MAX_NOT_INITIATED times in a row (then operation_ended fails).
         while self.baseline.is_none() {
             self.start(ProgramKind::SenseId)?;
             self.settle()?;
