@@ -830,13 +830,13 @@ impl Oracle {
     pub fn check_canary(&self, region: &[u8], pattern: u8) -> Result<(), Violation> {
         // Word-wise first: this runs after every operation, and byte loops
         // are slow under TCG. Bytes only to name the culprit.
+        // No early exit: a branch-free fold the compiler can unroll.
         let word = u64::from_ne_bytes([pattern; 8]);
         let (words, tail) = region.split_at(region.len() & !7);
-        let intact = words
-            .chunks_exact(8)
-            .all(|c| u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) == word)
-            && tail.iter().all(|&b| b == pattern);
-        if intact {
+        let differ = words.chunks_exact(8).fold(0, |acc, c| {
+            acc | (u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ word)
+        }) | tail.iter().fold(0, |acc, &b| acc | u64::from(b ^ pattern));
+        if differ == 0 {
             return Ok(());
         }
         match region.iter().find(|&&b| b != pattern) {
