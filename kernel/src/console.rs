@@ -42,10 +42,12 @@ impl fmt::Write for Console {
     }
 }
 
-/// Registers with the SCLP; returns false if the console cannot work.
-pub fn init() -> bool {
+/// Registers with the SCLP. If that fails the console is marked broken and
+/// everything printed is dropped: the run goes on and stops as usual, and
+/// run-qemu.sh reports the missing verdict line (an ERROR).
+pub fn init() {
     let mut console = CONSOLE.lock();
-    sclp::init(&mut console.sccb).is_ok()
+    let _ = sclp::init(&mut console.sccb);
 }
 
 #[doc(hidden)]
