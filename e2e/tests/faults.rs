@@ -111,3 +111,26 @@ fn a_wild_stack_pointer_still_gives_a_verdict() {
     );
     assert_eq!(run.field("code").as_deref(), Some("0x5"), "{run}");
 }
+
+#[test]
+fn a_broken_console_neither_hangs_nor_passes() {
+    // The console marked broken before its first write: the kernel runs to
+    // its end without a word, and run-qemu.sh calls the silence an ERROR.
+    let run = run_with_gdb(
+        &["--scenario", "selftest", "--timeout", "60"],
+        &[
+            "break ccwgate::rt::rust_start",
+            "continue",
+            "set language c",
+            "set {unsigned char}&'ccwgate::sclp::BROKEN' = 1",
+            "continue",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert!(run.verdict_lines().is_empty(), "{run}");
+    assert!(
+        run.stderr
+            .contains("expected exactly one VERDICT line, got 0"),
+        "{run}"
+    );
+}
