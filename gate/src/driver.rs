@@ -7,7 +7,7 @@
 //! models in [`crate::sim`].
 
 use crate::cmdline::{Config, Scenario};
-use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId};
+use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId, StatusControl};
 use crate::oracle::{Class, Completed, Interruption, Op, Oracle, Outstanding, Program, Violation};
 use crate::rng::Rng;
 use crate::stats::Latency;
@@ -498,7 +498,14 @@ impl<'c, C: Channel> Driver<'c, C> {
         let done = self.oracle.interruption(&irq).map_err(|v| self.fail(v))?;
         self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
         if let Some(done) = done {
-            self.operation_ended(done)?;
+            // PoP ch. 16 Count: with primary status the residual count of
+            // the last CCW is exact; a separate device end carries none.
+            let residual = irq
+                .scsw
+                .sc()
+                .contains(StatusControl::PRIMARY)
+                .then(|| irq.scsw.count());
+            self.operation_ended(done, residual)?;
         }
         Ok(())
     }
@@ -508,14 +515,14 @@ impl<'c, C: Channel> Driver<'c, C> {
     /// so must not have touched it), then that every area whose operation
     /// ended earlier is exactly as it was then: a device may not write into
     /// a channel program after its end.
-    fn operation_ended(&mut self, done: Completed) -> Result<(), Failure> {
+    fn operation_ended(&mut self, done: Completed, residual: Option<u16>) -> Result<(), Failure> {
         let slot = self.slot;
         // Some: this operation ran (or was to run) a program in `slot`.
         // None: a CLEAR or HALT of an idle subchannel, whose area still
         // belongs to an operation that ended before.
         let ran = self.in_flight.take();
         if let Some(kind) = ran {
-            let checked = self.check_area(slot, kind, done);
+            let checked = self.check_area(slot, kind, done, residual);
             checked.map_err(|v| self.fail(v))?;
             self.settled[slot] = Some(self.chan.area(slot).0.fingerprint());
         }
@@ -565,27 +572,46 @@ impl<'c, C: Channel> Driver<'c, C> {
         slot: usize,
         kind: ProgramKind,
         done: Completed,
+        residual: Option<u16>,
     ) -> Result<(), Violation> {
         let baseline = self.baseline;
         let (area, _) = self.chan.area(slot);
         self.oracle.check_canary(&area.front, GUARD_BYTE)?;
         self.oracle.check_canary(&area.back, GUARD_BYTE)?;
         match (done.op, done.not_initiated, kind) {
-            (Op::Start, false, ProgramKind::SenseId) => match baseline {
-                Some(b) => self.oracle.check_sense_id(&area.data, b),
-                None => match SenseId::parse(&area.data) {
-                    Ok(id) => {
-                        self.baseline = Some(id);
-                        Ok(())
-                    }
-                    Err(_) => Err(violation(
-                        Class::DataCorruption,
-                        "sense-id-without-0xff",
-                        0xff,
-                        u32::from(area.data[0]),
-                    )),
-                },
-            },
+            (Op::Start, false, ProgramKind::SenseId) => {
+                match baseline {
+                    Some(b) => self.oracle.check_sense_id(&area.data, b)?,
+                    None => match SenseId::parse(&area.data) {
+                        Ok(id) => self.baseline = Some(id),
+                        Err(_) => {
+                            let byte0 = u32::from(area.data[0]);
+                            return Err(violation(
+                                Class::DataCorruption,
+                                "sense-id-without-0xff",
+                                0xff,
+                                byte0,
+                            ));
+                        }
+                    },
+                }
+                let Some(residual) = residual else {
+                    return Ok(());
+                };
+                // The device stored exactly count - residual bytes, at least
+                // the identification, and not one byte more.
+                let stored = SENSE_ID_COUNT.checked_sub(residual).map_or(0, usize::from);
+                if stored < SenseId::MIN_LEN {
+                    let v = violation(
+                        Class::BadStatus,
+                        "sense-id-residual",
+                        u32::from(SENSE_ID_COUNT),
+                        u32::from(residual),
+                    );
+                    return Err(v);
+                }
+                self.oracle.check_canary(&area.data[stored..], DATA_FILL)
+            }
             // NOP transfers nothing, and a start that never began ran nothing.
             (Op::Start, _, _) => self.oracle.check_canary(&area.data, DATA_FILL),
             // A halted or cleared program may have stored part of its data.
@@ -731,6 +757,12 @@ mod tests {
             (
                 HostBug::LateWriteAtClear,
                 Scenario::Mixed,
+                Class::DataCorruption,
+            ),
+            (HostBug::ShortResidual, Scenario::Ssch, Class::BadStatus),
+            (
+                HostBug::WriteBeyondResidual,
+                Scenario::Ssch,
                 Class::DataCorruption,
             ),
         ];

@@ -40,6 +40,10 @@ pub enum HostBug {
     NeverInitiate,
     /// CLEAR writes into the buffer of the channel program that ended last.
     LateWriteAtClear,
+    /// SENSE ID's residual count claims fewer bytes than the identification.
+    ShortResidual,
+    /// SENSE ID stores bytes beyond those its residual count owns up to.
+    WriteBeyondResidual,
 }
 
 pub struct Sim {
@@ -215,8 +219,17 @@ impl Channel for Sim {
         if self.due(HostBug::BadCcwAddress) {
             scsw.0[1] = orb.cpa + 0x1000;
         }
-        if self.areas[slot].ccws[0].cmd == cmd::SENSE_ID && self.due(HostBug::CorruptData) {
-            self.areas[slot].data[1] ^= 0xff;
+        if self.areas[slot].ccws[0].cmd == cmd::SENSE_ID {
+            if self.due(HostBug::CorruptData) {
+                self.areas[slot].data[1] ^= 0xff;
+            }
+            if self.due(HostBug::ShortResidual) {
+                scsw.0[2] =
+                    (scsw.0[2] & 0xffff_0000) | u32::from(self.areas[slot].ccws[0].count - 4);
+            }
+            if self.due(HostBug::WriteBeyondResidual) {
+                self.areas[slot].data[self.id.len() + 2] = 0;
+            }
         }
         self.pending = Some(scsw);
         self.requests += 1;
