@@ -6,14 +6,25 @@ use e2e::run_with_gdb;
 use gate::verdict::Outcome;
 
 /// Stops in the selftest, after the runtime is up, then runs `then`.
-fn fault(then: &[&str]) -> e2e::Run {
+fn fault<S: AsRef<str>>(then: &[S]) -> e2e::Run {
     let mut commands = vec!["break ccwgate::selftest::run", "continue", "set language c"];
-    commands.extend_from_slice(then);
+    commands.extend(then.iter().map(AsRef::as_ref));
     commands.push("continue");
     let run = run_with_gdb(&["--scenario", "selftest", "--timeout", "60"], &commands);
     assert_eq!(run.code, 2, "{run}");
     assert_eq!(run.verdict().outcome, Outcome::Error, "{run}");
     run
+}
+
+/// gdb commands that do what the CPU does to present an interruption whose
+/// old and new PSWs live at lowcore offsets `old` and `new`.
+fn present(old: u32, new: u32) -> Vec<String> {
+    vec![
+        format!("set {{unsigned long}}{old:#x} = $pswm"),
+        format!("set {{unsigned long}}{:#x} = $pswa", old + 8),
+        format!("set $pswm = *(unsigned long *){new:#x}"),
+        format!("set $pswa = *(unsigned long *){:#x}", new + 8),
+    ]
 }
 
 #[test]
@@ -31,12 +42,7 @@ fn supervisor_call_is_an_error() {
 #[test]
 fn restart_interruption_is_an_error() {
     // What the CPU does for a restart (e.g. `virsh inject-nmi`).
-    let run = fault(&[
-        "set {unsigned long}0x120 = $pswm",
-        "set {unsigned long}0x128 = $pswa",
-        "set $pswm = *(unsigned long *)0x1a0",
-        "set $pswa = *(unsigned long *)0x1a8",
-    ]);
+    let run = fault(&present(0x120, 0x1a0));
     assert_eq!(
         run.field("reason").as_deref(),
         Some("restart-interruption"),
@@ -47,13 +53,9 @@ fn restart_interruption_is_an_error() {
 
 #[test]
 fn machine_check_is_an_error_with_its_code() {
-    let run = fault(&[
-        "set {unsigned long}0xe8 = 0x400f1d4000000000",
-        "set {unsigned long}0x160 = $pswm",
-        "set {unsigned long}0x168 = $pswa",
-        "set $pswm = *(unsigned long *)0x1e0",
-        "set $pswa = *(unsigned long *)0x1e8",
-    ]);
+    let mut commands = vec!["set {unsigned long}0xe8 = 0x400f1d4000000000".to_owned()];
+    commands.extend(present(0x160, 0x1e0));
+    let run = fault(&commands);
     assert_eq!(
         run.field("reason").as_deref(),
         Some("machine-check"),
@@ -69,13 +71,9 @@ fn machine_check_is_an_error_with_its_code() {
 #[test]
 fn unknown_external_interruption_is_an_error() {
     // Emergency signal (0x1201), which ccwgate never asks for.
-    let run = fault(&[
-        "set {unsigned short}0x86 = 0x1201",
-        "set {unsigned long}0x130 = $pswm",
-        "set {unsigned long}0x138 = $pswa",
-        "set $pswm = *(unsigned long *)0x1b0",
-        "set $pswa = *(unsigned long *)0x1b8",
-    ]);
+    let mut commands = vec!["set {unsigned short}0x86 = 0x1201".to_owned()];
+    commands.extend(present(0x130, 0x1b0));
+    let run = fault(&commands);
     assert_eq!(
         run.field("reason").as_deref(),
         Some("unexpected-external-interruption"),
