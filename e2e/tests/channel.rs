@@ -167,3 +167,11 @@ fn the_same_seed_replays_the_same_instructions() {
     assert_eq!(a, trace("7"));
     assert_ne!(a, trace("8"));
 }
+
+#[test]
+fn a_second_cpu_changes_nothing() {
+    // The other CPU stays stopped; stopping ours still ends QEMU.
+    let run = run_qemu(&["--smp", "2", "--scenario", "mixed", "--iterations", "300"]);
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.verdict().outcome, Outcome::Pass, "{run}");
+}
