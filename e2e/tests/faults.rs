@@ -132,3 +132,20 @@ fn a_broken_console_neither_hangs_nor_passes() {
         "{run}"
     );
 }
+
+#[test]
+fn a_stack_overflow_hits_the_guard() {
+    // A stack pointer just inside the low-address-protected 4 KiB below the
+    // stack, as an overflow would leave it: the next store is a protection
+    // exception, reported as what it is.
+    let run = fault(&["set $r15 = 0x1180"]);
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("stack-overflow"),
+        "{run}"
+    );
+    assert!(
+        run.field("sp").is_some_and(|sp| sp.starts_with("0x11")),
+        "{run}"
+    );
+}

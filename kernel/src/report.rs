@@ -112,6 +112,9 @@ pub fn fault(fault: &rt::Fault, psw: &rt::Psw) -> ! {
                     line.field("tec", hex(tec));
                 }
             }
+            rt::Fault::StackOverflow { sp } => {
+                line.field("sp", hex(sp));
+            }
             rt::Fault::MachineCheck { mcic } => {
                 line.field("mcic", hex(mcic));
             }

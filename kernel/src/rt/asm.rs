@@ -3,8 +3,9 @@
 //! Each stub saves the interrupted context (16 GPRs, 16 FPRs and the old PSW)
 //! into a [`Frame`](super::Frame) pushed on the current stack, calls its Rust
 //! handler with `%r2` pointing at the frame, copies the frame's PSW (which the
-//! handler may have changed) back into the lowcore old-PSW slot, restores the
-//! registers and resumes with LPSWE. s390x has no red zone below `%r15`, so the
+//! handler may have changed) to the lowcore return-PSW slot (the old-PSW slots
+//! lie under low-address protection), restores the registers and resumes with
+//! LPSWE. Handlers run with interruptions masked, so one slot serves all. s390x has no red zone below `%r15`, so the
 //! frame can go straight below the interrupted stack pointer.
 
 use super::lowcore;
@@ -71,10 +72,10 @@ __parm_area:
     xc      0(8,%r15), 0(%r15)
     la      %r2, 160(%r15)
     brasl   %r14, \handler
-    mvc     \old(16,%r0), 160+256(%r15)
+    mvc     {ret}(16,%r0), 160+256(%r15)
     RESTORE_FPRS
     lmg     %r0, %r15, 160(%r15)
-    lpswe   \old(%r0)
+    lpswe   {ret}(%r0)
     .endm
 
     # A fault never returns and may come from a broken stack pointer (an
@@ -119,6 +120,7 @@ __parm_area:
     mcck_old = const lowcore::MCCK_OLD_PSW,
     io_old = const lowcore::IO_OLD_PSW,
     scratch = const lowcore::FAULT_SCRATCH,
+    ret = const lowcore::RETURN_PSW,
 );
 
 unsafe extern "C" {

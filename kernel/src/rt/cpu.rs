@@ -3,7 +3,8 @@
 use super::psw::{Psw, PswMask, SYSMASK_EXTERNAL, SYSMASK_IO};
 use core::arch::asm;
 
-/// CR0 bits (PoP bit numbers 45-54 of the 64-bit register).
+/// CR0 bits (PoP bit numbers 35-54 of the 64-bit register).
+const CR0_LOW_ADDRESS_PROTECTION: u64 = 1 << (63 - 35);
 const CR0_SERVICE_SIGNAL: u64 = 1 << (63 - 54);
 const CR0_CPU_TIMER: u64 = 1 << (63 - 53);
 const CR0_CLOCK_COMPARATOR: u64 = 1 << (63 - 52);
@@ -31,6 +32,13 @@ control_register!(read_cr6, write_cr6, 6);
 /// the PSW's external mask, which only waits set).
 pub(super) fn enable_external_subclasses() {
     write_cr0(read_cr0() | CR0_SERVICE_SIGNAL | CR0_CPU_TIMER | CR0_CLOCK_COMPARATOR);
+}
+
+/// Turns on low-address protection: program stores to 0-511 and
+/// 4096-4607 become protection exceptions. The first range keeps stray
+/// stores off the PSWs; the second is the guard below the stack.
+pub(super) fn protect_low_addresses() {
+    write_cr0(read_cr0() | CR0_LOW_ADDRESS_PROTECTION);
 }
 
 /// Enables I/O interruption subclass `isc` (0-7) in CR6.

@@ -15,11 +15,25 @@ pub struct IoInterruption {
 /// An interruption that ends the run with an ERROR verdict.
 #[derive(Clone, Copy, Debug)]
 pub enum Fault {
-    Program { code: u16, ilc: u16, tec: u64 },
-    MachineCheck { mcic: u64 },
+    Program {
+        code: u16,
+        ilc: u16,
+        tec: u64,
+    },
+    /// A protection exception with the stack pointer below the stack.
+    StackOverflow {
+        sp: u64,
+    },
+    MachineCheck {
+        mcic: u64,
+    },
     Restart,
-    Svc { code: u16 },
-    External { code: u16 },
+    Svc {
+        code: u16,
+    },
+    External {
+        code: u16,
+    },
 }
 
 impl Fault {
@@ -27,6 +41,7 @@ impl Fault {
     pub fn reason(&self) -> &'static str {
         match self {
             Fault::Program { .. } => "program-check",
+            Fault::StackOverflow { .. } => "stack-overflow",
             Fault::MachineCheck { .. } => "machine-check",
             Fault::Restart => "restart-interruption",
             Fault::Svc { .. } => "unexpected-svc",
@@ -83,11 +98,20 @@ pub(super) extern "C" fn external(frame: &mut Frame) {
     wake(frame);
 }
 
+/// Program-interruption code of a protection exception (low byte).
+const PGM_PROTECTION: u16 = 0x04;
+
 pub(super) extern "C" fn program(frame: &mut Frame) {
-    let fault = Fault::Program {
-        code: lowcore_read!(pgm_code: u16),
-        ilc: lowcore_read!(pgm_ilc: u16),
-        tec: lowcore_read!(trans_exc_code: u64),
+    let code = lowcore_read!(pgm_code: u16);
+    let sp = frame.gprs[15];
+    let fault = if code & 0xff == PGM_PROTECTION && sp < super::STACK_BOTTOM {
+        Fault::StackOverflow { sp }
+    } else {
+        Fault::Program {
+            code,
+            ilc: lowcore_read!(pgm_ilc: u16),
+            tec: lowcore_read!(trans_exc_code: u64),
+        }
     };
     crate::on_fault(&fault, &frame.psw)
 }

@@ -71,10 +71,14 @@ pub const MCCK_OLD_PSW: usize = offset_of!(Lowcore, mcck_old_psw);
 pub const IO_OLD_PSW: usize = offset_of!(Lowcore, io_old_psw);
 
 /// 128 bytes where fault stubs park the GPRs before switching stacks: the
-/// architecture assigns nothing at 0x200-0x27f (operating systems keep their
+/// architecture assigns nothing at 0x200-0x28f (operating systems keep their
 /// own per-CPU data there).
 pub const FAULT_SCRATCH: usize = 0x200;
+/// The PSW a returning interruption stub loads: outside the 512 bytes that
+/// low-address protection covers, so that the stub may store it.
+pub const RETURN_PSW: usize = 0x280;
 const _: () = assert!(FAULT_SCRATCH >= core::mem::size_of::<Lowcore>());
+const _: () = assert!(RETURN_PSW >= FAULT_SCRATCH + 128);
 
 /// A volatile view of one lowcore field, given its offset.
 ///

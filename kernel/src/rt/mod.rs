@@ -8,10 +8,11 @@
 //! | address            | what                                                    |
 //! |--------------------|---------------------------------------------------------|
 //! | `0x0000`–`0x01ff`  | lowcore ([`lowcore::Lowcore`]): codes and old/new PSWs |
-//! | `0x0200`–`0x027f`  | scratch where fault stubs park the GPRs ([`lowcore::FAULT_SCRATCH`]) |
+//! | `0x0200`–`0x028f`  | fault stubs' GPR scratch, returning stubs' PSW ([`lowcore::FAULT_SCRATCH`], [`lowcore::RETURN_PSW`]) |
+//! | `0x2000`–`0xffff`  | the stack, growing down; below it low-address protection guards 0x1000-0x11ff |
 //! | `0x10000`          | `_start`, where QEMU's loader starts the CPU (64-bit, DAT off) |
 //! | `0x10480`–`0x107ff`| `.parm`: the `-append` string, NUL-terminated ([`command_line`]) |
-//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 64 KiB stack, 16 KiB fault stack |
+//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 16 KiB fault stack |
 //!
 //! # Startup
 //!
@@ -19,8 +20,9 @@
 //! code may use every floating-point register, zeroes `.bss` and calls
 //! `rust_start`, which reads the TOD clock (the boot timestamp behind every
 //! `elapsed_us`), installs all six new PSWs, enables the external subclasses
-//! the runtime needs (service signal, clock comparator, CPU timer) and calls
-//! `crate::main`.
+//! the runtime needs (service signal, clock comparator, CPU timer), turns on
+//! low-address protection and calls `crate::main`. From then on a store to
+//! the PSW area or a stack overflow is a program check, not silent damage.
 //!
 //! # Interruptions
 //!
@@ -67,6 +69,9 @@ const _: () = {
     assert!(core::mem::offset_of!(Frame, psw) == 256);
 };
 
+/// Lowest address of the stack (`__stack_bottom` in linker.ld).
+pub const STACK_BOTTOM: u64 = 0x2000;
+
 static BOOT_TOD: spin::Once<u64> = spin::Once::new();
 
 /// TOD clock value taken first thing at boot.
@@ -95,6 +100,7 @@ pub fn command_line() -> [u8; 896] {
 extern "C" fn rust_start() -> ! {
     BOOT_TOD.call_once(clock::tod);
     interrupts::install();
+    cpu::protect_low_addresses();
     cpu::enable_external_subclasses();
     clock::init();
     crate::main()
