@@ -2,11 +2,11 @@
 //! the subchannel under test, and [`Subchannel`], the real-hardware
 //! implementation of [`gate::driver::Channel`].
 //!
-//! Status reaches the driver in one of two ways (`mode=` on the command line):
-//! - `irq`: the I/O-interruption handler runs TEST SUBCHANNEL and queues the
-//!   result; the driver unmasks I/O interruptions only while it waits in
-//!   [`Channel::next_interruption`], so the queue order is the true order of
-//!   instructions and status.
+//! Status reaches the driver in one of four ways (`mode=` on the command line):
+//! - `irq`: the I/O-interruption handler runs TEST SUBCHANNEL and leaves the
+//!   result in a slot; the driver unmasks I/O interruptions only while it
+//!   waits in [`Channel::next_interruption`], one interruption per opening,
+//!   so it sees instructions and status in their true order.
 //! - `wait`: as `irq`, but the CPU waits for the interruption in an enabled
 //!   wait state instead of spinning.
 //! - `poll`: I/O interruptions stay masked; TEST PENDING INTERRUPTION is
@@ -201,55 +201,42 @@ impl Subchannel {
 
     fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
-            let mut irb = Irb::ZERO;
-            let tsch_cc = insn::tsch(self.sid, &mut irb);
-            let tod = clock::tod();
-            if tsch_cc != Cc::One {
-                let intparm = self.intparm;
-                return Some(Interruption {
-                    sid: self.sid,
-                    intparm,
-                    tsch_cc,
-                    scsw: irb.scsw,
-                    tod,
-                });
+            let irq = collect(self.sid, self.intparm);
+            if irq.tsch_cc != Cc::One {
+                return Some(irq);
             }
-            if tod >= deadline {
+            if irq.tod >= deadline {
                 return None;
             }
         }
     }
 
     fn waited(&mut self, deadline: u64) -> Option<Interruption> {
-        if let Some(irq) = take() {
-            return Some(irq);
-        }
         // What is already pending comes in the moment I/O opens; only then
         // idle, until an interruption or the clock comparator at the deadline.
-        cpu::unmask_io();
-        cpu::mask_io();
-        if TAKEN.lock().is_none() {
+        take().or_else(open_once).or_else(|| {
             clock::wait_until(deadline, PswMask::IO, || TAKEN.lock().is_some());
-        }
-        take()
+            take()
+        })
     }
 
     fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
-        loop {
-            if let Some(irq) = take() {
-                return Some(irq);
-            }
-            // Pending interruptions are taken the moment I/O is unmasked.
-            cpu::unmask_io();
-            cpu::mask_io();
-            if let Some(irq) = take() {
+        take().or_else(|| loop {
+            if let Some(irq) = open_once() {
                 return Some(irq);
             }
             if clock::tod() >= deadline {
                 return None;
             }
-        }
+        })
     }
+}
+
+/// Opens I/O for a moment: an interruption already pending is taken then.
+fn open_once() -> Option<Interruption> {
+    cpu::unmask_io();
+    cpu::mask_io();
+    take()
 }
 
 impl Channel for Subchannel {
