@@ -269,6 +269,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.summary.iterations = 1;
             progress(1);
         }
+        self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
         Ok(self.summary.clone())
     }
 
@@ -496,7 +497,6 @@ impl<'c, C: Channel> Driver<'c, C> {
         );
         self.summary.interruptions += 1;
         let done = self.oracle.interruption(&irq).map_err(|v| self.fail(v))?;
-        self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
         if let Some(done) = done {
             // PoP ch. 16 Count: with primary status the residual count of
             // the last CCW is exact; a separate device end carries none.
