@@ -1,0 +1,239 @@
+//! A mechanism model of the vfio-ccw / QEMU pass-through path, driven by
+//! ccwgate's own scenario driver and oracle.
+//!
+//! No machine here can run vfio-ccw, yet that is where the race ccwgate
+//! exists for lives. This crate models the path as the real code runs it
+//! ([`world`]: the device, the host's interruption handler and work item,
+//! QEMU's I/O thread and vCPU, interleaved by a seeded scheduler), puts it
+//! behind [`gate::driver::Channel`], and runs [`gate::driver::Driver`] with
+//! [`gate::oracle::Oracle`] against it unchanged: the very code that runs in
+//! the guest kernel. What the guest sees emerges from the mechanism; the
+//! [`Variant`]s differ only where the upstream commits differ.
+//!
+//! Two ways to run it:
+//! - [`run`]: one timed run per seed (latencies drawn from [`Latencies`]);
+//!   many seeds give detection rates and iterations to detection.
+//! - [`exhaustive`]: every interleaving of one short scenario, depth-first
+//!   with a preemption bound, counting the ones that FAIL.
+
+pub mod sched;
+pub mod variant;
+pub mod world;
+
+use std::collections::BTreeMap;
+
+use gate::cmdline::{Config, Scenario};
+use gate::driver::{Driver, Failure, Summary};
+
+pub use sched::{Dfs, Sched};
+pub use variant::Variant;
+pub use world::{Latencies, Mechanism, Range, World, SID, US};
+
+/// Host CPUs the model gives the host's contexts.
+pub const HOST_CPUS: usize = 2;
+
+/// Everything one run needs besides its seed.
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    pub variant: Variant,
+    pub latencies: Latencies,
+    pub host_cpus: usize,
+    /// What the kernel's command line would say; `seed` is replaced per run.
+    pub config: Config,
+}
+
+impl Setup {
+    pub fn new(variant: Variant, config: Config) -> Self {
+        Setup {
+            variant,
+            latencies: Latencies::default(),
+            host_cpus: HOST_CPUS,
+            config,
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    Pass(Summary),
+    Fail(Failure),
+}
+
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    pub seed: u64,
+    pub outcome: Outcome,
+    /// Iterations run, the failing one included.
+    pub iterations: u32,
+    /// What happened inside the host, seen or not.
+    pub mechanism: Mechanism,
+}
+
+impl RunResult {
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.outcome {
+            Outcome::Fail(f) => Some(f),
+            Outcome::Pass(_) => None,
+        }
+    }
+}
+
+/// Default delay sweep for the model: CLEAR or HALT from 0 to twice the
+/// device's typical start-to-status time, in 128 steps.
+pub fn default_sweep(lat: &Latencies) -> gate::cmdline::DelaySweep {
+    let max = u32::try_from(2 * lat.start_to_status()).unwrap_or(u32::MAX);
+    let step = (max / 128).max(1);
+    gate::cmdline::DelaySweep::new(0, max - max % step, step).expect("min <= max, step >= 1")
+}
+
+/// One timed run of `setup` with `seed`.
+pub fn run(setup: &Setup, seed: u64) -> RunResult {
+    let config = Config { seed, ..setup.config };
+    let mut world = World::new(
+        setup.variant,
+        setup.latencies,
+        setup.host_cpus,
+        seed,
+        Sched::Timed,
+    );
+    drive(&mut world, &config, seed)
+}
+
+fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
+    let mut done = 0;
+    let outcome = {
+        let mut driver = Driver::new(world, config);
+        match driver.run(|i| done = i) {
+            Ok(summary) => Outcome::Pass(summary),
+            Err(failure) => Outcome::Fail(failure),
+        }
+    };
+    let iterations = match &outcome {
+        Outcome::Pass(s) => s.iterations,
+        Outcome::Fail(f) => f.iteration + 1,
+    };
+    let _ = done;
+    RunResult {
+        seed,
+        outcome,
+        iterations,
+        mechanism: world.mech,
+    }
+}
+
+/// What [`exhaustive`] found.
+#[derive(Clone, Debug, Default)]
+pub struct Exhaustive {
+    /// Interleavings run.
+    pub runs: u64,
+    pub failing: u64,
+    /// Failing interleavings per `(class, what)`.
+    pub classes: BTreeMap<(&'static str, &'static str), u64>,
+    /// Interleavings in which the host raced ([`Mechanism::raced`]).
+    pub raced: u64,
+    /// Runs that hit the depth bound.
+    pub truncated: u64,
+    /// False when `max_runs` stopped the enumeration early.
+    pub complete: bool,
+    /// The scheduler's choices of the first failing interleaving.
+    pub first_failing: Option<Vec<u16>>,
+}
+
+/// Bounds of [`exhaustive`].
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    pub preemptions: u32,
+    pub depth: usize,
+    pub max_runs: u64,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            preemptions: 2,
+            depth: 400,
+            max_runs: 2_000_000,
+        }
+    }
+}
+
+/// The exhaustive scenario: `csch-race` for one iteration at delay 0 (after
+/// the baseline SENSE ID, START, CLEAR, START), in which the scheduler, not
+/// a delay, decides where the CLEAR lands relative to the start's completion.
+pub fn exhaustive_config(seed: u64) -> Config {
+    Config {
+        scenario: Scenario::CschRace,
+        seed,
+        iterations: Some(1),
+        delay: gate::cmdline::DelaySweep::new(0, 0, 1).expect("valid"),
+        ..Config::DEFAULT
+    }
+}
+
+/// Runs every interleaving of `config` on `variant` within `bounds`,
+/// calling `progress` with the number of runs so far.
+pub fn exhaustive(
+    variant: Variant,
+    config: &Config,
+    bounds: Bounds,
+    mut progress: impl FnMut(u64),
+) -> Exhaustive {
+    let mut report = Exhaustive::default();
+    let mut dfs = Dfs::new(bounds.preemptions, bounds.depth);
+    loop {
+        dfs.begin();
+        let mut world = World::new(
+            variant,
+            Latencies::default(),
+            HOST_CPUS,
+            config.seed,
+            Sched::Dfs(dfs),
+        );
+        let result = drive(&mut world, config, config.seed);
+        let Sched::Dfs(d) = std::mem::replace(&mut world.sched, Sched::Timed) else {
+            unreachable!("the world keeps its scheduler");
+        };
+        dfs = d;
+        report.runs += 1;
+        if result.mechanism.raced() {
+            report.raced += 1;
+        }
+        if let Some(f) = result.failure() {
+            report.failing += 1;
+            *report
+                .classes
+                .entry((f.violation.class.name(), f.violation.what))
+                .or_default() += 1;
+            if report.first_failing.is_none() {
+                report.first_failing = Some(dfs.schedule());
+            }
+        }
+        progress(report.runs);
+        if report.runs >= bounds.max_runs {
+            report.complete = false;
+            break;
+        }
+        if !dfs.advance() {
+            report.complete = true;
+            break;
+        }
+    }
+    report.truncated = dfs.truncated;
+    report
+}
+
+/// One timed run with the world's step log (for `--trace`).
+pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
+    let config = Config { seed, ..setup.config };
+    let mut world = World::new(
+        setup.variant,
+        setup.latencies,
+        setup.host_cpus,
+        seed,
+        Sched::Timed,
+    );
+    world.log = Some(Vec::new());
+    let r = drive(&mut world, &config, seed);
+    (r, world.log.take().unwrap_or_default())
+}

@@ -1,0 +1,1398 @@
+//! The pass-through path, step by step, behind [`gate::driver::Channel`].
+//!
+//! Five contexts share one subchannel:
+//!
+//! | # | context | what it runs |
+//! |---|---|---|
+//! | 0 | device | the real subchannel and device: start, CCW execution, halt, clear (architecture-exact) |
+//! | 1 | host interrupt | the host's I/O interruption: cio's `do_cio_interrupt` (TSCH under `sch->lock`), `vfio_ccw_sch_irq`, `fsm_irq` |
+//! | 2 | workqueue | `vfio_ccw_sch_io_todo` |
+//! | 3 | QEMU I/O thread | `vfio_ccw_io_notifier_handler`: read the I/O region, copy the SCSW, `css_inject_io_interrupt` |
+//! | 4 | vCPU | the guest's instruction as QEMU (`css_do_ssch`/`hsch`/`csch`/`tsch`) and the host (`vfio_ccw_mdev_write_io_region`, `fsm_io_request`, `fsm_io_helper`, the async region, `fsm_do_halt`/`fsm_do_clear`) run it; KVM presenting an interruption |
+//!
+//! A step is the code between two points where the real code can be
+//! preempted or overtaken by another CPU. Code under `sch->lock` with
+//! interrupts off (`fsm_io_helper`, `fsm_do_*`, cio's interrupt handler) is
+//! one step. The vCPU holds QEMU's big lock (BQL) for a whole instruction,
+//! which keeps the I/O thread out; it holds `io_mutex` from
+//! `vfio_ccw_mdev_write_io_region`'s trylock to its return, which makes the
+//! work item wait before it copies the IRB.
+//!
+//! Memory is modelled where a freed program can do harm: the host's shadow
+//! CCWs live in a small heap whose chunks are reused by the next `cp_init`
+//! (a device still running a freed program reads whatever is there now),
+//! `cp_update_scsw` translates the device's CCW address back only while the
+//! program is initialized and the address is inside it, and the device
+//! stores its data into guest memory through the program's data address.
+//!
+//! The sources read for this model, in our own words, are Linux
+//! `drivers/s390/cio/vfio_ccw_{fsm,drv,ops,async,cp}.c` and `cio.c` at v5.12
+//! and after c6c82e0cd812, 6c02ac4c9211 and 2af7a834a435, and QEMU
+//! `hw/s390x/css.c` and `hw/vfio/ccw.c` (7.2 and later); for the queue of
+//! I/O interruptions, KVM's floating-interrupt list (FIFO; TSCH removes one
+//! request for the subchannel before QEMU sees the instruction).
+
+use std::collections::VecDeque;
+
+use gate::css::{
+    cmd, ActivityControl, Cc, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
+};
+use gate::driver::{Channel, IoArea, DATA_LEN, GUARD_LEN, MAX_CCWS};
+use gate::oracle::Interruption;
+use gate::rng::Rng;
+
+use crate::sched::{Candidate, Sched};
+use crate::variant::Variant;
+
+/// The subchannel the guest sees (0.0.0000).
+pub const SID: u32 = 0x0001_0000;
+/// Guest absolute addresses of the driver's two I/O areas.
+pub const BASES: [u32; 2] = [0x0010_0000, 0x0010_1000];
+/// Host memory (31-bit, as `cp_init` allocates it) for shadow CCW chains.
+const HEAP_BASE: u32 = 0x3f00_0000;
+const CHUNK: u32 = 0x100;
+/// What the modelled device answers to SENSE ID: a 3990-E9 control unit
+/// with a 3390-0C DASD.
+pub const DEVICE_ID: [u8; 7] = [0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c];
+
+/// TOD-clock units per microsecond.
+pub const US: u64 = 4096;
+
+// SCSW word-0 fields.
+const FC: u32 = 0x7000;
+const AC: u32 = 0x0fe0;
+const SC: u32 = 0x001f;
+const DCC: u32 = 0x0300_0000;
+
+const fn fc(s: &Scsw) -> u32 {
+    s.0[0] & FC
+}
+
+const fn sc(s: &Scsw) -> u32 {
+    s.0[0] & SC
+}
+
+fn set(s: &mut Scsw, mask: u32, value: u32) {
+    s.0[0] = (s.0[0] & !mask) | (value & mask);
+}
+
+fn ds_word(ds: DeviceStatus) -> u32 {
+    u32::from(ds.bits()) << 24
+}
+
+/// A latency, uniformly distributed over `min..=max` TOD units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Range {
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Range {
+    pub const fn us(min: u64, max: u64) -> Self {
+        Range {
+            min: min * US,
+            max: max * US,
+        }
+    }
+
+    fn draw(&self, rng: &mut Rng, timed: bool) -> u64 {
+        if !timed || self.max <= self.min {
+            return self.min;
+        }
+        let span = self.max - self.min;
+        self.min + ((u128::from(rng.next_u64()) * u128::from(span + 1)) >> 64) as u64
+    }
+
+    fn mean(&self) -> u64 {
+        (self.min + self.max) / 2
+    }
+}
+
+/// How long each piece of the path takes. The defaults sketch a DASD
+/// passed through to a KVM guest: a few microseconds per intercept and
+/// lock, tens for translating a channel program, tens to hundreds for the
+/// device, and scheduling delays of tens for the workqueue and QEMU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latencies {
+    /// Guest instruction intercepted to QEMU's handler.
+    pub intercept: Range,
+    /// `cp_init` + `cp_prefetch`: copying, translating and pinning.
+    pub translate: Range,
+    /// Any other short host step (a lock, a copy, a real instruction).
+    pub host_step: Range,
+    /// SSCH accepted until the device begins.
+    pub device_start: Range,
+    pub ccw_nop: Range,
+    pub ccw_sense_id: Range,
+    /// HSCH accepted until its status.
+    pub device_halt: Range,
+    /// CSCH accepted until its status.
+    pub device_clear: Range,
+    /// Interruption request until the host takes it.
+    pub host_irq: Range,
+    /// `queue_work` until the worker runs.
+    pub workqueue: Range,
+    /// Eventfd signalled until QEMU's I/O thread runs its handler.
+    pub eventfd: Range,
+    /// Interruption queued until the guest is interrupted.
+    pub deliver: Range,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            intercept: Range::us(2, 6),
+            translate: Range::us(5, 40),
+            host_step: Range::us(1, 2),
+            device_start: Range::us(2, 10),
+            ccw_nop: Range::us(10, 40),
+            ccw_sense_id: Range::us(40, 200),
+            device_halt: Range::us(5, 40),
+            device_clear: Range::us(3, 30),
+            host_irq: Range::us(1, 5),
+            workqueue: Range::us(3, 80),
+            eventfd: Range::us(5, 60),
+            deliver: Range::us(1, 6),
+        }
+    }
+}
+
+impl Latencies {
+    /// A typical start-to-status time of a one-CCW program: what a delay
+    /// sweep must cover for a CLEAR to land before, during and after it.
+    pub fn start_to_status(&self) -> u64 {
+        [
+            self.intercept,
+            self.translate,
+            self.host_step,
+            self.device_start,
+            self.ccw_sense_id,
+            self.host_irq,
+            self.workqueue,
+            self.host_step,
+            self.eventfd,
+            self.deliver,
+        ]
+        .iter()
+        .map(Range::mean)
+        .sum()
+    }
+}
+
+/// Ground truth of the host's mechanism: what happened inside, whether or
+/// not the guest noticed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mechanism {
+    /// The work item handed over the final status of a halt or clear while
+    /// a newer start was in `CP_PROCESSING` or `CP_PENDING`: the 2021
+    /// collision.
+    pub stale_status_over_start: u64,
+    /// `cp_free` of a program the device was still running.
+    pub freed_while_running: u64,
+    /// The FSM was set to IDLE while a start was being processed or ran.
+    pub idle_under_start: u64,
+    /// `cp_init` built over a program still initialized (before c6c82e0cd812).
+    pub init_over_live: u64,
+    /// `fsm_irq` overwrote an IRB the work item had not taken yet.
+    pub irb_overwritten: u64,
+    /// A write to the I/O region wiped an IRB before QEMU read it.
+    pub irb_wiped: u64,
+    /// The device stored data through a program that was freed.
+    pub store_after_free: u64,
+    /// Guest-visible status that QEMU replaced while still pending.
+    pub status_replaced: u64,
+}
+
+impl Mechanism {
+    /// Whether anything happened that the guest could be blamed for
+    /// missing: the race itself or its consequences.
+    pub fn raced(&self) -> bool {
+        self.stale_status_over_start + self.freed_while_running + self.idle_under_start > 0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsm {
+    NotOper,
+    Standby,
+    Idle,
+    CpProcessing,
+    CpPending,
+}
+
+/// A shadow CCW: the guest's CCW with its data address as the device sees
+/// it (the guest page the host pinned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ShadowCcw {
+    cmd: u8,
+    flags: CcwFlags,
+    count: u16,
+    cda: u32,
+}
+
+#[derive(Clone, Debug)]
+struct Chunk {
+    ccws: Vec<ShadowCcw>,
+    free: bool,
+}
+
+/// `struct channel_program`, reduced to what the race touches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cp {
+    initialized: bool,
+    guest_cpa: u32,
+    /// Host address of the shadow chain.
+    chain: u32,
+    len: u32,
+}
+
+const NO_CP: Cp = Cp {
+    initialized: false,
+    guest_cpa: 0,
+    chain: 0,
+    len: 0,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DevOp {
+    Idle,
+    Start { chain: u32, next: u32, begun: bool },
+    Halt { start: Option<(u32, u32)> },
+    Clear,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Insn {
+    Ssch(Orb),
+    Hsch,
+    Csch,
+}
+
+/// Where the vCPU is in the instruction it executes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vpc {
+    Idle,
+    Enter(Insn),
+    /// `vfio_ccw_mdev_write_io_region`: trylock, copy, FSM event.
+    IoWrite,
+    /// `fsm_io_request`: `cp_init` and `cp_prefetch`.
+    Translate,
+    /// `fsm_io_helper` under `sch->lock`.
+    Helper,
+    /// Back in `write_io_region` with the request's return code.
+    IoReturn(i32),
+    /// `vfio_ccw_async_region_write` and `fsm_do_halt`/`fsm_do_clear`.
+    AsyncWrite { clear: bool },
+    /// The guest's TEST SUBCHANNEL for it.
+    Tsch { sid: u32, intparm: u32 },
+    Done(Cc),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wpc {
+    Idle,
+    Start,
+    Free { is_final: bool, solicited: bool },
+    Copy { is_final: bool, finished: bool },
+    Reset { is_final: bool, finished: bool },
+    Signal,
+}
+
+const EBUSY: i32 = -16;
+const ENODEV: i32 = -19;
+const EACCES: i32 = -13;
+const EIO: i32 = -5;
+
+const DEVICE: usize = 0;
+const HOST_IRQ: usize = 1;
+const WORK: usize = 2;
+const IOTHREAD: usize = 3;
+const VCPU: usize = 4;
+const CONTEXTS: usize = 5;
+const CONTEXT_NAMES: [&str; CONTEXTS] = ["device", "host-irq", "work", "iothread", "vcpu"];
+
+pub struct World {
+    variant: Variant,
+    lat: Latencies,
+    pub sched: Sched,
+    rng: Rng,
+    now: u64,
+    /// When the guest's own code resumes.
+    guest_at: u64,
+    ready: [u64; CONTEXTS],
+    /// Host CPUs, as the time each is busy until.
+    cpus: Vec<u64>,
+    pub mech: Mechanism,
+    steps: u64,
+    /// When set, one line per step: when, which context, what it did.
+    pub log: Option<Vec<String>>,
+
+    // Guest memory and QEMU's view of the subchannel.
+    areas: [IoArea; 2],
+    q_scsw: Scsw,
+    q_intparm: u32,
+    q_channel_prog: u32,
+    q_saved_ctrl: u32,
+    /// KVM's floating I/O interruptions: (subchannel, parameter).
+    flic: VecDeque<(u32, u32)>,
+    guest_waiting: bool,
+    presented: Option<Interruption>,
+    vpc: Vpc,
+
+    // The host driver (`struct vfio_ccw_private`).
+    state: Fsm,
+    cp: Cp,
+    irb: Scsw,
+    irb_taken: bool,
+    region_irb: Scsw,
+    region_orb: Option<Orb>,
+    io_mutex_vcpu: bool,
+    work_pending: bool,
+    wpc: Wpc,
+    eventfd: u32,
+    heap: Vec<Chunk>,
+    host_irq_taken: bool,
+    /// Order of host requests: the last HSCH/CSCH issued to the device and
+    /// the last start request that entered the FSM.
+    seq: u64,
+    async_seq: u64,
+    start_seq: u64,
+
+    // The real subchannel.
+    hw: Scsw,
+    hw_irq: bool,
+    op: DevOp,
+}
+
+impl World {
+    pub fn new(variant: Variant, lat: Latencies, host_cpus: usize, seed: u64, sched: Sched) -> Self {
+        World {
+            variant,
+            lat,
+            sched,
+            rng: Rng::new(seed ^ 0x6d6f_6465_6c00_0000),
+            now: 1 << 40,
+            guest_at: 1 << 40,
+            ready: [0; CONTEXTS],
+            cpus: vec![0; host_cpus.max(1)],
+            mech: Mechanism::default(),
+            steps: 0,
+            log: None,
+            areas: [IoArea::new(), IoArea::new()],
+            q_scsw: Scsw::ZERO,
+            q_intparm: 0,
+            q_channel_prog: 0,
+            q_saved_ctrl: 0,
+            flic: VecDeque::new(),
+            guest_waiting: false,
+            presented: None,
+            vpc: Vpc::Idle,
+            // mdev open: the subchannel is enabled and the FSM idle.
+            state: Fsm::Idle,
+            cp: NO_CP,
+            irb: Scsw::ZERO,
+            irb_taken: true,
+            region_irb: Scsw::ZERO,
+            region_orb: None,
+            io_mutex_vcpu: false,
+            work_pending: false,
+            wpc: Wpc::Idle,
+            eventfd: 0,
+            heap: Vec::new(),
+            host_irq_taken: false,
+            seq: 0,
+            async_seq: 0,
+            start_seq: 0,
+            hw: Scsw::ZERO,
+            hw_irq: false,
+            op: DevOp::Idle,
+        }
+    }
+
+    /// Steps taken so far, all contexts.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    pub fn fsm(&self) -> Fsm {
+        self.state
+    }
+
+    fn timed(&self) -> bool {
+        self.sched.is_timed()
+    }
+
+    fn draw(&mut self, r: Range) -> u64 {
+        let timed = self.timed();
+        r.draw(&mut self.rng, timed)
+    }
+
+    // ---- scheduling ----
+
+    fn runnable(&self, ctx: usize) -> bool {
+        match ctx {
+            DEVICE => self.op != DevOp::Idle,
+            HOST_IRQ => self.hw_irq || self.host_irq_taken,
+            WORK => match self.wpc {
+                Wpc::Idle => self.work_pending,
+                // mutex_lock sleeps while the vCPU's write holds io_mutex.
+                Wpc::Copy { .. } => !self.io_mutex_vcpu,
+                _ => true,
+            },
+            // Needs the BQL, then sleeps on io_mutex in the region read.
+            IOTHREAD => self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu,
+            VCPU => match self.vpc {
+                Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
+                Vpc::Done(_) => false,
+                _ => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// The vCPU holds the BQL from QEMU's handler to the end of an
+    /// instruction; an interruption is presented by KVM without it, and the
+    /// TSCH that follows is a step of its own.
+    fn bql_held(&self) -> bool {
+        !matches!(self.vpc, Vpc::Idle | Vpc::Tsch { .. } | Vpc::Done(_))
+    }
+
+    /// Runs one step of whichever context the scheduler picks among those
+    /// ready by `until`; false if none is.
+    fn step(&mut self, until: u64) -> bool {
+        let timed = self.timed();
+        let cands: Vec<Candidate> = (0..CONTEXTS)
+            .filter(|&c| self.runnable(c))
+            .map(|c| Candidate {
+                ctx: c,
+                ready_at: self.start_time(c),
+            })
+            .filter(|c| !timed || c.ready_at <= until)
+            .collect();
+        if cands.is_empty() {
+            return false;
+        }
+        let pick = cands[self.sched.pick(&cands)];
+        if timed {
+            self.now = self.now.max(pick.ready_at);
+        } else {
+            self.now += US;
+        }
+        self.steps += 1;
+        let before = self.log.is_some().then(|| self.describe(pick.ctx));
+        let took = self.run(pick.ctx);
+        if let Some(before) = before {
+            let line = format!(
+                "{:>10.3}us {:<8} {before} -> fsm={:?} hw={:08x} guest={:08x} flic={}",
+                (self.now - (1 << 40)) as f64 / US as f64,
+                CONTEXT_NAMES[pick.ctx],
+                self.state,
+                self.hw.0[0],
+                self.q_scsw.0[0],
+                self.flic.len()
+            );
+            if let Some(log) = self.log.as_mut() {
+                log.push(line);
+            }
+        }
+        self.ready[pick.ctx] = self.now + took;
+        if pick.ctx >= WORK {
+            // Software contexts hold a host CPU for the step.
+            if let Some(cpu) = self.cpus.iter_mut().min() {
+                *cpu = self.now + took;
+            }
+        }
+        true
+    }
+
+    /// When context `c` can start its next step: its own readiness, and for
+    /// software a free host CPU.
+    fn start_time(&self, c: usize) -> u64 {
+        let ready = self.ready[c];
+        if c >= WORK {
+            ready.max(self.cpus.iter().copied().min().unwrap_or(0))
+        } else {
+            ready
+        }
+    }
+
+    fn describe(&self, ctx: usize) -> String {
+        match ctx {
+            DEVICE => format!("{:?}", self.op),
+            HOST_IRQ => if self.host_irq_taken { "tsch+fsm_irq".into() } else { "take".into() },
+            WORK => format!("{:?}", self.wpc),
+            IOTHREAD => format!("relay irb={:08x}", self.region_irb.0[0]),
+            _ => match self.vpc {
+                Vpc::Enter(Insn::Ssch(o)) => format!("SSCH intparm={:x} cpa={:x}", o.intparm, o.cpa),
+                Vpc::Idle => "present".into(),
+                other => format!("{other:?}"),
+            },
+        }
+    }
+
+    fn wake(&mut self, ctx: usize, after: Range) {
+        let d = self.draw(after);
+        self.ready[ctx] = self.now + d;
+    }
+
+    fn run(&mut self, ctx: usize) -> u64 {
+        match ctx {
+            DEVICE => self.device_step(),
+            HOST_IRQ => self.host_irq_step(),
+            WORK => self.work_step(),
+            IOTHREAD => self.relay_step(),
+            _ => self.vcpu_step(),
+        }
+    }
+
+    /// Runs the guest's instruction to its end, other contexts interleaved.
+    fn execute(&mut self, insn: Insn) -> Cc {
+        debug_assert_eq!(self.vpc, Vpc::Idle);
+        self.vpc = Vpc::Enter(insn);
+        self.ready[VCPU] = self.guest_at;
+        loop {
+            if let Vpc::Done(cc) = self.vpc {
+                self.vpc = Vpc::Idle;
+                self.guest_at = self.guest_at.max(self.ready[VCPU]);
+                return cc;
+            }
+            if !self.step(u64::MAX) {
+                unreachable!("the vCPU is always runnable inside an instruction");
+            }
+        }
+    }
+
+    // ---- the real subchannel and device ----
+
+    fn heap_ccw(&self, addr: u32) -> Option<ShadowCcw> {
+        let off = addr.checked_sub(HEAP_BASE)?;
+        let chunk = self.heap.get((off / CHUNK) as usize)?;
+        chunk.ccws.get(((off % CHUNK) / 8) as usize).copied()
+    }
+
+    fn chunk_free(&self, addr: u32) -> bool {
+        addr.checked_sub(HEAP_BASE)
+            .and_then(|off| self.heap.get((off / CHUNK) as usize))
+            .is_none_or(|c| c.free)
+    }
+
+    fn hw_ssch(&mut self, chain: u32) -> u8 {
+        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+            return 1;
+        }
+        if fc(&self.hw) != 0 {
+            return 2;
+        }
+        self.hw = Scsw::from_words([
+            FunctionControl::START.bits() | ActivityControl::START_PENDING.bits(),
+            0,
+            0,
+        ]);
+        self.op = DevOp::Start {
+            chain,
+            next: 0,
+            begun: false,
+        };
+        self.wake(DEVICE, self.lat.device_start);
+        0
+    }
+
+    fn hw_hsch(&mut self) -> u8 {
+        let s = sc(&self.hw);
+        let intermediate_only =
+            s == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
+        if s & StatusControl::PENDING.bits() != 0 && !intermediate_only {
+            return 1;
+        }
+        if fc(&self.hw) & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
+            return 2;
+        }
+        self.hw.0[0] |= FunctionControl::HALT.bits() | ActivityControl::HALT_PENDING.bits();
+        let start = match self.op {
+            DevOp::Start { chain, next, .. } => Some((chain, next)),
+            _ => None,
+        };
+        self.op = DevOp::Halt { start };
+        self.wake(DEVICE, self.lat.device_halt);
+        0
+    }
+
+    fn hw_csch(&mut self) -> u8 {
+        // The clear function withdraws pending status and the interruption
+        // request, and ends whatever the device was doing.
+        self.hw = Scsw::from_words([
+            FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
+            0,
+            0,
+        ]);
+        self.hw_irq = false;
+        self.op = DevOp::Clear;
+        self.wake(DEVICE, self.lat.device_clear);
+        0
+    }
+
+    /// TEST SUBCHANNEL on the real subchannel: the status, if pending, and
+    /// the conditions it clears.
+    fn hw_tsch(&mut self) -> Option<Scsw> {
+        let s = self.hw;
+        let status = sc(&s);
+        if status & StatusControl::PENDING.bits() == 0 {
+            return None;
+        }
+        let intermediate_only =
+            status == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
+        set(&mut self.hw, SC, 0);
+        if !intermediate_only {
+            set(&mut self.hw, FC, 0);
+            self.hw.0[0] &= !(ActivityControl::START_PENDING
+                | ActivityControl::HALT_PENDING
+                | ActivityControl::CLEAR_PENDING
+                | ActivityControl::RESUME_PENDING)
+                .bits();
+        }
+        self.hw_irq = false;
+        Some(s)
+    }
+
+    fn make_pending(&mut self, words: [u32; 3]) {
+        self.hw = Scsw::from_words(words);
+        self.hw_irq = true;
+        self.op = DevOp::Idle;
+        self.wake(HOST_IRQ, self.lat.host_irq);
+    }
+
+    fn device_step(&mut self) -> u64 {
+        match self.op {
+            DevOp::Idle => 0,
+            DevOp::Start {
+                chain,
+                next,
+                begun: false,
+            } => {
+                set(
+                    &mut self.hw,
+                    AC,
+                    (ActivityControl::SUBCHANNEL_ACTIVE | ActivityControl::DEVICE_ACTIVE).bits(),
+                );
+                self.op = DevOp::Start {
+                    chain,
+                    next,
+                    begun: true,
+                };
+                let ccw = self.heap_ccw(chain);
+                self.ccw_time(ccw)
+            }
+            DevOp::Start { chain, next, .. } => {
+                let addr = chain + 8 * next;
+                let Some(ccw) = self.heap_ccw(addr) else {
+                    // No memory there at all: the channel cannot fetch.
+                    self.make_pending([
+                        FunctionControl::START.bits()
+                            | (StatusControl::PRIMARY
+                                | StatusControl::SECONDARY
+                                | StatusControl::ALERT
+                                | StatusControl::PENDING)
+                                .bits(),
+                        addr + 8,
+                        u32::from(gate::css::SubchannelStatus::PROGRAM_CHECK.bits()) << 16,
+                    ]);
+                    return 0;
+                };
+                let mut residual = ccw.count;
+                if ccw.cmd == cmd::SENSE_ID {
+                    let n = usize::from(ccw.count).min(DEVICE_ID.len());
+                    if self.chunk_free(chain) {
+                        self.mech.store_after_free += 1;
+                    }
+                    self.store(ccw.cda, &DEVICE_ID[..n]);
+                    residual = ccw.count - n as u16;
+                }
+                if ccw.flags.contains(CcwFlags::CC) && (next + 1) < MAX_CCWS as u32 {
+                    self.op = DevOp::Start {
+                        chain,
+                        next: next + 1,
+                        begun: true,
+                    };
+                    let following = self.heap_ccw(addr + 8);
+                    return self.ccw_time(following);
+                }
+                self.make_pending([
+                    FunctionControl::START.bits()
+                        | (StatusControl::PRIMARY
+                            | StatusControl::SECONDARY
+                            | StatusControl::PENDING)
+                            .bits(),
+                    addr + 8,
+                    ds_word(DeviceStatus::CHANNEL_END | DeviceStatus::DEVICE_END)
+                        | u32::from(residual),
+                ]);
+                0
+            }
+            DevOp::Halt { start: Some((chain, next)) } => {
+                // The device stops at the CCW it was on and ends with
+                // channel end and device end; start and halt indicated.
+                self.make_pending([
+                    (FunctionControl::START | FunctionControl::HALT).bits()
+                        | (StatusControl::PRIMARY
+                            | StatusControl::SECONDARY
+                            | StatusControl::PENDING)
+                            .bits(),
+                    chain + 8 * (next + 1),
+                    ds_word(DeviceStatus::CHANNEL_END | DeviceStatus::DEVICE_END),
+                ]);
+                0
+            }
+            DevOp::Halt { start: None } => {
+                self.make_pending([
+                    FunctionControl::HALT.bits() | StatusControl::PENDING.bits(),
+                    0,
+                    0,
+                ]);
+                0
+            }
+            DevOp::Clear => {
+                self.make_pending([
+                    FunctionControl::CLEAR.bits() | StatusControl::PENDING.bits(),
+                    0,
+                    0,
+                ]);
+                0
+            }
+        }
+    }
+
+    fn ccw_time(&mut self, ccw: Option<ShadowCcw>) -> u64 {
+        match ccw {
+            Some(c) if c.cmd == cmd::SENSE_ID => self.draw(self.lat.ccw_sense_id),
+            _ => self.draw(self.lat.ccw_nop),
+        }
+    }
+
+    /// The device stores `bytes` at guest absolute `addr`.
+    fn store(&mut self, addr: u32, bytes: &[u8]) {
+        for (i, &b) in bytes.iter().enumerate() {
+            let a = addr + i as u32;
+            let Some(slot) = BASES.iter().position(|&base| (base..base + 0x1000).contains(&a)) else {
+                continue;
+            };
+            let front = IoArea::DATA_OFFSET as usize - GUARD_LEN;
+            let Some(off) = ((a - BASES[slot]) as usize).checked_sub(front) else {
+                continue; // the CCWs: the device stores no data there
+            };
+            let area = &mut self.areas[slot];
+            match off {
+                o if o < GUARD_LEN => area.front[o] = b,
+                o if o < GUARD_LEN + DATA_LEN => area.data[o - GUARD_LEN] = b,
+                o if o < 2 * GUARD_LEN + DATA_LEN => area.back[o - GUARD_LEN - DATA_LEN] = b,
+                _ => {}
+            }
+        }
+    }
+
+    // ---- the host: interruption, work item ----
+
+    /// cio's `do_cio_interrupt`: the interruption is taken, then under
+    /// `sch->lock` TSCH and, with status, `vfio_ccw_sch_irq` -> `fsm_irq`.
+    fn host_irq_step(&mut self) -> u64 {
+        if !self.host_irq_taken {
+            self.hw_irq = false;
+            self.host_irq_taken = true;
+            return self.draw(self.lat.host_step);
+        }
+        self.host_irq_taken = false;
+        let Some(irb) = self.hw_tsch() else {
+            // A CLEAR withdrew the status after the interruption was taken.
+            return self.draw(self.lat.host_step);
+        };
+        match self.state {
+            Fsm::NotOper => {}
+            _ => {
+                // fsm_irq: private->irb = the IRB; queue_work.
+                if !self.irb_taken {
+                    self.mech.irb_overwritten += 1;
+                }
+                self.irb = irb;
+                self.irb_taken = false;
+                if !self.work_pending {
+                    self.work_pending = true;
+                    if self.wpc == Wpc::Idle {
+                        self.wake(WORK, self.lat.workqueue);
+                    }
+                }
+            }
+        }
+        self.draw(self.lat.host_step)
+    }
+
+    /// `vfio_ccw_sch_io_todo`, one step per stretch the worker runs without
+    /// a lock or a point where another CPU could change what it reads.
+    fn work_step(&mut self) -> u64 {
+        let t = self.draw(self.lat.host_step);
+        match self.wpc {
+            Wpc::Idle => {
+                self.work_pending = false;
+                self.wpc = Wpc::Start;
+                0
+            }
+            Wpc::Start => {
+                self.irb_taken = true;
+                let ac = self.irb.0[0] & AC;
+                let is_final = ac
+                    & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
+                    == 0;
+                // scsw_is_solicited: deferred cc set, or more than alert status.
+                let solicited = self.irb.0[0] & DCC != 0
+                    || sc(&self.irb) != (StatusControl::ALERT | StatusControl::PENDING).bits();
+                if solicited {
+                    self.cp_update_scsw();
+                }
+                self.wpc = Wpc::Free {
+                    is_final,
+                    solicited,
+                };
+                t
+            }
+            Wpc::Free {
+                is_final,
+                solicited,
+            } => {
+                let mut finished = false;
+                // A halt's or clear's final status while a start the guest
+                // issued after that halt or clear is being processed.
+                if is_final
+                    && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
+                    && fc(&self.irb) & FunctionControl::START.bits() == 0
+                    && self.start_seq > self.async_seq
+                {
+                    self.mech.stale_status_over_start += 1;
+                }
+                if solicited && is_final && self.state == Fsm::CpPending {
+                    self.cp_free();
+                    finished = true;
+                }
+                self.wpc = Wpc::Copy { is_final, finished };
+                t
+            }
+            Wpc::Copy { is_final, finished } => {
+                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb).
+                self.region_irb = self.irb;
+                self.wpc = Wpc::Reset { is_final, finished };
+                t
+            }
+            Wpc::Reset { is_final, finished } => {
+                let reset = if self.variant.idle_only_when_cp_finished() {
+                    finished
+                } else {
+                    is_final
+                };
+                if reset {
+                    self.set_idle();
+                }
+                self.wpc = Wpc::Signal;
+                t
+            }
+            Wpc::Signal => {
+                self.eventfd += 1;
+                self.wake(IOTHREAD, self.lat.eventfd);
+                self.wpc = Wpc::Idle;
+                if self.work_pending {
+                    self.wake(WORK, self.lat.host_step);
+                }
+                t
+            }
+        }
+    }
+
+    fn set_idle(&mut self) {
+        let running = matches!(self.op, DevOp::Start { .. });
+        if matches!(self.state, Fsm::CpProcessing) || (self.state == Fsm::CpPending && running) {
+            self.mech.idle_under_start += 1;
+        }
+        self.state = Fsm::Idle;
+    }
+
+    /// `cp_update_scsw`: the device's CCW address, inside the host's shadow
+    /// chain (one CCW past its end included), back to the guest's address.
+    fn cp_update_scsw(&mut self) {
+        if !self.cp.initialized {
+            return;
+        }
+        let cpa = self.irb.0[1];
+        let head = self.cp.chain;
+        if cpa >= head && cpa <= head + 8 * self.cp.len {
+            self.irb.0[1] = self.cp.guest_cpa + (cpa - head);
+        }
+    }
+
+    fn cp_free(&mut self) {
+        if !self.cp.initialized {
+            return;
+        }
+        if matches!(self.op, DevOp::Start { chain, .. } | DevOp::Halt { start: Some((chain, _)) } if chain == self.cp.chain)
+        {
+            self.mech.freed_while_running += 1;
+        }
+        let i = ((self.cp.chain - HEAP_BASE) / CHUNK) as usize;
+        self.heap[i].free = true;
+        self.cp.initialized = false;
+    }
+
+    /// `cp_init` + `cp_prefetch`: copy the guest's CCWs into a shadow chain
+    /// from the host heap (the lowest free chunk, as a slab reuses a freed
+    /// object first), data addresses pinned.
+    fn cp_init(&mut self, orb: &Orb) -> i32 {
+        if self.cp.initialized {
+            if self.variant.cp_init_checks() {
+                return EBUSY;
+            }
+            // Before c6c82e0cd812: the old program is simply forgotten.
+            self.mech.init_over_live += 1;
+        }
+        let Some(slot) = BASES.iter().position(|&b| b == orb.cpa) else {
+            return -22; // -EINVAL: not a program the model knows
+        };
+        let mut ccws = Vec::new();
+        for ccw in &self.areas[slot].ccws {
+            ccws.push(ShadowCcw {
+                cmd: ccw.cmd,
+                flags: ccw.flags,
+                count: ccw.count,
+                cda: ccw.cda,
+            });
+            if !ccw.flags.contains(CcwFlags::CC) || ccws.len() == MAX_CCWS {
+                break;
+            }
+        }
+        let len = ccws.len() as u32;
+        let i = match self.heap.iter().position(|c| c.free) {
+            Some(i) => i,
+            None => {
+                self.heap.push(Chunk {
+                    ccws: Vec::new(),
+                    free: true,
+                });
+                self.heap.len() - 1
+            }
+        };
+        self.heap[i] = Chunk { ccws, free: false };
+        self.cp = Cp {
+            initialized: true,
+            guest_cpa: orb.cpa,
+            chain: HEAP_BASE + i as u32 * CHUNK,
+            len,
+        };
+        0
+    }
+
+    // ---- QEMU's I/O thread ----
+
+    /// `vfio_ccw_io_notifier_handler`: one read of the I/O region for any
+    /// number of signals, then the SCSW into the guest's SCHIB and an
+    /// interruption.
+    fn relay_step(&mut self) -> u64 {
+        self.eventfd = 0;
+        let host = self.region_irb;
+        if self.variant.architectural_relay() {
+            if let Some(s) = self.architectural(host) {
+                self.present_to_guest(s);
+            }
+        } else {
+            // copy_scsw_to_guest: every field, function control included.
+            self.present_to_guest(host);
+        }
+        self.draw(self.lat.host_step)
+    }
+
+    /// What a relay that follows the architecture presents for `host`:
+    /// only status pending, only for a function the guest has outstanding
+    /// and that the status can belong to, with the guest's own function
+    /// control. Everything else is status of a function the guest has
+    /// already seen end (a CLEAR withdrew it, a halt found the device idle
+    /// after the start ended, or the work item handed it over twice).
+    fn architectural(&self, host: Scsw) -> Option<Scsw> {
+        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+            return None;
+        }
+        let host_fc = fc(&host);
+        if host_fc == 0 {
+            return Some(host); // unsolicited
+        }
+        let guest_fc = fc(&self.q_scsw);
+        let (start, halt, clear) = (
+            FunctionControl::START.bits(),
+            FunctionControl::HALT.bits(),
+            FunctionControl::CLEAR.bits(),
+        );
+        let belongs = if guest_fc & clear != 0 {
+            host_fc & clear != 0
+        } else if guest_fc & halt != 0 {
+            host_fc & clear == 0
+        } else if guest_fc & start != 0 {
+            host_fc == start
+        } else {
+            false
+        };
+        belongs.then(|| {
+            let mut s = host;
+            set(&mut s, FC, guest_fc);
+            s
+        })
+    }
+
+    fn present_to_guest(&mut self, s: Scsw) {
+        if sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0 {
+            self.mech.status_replaced += 1;
+        }
+        self.q_scsw = s;
+        self.inject();
+    }
+
+    /// `css_inject_io_interrupt`: queued with the parameter the SCHIB holds
+    /// now.
+    fn inject(&mut self) {
+        self.flic.push_back((SID, self.q_intparm));
+        if self.guest_waiting && self.vpc == Vpc::Idle {
+            let d = self.draw(self.lat.deliver);
+            self.ready[VCPU] = self.ready[VCPU].max(self.now + d);
+        }
+    }
+
+    /// `sch_gen_unit_exception`, QEMU's answer to a relay error.
+    fn unit_exception(&mut self) {
+        let s = &mut self.q_scsw;
+        s.0[0] &= !(ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits();
+        s.0[0] |= (StatusControl::PRIMARY
+            | StatusControl::SECONDARY
+            | StatusControl::ALERT
+            | StatusControl::PENDING)
+            .bits();
+        s.0[1] = self.q_channel_prog + 8;
+        s.0[2] = ds_word(DeviceStatus::UNIT_EXCEPTION);
+        self.inject();
+    }
+
+    // ---- the vCPU ----
+
+    fn vcpu_step(&mut self) -> u64 {
+        match self.vpc {
+            Vpc::Idle => {
+                // KVM presents the first queued interruption.
+                let (sid, intparm) = self.flic.pop_front().expect("runnable only with one queued");
+                self.vpc = Vpc::Tsch { sid, intparm };
+                self.draw(self.lat.intercept)
+            }
+            Vpc::Enter(insn) => self.qemu_instruction(insn),
+            Vpc::IoWrite => {
+                // vfio_ccw_mdev_write_io_region: trylock, copy the whole
+                // region in (the IRB area with it), FSM event IO_REQ.
+                if self.io_mutex_vcpu {
+                    unreachable!("the vCPU holds io_mutex only within one instruction");
+                }
+                self.io_mutex_vcpu = true;
+                if self.eventfd > 0 && self.region_irb != Scsw::ZERO {
+                    self.mech.irb_wiped += 1;
+                }
+                self.region_irb = Scsw::ZERO;
+                match self.state {
+                    Fsm::Idle => {
+                        self.seq += 1;
+                        self.start_seq = self.seq;
+                        self.state = Fsm::CpProcessing;
+                        self.vpc = Vpc::Translate;
+                    }
+                    Fsm::CpPending => self.vpc = Vpc::IoReturn(EBUSY),
+                    Fsm::CpProcessing => self.vpc = Vpc::IoReturn(-11),
+                    Fsm::NotOper | Fsm::Standby => self.vpc = Vpc::IoReturn(EIO),
+                }
+                self.draw(self.lat.host_step)
+            }
+            Vpc::Translate => {
+                let orb = self.region_orb.expect("set by the request");
+                let rc = self.cp_init(&orb);
+                if rc != 0 {
+                    self.request_failed(rc, false);
+                } else {
+                    self.vpc = Vpc::Helper;
+                }
+                self.draw(self.lat.translate)
+            }
+            Vpc::Helper => {
+                // fsm_io_helper: under sch->lock, SSCH with the shadow chain.
+                let cc = self.hw_ssch(self.cp.chain);
+                match cc {
+                    0 => {
+                        self.state = Fsm::CpPending;
+                        self.vpc = Vpc::IoReturn(0);
+                    }
+                    1 | 2 => self.request_failed(EBUSY, true),
+                    _ => self.request_failed(ENODEV, true),
+                }
+                self.draw(self.lat.host_step)
+            }
+            Vpc::IoReturn(rc) => {
+                // Before 6c02ac4c9211 any failed request, whichever FSM
+                // handler failed it, returns the FSM to IDLE here.
+                if rc != 0 && !self.variant.idle_reset_in_fsm() {
+                    self.set_idle();
+                }
+                self.io_mutex_vcpu = false;
+                let cc = match rc {
+                    0 => Cc::Zero,
+                    // -EAGAIN: QEMU writes again at once.
+                    -11 => {
+                        self.vpc = Vpc::IoWrite;
+                        return self.draw(self.lat.host_step);
+                    }
+                    EBUSY => Cc::Two,
+                    ENODEV | EACCES => Cc::Three,
+                    _ => {
+                        self.unit_exception();
+                        Cc::Zero
+                    }
+                };
+                self.finish_ssch(cc);
+                self.draw(self.lat.intercept)
+            }
+            Vpc::AsyncWrite { clear } => {
+                // vfio_ccw_async_region_write: trylock (the vCPU is the only
+                // holder across steps, and it is here), FSM event ASYNC_REQ.
+                let rc = match self.state {
+                    Fsm::Idle | Fsm::CpPending => {
+                        self.seq += 1;
+                        self.async_seq = self.seq;
+                        let cc = if clear { self.hw_csch() } else { self.hw_hsch() };
+                        match cc {
+                            0 => 0,
+                            1 | 2 if !clear => EBUSY,
+                            3 => ENODEV,
+                            other => i32::from(other),
+                        }
+                    }
+                    Fsm::CpProcessing => -11,
+                    Fsm::NotOper | Fsm::Standby => EIO,
+                };
+                if rc == -11 {
+                    return self.draw(self.lat.host_step);
+                }
+                let cc = if clear {
+                    match rc {
+                        0 => Cc::Zero,
+                        ENODEV | EACCES => Cc::Three,
+                        _ => {
+                            self.unit_exception();
+                            Cc::Zero
+                        }
+                    }
+                } else {
+                    match rc {
+                        0 => Cc::Zero,
+                        // The reference relay lets the pending start status
+                        // end the halt, as the architecture has it.
+                        EBUSY if self.variant.architectural_relay() => Cc::Zero,
+                        EBUSY => Cc::Two,
+                        ENODEV | EACCES => Cc::Three,
+                        _ => {
+                            self.unit_exception();
+                            Cc::Zero
+                        }
+                    }
+                };
+                if cc != Cc::Zero {
+                    set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+                }
+                self.vpc = Vpc::Done(cc);
+                self.draw(self.lat.intercept) + self.draw(self.lat.host_step)
+            }
+            Vpc::Tsch { sid, intparm } => {
+                // KVM's handle_tsch removes one queued request for the
+                // subchannel, then QEMU stores the IRB and clears status.
+                if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
+                    self.flic.remove(i);
+                }
+                let s = self.q_scsw;
+                let pending = sc(&s) & StatusControl::PENDING.bits() != 0;
+                if pending {
+                    let intermediate_only =
+                        sc(&s) == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
+                    set(&mut self.q_scsw, SC, 0);
+                    if !intermediate_only {
+                        set(&mut self.q_scsw, FC, 0);
+                        self.q_scsw.0[0] &= !(ActivityControl::RESUME_PENDING
+                            | ActivityControl::START_PENDING
+                            | ActivityControl::HALT_PENDING
+                            | ActivityControl::CLEAR_PENDING
+                            | ActivityControl::SUSPENDED)
+                            .bits();
+                    }
+                }
+                let t = self.draw(self.lat.intercept);
+                self.presented = Some(Interruption {
+                    sid,
+                    intparm,
+                    tsch_cc: if pending { Cc::Zero } else { Cc::One },
+                    scsw: if pending { s } else { Scsw::ZERO },
+                    tod: self.now + t,
+                });
+                self.vpc = Vpc::Idle;
+                t
+            }
+            Vpc::Done(_) => 0,
+        }
+    }
+
+    /// An error in `fsm_io_request` (after the FSM went to CP_PROCESSING):
+    /// `cp_free` when the program was built, and from 6c02ac4c9211 on the
+    /// return to IDLE here, inside the FSM.
+    fn request_failed(&mut self, rc: i32, built: bool) {
+        if built {
+            self.cp_free();
+        }
+        if self.variant.idle_reset_in_fsm() {
+            self.set_idle();
+        }
+        self.vpc = Vpc::IoReturn(rc);
+    }
+
+    fn finish_ssch(&mut self, cc: Cc) {
+        if cc != Cc::Zero {
+            // css_do_ssch restores the control bits (not the parameter).
+            set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+        }
+        self.vpc = Vpc::Done(cc);
+    }
+
+    /// QEMU's `css_do_ssch`/`css_do_hsch`/`css_do_csch` on the guest's
+    /// SCHIB, then the pass-through handler.
+    fn qemu_instruction(&mut self, insn: Insn) -> u64 {
+        let t = self.draw(self.lat.intercept);
+        let ctrl = self.q_scsw.0[0] & (FC | AC | SC);
+        let status = ctrl & SC;
+        let pending = status & StatusControl::PENDING.bits() != 0;
+        self.q_saved_ctrl = ctrl;
+        match insn {
+            Insn::Ssch(orb) => {
+                if pending {
+                    self.vpc = Vpc::Done(Cc::One);
+                } else if ctrl & FC != 0 {
+                    self.vpc = Vpc::Done(Cc::Two);
+                } else {
+                    self.q_scsw.0[0] |=
+                        FunctionControl::START.bits() | ActivityControl::START_PENDING.bits();
+                    self.q_channel_prog = orb.cpa;
+                    // sch_handle_start_func_passthrough.
+                    self.q_intparm = orb.intparm;
+                    self.region_orb = Some(orb);
+                    self.vpc = Vpc::IoWrite;
+                }
+            }
+            Insn::Hsch => {
+                let busy_status = (StatusControl::PRIMARY
+                    | StatusControl::SECONDARY
+                    | StatusControl::ALERT)
+                    .bits();
+                if status == StatusControl::PENDING.bits() || status & busy_status != 0 {
+                    self.vpc = Vpc::Done(Cc::One);
+                } else if ctrl & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
+                    self.vpc = Vpc::Done(Cc::Two);
+                } else {
+                    self.q_scsw.0[0] |= FunctionControl::HALT.bits();
+                    if !self.variant.architectural_relay() {
+                        // Upstream removes the start function here.
+                        self.q_scsw.0[0] &= !FunctionControl::START.bits();
+                    }
+                    self.q_scsw.0[0] |= ActivityControl::HALT_PENDING.bits();
+                    self.vpc = Vpc::AsyncWrite { clear: false };
+                }
+            }
+            Insn::Csch => {
+                set(
+                    &mut self.q_scsw,
+                    FC | AC,
+                    FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
+                );
+                if self.variant.architectural_relay() {
+                    // The clear function withdraws pending status and its
+                    // interruption request.
+                    set(&mut self.q_scsw, SC, 0);
+                    self.flic.retain(|&(s, _)| s != SID);
+                }
+                self.vpc = Vpc::AsyncWrite { clear: true };
+            }
+        }
+        t
+    }
+
+    /// Runs the world until the guest is presented an interruption (and its
+    /// TSCH ran) or the guest's clock reaches `deadline`.
+    fn wait(&mut self, deadline: u64) -> Option<Interruption> {
+        self.guest_waiting = true;
+        if !self.flic.is_empty() {
+            self.ready[VCPU] = self.ready[VCPU].max(self.guest_at);
+        }
+        let got = loop {
+            if let Some(irq) = self.presented.take() {
+                break Some(irq);
+            }
+            if !self.step(deadline) {
+                break None;
+            }
+        };
+        self.guest_waiting = false;
+        match got {
+            Some(irq) => {
+                self.guest_at = self.guest_at.max(irq.tod);
+                Some(irq)
+            }
+            None => {
+                self.guest_at = self.guest_at.max(deadline);
+                None
+            }
+        }
+    }
+
+    /// Lets every context finish what it is doing (no new guest
+    /// instructions), up to `limit` steps; what the guest would see is left
+    /// pending. Returns whether the host came to rest.
+    pub fn quiesce(&mut self, limit: u64) -> bool {
+        for _ in 0..limit {
+            if !self.step(u64::MAX) {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+impl Channel for World {
+    fn sid(&self) -> u32 {
+        SID
+    }
+
+    fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
+        (&mut self.areas[slot], BASES[slot])
+    }
+
+    fn ssch(&mut self, orb: &Orb) -> Cc {
+        self.execute(Insn::Ssch(*orb))
+    }
+
+    fn csch(&mut self) -> Cc {
+        self.execute(Insn::Csch)
+    }
+
+    fn hsch(&mut self) -> Cc {
+        self.execute(Insn::Hsch)
+    }
+
+    fn tod(&self) -> u64 {
+        self.guest_at
+    }
+
+    fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        self.wait(deadline)
+    }
+
+    fn collected(&mut self) -> Option<Interruption> {
+        None
+    }
+}
