@@ -343,6 +343,8 @@ pub struct World {
     state: Fsm,
     cp: Cp,
     irb: Scsw,
+    /// The reference host's own copy of the IRB its work item handles.
+    work_irb: Scsw,
     irb_taken: bool,
     region_irb: Scsw,
     region_orb: Option<Orb>,
@@ -391,6 +393,7 @@ impl World {
             state: Fsm::Idle,
             cp: NO_CP,
             irb: Scsw::ZERO,
+            work_irb: Scsw::ZERO,
             irb_taken: true,
             region_irb: Scsw::ZERO,
             region_orb: None,
@@ -800,9 +803,16 @@ impl World {
             return self.draw(self.lat.host_step);
         }
         self.host_irq_taken = false;
+        self.host_takes_status();
+        self.draw(self.lat.host_step)
+    }
+
+    /// Under `sch->lock`: TSCH on the real subchannel and, with status,
+    /// `vfio_ccw_sch_irq` -> `fsm_irq`.
+    fn host_takes_status(&mut self) {
         let Some(irb) = self.hw_tsch() else {
             // A CLEAR withdrew the status after the interruption was taken.
-            return self.draw(self.lat.host_step);
+            return;
         };
         match self.state {
             Fsm::NotOper => {}
@@ -821,7 +831,6 @@ impl World {
                 }
             }
         }
-        self.draw(self.lat.host_step)
     }
 
     /// `vfio_ccw_sch_io_todo`, one step per stretch the worker runs without
@@ -836,6 +845,7 @@ impl World {
             }
             Wpc::Start => {
                 self.irb_taken = true;
+                self.work_irb = self.irb;
                 let ac = self.irb.0[0] & AC;
                 let is_final = ac
                     & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
@@ -844,7 +854,15 @@ impl World {
                 let solicited = self.irb.0[0] & DCC != 0
                     || sc(&self.irb) != (StatusControl::ALERT | StatusControl::PENDING).bits();
                 if solicited {
-                    self.cp_update_scsw();
+                    let mut irb = self.irb;
+                    self.cp_update_scsw(&mut irb);
+                    if self.variant.architectural_relay() {
+                        self.work_irb = irb;
+                    } else {
+                        // Upstream updates private->irb in place, which the
+                        // next fsm_irq may overwrite before the copy.
+                        self.irb = irb;
+                    }
                 }
                 self.wpc = Wpc::Free {
                     is_final,
@@ -866,7 +884,13 @@ impl World {
                 {
                     self.mech.stale_status_over_start += 1;
                 }
-                if solicited && is_final && self.state == Fsm::CpPending {
+                // The reference host frees a program only for status that
+                // can end it: not a halt's or clear's status whose request
+                // came before the program was started.
+                let ends_this_program = !self.variant.architectural_relay()
+                    || fc(&self.work_irb) & FunctionControl::START.bits() != 0
+                    || self.start_seq < self.async_seq;
+                if solicited && is_final && self.state == Fsm::CpPending && ends_this_program {
                     self.cp_free();
                     finished = true;
                 }
@@ -874,8 +898,13 @@ impl World {
                 t
             }
             Wpc::Copy { is_final, finished } => {
-                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb).
-                self.region_irb = self.irb;
+                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb). The
+                // reference host copies the IRB it took at the start.
+                self.region_irb = if self.variant.architectural_relay() {
+                    self.work_irb
+                } else {
+                    self.irb
+                };
                 self.wpc = Wpc::Reset { is_final, finished };
                 t
             }
@@ -903,6 +932,11 @@ impl World {
         }
     }
 
+    /// Status the host took that has not reached the guest's SCHIB yet.
+    fn final_status_in_flight(&self) -> bool {
+        !self.irb_taken || self.work_pending || self.wpc != Wpc::Idle || self.eventfd > 0
+    }
+
     fn set_idle(&mut self) {
         let running = matches!(self.op, DevOp::Start { .. });
         if matches!(self.state, Fsm::CpProcessing) || (self.state == Fsm::CpPending && running) {
@@ -913,14 +947,14 @@ impl World {
 
     /// `cp_update_scsw`: the device's CCW address, inside the host's shadow
     /// chain (one CCW past its end included), back to the guest's address.
-    fn cp_update_scsw(&mut self) {
+    fn cp_update_scsw(&self, irb: &mut Scsw) {
         if !self.cp.initialized {
             return;
         }
-        let cpa = self.irb.0[1];
+        let cpa = irb.0[1];
         let head = self.cp.chain;
         if cpa >= head && cpa <= head + 8 * self.cp.len {
-            self.irb.0[1] = self.cp.guest_cpa + (cpa - head);
+            irb.0[1] = self.cp.guest_cpa + (cpa - head);
         }
     }
 
@@ -1118,7 +1152,14 @@ impl World {
             }
             Vpc::Helper => {
                 // fsm_io_helper: under sch->lock, SSCH with the shadow chain.
-                let cc = self.hw_ssch(self.cp.chain);
+                let mut cc = self.hw_ssch(self.cp.chain);
+                if cc == 1 && self.variant.architectural_relay() {
+                    // The reference host does not turn status pending into
+                    // busy: it takes the status, as its interruption
+                    // handler would, and starts again.
+                    self.host_takes_status();
+                    cc = self.hw_ssch(self.cp.chain);
+                }
                 match cc {
                     0 => {
                         self.state = Fsm::CpPending;
@@ -1157,6 +1198,17 @@ impl World {
                 // vfio_ccw_async_region_write: trylock (the vCPU is the only
                 // holder across steps, and it is here), FSM event ASYNC_REQ.
                 let rc = match self.state {
+                    // The reference host halts only a program still pending
+                    // at the host; once its final status is on its way to
+                    // the guest, that status ends the halt (start and halt
+                    // indicated) and the device is left alone.
+                    Fsm::Idle | Fsm::CpPending
+                        if !clear
+                            && self.variant.architectural_relay()
+                            && self.final_status_in_flight() =>
+                    {
+                        0
+                    }
                     Fsm::Idle | Fsm::CpPending => {
                         self.seq += 1;
                         self.async_seq = self.seq;
@@ -1333,7 +1385,14 @@ impl World {
             if let Some(irq) = self.presented.take() {
                 break Some(irq);
             }
-            if !self.step(deadline) {
+            // An interruption already presented is handled (its TSCH) even
+            // if the deadline passes meanwhile: the handler runs at once.
+            let until = if matches!(self.vpc, Vpc::Tsch { .. }) {
+                u64::MAX
+            } else {
+                deadline
+            };
+            if !self.step(until) {
                 break None;
             }
         };
