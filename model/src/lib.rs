@@ -237,3 +237,23 @@ pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
     let r = drive(&mut world, &config, seed);
     (r, world.log.take().unwrap_or_default())
 }
+
+/// Replays one interleaving of [`exhaustive`] (its `first_failing`
+/// schedule) with the world's step log.
+pub fn replay(
+    variant: Variant,
+    config: &Config,
+    preemptions: u32,
+    schedule: &[u16],
+) -> (RunResult, Vec<String>) {
+    let mut world = World::new(
+        variant,
+        Latencies::default(),
+        HOST_CPUS,
+        config.seed,
+        Sched::Dfs(Dfs::replay(schedule, preemptions)),
+    );
+    world.log = Some(Vec::new());
+    let r = drive(&mut world, config, config.seed);
+    (r, world.log.take().unwrap_or_default())
+}

@@ -62,6 +62,20 @@ impl Dfs {
         }
     }
 
+    /// A schedule that replays `choices` (from [`Dfs::schedule`]) and takes
+    /// the first option after them.
+    pub fn replay(choices: &[u16], preemption_bound: u32) -> Self {
+        let mut d = Dfs::new(preemption_bound, choices.len());
+        d.path = choices
+            .iter()
+            .map(|&taken| Choice {
+                taken,
+                options: u16::MAX,
+            })
+            .collect();
+        d
+    }
+
     /// Resets the per-run state before a run replays the current path.
     pub fn begin(&mut self) {
         self.pos = 0;
@@ -112,7 +126,10 @@ impl Dfs {
             0
         } else if self.pos < self.path.len() {
             let c = self.path[self.pos];
-            debug_assert_eq!(usize::from(c.options), options, "replay diverged");
+            debug_assert!(
+                c.options == u16::MAX || usize::from(c.options) == options,
+                "replay diverged"
+            );
             self.pos += 1;
             usize::from(c.taken).min(options - 1)
         } else if self.path.len() >= self.depth_bound {

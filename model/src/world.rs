@@ -343,8 +343,10 @@ pub struct World {
     state: Fsm,
     cp: Cp,
     irb: Scsw,
-    /// The reference host's own copy of the IRB its work item handles.
+    /// The reference host's own copy of the IRB its work item handles,
+    /// and the IRBs queued for it (one work run each).
     work_irb: Scsw,
+    irb_queue: VecDeque<Scsw>,
     irb_taken: bool,
     region_irb: Scsw,
     region_orb: Option<Orb>,
@@ -394,6 +396,7 @@ impl World {
             cp: NO_CP,
             irb: Scsw::ZERO,
             work_irb: Scsw::ZERO,
+            irb_queue: VecDeque::new(),
             irb_taken: true,
             region_irb: Scsw::ZERO,
             region_orb: None,
@@ -818,10 +821,15 @@ impl World {
             Fsm::NotOper => {}
             _ => {
                 // fsm_irq: private->irb = the IRB; queue_work.
-                if !self.irb_taken {
-                    self.mech.irb_overwritten += 1;
+                if self.variant.architectural_relay() {
+                    // The reference host queues every IRB for its work item.
+                    self.irb_queue.push_back(irb);
+                } else {
+                    if !self.irb_taken {
+                        self.mech.irb_overwritten += 1;
+                    }
+                    self.irb = irb;
                 }
-                self.irb = irb;
                 self.irb_taken = false;
                 if !self.work_pending {
                     self.work_pending = true;
@@ -840,11 +848,15 @@ impl World {
         match self.wpc {
             Wpc::Idle => {
                 self.work_pending = false;
+                if let Some(irb) = self.irb_queue.pop_front() {
+                    self.irb = irb;
+                    self.work_pending = !self.irb_queue.is_empty();
+                }
                 self.wpc = Wpc::Start;
                 0
             }
             Wpc::Start => {
-                self.irb_taken = true;
+                self.irb_taken = self.irb_queue.is_empty();
                 self.work_irb = self.irb;
                 let ac = self.irb.0[0] & AC;
                 let is_final = ac
