@@ -56,7 +56,8 @@ impl Setup {
 /// How a run ended.
 #[derive(Clone, Debug)]
 pub enum Outcome {
-    Pass(Summary),
+    /// Boxed: a summary carries the latency histogram.
+    Pass(Box<Summary>),
     Fail(Failure),
 }
 
@@ -89,7 +90,10 @@ pub fn default_sweep(lat: &Latencies) -> gate::cmdline::DelaySweep {
 
 /// One timed run of `setup` with `seed`.
 pub fn run(setup: &Setup, seed: u64) -> RunResult {
-    let config = Config { seed, ..setup.config };
+    let config = Config {
+        seed,
+        ..setup.config
+    };
     let mut world = World::new(
         setup.variant,
         setup.latencies,
@@ -101,11 +105,10 @@ pub fn run(setup: &Setup, seed: u64) -> RunResult {
 }
 
 fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
-    let mut done = 0;
     let outcome = {
         let mut driver = Driver::new(world, config);
-        match driver.run(|i| done = i) {
-            Ok(summary) => Outcome::Pass(summary),
+        match driver.run(|_| {}) {
+            Ok(summary) => Outcome::Pass(Box::new(summary)),
             Err(failure) => Outcome::Fail(failure),
         }
     };
@@ -113,7 +116,6 @@ fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
         Outcome::Pass(s) => s.iterations,
         Outcome::Fail(f) => f.iteration + 1,
     };
-    let _ = done;
     RunResult {
         seed,
         outcome,
@@ -225,7 +227,10 @@ pub fn exhaustive(
 
 /// One timed run with the world's step log (for `--trace`).
 pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
-    let config = Config { seed, ..setup.config };
+    let config = Config {
+        seed,
+        ..setup.config
+    };
     let mut world = World::new(
         setup.variant,
         setup.latencies,

@@ -1,1 +1,459 @@
-fn main() {}
+//! `ccwgate-model`: runs gate's driver and oracle against the mechanism
+//! model of the vfio-ccw / QEMU pass-through path and reports what ccwgate
+//! would say about each host variant.
+//!
+//! Exit status: 0 when every run passed, 1 when any failed, 2 for usage
+//! errors.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use ccwgate_model::{
+    default_sweep, exhaustive, exhaustive_config, replay, run, run_logged, Bounds, Latencies,
+    RunResult, Setup, Variant, US,
+};
+use ccwgate_stats::{compare_rates, Better, Proportion, Quantiles};
+use clap::Parser;
+use gate::cmdline::{Config, Scenario};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ccwgate-model",
+    about = "Run ccwgate's driver and oracle against a model of the vfio-ccw/QEMU pass-through path",
+    after_help = "Variants: unfixed (v5.12), cp-init-check (+c6c82e0cd812), idle-in-fsm (+6c02ac4c9211), \
+fixed (+2af7a834a435, today's upstream), reference (architecture-exact relay).\n\
+Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
+Exit status: 0 every run passed, 1 some run failed, 2 usage error."
+)]
+struct Args {
+    /// Host variant to model.
+    #[arg(long, default_value = "fixed", value_parser = parse_variant)]
+    variant: Variant,
+    /// Scenario (a channel-I/O scenario of the kernel, or `all`).
+    #[arg(long, default_value = "csch-race")]
+    scenario: String,
+    /// Number of seeds (runs) per scenario.
+    #[arg(long, default_value_t = 200)]
+    seeds: u64,
+    /// First seed.
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Iterations per run.
+    #[arg(long, default_value_t = 300)]
+    iterations: u32,
+    /// Delay sweep MIN:MAX:STEP in TOD units (4096 = 1 us), as the kernel's
+    /// `delay=`. Default: 0 to twice the model's start-to-status time.
+    #[arg(long)]
+    delay: Option<String>,
+    /// Delay bands to report detections in.
+    #[arg(long, default_value_t = 4)]
+    bands: u32,
+    /// Further kernel command-line tokens (e.g. `io_timeout_ms=50`), passed
+    /// to the driver and oracle unchanged.
+    #[arg(long, default_value = "")]
+    append: String,
+    /// Run both variants on the same seeds and say which fails less often.
+    #[arg(long, num_args = 2, value_names = ["A", "B"], value_parser = parse_variant)]
+    compare: Option<Vec<Variant>>,
+    /// Enumerate every interleaving of START; CLEAR; START (all variants
+    /// unless --variant is given explicitly).
+    #[arg(long)]
+    exhaustive: bool,
+    /// Preemptions per interleaving in --exhaustive.
+    #[arg(long, default_value_t = 3)]
+    preemptions: u32,
+    /// Stop --exhaustive after this many interleavings.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_runs: u64,
+    /// Print the step log of one seed's run (the first seed).
+    #[arg(long)]
+    trace: bool,
+    /// Host latency, NAME=MIN:MAX in microseconds (repeatable); names:
+    /// intercept, translate, host-step, device-start, ccw-nop,
+    /// ccw-sense-id, device-halt, device-clear, host-irq, workqueue,
+    /// eventfd, deliver.
+    #[arg(long = "latency", value_name = "NAME=MIN:MAX")]
+    latencies: Vec<String>,
+    /// Host CPUs for the host's software contexts.
+    #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
+    host_cpus: usize,
+}
+
+fn parse_variant(s: &str) -> Result<Variant, String> {
+    Variant::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+        format!("unknown variant `{s}` (one of: {})", names.join(", "))
+    })
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("ccwgate-model: {msg}");
+    ExitCode::from(2)
+}
+
+const IO_SCENARIOS: [Scenario; 5] = [
+    Scenario::Ssch,
+    Scenario::CschRace,
+    Scenario::HschRace,
+    Scenario::CschIdle,
+    Scenario::Mixed,
+];
+
+fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
+    let bad = || format!("bad --latency `{spec}` (NAME=MIN:MAX in microseconds)");
+    let (name, range) = spec.split_once('=').ok_or_else(bad)?;
+    let (min, max) = range.split_once(':').ok_or_else(bad)?;
+    let min: u64 = min.parse().map_err(|_| bad())?;
+    let max: u64 = max.parse().map_err(|_| bad())?;
+    if min > max {
+        return Err(bad());
+    }
+    let r = ccwgate_model::Range::us(min, max);
+    let slot = match name {
+        "intercept" => &mut lat.intercept,
+        "translate" => &mut lat.translate,
+        "host-step" => &mut lat.host_step,
+        "device-start" => &mut lat.device_start,
+        "ccw-nop" => &mut lat.ccw_nop,
+        "ccw-sense-id" => &mut lat.ccw_sense_id,
+        "device-halt" => &mut lat.device_halt,
+        "device-clear" => &mut lat.device_clear,
+        "host-irq" => &mut lat.host_irq,
+        "workqueue" => &mut lat.workqueue,
+        "eventfd" => &mut lat.eventfd,
+        "deliver" => &mut lat.deliver,
+        _ => return Err(format!("unknown latency `{name}` in --latency `{spec}`")),
+    };
+    *slot = r;
+    Ok(())
+}
+
+/// The kernel's own parser turns the options into the driver's `Config`.
+fn config(args: &Args, scenario: Scenario, lat: &Latencies) -> Result<Config, String> {
+    let sweep = match &args.delay {
+        Some(d) => d.clone(),
+        None => {
+            let s = default_sweep(lat);
+            format!("{}:{}:{}", s.min, s.max, s.step)
+        }
+    };
+    let line = format!(
+        "scenario={} iterations={} delay={} {}",
+        scenario.name(),
+        args.iterations,
+        sweep,
+        args.append
+    );
+    gate::cmdline::parse(line.as_bytes()).map_err(|e| {
+        format!(
+            "kernel option `{}` rejected: {:?}",
+            String::from_utf8_lossy(e.token),
+            e.kind
+        )
+    })
+}
+
+/// Results of one variant on one scenario.
+struct Cell {
+    results: Vec<RunResult>,
+}
+
+impl Cell {
+    fn failed(&self) -> impl Iterator<Item = &RunResult> {
+        self.results.iter().filter(|r| r.failure().is_some())
+    }
+
+    fn iterations(&self) -> u64 {
+        self.results.iter().map(|r| u64::from(r.iterations)).sum()
+    }
+
+    fn proportion(&self) -> Proportion {
+        Proportion::new(self.failed().count() as u64, self.iterations())
+    }
+}
+
+fn run_cell(setup: &Setup, seeds: &[u64], bar: &indicatif::ProgressBar) -> Cell {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(seeds.len().max(1));
+    let chunk = seeds.len().div_ceil(threads).max(1);
+    let mut results: Vec<RunResult> = Vec::with_capacity(seeds.len());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = seeds
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|&seed| {
+                            let r = run(setup, seed);
+                            bar.inc(1);
+                            r
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            results.extend(h.join().expect("a model run panicked"));
+        }
+    });
+    Cell { results }
+}
+
+fn us(tod: u64) -> f64 {
+    tod as f64 / US as f64
+}
+
+fn report(variant: Variant, scenario: Scenario, config: &Config, cell: &Cell, bands: u32) {
+    let runs = cell.results.len();
+    let failed: Vec<&RunResult> = cell.failed().collect();
+    let detected = Proportion::new(failed.len() as u64, runs as u64);
+    let (lo, hi) = detected.wilson95();
+    let to_detection: Vec<u64> = failed.iter().map(|r| u64::from(r.iterations)).collect();
+    let q = Quantiles::of(&to_detection);
+    let (rate, rlo, rhi) = cell.proportion().per_million();
+    let raced = cell.results.iter().filter(|r| r.mechanism.raced()).count();
+    print!(
+        "{:<13} {:<9} runs={runs} detected={} rate={:.1}% [{:.1}%, {:.1}%]",
+        variant.name(),
+        scenario.name(),
+        failed.len(),
+        detected.estimate() * 100.0,
+        lo * 100.0,
+        hi * 100.0
+    );
+    match q {
+        Some(q) => print!(
+            " iterations-to-detection median={} p90={} worst={}",
+            q.median, q.p90, q.worst
+        ),
+        None => print!(" iterations-to-detection -"),
+    }
+    println!(" fails-per-M-iterations={rate:.0} [{rlo:.0}, {rhi:.0}] host-raced={raced}/{runs}");
+    let mut whats: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for r in &failed {
+        let v = r.failure().expect("failed").violation;
+        *whats.entry((v.class.name(), v.what)).or_default() += 1;
+    }
+    for ((class, what), n) in whats {
+        println!("    {n:>6} x {class} {what}");
+    }
+    let sweep = config.delay;
+    if !failed.is_empty() && bands > 1 && sweep.max > sweep.min {
+        let width = (u64::from(sweep.max - sweep.min) + 1).div_ceil(u64::from(bands));
+        let mut per = vec![0usize; bands as usize];
+        for r in &failed {
+            let d = u64::from(r.failure().expect("failed").delay);
+            let b = (d.saturating_sub(u64::from(sweep.min)) / width).min(u64::from(bands) - 1);
+            per[b as usize] += 1;
+        }
+        let line: Vec<String> = per
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let a = u64::from(sweep.min) + i as u64 * width;
+                format!("{:.0}-{:.0}us:{n}", us(a), us(a + width))
+            })
+            .collect();
+        println!("    detections by delay band: {}", line.join(" "));
+    }
+}
+
+fn bar(total: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, eta {eta}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let mut lat = Latencies::default();
+    for spec in &args.latencies {
+        if let Err(e) = set_latency(&mut lat, spec) {
+            return usage(&e);
+        }
+    }
+    let scenarios: Vec<Scenario> = if args.scenario == "all" {
+        IO_SCENARIOS.to_vec()
+    } else {
+        match Scenario::from_name(args.scenario.as_bytes()) {
+            Some(s) if IO_SCENARIOS.contains(&s) => vec![s],
+            _ => {
+                return usage(&format!(
+                    "unknown or non-I/O scenario `{}` (ssch, csch-race, hsch-race, csch-idle, mixed, all)",
+                    args.scenario
+                ))
+            }
+        }
+    };
+    if args.seeds == 0 {
+        return usage("--seeds must be at least 1");
+    }
+
+    if args.exhaustive {
+        let explicit = std::env::args().any(|a| a == "--variant" || a.starts_with("--variant="));
+        let variants = if explicit {
+            vec![args.variant]
+        } else {
+            Variant::ALL.to_vec()
+        };
+        let mut any_failed = false;
+        let config = exhaustive_config(args.first_seed);
+        println!(
+            "exhaustive: csch-race, 1 iteration at delay 0 (baseline SENSE ID, START, CLEAR, START), \
+at most {} preemptions per interleaving",
+            args.preemptions
+        );
+        for v in variants {
+            let bounds = Bounds {
+                preemptions: args.preemptions,
+                max_runs: args.max_runs,
+                ..Bounds::default()
+            };
+            let spinner = indicatif::ProgressBar::new_spinner();
+            let started = std::time::Instant::now();
+            let r = exhaustive(v, &config, bounds, |n| {
+                if n % 4096 == 0 {
+                    spinner.set_message(format!("{} interleavings", n));
+                    spinner.tick();
+                }
+            });
+            spinner.finish_and_clear();
+            any_failed |= r.failing > 0;
+            println!(
+                "{:<13} interleavings={}{} failing={} host-raced={} ({:.1} s)",
+                v.name(),
+                r.runs,
+                if r.complete {
+                    ""
+                } else {
+                    " (stopped by --max-runs)"
+                },
+                r.failing,
+                r.raced,
+                started.elapsed().as_secs_f64()
+            );
+            for ((class, what), n) in &r.classes {
+                println!("    {n:>8} x {class} {what}");
+            }
+            if let Some(s) = &r.first_failing {
+                if args.trace {
+                    let (res, log) = replay(v, &config, args.preemptions, s);
+                    for l in log {
+                        println!("    {l}");
+                    }
+                    println!("    {:?}", res.outcome);
+                }
+            }
+        }
+        return ExitCode::from(u8::from(any_failed));
+    }
+
+    let seeds: Vec<u64> = (args.first_seed..args.first_seed + args.seeds).collect();
+
+    if args.trace {
+        let scenario = scenarios[0];
+        let config = match config(&args, scenario, &lat) {
+            Ok(c) => c,
+            Err(e) => return usage(&e),
+        };
+        let setup = Setup {
+            latencies: lat,
+            host_cpus: args.host_cpus,
+            ..Setup::new(args.variant, config)
+        };
+        let (r, log) = run_logged(&setup, args.first_seed);
+        for l in log {
+            println!("{l}");
+        }
+        println!("{:?}", r.outcome);
+        println!("{:?}", r.mechanism);
+        return ExitCode::from(u8::from(r.failure().is_some()));
+    }
+
+    let variants = match &args.compare {
+        Some(pair) => pair.clone(),
+        None => vec![args.variant],
+    };
+    let sweep = match config(&args, scenarios[0], &lat) {
+        Ok(c) => c.delay,
+        Err(e) => return usage(&e),
+    };
+    println!(
+        "model: {} seeds from {}, {} iterations each, delay sweep {:.1}-{:.1} us step {:.2} us \
+(model start-to-status ~{:.0} us), {} host CPUs",
+        args.seeds,
+        args.first_seed,
+        args.iterations,
+        us(u64::from(sweep.min)),
+        us(u64::from(sweep.max)),
+        us(u64::from(sweep.step)),
+        us(lat.start_to_status()),
+        args.host_cpus
+    );
+    let total = args.seeds * scenarios.len() as u64 * variants.len() as u64;
+    let progress = bar(total);
+    let mut any_failed = false;
+    let started = std::time::Instant::now();
+    let mut cells: Vec<(Variant, Scenario, Config, Cell)> = Vec::new();
+    for &scenario in &scenarios {
+        let config = match config(&args, scenario, &lat) {
+            Ok(c) => c,
+            Err(e) => return usage(&e),
+        };
+        for &v in &variants {
+            let setup = Setup {
+                latencies: lat,
+                host_cpus: args.host_cpus,
+                ..Setup::new(v, config)
+            };
+            let cell = run_cell(&setup, &seeds, &progress);
+            any_failed |= cell.failed().next().is_some();
+            cells.push((v, scenario, config, cell));
+        }
+    }
+    progress.finish_and_clear();
+    for (v, s, c, cell) in &cells {
+        report(*v, *s, c, cell, args.bands);
+    }
+    if let Some(pair) = &args.compare {
+        for &scenario in &scenarios {
+            let find = |v: Variant| {
+                cells
+                    .iter()
+                    .find(|(cv, cs, _, _)| *cv == v && *cs == scenario)
+                    .map(|(_, _, _, c)| c.proportion())
+                    .expect("both variants ran")
+            };
+            let (a, b) = (find(pair[0]), find(pair[1]));
+            let c = compare_rates(a, b, 0.05);
+            let line = match c.better {
+                Better::A => format!("{} fails less often than {}", pair[0], pair[1]),
+                Better::B => format!("{} fails less often than {}", pair[1], pair[0]),
+                Better::CannotTell => "the data cannot tell which fails less often".to_string(),
+            };
+            println!(
+                "compare {}: {} {:.0}/M vs {} {:.0}/M, p={:.3}: {line}",
+                scenario.name(),
+                pair[0],
+                a.per_million().0,
+                pair[1],
+                b.per_million().0,
+                c.p_value
+            );
+        }
+    }
+    eprintln!("{} runs in {:.2} s", total, started.elapsed().as_secs_f64());
+    ExitCode::from(u8::from(any_failed))
+}

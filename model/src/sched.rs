@@ -227,8 +227,7 @@ mod tests {
                 dfs.begin();
                 let mut left = [3, 3];
                 while left.iter().any(|&n| n > 0) {
-                    let cands: Vec<_> =
-                        (0..2).filter(|&i| left[i] > 0).map(|i| c(i, 0)).collect();
+                    let cands: Vec<_> = (0..2).filter(|&i| left[i] > 0).map(|i| c(i, 0)).collect();
                     let i = cands[dfs.pick(&cands)].ctx;
                     left[i] -= 1;
                 }

@@ -11,15 +11,15 @@ use std::fmt;
 pub enum Variant {
     /// Linux 5.12: before the series.
     Unfixed,
-    /// + c6c82e0cd812 "vfio-ccw: Check initialized flag in cp_init()":
+    /// Adds c6c82e0cd812 "vfio-ccw: Check initialized flag in cp_init()":
     /// `cp_init` refuses (-EBUSY) to build over a program still initialized.
     CpInitCheck,
-    /// + 6c02ac4c9211 "vfio-ccw: Reset FSM state to IDLE inside FSM": only
+    /// Adds 6c02ac4c9211 "vfio-ccw: Reset FSM state to IDLE inside FSM": only
     /// `fsm_io_request`'s own error path returns to IDLE; before it,
     /// `vfio_ccw_mdev_write_io_region` set IDLE after any failed request,
     /// including the -EBUSY of `fsm_io_busy` while a program ran.
     IdleInFsm,
-    /// + 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
+    /// Adds 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
     /// completion": `vfio_ccw_sch_io_todo` returns to IDLE only when it
     /// freed a finished channel program, not after every final status.
     /// Today's upstream.

@@ -282,9 +282,14 @@ enum Vpc {
     /// Back in `write_io_region` with the request's return code.
     IoReturn(i32),
     /// `vfio_ccw_async_region_write` and `fsm_do_halt`/`fsm_do_clear`.
-    AsyncWrite { clear: bool },
+    AsyncWrite {
+        clear: bool,
+    },
     /// The guest's TEST SUBCHANNEL for it.
-    Tsch { sid: u32, intparm: u32 },
+    Tsch {
+        sid: u32,
+        intparm: u32,
+    },
     Done(Cc),
 }
 
@@ -369,7 +374,13 @@ pub struct World {
 }
 
 impl World {
-    pub fn new(variant: Variant, lat: Latencies, host_cpus: usize, seed: u64, sched: Sched) -> Self {
+    pub fn new(
+        variant: Variant,
+        lat: Latencies,
+        host_cpus: usize,
+        seed: u64,
+        sched: Sched,
+    ) -> Self {
         World {
             variant,
             lat,
@@ -525,11 +536,19 @@ impl World {
     fn describe(&self, ctx: usize) -> String {
         match ctx {
             DEVICE => format!("{:?}", self.op),
-            HOST_IRQ => if self.host_irq_taken { "tsch+fsm_irq".into() } else { "take".into() },
+            HOST_IRQ => {
+                if self.host_irq_taken {
+                    "tsch+fsm_irq".into()
+                } else {
+                    "take".into()
+                }
+            }
             WORK => format!("{:?}", self.wpc),
             IOTHREAD => format!("relay irb={:08x}", self.region_irb.0[0]),
             _ => match self.vpc {
-                Vpc::Enter(Insn::Ssch(o)) => format!("SSCH intparm={:x} cpa={:x}", o.intparm, o.cpa),
+                Vpc::Enter(Insn::Ssch(o)) => {
+                    format!("SSCH intparm={:x} cpa={:x}", o.intparm, o.cpa)
+                }
                 Vpc::Idle => "present".into(),
                 other => format!("{other:?}"),
             },
@@ -605,8 +624,7 @@ impl World {
 
     fn hw_hsch(&mut self) -> u8 {
         let s = sc(&self.hw);
-        let intermediate_only =
-            s == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
+        let intermediate_only = s == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
         if s & StatusControl::PENDING.bits() != 0 && !intermediate_only {
             return 1;
         }
@@ -734,7 +752,9 @@ impl World {
                 ]);
                 0
             }
-            DevOp::Halt { start: Some((chain, next)) } => {
+            DevOp::Halt {
+                start: Some((chain, next)),
+            } => {
                 // The device stops at the CCW it was on and ends with
                 // channel end and device end; start and halt indicated.
                 self.make_pending([
@@ -778,7 +798,10 @@ impl World {
     fn store(&mut self, addr: u32, bytes: &[u8]) {
         for (i, &b) in bytes.iter().enumerate() {
             let a = addr + i as u32;
-            let Some(slot) = BASES.iter().position(|&base| (base..base + 0x1000).contains(&a)) else {
+            let Some(slot) = BASES
+                .iter()
+                .position(|&base| (base..base + 0x1000).contains(&a))
+            else {
                 continue;
             };
             let front = IoArea::DATA_OFFSET as usize - GUARD_LEN;
@@ -1123,7 +1146,10 @@ impl World {
         match self.vpc {
             Vpc::Idle => {
                 // KVM presents the first queued interruption.
-                let (sid, intparm) = self.flic.pop_front().expect("runnable only with one queued");
+                let (sid, intparm) = self
+                    .flic
+                    .pop_front()
+                    .expect("runnable only with one queued");
                 self.vpc = Vpc::Tsch { sid, intparm };
                 self.draw(self.lat.intercept)
             }
@@ -1224,7 +1250,11 @@ impl World {
                     Fsm::Idle | Fsm::CpPending => {
                         self.seq += 1;
                         self.async_seq = self.seq;
-                        let cc = if clear { self.hw_csch() } else { self.hw_hsch() };
+                        let cc = if clear {
+                            self.hw_csch()
+                        } else {
+                            self.hw_hsch()
+                        };
                         match cc {
                             0 => 0,
                             1 | 2 if !clear => EBUSY,
@@ -1350,10 +1380,9 @@ impl World {
                 }
             }
             Insn::Hsch => {
-                let busy_status = (StatusControl::PRIMARY
-                    | StatusControl::SECONDARY
-                    | StatusControl::ALERT)
-                    .bits();
+                let busy_status =
+                    (StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::ALERT)
+                        .bits();
                 if status == StatusControl::PENDING.bits() || status & busy_status != 0 {
                     self.vpc = Vpc::Done(Cc::One);
                 } else if ctrl & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {

@@ -1,0 +1,126 @@
+//! The command's exit statuses and output.
+
+use std::process::Command;
+
+fn model(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ccwgate-model"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn unfixed_fails_and_reference_passes() {
+    let (rc, out, _) = model(&[
+        "--variant",
+        "unfixed",
+        "--scenario",
+        "csch-race",
+        "--seeds",
+        "200",
+    ]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains("unfixed") && out.contains("detected=200"),
+        "{out}"
+    );
+    let (rc, out, _) = model(&[
+        "--variant",
+        "reference",
+        "--scenario",
+        "csch-race",
+        "--seeds",
+        "200",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("detected=0"), "{out}");
+}
+
+#[test]
+fn compare_names_the_better_host() {
+    let (rc, out, _) = model(&[
+        "--compare",
+        "unfixed",
+        "reference",
+        "--scenario",
+        "csch-race",
+        "--seeds",
+        "50",
+    ]);
+    assert_eq!(rc, 1);
+    assert!(
+        out.contains("reference fails less often than unfixed"),
+        "{out}"
+    );
+    let (_, out, _) = model(&[
+        "--compare",
+        "reference",
+        "reference",
+        "--scenario",
+        "ssch",
+        "--seeds",
+        "5",
+    ]);
+    assert!(out.contains("the data cannot tell"), "{out}");
+}
+
+#[test]
+fn kernel_options_pass_through_to_the_driver() {
+    let (rc, out, _) = model(&[
+        "--variant",
+        "reference",
+        "--scenario",
+        "ssch",
+        "--seeds",
+        "3",
+        "--append",
+        "io_timeout_ms=5",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    // The kernel's own parser rejects what the kernel would.
+    let (rc, _, err) = model(&["--append", "bogus=1"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("bogus=1"), "{err}");
+}
+
+#[test]
+fn usage_errors_exit_2_naming_the_argument() {
+    let (rc, _, err) = model(&["--variant", "nonsense"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("nonsense"), "{err}");
+    let (rc, _, err) = model(&["--scenario", "selftest"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("selftest"), "{err}");
+    let (rc, _, err) = model(&["--latency", "workqueue=9"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("workqueue=9"), "{err}");
+}
+
+#[test]
+fn exhaustive_reports_counts_per_variant() {
+    let (rc, out, _) = model(&["--exhaustive", "--preemptions", "1"]);
+    assert_eq!(rc, 1, "{out}");
+    for v in [
+        "unfixed",
+        "cp-init-check",
+        "idle-in-fsm",
+        "fixed",
+        "reference",
+    ] {
+        assert!(out.contains(v), "{out}");
+    }
+    let (rc, out, _) = model(&[
+        "--exhaustive",
+        "--variant",
+        "reference",
+        "--preemptions",
+        "2",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("failing=0"), "{out}");
+}

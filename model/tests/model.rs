@@ -1,0 +1,149 @@
+//! What the issue asks of the model, as tests: the reference host always
+//! passes, the unfixed host is caught, the exhaustive mode finds the race,
+//! and the model runs gate's own driver and oracle.
+
+use ccwgate_model::{
+    default_sweep, exhaustive, exhaustive_config, run, Bounds, Latencies, Setup, Variant, World,
+    SID,
+};
+use gate::cmdline::{Config, Scenario};
+use gate::driver::{Channel, Driver};
+use gate::oracle::Class;
+use gate::trace::EventKind;
+
+const IO_SCENARIOS: [Scenario; 5] = [
+    Scenario::Ssch,
+    Scenario::CschRace,
+    Scenario::HschRace,
+    Scenario::CschIdle,
+    Scenario::Mixed,
+];
+
+fn config(scenario: Scenario, iterations: u32) -> Config {
+    Config {
+        scenario,
+        iterations: Some(iterations),
+        delay: default_sweep(&Latencies::default()),
+        ..Config::DEFAULT
+    }
+}
+
+#[test]
+fn the_reference_host_passes_1000_seeds_of_every_scenario() {
+    for scenario in IO_SCENARIOS {
+        let setup = Setup::new(Variant::Reference, config(scenario, 100));
+        for seed in 0..1000 {
+            let r = run(&setup, seed);
+            assert!(
+                r.failure().is_none(),
+                "{scenario:?} seed {seed}: {:?}",
+                r.outcome
+            );
+            assert_eq!(r.iterations, 100);
+        }
+    }
+}
+
+#[test]
+fn the_unfixed_host_is_caught_by_csch_race_promptly() {
+    // The default sweep covers the model's start-to-status time.
+    let sweep = default_sweep(&Latencies::default());
+    assert!(u64::from(sweep.max) >= Latencies::default().start_to_status());
+    let setup = Setup::new(Variant::Unfixed, config(Scenario::CschRace, 300));
+    for seed in 0..100 {
+        let r = run(&setup, seed);
+        let f = r.failure().unwrap_or_else(|| panic!("seed {seed} passed"));
+        assert!(
+            f.iteration < 150,
+            "seed {seed}: found only at {}",
+            f.iteration
+        );
+    }
+}
+
+#[test]
+fn runs_replay_from_their_seed() {
+    let setup = Setup::new(Variant::Fixed, config(Scenario::Mixed, 200));
+    let key = |seed| {
+        let r = run(&setup, seed);
+        (format!("{:?}", r.outcome), r.iterations, r.mechanism)
+    };
+    assert_eq!(key(7), key(7));
+    assert_ne!(key(7), key(8));
+}
+
+#[test]
+fn exhaustive_finds_the_race_in_unfixed_and_nothing_in_reference() {
+    let bounds = Bounds {
+        preemptions: 2,
+        ..Bounds::default()
+    };
+    let c = exhaustive_config(1);
+    let unfixed = exhaustive(Variant::Unfixed, &c, bounds, |_| {});
+    assert!(unfixed.complete);
+    assert!(unfixed.failing > 0);
+    // Among them the 2021 misattribution itself: the clear's status handed
+    // to the start that followed it.
+    assert!(
+        unfixed
+            .classes
+            .contains_key(&("wrong-function", "clear-status-for-start")),
+        "{:?}",
+        unfixed.classes
+    );
+    assert!(unfixed.raced > 0);
+    let reference = exhaustive(Variant::Reference, &c, bounds, |_| {});
+    assert!(reference.complete && reference.runs > 100);
+    assert_eq!(reference.failing, 0, "{:?}", reference.classes);
+}
+
+#[test]
+fn the_2021_interleaving_frees_a_running_program_in_unfixed() {
+    // Walk the interleavings until the work item hands a clear's status to
+    // a newer start and frees that start's program under the device.
+    let c = exhaustive_config(1);
+    let bounds = Bounds {
+        preemptions: 3,
+        ..Bounds::default()
+    };
+    let r = exhaustive(Variant::Unfixed, &c, bounds, |_| {});
+    let schedule = r.first_failing.expect("a failing interleaving");
+    let (res, log) = ccwgate_model::replay(Variant::Unfixed, &c, 3, &schedule);
+    assert!(res.failure().is_some());
+    assert!(!log.is_empty());
+    // Some failing interleaving shows the program freed while it ran.
+    assert!(r
+        .classes
+        .contains_key(&("ccw-address", "ccw-address-outside-program")));
+}
+
+fn assert_channel<C: Channel>(_: &C) {}
+
+#[test]
+fn the_model_runs_gates_own_driver_and_oracle() {
+    let mut world = World::new(
+        Variant::Unfixed,
+        Latencies::default(),
+        2,
+        3,
+        ccwgate_model::Sched::Timed,
+    );
+    assert_channel(&world);
+    let config = Config {
+        seed: 3,
+        ..config(Scenario::CschRace, 300)
+    };
+    let mut driver = Driver::new(&mut world, &config);
+    let failure = driver.run(|_| {}).expect_err("unfixed fails");
+    // The oracle's verdict, with the driver's evidence of the instructions
+    // the world executed.
+    assert_eq!(failure.violation.class, Class::WrongFunction);
+    assert_eq!(failure.sid, SID);
+    let kinds: Vec<EventKind> = driver.trace().iter().map(|e| e.kind).collect();
+    assert!(kinds.contains(&EventKind::Csch) && kinds.contains(&EventKind::Ssch));
+    assert_eq!(
+        driver.trace().last().map(|e| e.kind),
+        Some(EventKind::Interruption)
+    );
+    assert!(world.steps() > 0);
+}
