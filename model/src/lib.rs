@@ -134,6 +134,9 @@ pub struct Exhaustive {
     pub classes: BTreeMap<(&'static str, &'static str), u64>,
     /// Interleavings in which the host raced ([`Mechanism::raced`]).
     pub raced: u64,
+    /// Interleavings in which each host-internal event happened at least
+    /// once, by [`Mechanism::EVENTS`] name.
+    pub events: BTreeMap<&'static str, u64>,
     /// Runs that hit the depth bound.
     pub truncated: u64,
     /// False when `max_runs` stopped the enumeration early.
@@ -200,6 +203,11 @@ pub fn exhaustive(
         report.runs += 1;
         if result.mechanism.raced() {
             report.raced += 1;
+        }
+        for (name, n) in result.mechanism.events() {
+            if n > 0 {
+                *report.events.entry(name).or_default() += 1;
+            }
         }
         if let Some(f) = result.failure() {
             report.failing += 1;

@@ -347,6 +347,14 @@ at most {} preemptions per interleaving",
             for ((class, what), n) in &r.classes {
                 println!("    {n:>8} x {class} {what}");
             }
+            let events: Vec<String> = r
+                .events
+                .iter()
+                .map(|(name, n)| format!("{name}:{n}"))
+                .collect();
+            if !events.is_empty() {
+                println!("    host events (interleavings): {}", events.join(" "));
+            }
             if let Some(s) = &r.first_failing {
                 if args.trace {
                     let (res, log) = replay(v, &config, args.preemptions, s);

@@ -204,6 +204,33 @@ pub struct Mechanism {
 }
 
 impl Mechanism {
+    /// Names of the counters, as reports print them.
+    pub const EVENTS: [&'static str; 8] = [
+        "stale-status-over-start",
+        "freed-while-running",
+        "idle-under-start",
+        "init-over-live",
+        "irb-overwritten",
+        "irb-wiped",
+        "store-after-free",
+        "status-replaced",
+    ];
+
+    /// Every counter with its name.
+    pub fn events(&self) -> [(&'static str, u64); 8] {
+        let n = [
+            self.stale_status_over_start,
+            self.freed_while_running,
+            self.idle_under_start,
+            self.init_over_live,
+            self.irb_overwritten,
+            self.irb_wiped,
+            self.store_after_free,
+            self.status_replaced,
+        ];
+        core::array::from_fn(|i| (Self::EVENTS[i], n[i]))
+    }
+
     /// Whether anything happened that the guest could be blamed for
     /// missing: the race itself or its consequences.
     pub fn raced(&self) -> bool {
