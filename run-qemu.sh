@@ -22,6 +22,8 @@ Guest options (become kernel command-line tokens, see README "Command line"):
   --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
   --verbose N         guest log level 0-3
   --append TOKENS     raw extra command-line tokens, appended last
+                      (host=strict|vfio-ccw picks the judgement profile;
+                      a --device vfio-ccw,... makes vfio-ccw the default)
 
 Host options:
   --timeout SECONDS   kill QEMU and report ERROR after this long (default 120)
@@ -125,6 +127,14 @@ cmdline="${append[*]:-}"
 case " $cmdline" in
     *" scenario="*) ;;
     *) cmdline="scenario=mixed${cmdline:+ $cmdline}" ;;
+esac
+# A passed-through subchannel is judged with the vfio-ccw profile (README
+# "Host profiles") unless the command line says otherwise.
+case " $cmdline" in
+    *" host="*) ;;
+    *) for d in "${devices[@]}"; do
+           case "$d" in vfio-ccw*) cmdline="$cmdline host=vfio-ccw"; break ;; esac
+       done ;;
 esac
 [ "${#cmdline}" -lt 896 ] || die "kernel command line is ${#cmdline} bytes; the limit is 895"
 

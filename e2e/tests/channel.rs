@@ -175,3 +175,58 @@ fn a_second_cpu_changes_nothing() {
     assert_eq!(run.code, 0, "{run}");
     assert_eq!(run.verdict().outcome, Outcome::Pass, "{run}");
 }
+
+/// The vfio-ccw profile on QEMU's emulated device: nothing to accept, every
+/// scenario passes, and the verdict says which profile judged it.
+#[test]
+fn every_scenario_passes_under_the_vfio_ccw_profile() {
+    for scenario in ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"] {
+        for seed in 0..5u64 {
+            let mode = ["irq", "wait", "poll", "tsch"][seed as usize % 4];
+            let seed = seed.to_string();
+            let run = run_qemu(&[
+                "--scenario",
+                scenario,
+                "--seed",
+                &seed,
+                "--mode",
+                mode,
+                "--iterations",
+                "300",
+                "--append",
+                "host=vfio-ccw",
+            ]);
+            assert_eq!(run.code, 0, "{scenario} seed {seed}:\n{run}");
+            let v = run.verdict();
+            assert_eq!(v.get("host"), Some("vfio-ccw"), "{run}");
+            assert_eq!(v.get("deviations"), Some("none"), "{run}");
+        }
+    }
+    // The strict profile keeps its verdict as it was.
+    let run = run_qemu(&["--scenario", "ssch", "--iterations", "10"]);
+    assert_eq!(run.verdict().get("host"), None, "{run}");
+}
+
+#[test]
+fn a_vfio_ccw_device_selects_the_vfio_ccw_profile() {
+    let dry = |extra: &[&str]| {
+        let mut args = vec![
+            "--dry-run",
+            "--no-default-device",
+            "--device",
+            "vfio-ccw,sysfsdev=/sys/bus/mdev/devices/0000",
+        ];
+        args.extend_from_slice(extra);
+        run_qemu(&args)
+    };
+    let run = dry(&[]);
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.stdout.contains("host=vfio-ccw"), "{run}");
+    let run = dry(&["--append", "host=strict"]);
+    assert!(
+        run.stdout.contains("host=strict") && !run.stdout.contains("host=vfio-ccw"),
+        "{run}"
+    );
+    let run = run_qemu(&["--dry-run"]);
+    assert!(!run.stdout.contains("host="), "{run}");
+}

@@ -101,6 +101,34 @@ impl Collect {
     }
 }
 
+/// How the oracle judges what the host relays (`host=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Host {
+    /// Architecture-exact: every deviation from the Principles of
+    /// Operation is a FAIL. The default, and right for emulated devices.
+    #[default]
+    Strict,
+    /// Upstream vfio-ccw with QEMU's relay: the deviations that these show
+    /// on every version (see `oracle::Deviation`) are counted, not failed,
+    /// and the run goes on expecting what the architecture still requires.
+    VfioCcw,
+}
+
+impl Host {
+    pub const ALL: [Host; 2] = [Host::Strict, Host::VfioCcw];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Host::Strict => "strict",
+            Host::VfioCcw => "vfio-ccw",
+        }
+    }
+
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name().as_bytes() == name)
+    }
+}
+
 /// The delays, in TOD-clock units, that race scenarios step through.
 ///
 /// [`parse`] only produces sweeps with `min <= max` and `step >= 1`; the fields
@@ -170,6 +198,7 @@ pub struct Config {
     pub delay: DelaySweep,
     pub mode: Collect,
     pub io_timeout_ms: u32,
+    pub host: Host,
 }
 
 impl Config {
@@ -182,6 +211,7 @@ impl Config {
         delay: DelaySweep::DEFAULT,
         mode: Collect::Irq,
         io_timeout_ms: 1000,
+        host: Host::Strict,
     };
 }
 
@@ -246,7 +276,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
     };
 
     let mut config = Config::DEFAULT;
-    let mut seen = 0u8;
+    let mut seen = 0u16;
     for token in text.split(|&b| is_separator(b)).filter(|t| !t.is_empty()) {
         let fail = |kind| CmdlineError { token, kind };
         if !token.iter().all(|b| (0x21..=0x7e).contains(b)) {
@@ -260,7 +290,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
             .into_iter()
             .find(|k| k.name() == key)
             .ok_or_else(|| fail(ErrorKind::UnknownKey))?;
-        let bit = 1u8 << key as u8;
+        let bit = 1u16 << key as u16;
         if seen & bit != 0 {
             return Err(fail(ErrorKind::Duplicate));
         }
@@ -284,10 +314,11 @@ enum Key {
     Delay,
     Mode,
     IoTimeoutMs,
+    Host,
 }
 
 impl Key {
-    const ALL: [Key; 8] = [
+    const ALL: [Key; 9] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -296,6 +327,7 @@ impl Key {
         Key::Delay,
         Key::Mode,
         Key::IoTimeoutMs,
+        Key::Host,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -308,6 +340,7 @@ impl Key {
             Key::Delay => b"delay",
             Key::Mode => b"mode",
             Key::IoTimeoutMs => b"io_timeout_ms",
+            Key::Host => b"host",
         }
     }
 }
@@ -320,6 +353,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Verbose => config.verbose = within(number(value)?, 0, 3)?,
         Key::Devno => config.devno = Some(devno(value)?),
         Key::Delay => config.delay = delay(value)?,
+        Key::Host => config.host = Host::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::Mode => {
             config.mode = match value {
                 b"irq" => Collect::Irq,
@@ -433,7 +467,7 @@ mod tests {
     fn all_keys() {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
-                    devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000",
+                    devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw",
         );
         assert_eq!(
             c,
@@ -450,8 +484,18 @@ mod tests {
                 },
                 mode: Collect::Poll,
                 io_timeout_ms: 600_000,
+                host: Host::VfioCcw,
             }
         );
+    }
+
+    #[test]
+    fn host_profiles() {
+        assert_eq!(ok("").host, Host::Strict);
+        assert_eq!(ok("host=strict").host, Host::Strict);
+        assert_eq!(ok("host=vfio-ccw").host, Host::VfioCcw);
+        let e = parse(b"host=kvm").unwrap_err();
+        assert_eq!((e.token, e.kind), (&b"host=kvm"[..], ErrorKind::BadValue));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 
 use crate::cmdline::{Config, Scenario};
 use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId, StatusControl};
-use crate::oracle::{Class, Completed, Interruption, Op, Oracle, Outstanding, Program, Violation};
+use crate::oracle::{
+    Class, Completed, Deviations, Interruption, Op, Oracle, Outstanding, Program, Violation,
+};
 use crate::rng::Rng;
 use crate::stats::Latency;
 use crate::trace::{Event, EventKind, Ring};
@@ -123,6 +125,8 @@ pub struct Summary {
     pub halts: u32,
     pub interruptions: u32,
     pub unsolicited: u32,
+    /// Known upstream deviations accepted under `host=vfio-ccw`.
+    pub deviations: Deviations,
     /// Start-to-final-status latency of completed starts, TOD units.
     pub latency: Latency,
 }
@@ -134,6 +138,8 @@ pub struct Failure {
     pub iteration: u32,
     pub delay: u32,
     pub sid: u32,
+    /// Deviations accepted before the failure (`host=vfio-ccw`).
+    pub deviations: Deviations,
 }
 
 fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
@@ -163,6 +169,9 @@ pub fn default_iterations(scenario: Scenario) -> u32 {
 }
 
 const SSCH_RETRIES: u32 = 4;
+/// How long a start answered "busy" on an idle subchannel (a `host=vfio-ccw`
+/// deviation) waits before trying again: 100 µs.
+const BUSY_BACKOFF: u64 = 100 * 4096;
 /// Starts in a row that may end without their program beginning (each is
 /// allowed: status was pending when the start was to begin).
 const MAX_NOT_INITIATED: u32 = 8;
@@ -194,7 +203,7 @@ impl<'c, C: Channel> Driver<'c, C> {
         Driver {
             chan,
             config: *config,
-            oracle: Oracle::new(sid, ENABLE_INTPARM),
+            oracle: Oracle::new(sid, ENABLE_INTPARM).with_host(config.host),
             rng: Rng::new(config.seed),
             trace: Ring::new(Event::EMPTY),
             t0,
@@ -213,6 +222,7 @@ impl<'c, C: Channel> Driver<'c, C> {
                 halts: 0,
                 interruptions: 0,
                 unsolicited: 0,
+                deviations: Deviations::ZERO,
                 latency: Latency::new(),
             },
         }
@@ -270,6 +280,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             progress(1);
         }
         self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
+        self.summary.deviations = *self.oracle.deviations();
         Ok(self.summary.clone())
     }
 
@@ -318,6 +329,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             iteration: self.iteration,
             delay: self.delay,
             sid: self.chan.sid(),
+            deviations: *self.oracle.deviations(),
         }
     }
 
@@ -374,6 +386,15 @@ impl<'c, C: Channel> Driver<'c, C> {
                 self.summary.starts += 1;
                 self.in_flight = Some(kind);
                 return Ok(());
+            }
+            if cc == Cc::Two {
+                // Busy while idle, accepted as a host deviation: nothing was
+                // started. Take what status comes meanwhile, then again.
+                let deadline = self.chan.tod() + BUSY_BACKOFF;
+                while let Some(irq) = self.chan.next_interruption(deadline) {
+                    self.feed(irq)?;
+                }
+                continue;
             }
             // Status was pending: take it, then try again.
             let deadline = tod + self.io_timeout();
@@ -771,6 +792,27 @@ mod tests {
             assert_eq!(f.violation.class, class, "{bug:?}: {f:?}");
             assert_eq!(f.sid, SID);
         }
+    }
+
+    #[test]
+    fn busy_on_an_idle_subchannel_is_retried_under_vfio_ccw() {
+        let c = Config {
+            host: crate::cmdline::Host::VfioCcw,
+            ..config(Scenario::Ssch, 7, 200)
+        };
+        let mut sim = Sim::with_bug(SID, HostBug::BusyAfterIdle, 30);
+        let s = run(&mut sim, &c).expect("accepted and retried");
+        assert!(sim.fired());
+        assert_eq!(
+            s.deviations
+                .get(crate::oracle::Deviation::SschBusyWhileIdle),
+            1
+        );
+        assert_eq!(s.iterations, 200);
+        // The same host under the strict profile fails.
+        let mut sim = Sim::with_bug(SID, HostBug::BusyAfterIdle, 30);
+        let f = run(&mut sim, &config(Scenario::Ssch, 7, 200)).unwrap_err();
+        assert_eq!(f.violation.what, "ssch-busy-while-idle");
     }
 
     #[test]

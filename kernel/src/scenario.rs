@@ -3,7 +3,7 @@
 
 use crate::rt::clock;
 use crate::{css, println, report};
-use gate::cmdline::Config;
+use gate::cmdline::{Config, Host};
 use gate::driver::{Driver, Failure, Summary};
 use gate::verdict::{hex, Outcome};
 
@@ -34,7 +34,7 @@ pub fn run(config: &Config) -> ! {
         );
     }
     match result {
-        Ok(summary) => pass(&summary, ticks),
+        Ok(summary) => pass(&summary, ticks, config),
         Err(failure) => fail(&failure, config),
     }
 }
@@ -54,7 +54,7 @@ fn setup_error(e: css::SetupError) -> ! {
     })
 }
 
-fn pass(s: &Summary, ticks: u64) -> ! {
+fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
     let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
     let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
     println!(
@@ -71,6 +71,10 @@ fn pass(s: &Summary, ticks: u64) -> ! {
             .field("lat_median", median)
             .field("lat_max", max)
             .field("iter_per_s", per_s);
+        if config.host == Host::VfioCcw {
+            line.field("host", config.host.name())
+                .field("deviations", s.deviations);
+        }
     })
 }
 
@@ -96,5 +100,9 @@ fn fail(f: &Failure, config: &Config) -> ! {
             .field("delay", f.delay)
             .field("expected", hex(v.expected))
             .field("actual", hex(v.actual));
+        if config.host == Host::VfioCcw {
+            line.field("host", config.host.name())
+                .field("deviations", f.deviations);
+        }
     })
 }

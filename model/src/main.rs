@@ -309,11 +309,25 @@ fn main() -> ExitCode {
             Variant::ALL.to_vec()
         };
         let mut any_failed = false;
-        let config = exhaustive_config(args.first_seed);
+        let appended = match gate::cmdline::parse(args.append.as_bytes()) {
+            Ok(c) => c,
+            Err(e) => {
+                return usage(&format!(
+                    "kernel option `{}` rejected: {:?}",
+                    String::from_utf8_lossy(e.token),
+                    e.kind
+                ))
+            }
+        };
+        let config = Config {
+            host: appended.host,
+            ..exhaustive_config(args.first_seed)
+        };
         println!(
             "exhaustive: csch-race, 1 iteration at delay 0 (baseline SENSE ID, START, CLEAR, START), \
-at most {} preemptions per interleaving",
-            args.preemptions
+at most {} preemptions per interleaving, host={}",
+            args.preemptions,
+            config.host.name()
         );
         for v in variants {
             let bounds = Bounds {
