@@ -101,7 +101,7 @@ if [ -n "$inject" ]; then
     [ "$inject_class" != "$inject" ] && inject_at=${inject#*@}
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
-             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly"
+             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly relay-race"
     [[ " $(echo $classes) " == *" $inject_class "* ]] \
         || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
@@ -114,9 +114,16 @@ if [ -n "$inject" ]; then
     esac
     # Defaults that give the injection something to act on, quickly.
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
-        if [ "$inject_class" = wrong-function ]; then append+=(scenario=csch-race); else append+=(scenario=ssch); fi ;;
+        case "$inject_class" in
+            wrong-function|relay-race) append+=(scenario=csch-race) ;;
+            *) append+=(scenario=ssch) ;;
+        esac ;;
     esac
     case " ${append[*]:-} $extra_append" in *" iterations="*) ;; *) append+=("iterations=$((inject_at + 20))") ;; esac
+    # The relay replaces status only of a CLEAR that caught a start.
+    if [ "$inject_class" = relay-race ]; then
+        case " ${append[*]:-} $extra_append" in *" delay="*) ;; *) append+=(delay=0) ;; esac
+    fi
     case " ${append[*]:-} $extra_append" in *" io_timeout_ms="*) ;; *) append+=(io_timeout_ms=300) ;; esac
 fi
 

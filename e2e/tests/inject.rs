@@ -110,3 +110,44 @@ fn an_unknown_class_is_a_usage_error() {
     let run = run_qemu(&["--inject", "no-such-class@1"]);
     assert_eq!(run.code, 2, "{run}");
 }
+
+/// QEMU's relay racing a CLEAR, played on the emulated device: the clear's
+/// status replaced by a start status (the upstream deviation), then the
+/// clear's own status handed to the next start (the 2021 misattribution).
+/// The strict profile fails at the deviation; the vfio-ccw profile counts
+/// it and catches the misattribution.
+#[test]
+fn relay_race_fails_strict_at_the_deviation_and_vfio_ccw_at_the_misattribution() {
+    let strict = run_qemu(&["--inject", "relay-race@5", "--timeout", "60"]);
+    assert_eq!(strict.code, 1, "{strict}");
+    let v = strict.verdict();
+    assert_eq!(
+        (v.get("class"), v.get("what")),
+        (Some("wrong-function"), Some("start-status-after-clear")),
+        "{strict}"
+    );
+    let vfio = run_qemu(&[
+        "--inject",
+        "relay-race@5",
+        "--timeout",
+        "60",
+        "--append",
+        "host=vfio-ccw",
+    ]);
+    assert_eq!(vfio.code, 1, "{vfio}");
+    let v = vfio.verdict();
+    assert_eq!(
+        (v.get("class"), v.get("what")),
+        (
+            Some("wrong-function"),
+            Some("late-clear-status-for-next-start")
+        ),
+        "{vfio}"
+    );
+    assert_eq!(
+        v.get("deviations"),
+        Some("start-status-after-clear:1"),
+        "{vfio}"
+    );
+    assert!(vfio.stderr.contains("marker="), "{vfio}");
+}
