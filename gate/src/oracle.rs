@@ -1155,7 +1155,18 @@ impl Oracle {
         // PoP ch. 16 Deferred Condition Code 1 and ch. 14 TEST SUBCHANNEL
         // (conditions cleared): alert status without primary status ends the
         // start function when TSCH collects it; the program never ran.
-        if s.deferred_cc() == Cc::One || sc == StatusControl::ALERT | StatusControl::PENDING {
+        if sc == StatusControl::ALERT | StatusControl::PENDING && s.deferred_cc() == Cc::Zero {
+            // Alert status alone ends a start before it began only with
+            // deferred condition code 1; with 0 the start was initiated
+            // and its end is primary status.
+            return Err(violation(
+                Class::BadStatus,
+                "alert-status-without-deferred-cc",
+                StatusControl::PRIMARY.bits(),
+                sc.bits(),
+            ));
+        }
+        if s.deferred_cc() == Cc::One {
             self.stats.starts_not_initiated += 1;
             return Ok(Some(self.complete(
                 Op::Start,
@@ -1190,14 +1201,25 @@ impl Oracle {
             ));
         }
         Self::check_clean_status(&s)?;
+        Self::check_solicited_ending(&s)?;
         // PoP ch. 16 CCW Address: at primary status it designates the CCW
-        // after the last one executed, so it must lie just past one of the
-        // program's CCWs. vfio-ccw translates it back from its shadow copy
-        // of the program; a wrong translation shows up here.
+        // after the last one executed. vfio-ccw translates it back from its
+        // shadow copy of the program; a wrong translation lies outside the
+        // program, and a chain cut short (a CCW lost or a chaining flag
+        // dropped on the way) ends before its last CCW. Our programs end
+        // cleanly only after their last CCW.
         if !program.ends_in(s.cpa()) {
             return Err(violation(
                 Class::CcwAddress,
                 "ccw-address-outside-program",
+                program.end(),
+                s.cpa(),
+            ));
+        }
+        if s.cpa() != program.end() {
+            return Err(violation(
+                Class::CcwAddress,
+                "chain-ended-early",
                 program.end(),
                 s.cpa(),
             ));
@@ -1223,7 +1245,8 @@ impl Oracle {
         }
         if ac.contains(ActivityControl::DEVICE_ACTIVE) {
             // Channel end without device end: the device end follows as
-            // secondary status of its own.
+            // secondary status of its own, with an interruption of its own.
+            self.requested();
             self.state = State::Start {
                 intparm: start_intparm,
                 program,
@@ -1268,6 +1291,7 @@ impl Oracle {
         }
         Self::check_secondary(&s)?;
         Self::check_clean_status(&s)?;
+        Self::check_solicited_ending(&s)?;
         self.stats.starts_two_part += 1;
         Ok(Some(self.complete(
             Op::Start,
@@ -1459,6 +1483,16 @@ impl Oracle {
             }
             return Err(v);
         }
+        // PoP ch. 15 Clear Function: the clear signal ends the device's
+        // part without status from it, and the channel reports none.
+        if s.device_status().bits() != 0 || s.subchannel_status().bits() != 0 {
+            return Err(violation(
+                Class::BadStatus,
+                "status-with-clear",
+                0,
+                s.words()[2] >> 16,
+            ));
+        }
         Ok(Some(self.complete(
             Op::Clear,
             self.intparm,
@@ -1552,6 +1586,43 @@ impl Oracle {
                 "channel-status-error",
                 0,
                 cs.bits().into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// PoP ch. 16 Device Status: a start that ran to its end presents
+    /// channel end with its primary status and device end with its
+    /// secondary status; attention, status modifier and control-unit end
+    /// belong to no ending of NOP or SENSE ID (the device presents them on
+    /// its own, or for commands we never issue).
+    fn check_solicited_ending(s: &Scsw) -> Result<(), Violation> {
+        let ds = s.device_status();
+        let sc = s.sc();
+        let mut needed = DeviceStatus::empty();
+        if sc.contains(StatusControl::PRIMARY) {
+            needed |= DeviceStatus::CHANNEL_END;
+        }
+        if sc.contains(StatusControl::SECONDARY) {
+            needed |= DeviceStatus::DEVICE_END;
+        }
+        if !ds.contains(needed) {
+            return Err(violation(
+                Class::BadStatus,
+                "ending-without-channel-or-device-end",
+                needed.bits().into(),
+                ds.bits().into(),
+            ));
+        }
+        let foreign = DeviceStatus::ATTENTION
+            | DeviceStatus::STATUS_MODIFIER
+            | DeviceStatus::CONTROL_UNIT_END;
+        if ds.intersects(foreign) {
+            return Err(violation(
+                Class::BadStatus,
+                "unsolicited-bits-in-completion",
+                0,
+                ds.bits().into(),
             ));
         }
         Ok(())
@@ -2236,10 +2307,92 @@ mod tests {
                 )
             );
         }
-        // Ending after the first CCW is fine (e.g. chaining stopped).
+        // A clean ending after the first of two chained CCWs: the chain was
+        // cut short.
         let mut o = started(P1);
         let words = [0x00C0_4007, 0x2008, 0x0C00_0000];
-        assert!(o.interruption(&irq(P1, words, 1100)).is_ok());
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1100))),
+            (Class::CcwAddress, "chain-ended-early")
+        );
+    }
+
+    // ---- tighter completions ----
+
+    #[test]
+    fn a_completion_needs_channel_end_and_device_end() {
+        for (ds, what) in [
+            (0x0000_0000, "ending-without-channel-or-device-end"),
+            (0x0800_0000, "ending-without-channel-or-device-end"),
+            (0x0400_0000, "ending-without-channel-or-device-end"),
+            (0x8C00_0000, "unsolicited-bits-in-completion"),
+            (0x4C00_0000, "unsolicited-bits-in-completion"),
+            (0x2C00_0000, "unsolicited-bits-in-completion"),
+        ] {
+            let mut o = started(P1);
+            let words = [0x00C0_4007, 0x2010, ds];
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, words, 1100))),
+                (Class::BadStatus, what),
+                "{ds:#x}"
+            );
+        }
+        // A separate device end must carry device end.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, [0x0000_0003, 0, 0], 1200))),
+            (Class::BadStatus, "ending-without-channel-or-device-end")
+        );
+    }
+
+    #[test]
+    fn clear_status_carries_no_device_or_channel_status() {
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        let words = [0x0000_1001, 0, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1200))),
+            (Class::BadStatus, "status-with-clear")
+        );
+    }
+
+    #[test]
+    fn alert_status_alone_needs_deferred_cc_1_to_mean_not_begun() {
+        let mut o = started(P1);
+        let words = [0x00C0_4011, 0, 0x8000_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1100))),
+            (Class::BadStatus, "alert-status-without-deferred-cc")
+        );
+        let mut o = started(P1);
+        let done = o
+            .interruption(&irq(P1, START_NOT_INITIATED, 1100))
+            .unwrap()
+            .unwrap();
+        assert!(done.not_initiated);
+    }
+
+    #[test]
+    fn a_split_completion_makes_two_presentations() {
+        let empty = Interruption {
+            tsch_cc: Cc::One,
+            scsw: Scsw::ZERO,
+            ..irq(P1, [0; 3], 1150)
+        };
+        // The device end is a presentation of its own with its own
+        // interruption request, which may be presented before its status
+        // is stored: one empty interruption between the two is excused.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        assert_eq!(o.interruption(&empty), Ok(None));
+        o.interruption(&irq(P1, SECONDARY_ALONE, 1200))
+            .unwrap()
+            .unwrap();
+        // And no more than that.
+        assert_eq!(class_of(o.interruption(&empty)).0, Class::SpuriousInterrupt);
     }
 
     #[test]
