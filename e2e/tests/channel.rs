@@ -71,20 +71,31 @@ fn mixed_passes() {
 
 #[test]
 fn scenarios_issue_the_instructions_they_name() {
+    // The baseline SENSE ID, the 16 of delay=auto's warm-up, two per
+    // iteration.
     let run = run_qemu(&["--scenario", "csch-race", "--iterations", "50"]);
     let v = run.verdict();
     assert_eq!(
         (v.get("starts"), v.get("clears"), v.get("halts")),
-        (Some("101"), Some("50"), Some("0")),
+        (Some("117"), Some("50"), Some("0")),
         "{run}"
     );
-    let run = run_qemu(&["--scenario", "hsch-race", "--iterations", "50"]);
+    // An explicit sweep needs no warm-up.
+    let run = run_qemu(&[
+        "--scenario",
+        "hsch-race",
+        "--iterations",
+        "50",
+        "--delay",
+        "0:8192:64",
+    ]);
     let v = run.verdict();
     assert_eq!(
         (v.get("starts"), v.get("clears"), v.get("halts")),
         (Some("101"), Some("0"), Some("50")),
         "{run}"
     );
+    assert_eq!(v.get("sweep"), Some("0:8192:64"), "{run}");
 }
 
 #[test]
@@ -229,4 +240,33 @@ fn a_vfio_ccw_device_selects_the_vfio_ccw_profile() {
     );
     let run = run_qemu(&["--dry-run"]);
     assert!(!run.stdout.contains("host="), "{run}");
+}
+
+/// QEMU's emulated device ends every program inside SSCH, so a race never
+/// reaches the completion window: asked to require one, the run is an
+/// ERROR that names what was missing, never a PASS that proves nothing.
+#[test]
+fn a_race_that_never_happened_is_an_error_when_required() {
+    let run = run_qemu(&[
+        "--scenario",
+        "csch-race",
+        "--iterations",
+        "100",
+        "--append",
+        "host=vfio-ccw require_race=1",
+    ]);
+    assert_eq!(run.code, 2, "{run}");
+    let v = run.verdict();
+    assert_eq!(v.outcome, Outcome::Error, "{run}");
+    assert_eq!(v.get("reason"), Some("race-not-exercised"), "{run}");
+    assert_eq!(v.get("missing"), Some("window"), "{run}");
+    // Reported, not required: the same run passes and shows its mix and
+    // the sweep delay=auto measured.
+    let run = run_qemu(&["--scenario", "csch-race", "--iterations", "100"]);
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.verdict();
+    let landed = v.get("landed").expect("landed");
+    assert!(landed.starts_with("before:"), "{run}");
+    let sweep = v.get("sweep").expect("sweep");
+    assert!(sweep.starts_with("0:") && sweep != "0:8192:64", "{run}");
 }

@@ -199,6 +199,13 @@ pub struct Config {
     pub mode: Collect,
     pub io_timeout_ms: u32,
     pub host: Host,
+    /// `delay=auto` (the kernel's default without `delay=`): the race
+    /// scenarios size their sweep to the start-to-status latency they
+    /// measure; `delay` is then only the fallback.
+    pub delay_auto: bool,
+    /// `require_race=`: `None` leaves it to the profile (on for
+    /// `host=vfio-ccw` with a real device).
+    pub require_race: Option<bool>,
 }
 
 impl Config {
@@ -212,6 +219,8 @@ impl Config {
         mode: Collect::Irq,
         io_timeout_ms: 1000,
         host: Host::Strict,
+        delay_auto: false,
+        require_race: None,
     };
 }
 
@@ -297,6 +306,10 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
         seen |= bit;
         apply(&mut config, key, value).map_err(fail)?;
     }
+    // Without delay= the race scenarios size their own sweep.
+    if seen & (1 << Key::Delay as u16) == 0 {
+        config.delay_auto = true;
+    }
     Ok(config)
 }
 
@@ -315,10 +328,11 @@ enum Key {
     Mode,
     IoTimeoutMs,
     Host,
+    RequireRace,
 }
 
 impl Key {
-    const ALL: [Key; 9] = [
+    const ALL: [Key; 10] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -328,6 +342,7 @@ impl Key {
         Key::Mode,
         Key::IoTimeoutMs,
         Key::Host,
+        Key::RequireRace,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -341,6 +356,7 @@ impl Key {
             Key::Mode => b"mode",
             Key::IoTimeoutMs => b"io_timeout_ms",
             Key::Host => b"host",
+            Key::RequireRace => b"require_race",
         }
     }
 }
@@ -352,7 +368,9 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Iterations => config.iterations = Some(within(number(value)?, 1, u32::MAX)?),
         Key::Verbose => config.verbose = within(number(value)?, 0, 3)?,
         Key::Devno => config.devno = Some(devno(value)?),
+        Key::Delay if value == b"auto" => config.delay_auto = true,
         Key::Delay => config.delay = delay(value)?,
+        Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
         Key::Host => config.host = Host::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::Mode => {
             config.mode = match value {
@@ -455,9 +473,15 @@ mod tests {
 
     #[test]
     fn empty_is_default() {
-        assert_eq!(ok(""), Config::DEFAULT);
-        assert_eq!(parse(&area(b"")), Ok(Config::default()));
-        assert_eq!(ok("  \t\n "), Config::DEFAULT);
+        // The default, except that a command line without delay= asks the
+        // race scenarios to size their own sweep.
+        let parsed = Config {
+            delay_auto: true,
+            ..Config::DEFAULT
+        };
+        assert_eq!(ok(""), parsed);
+        assert_eq!(parse(&area(b"")), Ok(parsed));
+        assert_eq!(ok("  \t\n "), parsed);
         assert_eq!(Config::DEFAULT.delay, DelaySweep::default());
         assert_eq!(Config::DEFAULT.scenario, Scenario::default());
         assert_eq!(Config::DEFAULT.mode, Collect::default());
@@ -467,7 +491,8 @@ mod tests {
     fn all_keys() {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
-                    devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw",
+                    devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
+                    require_race=0",
         );
         assert_eq!(
             c,
@@ -485,8 +510,23 @@ mod tests {
                 mode: Collect::Poll,
                 io_timeout_ms: 600_000,
                 host: Host::VfioCcw,
+                delay_auto: false,
+                require_race: Some(false),
             }
         );
+    }
+
+    #[test]
+    fn delay_is_auto_unless_given() {
+        let c = ok("scenario=csch-race");
+        assert!(c.delay_auto);
+        assert_eq!(c.delay, DelaySweep::DEFAULT, "the fallback");
+        assert!(ok("delay=auto").delay_auto);
+        assert!(!ok("delay=0:100:1").delay_auto);
+        assert_eq!(ok("").require_race, None);
+        assert_eq!(ok("require_race=1").require_race, Some(true));
+        let e = parse(b"require_race=2").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::BadValue);
     }
 
     #[test]

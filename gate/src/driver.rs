@@ -6,7 +6,7 @@
 //! in the guest kernel against real instructions and on the host against the
 //! models in [`crate::sim`].
 
-use crate::cmdline::{Config, Scenario};
+use crate::cmdline::{Config, DelaySweep, Scenario};
 use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId, StatusControl};
 use crate::oracle::{
     Class, Completed, Deviations, Interruption, Op, Oracle, Outstanding, Program, Violation,
@@ -127,8 +127,85 @@ pub struct Summary {
     pub unsolicited: u32,
     /// Known upstream deviations accepted under `host=vfio-ccw`.
     pub deviations: Deviations,
+    /// Where the race steps' CLEARs and HALTs landed.
+    pub landed: Landed,
+    /// Starts whose channel end and device end came separately.
+    pub split: u32,
+    /// Interruptions excused because their status was already taken.
+    pub withdrawn: u32,
+    /// The delay sweep the race steps used (measured with `delay=auto`).
+    pub sweep: crate::cmdline::DelaySweep,
     /// Start-to-final-status latency of completed starts, TOD units.
     pub latency: Latency,
+}
+
+/// Where a race step's CLEAR or HALT landed relative to the start it
+/// raced, as far as the guest can tell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Landed {
+    /// Before the start began (a halt ending it with deferred cc 1).
+    pub before: u32,
+    /// While it ran: issued earlier after the start than any start has
+    /// ever completed.
+    pub running: u32,
+    /// In the completion window: the start still outstanding, but issued
+    /// at least as late as the fastest start-to-status time measured, or
+    /// the host showed a deviation that only this window produces.
+    pub window: u32,
+    /// After the start's status was taken.
+    pub after: u32,
+}
+
+impl Landed {
+    pub fn total(&self) -> u32 {
+        self.before + self.running + self.window + self.after
+    }
+}
+
+impl core::fmt::Display for Landed {
+    /// `before:N,running:N,window:N,after:N`: a verdict value.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "before:{},running:{},window:{},after:{}",
+            self.before, self.running, self.window, self.after
+        )
+    }
+}
+
+/// Why a run whose every interruption was allowed still proves nothing
+/// about the race: `Some(what was missing)` when `require_race` is in
+/// force for this run and its race steps never reached the completion
+/// window.
+pub fn race_not_exercised(
+    config: &Config,
+    summary: &Summary,
+    emulated: bool,
+) -> Option<&'static str> {
+    let required = config
+        .require_race
+        .unwrap_or(config.host == crate::cmdline::Host::VfioCcw && !emulated);
+    let races = matches!(
+        config.scenario,
+        Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
+    );
+    if !required || !races || summary.landed.total() == 0 {
+        return None;
+    }
+    if summary.landed.window == 0 {
+        Some("window")
+    } else if summary.landed.after == 0 {
+        Some("after")
+    } else {
+        None
+    }
+}
+
+/// Whether `id` is one of QEMU's emulated CCW devices (virtio-ccw answers
+/// SENSE ID with control-unit type 0x3832), which run each channel program
+/// inside SSCH and so never race.
+pub fn is_emulated(id: &SenseId) -> bool {
+    id.cu_type == 0x3832
 }
 
 /// The first violation, with where in the run it happened.
@@ -150,6 +227,17 @@ fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Vi
         actual,
     }
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Landing {
+    Before,
+    Running,
+    Window,
+    After,
+}
+
+/// Starts that measure the latency for `delay=auto`.
+const WARM_UP: u32 = 16;
 
 /// One step of a scenario, as chosen for an iteration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -223,6 +311,15 @@ impl<'c, C: Channel> Driver<'c, C> {
                 interruptions: 0,
                 unsolicited: 0,
                 deviations: Deviations::ZERO,
+                landed: Landed {
+                    before: 0,
+                    running: 0,
+                    window: 0,
+                    after: 0,
+                },
+                split: 0,
+                withdrawn: 0,
+                sweep: config.delay,
                 latency: Latency::new(),
             },
         }
@@ -250,6 +347,14 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.start(ProgramKind::SenseId)?;
             self.settle()?;
         }
+        let races = matches!(
+            self.config.scenario,
+            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
+        );
+        if self.config.delay_auto && races {
+            self.size_the_sweep()?;
+        }
+        self.summary.sweep = self.config.delay;
         for i in 0..iterations {
             self.iteration = i;
             let step = match self.config.scenario {
@@ -279,9 +384,44 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.summary.iterations = 1;
             progress(1);
         }
-        self.summary.unsolicited = self.oracle.stats().unsolicited as u32;
+        let stats = self.oracle.stats();
+        self.summary.unsolicited = stats.unsolicited as u32;
+        self.summary.split = stats.starts_two_part as u32;
+        self.summary.withdrawn = stats.withdrawn as u32;
         self.summary.deviations = *self.oracle.deviations();
         Ok(self.summary.clone())
+    }
+
+    /// `delay=auto`: a short warm-up of SENSE IDs measures the
+    /// start-to-status latency, and the sweep runs from 0 to twice its
+    /// median in 64 steps, so CLEAR and HALT land before, during and just
+    /// after completion.
+    fn size_the_sweep(&mut self) -> Result<(), Failure> {
+        for _ in 0..WARM_UP {
+            self.start(ProgramKind::SenseId)?;
+            self.settle()?;
+        }
+        if let Some((_, median, _)) = self.summary.latency.summary() {
+            let max = u32::try_from(median.saturating_mul(2)).unwrap_or(u32::MAX);
+            let step = (max / 64).max(1);
+            if let Some(sweep) = DelaySweep::new(0, max - max % step, step) {
+                self.config.delay = sweep;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a race step's CLEAR or HALT is about to land.
+    fn landing(&self) -> Landing {
+        if self.oracle.outstanding() == Outstanding::Idle {
+            return Landing::After;
+        }
+        let fastest = self.oracle.stats().start_latency;
+        if fastest.count > 0 && u64::from(self.delay) >= fastest.min {
+            Landing::Window
+        } else {
+            Landing::Running
+        }
     }
 
     fn step(&mut self, step: Step) -> Result<(), Failure> {
@@ -294,12 +434,34 @@ impl<'c, C: Channel> Driver<'c, C> {
             Step::CschRace | Step::HschRace => {
                 self.start(program)?;
                 self.window()?;
+                let landing = self.landing();
+                let before = (
+                    *self.oracle.deviations(),
+                    self.oracle.stats().starts_not_initiated,
+                );
                 if step == Step::CschRace {
                     self.clear()?;
                 } else {
                     self.halt()?;
                 }
                 self.settle()?;
+                // What the host showed refines the guess: a deviation only
+                // a status taken after completion produces, or a start
+                // that never began.
+                let landing = if self.oracle.stats().starts_not_initiated > before.1 {
+                    Landing::Before
+                } else if self.oracle.deviations().total() > before.0.total() {
+                    Landing::Window
+                } else {
+                    landing
+                };
+                let l = &mut self.summary.landed;
+                match landing {
+                    Landing::Before => l.before += 1,
+                    Landing::Running => l.running += 1,
+                    Landing::Window => l.window += 1,
+                    Landing::After => l.after += 1,
+                }
                 // The racy moment: a new start right after the previous
                 // operation's final status was taken.
                 let next = self.pick_program();
@@ -813,6 +975,69 @@ mod tests {
         let mut sim = Sim::with_bug(SID, HostBug::BusyAfterIdle, 30);
         let f = run(&mut sim, &config(Scenario::Ssch, 7, 200)).unwrap_err();
         assert_eq!(f.violation.what, "ssch-busy-while-idle");
+    }
+
+    #[test]
+    fn delay_auto_sizes_the_sweep_from_a_warm_up() {
+        let c = Config {
+            delay_auto: true,
+            ..config(Scenario::CschRace, 3, 50)
+        };
+        let mut sim = Sim::new(SID);
+        let s = run(&mut sim, &c).unwrap();
+        let (_, median, _) = s.latency.summary().unwrap();
+        assert_eq!(s.sweep.min, 0);
+        assert!(u64::from(s.sweep.max) <= 2 * median && u64::from(s.sweep.max) > median);
+        assert_eq!(s.sweep.len(), 65);
+        // Warm-up starts come on top of the scenario's own.
+        assert_eq!(s.starts, 1 + WARM_UP + 100);
+        // Without auto the configured sweep stays.
+        let s = run(&mut Sim::new(SID), &config(Scenario::CschRace, 3, 50)).unwrap();
+        assert_eq!(s.sweep, Config::DEFAULT.delay);
+    }
+
+    #[test]
+    fn a_host_that_completes_inside_ssch_never_reaches_the_window() {
+        // The sim, like QEMU's emulated devices, ends every program before
+        // SSCH returns: a CLEAR lands on pending status (delay 0) or after
+        // it was taken.
+        let c = Config {
+            delay_auto: true,
+            require_race: Some(true),
+            ..config(Scenario::CschRace, 3, 100)
+        };
+        let s = run(&mut Sim::new(SID), &c).unwrap();
+        assert_eq!(s.landed.total(), 100);
+        assert_eq!(s.landed.window, 0);
+        assert!(s.landed.running > 0 && s.landed.after > 0, "{:?}", s.landed);
+        assert_eq!(race_not_exercised(&c, &s, false), Some("window"));
+        // Off unless asked for: strict, or vfio-ccw on an emulated device.
+        let off = Config {
+            require_race: None,
+            ..c
+        };
+        assert_eq!(race_not_exercised(&off, &s, false), None);
+        let vfio = Config {
+            host: crate::cmdline::Host::VfioCcw,
+            ..off
+        };
+        assert_eq!(race_not_exercised(&vfio, &s, false), Some("window"));
+        assert_eq!(race_not_exercised(&vfio, &s, true), None);
+        // Scenarios without a race never need one.
+        let ssch = Config {
+            scenario: Scenario::Ssch,
+            ..c
+        };
+        let s = run(&mut Sim::new(SID), &ssch).unwrap();
+        assert_eq!(race_not_exercised(&ssch, &s, false), None);
+    }
+
+    #[test]
+    fn virtio_devices_are_recognised_as_emulated() {
+        let virtio = SenseId::parse(&[0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00]).unwrap();
+        assert!(is_emulated(&virtio));
+        let dasd = SenseId::parse(&[0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c]).unwrap();
+        assert!(!is_emulated(&dasd));
     }
 
     #[test]

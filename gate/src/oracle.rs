@@ -1378,8 +1378,9 @@ impl Oracle {
         }
         if fc.contains(FunctionControl::START) {
             match s.deferred_cc() {
-                // 1: the halt caught the start before the device accepted it.
-                Cc::Zero | Cc::One => {}
+                Cc::Zero => {}
+                // The halt caught the start before the device accepted it.
+                Cc::One => self.stats.starts_not_initiated += 1,
                 other => {
                     return Err(violation(
                         Class::CcAnomaly,

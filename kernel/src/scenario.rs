@@ -3,7 +3,7 @@
 
 use crate::rt::clock;
 use crate::{css, println, report};
-use gate::cmdline::{Config, Host};
+use gate::cmdline::{Config, Host, Scenario};
 use gate::driver::{Driver, Failure, Summary};
 use gate::verdict::{hex, Outcome};
 
@@ -33,10 +33,35 @@ pub fn run(config: &Config) -> ! {
             id.cu_type, id.cu_model, id.dev_type, id.dev_model
         );
     }
+    let emulated = driver
+        .baseline()
+        .is_some_and(|id| gate::driver::is_emulated(&id));
     match result {
-        Ok(summary) => pass(&summary, ticks, config),
+        Ok(summary) => match gate::driver::race_not_exercised(config, &summary, emulated) {
+            Some(missing) => not_exercised(&summary, missing),
+            None => pass(&summary, ticks, config),
+        },
         Err(failure) => fail(&failure, config),
     }
+}
+
+/// Every interruption was allowed, but the race steps never reached the
+/// completion window (or never took a status before the CLEAR/HALT): the
+/// run says nothing about the race, so it is no PASS.
+fn not_exercised(s: &Summary, missing: &str) -> ! {
+    println!(
+        "ERROR: the race never reached its {missing}: landed={} with delays {}:{}:{} (TOD units); \
+try delay=auto or a sweep up to twice lat_median",
+        s.landed, s.sweep.min, s.sweep.max, s.sweep.step
+    );
+    report::finish(Outcome::Error, Some("race-not-exercised"), &|line| {
+        line.field("missing", missing)
+            .field("landed", s.landed)
+            .field(
+                "sweep",
+                format_args!("{}:{}:{}", s.sweep.min, s.sweep.max, s.sweep.step),
+            );
+    })
 }
 
 fn setup_error(e: css::SetupError) -> ! {
@@ -71,6 +96,18 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
             .field("lat_median", median)
             .field("lat_max", max)
             .field("iter_per_s", per_s);
+        if matches!(
+            config.scenario,
+            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
+        ) {
+            line.field(
+                "sweep",
+                format_args!("{}:{}:{}", s.sweep.min, s.sweep.max, s.sweep.step),
+            )
+            .field("landed", s.landed)
+            .field("split", s.split)
+            .field("withdrawn", s.withdrawn);
+        }
         if config.host == Host::VfioCcw {
             line.field("host", config.host.name())
                 .field("deviations", s.deviations);

@@ -59,6 +59,10 @@ pub enum Outcome {
     /// Boxed: a summary carries the latency histogram.
     Pass(Box<Summary>),
     Fail(Failure),
+    /// Every interruption was allowed, but `require_race` is in force and
+    /// the race steps never reached what is named (the kernel's ERROR
+    /// `race-not-exercised`).
+    NotExercised(Box<Summary>, &'static str),
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +79,15 @@ impl RunResult {
     pub fn failure(&self) -> Option<&Failure> {
         match &self.outcome {
             Outcome::Fail(f) => Some(f),
-            Outcome::Pass(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The summary of a run that ended without a violation.
+    pub fn summary(&self) -> Option<&Summary> {
+        match &self.outcome {
+            Outcome::Pass(s) | Outcome::NotExercised(s, _) => Some(s),
+            Outcome::Fail(_) => None,
         }
     }
 }
@@ -107,13 +119,20 @@ pub fn run(setup: &Setup, seed: u64) -> RunResult {
 fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
     let outcome = {
         let mut driver = Driver::new(world, config);
-        match driver.run(|_| {}) {
-            Ok(summary) => Outcome::Pass(Box::new(summary)),
+        let result = driver.run(|_| {});
+        let emulated = driver
+            .baseline()
+            .is_some_and(|id| gate::driver::is_emulated(&id));
+        match result {
+            Ok(summary) => match gate::driver::race_not_exercised(config, &summary, emulated) {
+                Some(missing) => Outcome::NotExercised(Box::new(summary), missing),
+                None => Outcome::Pass(Box::new(summary)),
+            },
             Err(failure) => Outcome::Fail(failure),
         }
     };
     let iterations = match &outcome {
-        Outcome::Pass(s) => s.iterations,
+        Outcome::Pass(s) | Outcome::NotExercised(s, _) => s.iterations,
         Outcome::Fail(f) => f.iteration + 1,
     };
     RunResult {

@@ -23,7 +23,7 @@ use gate::cmdline::{Config, Scenario};
     after_help = "Variants: unfixed (v5.12), cp-init-check (+c6c82e0cd812), idle-in-fsm (+6c02ac4c9211), \
 fixed (+2af7a834a435, today's upstream), reference (architecture-exact relay).\n\
 Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
-Exit status: 0 every run passed, 1 some run failed, 2 usage error."
+Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error."
 )]
 struct Args {
     /// Host variant to model.
@@ -41,8 +41,9 @@ struct Args {
     /// Iterations per run.
     #[arg(long, default_value_t = 300)]
     iterations: u32,
-    /// Delay sweep MIN:MAX:STEP in TOD units (4096 = 1 us), as the kernel's
-    /// `delay=`. Default: 0 to twice the model's start-to-status time.
+    /// Delay sweep MIN:MAX:STEP in TOD units (4096 = 1 us) or `auto`, as
+    /// the kernel's `delay=`. Default: 0 to twice the model's
+    /// start-to-status time.
     #[arg(long)]
     delay: Option<String>,
     /// Delay bands to report detections in.
@@ -231,6 +232,25 @@ fn report(variant: Variant, scenario: Scenario, config: &Config, cell: &Cell, ba
         None => print!(" iterations-to-detection -"),
     }
     println!(" fails-per-M-iterations={rate:.0} [{rlo:.0}, {rhi:.0}] host-raced={raced}/{runs}");
+    let mut landed = gate::driver::Landed::default();
+    let mut not_exercised = 0;
+    for r in &cell.results {
+        if let Some(s) = r.summary() {
+            landed.before += s.landed.before;
+            landed.running += s.landed.running;
+            landed.window += s.landed.window;
+            landed.after += s.landed.after;
+        }
+        if matches!(r.outcome, ccwgate_model::Outcome::NotExercised(..)) {
+            not_exercised += 1;
+        }
+    }
+    if landed.total() > 0 {
+        println!("    landed (passing runs): {landed}");
+    }
+    if not_exercised > 0 {
+        println!("    {not_exercised} runs: ERROR race-not-exercised");
+    }
     let mut whats: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &failed {
         let v = r.failure().expect("failed").violation;
@@ -412,15 +432,22 @@ at most {} preemptions per interleaving, host={}",
         Ok(c) => c.delay,
         Err(e) => return usage(&e),
     };
+    let sweep_text = if args.delay.as_deref() == Some("auto") {
+        "delay sweep auto (sized per run from a warm-up)".to_string()
+    } else {
+        format!(
+            "delay sweep {:.1}-{:.1} us step {:.2} us",
+            us(u64::from(sweep.min)),
+            us(u64::from(sweep.max)),
+            us(u64::from(sweep.step))
+        )
+    };
     println!(
-        "model: {} seeds from {}, {} iterations each, delay sweep {:.1}-{:.1} us step {:.2} us \
+        "model: {} seeds from {}, {} iterations each, {sweep_text} \
 (model start-to-status ~{:.0} us), {} host CPUs",
         args.seeds,
         args.first_seed,
         args.iterations,
-        us(u64::from(sweep.min)),
-        us(u64::from(sweep.max)),
-        us(u64::from(sweep.step)),
         us(lat.start_to_status()),
         args.host_cpus
     );
@@ -441,7 +468,11 @@ at most {} preemptions per interleaving, host={}",
                 ..Setup::new(v, config)
             };
             let cell = run_cell(&setup, &seeds, &progress);
-            any_failed |= cell.failed().next().is_some();
+            any_failed |= cell.failed().next().is_some()
+                || cell
+                    .results
+                    .iter()
+                    .any(|r| matches!(r.outcome, ccwgate_model::Outcome::NotExercised(..)));
             cells.push((v, scenario, config, cell));
         }
     }

@@ -198,3 +198,33 @@ fn the_reference_host_passes_under_vfio_ccw_without_deviations() {
         }
     }
 }
+
+fn vfio_delay(delay: &str) -> Config {
+    let line = format!("scenario=csch-race iterations=200 host=vfio-ccw delay={delay}");
+    gate::cmdline::parse(line.as_bytes()).expect("valid")
+}
+
+/// A sweep far below the device's start-to-status time never reaches the
+/// completion window: under `host=vfio-ccw` that is an ERROR, not a PASS
+/// that proves nothing. `delay=auto` reaches it.
+#[test]
+fn race_not_exercised_fires_for_a_short_sweep_and_not_with_delay_auto() {
+    let short = Setup::new(Variant::Reference, vfio_delay("0:8192:64"));
+    let auto = Setup::new(Variant::Reference, vfio_delay("auto"));
+    for seed in 0..20 {
+        match run(&short, seed).outcome {
+            ccwgate_model::Outcome::NotExercised(s, missing) => {
+                assert_eq!(missing, "window");
+                assert_eq!(s.landed.window, 0);
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+        match run(&auto, seed).outcome {
+            ccwgate_model::Outcome::Pass(s) => {
+                assert!(s.landed.window > 0 && s.landed.after > 0, "{:?}", s.landed);
+                assert!(u64::from(s.sweep.max) > Latencies::default().start_to_status());
+            }
+            other => panic!("seed {seed}: {other:?}"),
+        }
+    }
+}
