@@ -10,10 +10,21 @@ const SEEDS: u64 = 20;
 /// Runs `scenario` for every seed, cycling through the collection modes, and
 /// expects PASS with sensible counts each time.
 fn passes_for_every_seed(scenario: &str) {
-    for seed in 0..SEEDS {
+    passes_for_seeds(scenario, SEEDS, &[]);
+}
+
+/// Runs `scenario` for `seeds` seeds with `extra` options; returns the
+/// verdicts' `host=` and `deviations=` fields.
+fn passes_for_seeds(
+    scenario: &str,
+    seeds: u64,
+    extra: &[&str],
+) -> Vec<(Option<String>, Option<String>)> {
+    let mut seen = Vec::new();
+    for seed in 0..seeds {
         let mode = ["irq", "wait", "poll", "tsch"][seed as usize % 4];
         let seed = seed.to_string();
-        let run = run_qemu(&[
+        let mut args = vec![
             "--scenario",
             scenario,
             "--seed",
@@ -24,9 +35,15 @@ fn passes_for_every_seed(scenario: &str) {
             "300",
             "--timeout",
             "60",
-        ]);
+        ];
+        args.extend_from_slice(extra);
+        let run = run_qemu(&args);
         assert_eq!(run.code, 0, "{scenario} seed {seed} mode {mode}:\n{run}");
         let v = run.verdict();
+        seen.push((
+            v.get("host").map(str::to_string),
+            v.get("deviations").map(str::to_string),
+        ));
         assert_eq!(v.outcome, Outcome::Pass);
         assert_eq!(v.get("scenario"), Some(scenario));
         assert_eq!(v.get("seed"), Some(seed.as_str()));
@@ -37,6 +54,7 @@ fn passes_for_every_seed(scenario: &str) {
         assert!(starts > u64::from(expected > 1) * 300, "{run}");
         assert!(interruptions >= starts, "{run}");
     }
+    seen
 }
 
 #[test]
@@ -192,25 +210,9 @@ fn a_second_cpu_changes_nothing() {
 #[test]
 fn every_scenario_passes_under_the_vfio_ccw_profile() {
     for scenario in ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"] {
-        for seed in 0..5u64 {
-            let mode = ["irq", "wait", "poll", "tsch"][seed as usize % 4];
-            let seed = seed.to_string();
-            let run = run_qemu(&[
-                "--scenario",
-                scenario,
-                "--seed",
-                &seed,
-                "--mode",
-                mode,
-                "--iterations",
-                "300",
-                "--append",
-                "host=vfio-ccw",
-            ]);
-            assert_eq!(run.code, 0, "{scenario} seed {seed}:\n{run}");
-            let v = run.verdict();
-            assert_eq!(v.get("host"), Some("vfio-ccw"), "{run}");
-            assert_eq!(v.get("deviations"), Some("none"), "{run}");
+        for (host, deviations) in passes_for_seeds(scenario, 5, &["--append", "host=vfio-ccw"]) {
+            assert_eq!(host.as_deref(), Some("vfio-ccw"), "{scenario}");
+            assert_eq!(deviations.as_deref(), Some("none"), "{scenario}");
         }
     }
     // The strict profile keeps its verdict as it was.

@@ -29,6 +29,15 @@ pub use sched::{Dfs, Sched};
 pub use variant::Variant;
 pub use world::{Latencies, Mechanism, Range, World, SID, US};
 
+/// The kernel's channel-I/O scenarios, which the model runs.
+pub const IO_SCENARIOS: [Scenario; 5] = [
+    Scenario::Ssch,
+    Scenario::CschRace,
+    Scenario::HschRace,
+    Scenario::CschIdle,
+    Scenario::Mixed,
+];
+
 /// Host CPUs the model gives the host's contexts.
 pub const HOST_CPUS: usize = 2;
 
@@ -102,18 +111,36 @@ pub fn default_sweep(lat: &Latencies) -> gate::cmdline::DelaySweep {
 
 /// One timed run of `setup` with `seed`.
 pub fn run(setup: &Setup, seed: u64) -> RunResult {
+    timed(setup, seed, false).0
+}
+
+/// One timed run with the world's step log (for `--trace`).
+pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
+    timed(setup, seed, true)
+}
+
+fn timed(setup: &Setup, seed: u64, log: bool) -> (RunResult, Vec<String>) {
     let config = Config {
         seed,
         ..setup.config
     };
-    let mut world = World::new(
+    let world = World::new(
         setup.variant,
         setup.latencies,
         setup.host_cpus,
         seed,
         Sched::Timed,
     );
-    drive(&mut world, &config, seed)
+    logged(world, &config, log)
+}
+
+/// Drives `world` with `config`, keeping its step log if `log`.
+fn logged(mut world: World, config: &Config, log: bool) -> (RunResult, Vec<String>) {
+    if log {
+        world.log = Some(Vec::new());
+    }
+    let r = drive(&mut world, config, config.seed);
+    (r, world.log.take().unwrap_or_default())
 }
 
 fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
@@ -252,24 +279,6 @@ pub fn exhaustive(
     report
 }
 
-/// One timed run with the world's step log (for `--trace`).
-pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
-    let config = Config {
-        seed,
-        ..setup.config
-    };
-    let mut world = World::new(
-        setup.variant,
-        setup.latencies,
-        setup.host_cpus,
-        seed,
-        Sched::Timed,
-    );
-    world.log = Some(Vec::new());
-    let r = drive(&mut world, &config, seed);
-    (r, world.log.take().unwrap_or_default())
-}
-
 /// Replays one interleaving of [`exhaustive`] (its `first_failing`
 /// schedule) with the world's step log.
 pub fn replay(
@@ -278,14 +287,12 @@ pub fn replay(
     preemptions: u32,
     schedule: &[u16],
 ) -> (RunResult, Vec<String>) {
-    let mut world = World::new(
+    let world = World::new(
         variant,
         Latencies::default(),
         HOST_CPUS,
         config.seed,
         Sched::Dfs(Dfs::replay(schedule, preemptions)),
     );
-    world.log = Some(Vec::new());
-    let r = drive(&mut world, config, config.seed);
-    (r, world.log.take().unwrap_or_default())
+    logged(world, config, true)
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use ccwgate_model::{
     default_sweep, exhaustive, exhaustive_config, replay, run, run_logged, Bounds, Latencies,
-    RunResult, Setup, Variant, US,
+    RunResult, Setup, Variant, IO_SCENARIOS, US,
 };
 use ccwgate_stats::{compare_rates, Better, Proportion, Quantiles};
 use clap::Parser;
@@ -91,14 +91,6 @@ fn usage(msg: &str) -> ExitCode {
     eprintln!("ccwgate-model: {msg}");
     ExitCode::from(2)
 }
-
-const IO_SCENARIOS: [Scenario; 5] = [
-    Scenario::Ssch,
-    Scenario::CschRace,
-    Scenario::HschRace,
-    Scenario::CschIdle,
-    Scenario::Mixed,
-];
 
 fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
     let bad = || format!("bad --latency `{spec}` (NAME=MIN:MAX in microseconds)");

@@ -4,20 +4,12 @@
 
 use ccwgate_model::{
     default_sweep, exhaustive, exhaustive_config, run, Bounds, Latencies, Setup, Variant, World,
-    SID,
+    IO_SCENARIOS, SID,
 };
 use gate::cmdline::{Config, Scenario};
 use gate::driver::{Channel, Driver};
 use gate::oracle::Class;
 use gate::trace::EventKind;
-
-const IO_SCENARIOS: [Scenario; 5] = [
-    Scenario::Ssch,
-    Scenario::CschRace,
-    Scenario::HschRace,
-    Scenario::CschIdle,
-    Scenario::Mixed,
-];
 
 fn config(scenario: Scenario, iterations: u32) -> Config {
     Config {
