@@ -25,8 +25,8 @@ AT = int(os.environ.get("CCWGATE_AT", "10"))
 LC_SID, LC_INTPARM, LC_IOWORD = 0xB8, 0xBC, 0xC0
 LC_IO_OLD_PSW, LC_IO_NEW_PSW = 0x170, 0x1F0
 FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
-SC_PRIMARY = 0x04
-UNIT_CHECK = 0x02
+SC_PRIMARY, SC_ALERT = 0x04, 0x10
+UNIT_CHECK, UNIT_EXCEPTION = 0x02, 0x01
 SENSE_ID = 0xE4
 PSW_IO = 1 << (63 - 6)
 ISC = 3
@@ -40,6 +40,9 @@ CLASSES = (
     # the host's SCSW over the guest's: a deviation), and the clear's own
     # status is handed to the next start (the 2021 misattribution).
     "relay-race",
+    # Not a host fault: the device's own unit check, which the kernel must
+    # report as ERROR device-error (with the sense bytes), not FAIL.
+    "unit-check",
 )
 
 
@@ -205,6 +208,14 @@ def on_tsch_return():
         w0c = struct.unpack(">I", State.clear_irb[:4])[0]
         fire("clear's saved IRB handed to the following start", "scsw=%#010x" % w0c)
     elif CLASS == "bad-status":
+        # QEMU's answer to a failed relay: unit exception with alert status
+        # (a unit check would be the device's own error: an ERROR).
+        w0x, w2x = w0 | SC_ALERT, (w2 & 0x00FFFFFF) | (UNIT_EXCEPTION << 24)
+        wr32(irb, w0x)
+        wr32(irb + 8, w2x)
+        fire("a start's final status replaced by the relay's unit exception",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2x))
+    elif CLASS == "unit-check":
         wr32(irb + 8, w2 | (UNIT_CHECK << 24))
         fire("unit check added to a start's final status", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2 | (UNIT_CHECK << 24)))
     elif CLASS == "ccw-address":

@@ -151,3 +151,16 @@ fn relay_race_fails_strict_at_the_deviation_and_vfio_ccw_at_the_misattribution()
     );
     assert!(vfio.stderr.contains("marker="), "{vfio}");
 }
+
+/// The device's own unit check is the environment, not the host: ERROR
+/// device-error, which `git bisect run` skips, never FAIL.
+#[test]
+fn a_devices_unit_check_is_an_error_not_a_fail() {
+    let run = run_qemu(&["--inject", "unit-check@5", "--timeout", "60"]);
+    assert_eq!(run.code, 2, "{run}");
+    let v = run.verdict();
+    assert_eq!(v.outcome, Outcome::Error, "{run}");
+    assert_eq!(v.get("reason"), Some("device-error"), "{run}");
+    assert_eq!(v.get("what"), Some("device-status-error"), "{run}");
+    assert!(run.stdout.contains("the host is not to blame"), "{run}");
+}

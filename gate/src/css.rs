@@ -531,6 +531,8 @@ pub mod cmd {
     /// No operation: immediate command, channel end and device end with no
     /// data transfer.
     pub const NOP: u8 = 0x03;
+    /// SENSE: the device's sense bytes (why it presented unit check).
+    pub const SENSE: u8 = 0x04;
     /// SENSE ID: reads the control-unit and device type.
     pub const SENSE_ID: u8 = 0xE4;
 }

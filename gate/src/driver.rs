@@ -7,7 +7,7 @@
 //! models in [`crate::sim`].
 
 use crate::cmdline::{Config, DelaySweep, Scenario};
-use crate::css::{cmd, Cc, Ccw1, CcwFlags, Orb, SenseId, StatusControl};
+use crate::css::{cmd, Cc, Ccw1, CcwFlags, DeviceStatus, Orb, SenseId, StatusControl};
 use crate::oracle::{
     Class, Completed, Deviations, Interruption, Op, Oracle, Outstanding, Program, Violation,
 };
@@ -88,7 +88,23 @@ pub enum ProgramKind {
     Nop,
     /// `n` NOPs chained by command chaining (2..=MAX_CCWS).
     NopChain(u8),
+    /// SENSE, only after a unit check, to read why.
+    Sense,
 }
+
+/// What STORE SUBCHANNEL says of the device under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceState {
+    Present,
+    /// cc 3, or no valid device number: the device went away.
+    Gone,
+    /// The device is there, but no channel path to it is installed,
+    /// available and operational.
+    NoPath,
+}
+
+/// Bytes a SENSE after a unit check asks for (basic sense is 24 or 32).
+pub const SENSE_COUNT: u16 = 32;
 
 /// What the driver needs from the machine.
 pub trait Channel {
@@ -114,6 +130,11 @@ pub trait Channel {
     fn collected(&mut self) -> Option<Interruption>;
     /// Hears every event as it is recorded, when `verbose=3` asks for it.
     fn log(&mut self, _event: &Event) {}
+    /// STORE SUBCHANNEL's view of the device, asked when an instruction or
+    /// a status says "not operational".
+    fn device_state(&mut self) -> DeviceState {
+        DeviceState::Present
+    }
 }
 
 /// Counts and latencies of a run that ended without a violation.
@@ -217,6 +238,12 @@ pub struct Failure {
     pub sid: u32,
     /// Deviations accepted before the failure (`host=vfio-ccw`).
     pub deviations: Deviations,
+    /// Set when the violation was the environment's doing, an ERROR with
+    /// this reason: `device-gone` (not operational, and STORE SUBCHANNEL
+    /// shows the device gone or pathless), `device-busy` (busy, or never
+    /// lets a start begin) or `device-error` (the device's own unit check;
+    /// [`Driver::sense`] has its sense bytes).
+    pub environment: Option<&'static str>,
 }
 
 fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
@@ -281,6 +308,8 @@ pub struct Driver<'c, C: Channel> {
     /// Starts in a row that ended before their program began.
     starts_not_initiated: u32,
     baseline: Option<SenseId>,
+    /// Sense bytes after a unit check, and how many.
+    sense: ([u8; SENSE_COUNT as usize], u8),
     summary: Summary,
 }
 
@@ -303,6 +332,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             in_flight: None,
             starts_not_initiated: 0,
             baseline: None,
+            sense: ([0; SENSE_COUNT as usize], 0),
             summary: Summary {
                 iterations: 0,
                 starts: 0,
@@ -485,14 +515,79 @@ impl<'c, C: Channel> Driver<'c, C> {
         }
     }
 
-    fn fail(&self, violation: Violation) -> Failure {
+    fn fail(&mut self, violation: Violation) -> Failure {
+        let environment = self.environment(&violation);
         Failure {
             violation,
             iteration: self.iteration,
             delay: self.delay,
             sid: self.chan.sid(),
             deviations: *self.oracle.deviations(),
+            environment,
         }
+    }
+
+    /// Whether `v` is the environment's doing rather than the host's:
+    /// "not operational" while STORE SUBCHANNEL shows the device gone or
+    /// pathless; device busy, or a device that never lets a start begin;
+    /// a unit check, the device's own report, whose sense bytes are read.
+    fn environment(&mut self, v: &Violation) -> Option<&'static str> {
+        let not_operational = v.class == Class::CcAnomaly && v.actual == 3;
+        if not_operational {
+            return match self.chan.device_state() {
+                DeviceState::Present => None,
+                DeviceState::Gone | DeviceState::NoPath => Some("device-gone"),
+            };
+        }
+        let device_status = |bits: DeviceStatus| {
+            v.what == "device-status-error" && v.actual & u32::from(bits.bits()) != 0
+        };
+        if device_status(DeviceStatus::BUSY)
+            || matches!(
+                v.what,
+                "starts-never-initiated" | "ssch-status-pending-forever"
+            )
+        {
+            return Some("device-busy");
+        }
+        if device_status(DeviceStatus::UNIT_CHECK) {
+            let mut sense = [0; SENSE_COUNT as usize];
+            if let Some(n) = self.read_sense(&mut sense) {
+                self.sense = (sense, n);
+            }
+            return Some("device-error");
+        }
+        None
+    }
+
+    /// The sense bytes read after a device's unit check (`device-error`).
+    pub fn sense(&self) -> &[u8] {
+        &self.sense.0[..usize::from(self.sense.1)]
+    }
+
+    /// Reads the sense bytes after a unit check, outside the oracle (the
+    /// run is over): SENSE into the next area, its status within the I/O
+    /// timeout. `None` when the device would not say.
+    fn read_sense(&mut self, into: &mut [u8; SENSE_COUNT as usize]) -> Option<u8> {
+        self.slot ^= 1;
+        let (area, base) = self.chan.area(self.slot);
+        let program = build(area, base, ProgramKind::Sense);
+        let orb = Orb::format1(self.next_intparm, program.first_ccw);
+        if self.chan.ssch(&orb) != Cc::Zero {
+            return None;
+        }
+        let deadline = self.chan.tod() + self.io_timeout();
+        while let Some(irq) = self.chan.next_interruption(deadline) {
+            let sc = irq.scsw.sc();
+            if irq.tsch_cc != Cc::Zero || !sc.contains(StatusControl::PRIMARY) {
+                continue;
+            }
+            let stored = SENSE_COUNT.saturating_sub(irq.scsw.count());
+            let n = usize::from(stored).min(into.len());
+            into[..n].copy_from_slice(&self.chan.area(self.slot).0.data[..n]);
+            return u8::try_from(n).ok();
+        }
+        None
     }
 
     fn record(
@@ -814,6 +909,7 @@ fn build(area: &mut IoArea, base: u32, kind: ProgramKind) -> Program {
         ProgramKind::SenseId => (cmd::SENSE_ID, SENSE_ID_COUNT, 1),
         ProgramKind::Nop => (cmd::NOP, 1, 1),
         ProgramKind::NopChain(n) => (cmd::NOP, 1, usize::from(n).clamp(1, MAX_CCWS)),
+        ProgramKind::Sense => (cmd::SENSE, SENSE_COUNT, 1),
     };
     for (i, ccw) in area.ccws.iter_mut().enumerate().take(n) {
         let chain = if i + 1 < n {
@@ -927,6 +1023,8 @@ mod tests {
             (HostBug::LoseStatus, Scenario::Ssch, Class::LostInterrupt),
             (HostBug::Spurious, Scenario::Ssch, Class::SpuriousInterrupt),
             (HostBug::UnitCheck, Scenario::Ssch, Class::BadStatus),
+            (HostBug::UnitException, Scenario::Ssch, Class::BadStatus),
+            (HostBug::DeviceGone, Scenario::Ssch, Class::CcAnomaly),
             (HostBug::BadCcwAddress, Scenario::Ssch, Class::CcwAddress),
             (HostBug::CorruptData, Scenario::Ssch, Class::DataCorruption),
             (HostBug::LateWrite, Scenario::Ssch, Class::DataCorruption),
@@ -1038,6 +1136,40 @@ mod tests {
         assert!(is_emulated(&virtio));
         let dasd = SenseId::parse(&[0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c]).unwrap();
         assert!(!is_emulated(&dasd));
+    }
+
+    #[test]
+    fn the_environment_is_told_from_the_host() {
+        // The device's own unit check: ERROR device-error with its sense.
+        let mut sim = Sim::with_bug(SID, HostBug::UnitCheck, 30);
+        let mut d = Driver::new(&mut sim, &config(Scenario::Ssch, 7, 200));
+        let f = d.run(|_| {}).unwrap_err();
+        assert_eq!(f.environment, Some("device-error"));
+        assert_eq!(d.sense(), &[0x10, 0, 0, 0]);
+        // The relay's made-up unit exception stays the host's fault.
+        let f = detects(HostBug::UnitException, Scenario::Ssch);
+        assert_eq!(f.violation.what, "relay-unit-exception");
+        assert_eq!(f.environment, None);
+        // Not operational with the device gone: ERROR device-gone.
+        let f = detects(HostBug::DeviceGone, Scenario::Ssch);
+        assert_eq!(f.violation.what, "ssch-not-operational");
+        assert_eq!(f.environment, Some("device-gone"));
+        // A device that never lets a program begin: ERROR device-busy.
+        let f = detects(HostBug::NeverInitiate, Scenario::Ssch);
+        assert_eq!(f.environment, Some("device-busy"));
+        // Everything else stays a FAIL.
+        for bug in [
+            HostBug::MisattributeClear,
+            HostBug::BusyAfterIdle,
+            HostBug::LoseStatus,
+        ] {
+            let scenario = if bug == HostBug::MisattributeClear {
+                Scenario::CschRace
+            } else {
+                Scenario::Ssch
+            };
+            assert_eq!(detects(bug, scenario).environment, None, "{bug:?}");
+        }
     }
 
     #[test]

@@ -1572,6 +1572,16 @@ impl Oracle {
     /// the guest never requests). NOP and SENSE ID with SLI end cleanly.
     fn check_clean_status(s: &Scsw) -> Result<(), Violation> {
         let ds = s.device_status();
+        // QEMU's answer to a failed relay (`sch_gen_unit_exception`): unit
+        // exception alone, with alert status. No device made it.
+        if ds == DeviceStatus::UNIT_EXCEPTION && s.sc().contains(StatusControl::ALERT) {
+            return Err(violation(
+                Class::BadStatus,
+                "relay-unit-exception",
+                0,
+                ds.bits().into(),
+            ));
+        }
         if ds.intersects(DEVICE_ERRORS) {
             return Err(violation(
                 Class::BadStatus,

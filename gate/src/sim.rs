@@ -25,8 +25,13 @@ pub enum HostBug {
     LoseStatus,
     /// Status is presented while nothing is outstanding.
     Spurious,
-    /// A completion carries unit check.
+    /// A completion carries unit check (the device's own error report).
     UnitCheck,
+    /// A completion is replaced by QEMU's relay-failure status: unit
+    /// exception with alert status.
+    UnitException,
+    /// A start is answered "not operational" and the device is gone.
+    DeviceGone,
     /// A completion's CCW address lies outside the channel program.
     BadCcwAddress,
     /// SENSE ID data differ from what the device said before.
@@ -140,6 +145,11 @@ impl Sim {
             let ccw: Ccw1 = self.areas[slot].ccws[n];
             n += 1;
             residual = ccw.count;
+            if ccw.cmd == cmd::SENSE {
+                // Basic sense: equipment check.
+                self.areas[slot].data[..4].copy_from_slice(&[0x10, 0x00, 0x00, 0x00]);
+                residual = ccw.count - 4;
+            }
             if ccw.cmd == cmd::SENSE_ID {
                 let len = usize::from(ccw.count).min(self.id.len());
                 self.areas[slot].data[..len].copy_from_slice(&self.id[..len]);
@@ -182,6 +192,9 @@ impl Channel for Sim {
         if self.due(HostBug::BusyAfterIdle) {
             return Cc::Two;
         }
+        if self.lasting(HostBug::DeviceGone) {
+            return Cc::Three;
+        }
         let Some(slot) = Self::slot_of(orb.cpa) else {
             return Cc::Three;
         };
@@ -215,6 +228,10 @@ impl Channel for Sim {
         }
         if self.due(HostBug::UnitCheck) {
             scsw.0[2] |= u32::from(DeviceStatus::UNIT_CHECK.bits()) << 24;
+        }
+        if self.due(HostBug::UnitException) {
+            scsw.0[0] |= StatusControl::ALERT.bits();
+            scsw.0[2] = u32::from(DeviceStatus::UNIT_EXCEPTION.bits()) << 24;
         }
         if self.due(HostBug::BadCcwAddress) {
             scsw.0[1] = orb.cpa + 0x1000;
@@ -266,6 +283,14 @@ impl Channel for Sim {
 
     fn collected(&mut self) -> Option<Interruption> {
         None
+    }
+
+    fn device_state(&mut self) -> crate::driver::DeviceState {
+        if self.bug.is_some_and(|(b, _)| b == HostBug::DeviceGone) && self.fired {
+            crate::driver::DeviceState::Gone
+        } else {
+            crate::driver::DeviceState::Present
+        }
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {

@@ -36,6 +36,11 @@ pub fn run(config: &Config) -> ! {
     let emulated = driver
         .baseline()
         .is_some_and(|id| gate::driver::is_emulated(&id));
+    if let Err(f) = &result {
+        if let Some(reason) = f.environment {
+            environment(f, reason, driver.sense());
+        }
+    }
     match result {
         Ok(summary) => match gate::driver::race_not_exercised(config, &summary, emulated) {
             Some(missing) => not_exercised(&summary, missing),
@@ -113,6 +118,37 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
                 .field("deviations", s.deviations);
         }
     })
+}
+
+/// A violation that was the environment's doing: ERROR with its reason,
+/// and what the oracle saw as evidence.
+fn environment(f: &Failure, reason: &str, sense: &[u8]) -> ! {
+    let v = &f.violation;
+    println!(
+        "ERROR: {reason} (the host is not to blame): {} sid={:#010x} iteration={} expected={:#x} actual={:#x}",
+        v.what, f.sid, f.iteration, v.expected, v.actual
+    );
+    report::finish(Outcome::Error, Some(reason), &|line| {
+        line.field("what", v.what)
+            .field("sid", hex(f.sid))
+            .field("iteration", f.iteration)
+            .field("actual", hex(v.actual));
+        if !sense.is_empty() {
+            line.field("sense", Bytes(sense));
+        }
+    })
+}
+
+/// Bytes as one hex word for a verdict value.
+struct Bytes<'a>(&'a [u8]);
+
+impl core::fmt::Display for Bytes<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
 }
 
 fn fail(f: &Failure, config: &Config) -> ! {

@@ -22,7 +22,7 @@ use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::Collect;
 use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
-use gate::driver::{Channel, IoArea, ENABLE_INTPARM};
+use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
 use gate::oracle::Interruption;
 use spin::Mutex;
 
@@ -277,6 +277,19 @@ impl Channel for Subchannel {
 
     fn log(&mut self, event: &gate::trace::Event) {
         crate::println!("event: {event}");
+    }
+
+    fn device_state(&mut self) -> DeviceState {
+        let mut schib = Schib::ZERO;
+        if insn::stsch(self.sid, &mut schib) != Cc::Zero || !schib.pmcw.device_number_valid() {
+            return DeviceState::Gone;
+        }
+        let p = &schib.pmcw;
+        if p.pim & p.pam & p.pom == 0 {
+            DeviceState::NoPath
+        } else {
+            DeviceState::Present
+        }
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
