@@ -387,8 +387,6 @@ pub struct Stats {
     pub hsch: u64,
     pub hsch_cc1: u64,
     pub csch: u64,
-    pub msch: u64,
-    pub msch_cc1: u64,
     pub interruptions: u64,
     /// Unsolicited alert status collected while idle.
     pub unsolicited: u64,
@@ -417,8 +415,6 @@ impl Stats {
         hsch: 0,
         hsch_cc1: 0,
         csch: 0,
-        msch: 0,
-        msch_cc1: 0,
         interruptions: 0,
         unsolicited: 0,
         withdrawn: 0,
@@ -473,8 +469,6 @@ enum State {
 enum Claim {
     None,
     Since(u64),
-    /// Claimed by MSCH, which the driver reports without a TOD.
-    Untimed,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -750,90 +744,37 @@ impl Oracle {
         }
     }
 
-    /// MODIFY SUBCHANNEL was executed with `intparm` in the SCHIB.
-    pub fn msch(&mut self, intparm: u32, cc: Cc) -> Result<(), Violation> {
-        self.stats.msch += 1;
-        // PoP ch. 14 MODIFY SUBCHANNEL: cc 1 status pending, cc 2 a function
-        // is in progress, cc 3 not operational; only cc 0 changes the
-        // subchannel. A subchannel that is merely device active (its
-        // primary status collected, the device end not yet) has no function
-        // indicated, so MSCH may succeed then.
-        let device_active_only = matches!(
-            self.state,
-            State::Start {
-                due: Due::Secondary,
-                ..
-            } | State::Halt {
-                due: Due::Secondary,
-                ..
-            }
-        );
-        match (cc, self.state) {
-            (Cc::Three, _) => Err(violation(Class::CcAnomaly, "msch-not-operational", 0, 3)),
-            (Cc::Zero, State::Idle) => {
-                self.claim_must_be_collected()?;
-                self.intparm = intparm;
-                Ok(())
-            }
-            (Cc::Zero, _) if device_active_only => {
-                self.intparm = intparm;
-                Ok(())
-            }
-            (Cc::Zero, _) => Err(violation(
-                Class::CcAnomaly,
-                "msch-accepted-while-busy",
-                1,
-                0,
-            )),
-            // Nothing outstanding: pending status can only be unsolicited.
-            (Cc::One, State::Idle) => {
-                self.stats.msch_cc1 += 1;
-                self.claim_pending(Claim::Untimed);
-                Ok(())
-            }
-            (Cc::Two, State::Idle) => {
-                Err(violation(Class::CcAnomaly, "msch-busy-while-idle", 0, 2))
-            }
-            // Busy or status pending is what a subchannel with an
-            // outstanding operation answers.
-            (Cc::One | Cc::Two, _) => Ok(()),
-        }
-    }
-
     /// The bounded wait for an interruption ran out at `tod`.
     pub fn expired(&mut self, tod: u64) -> Result<(), Violation> {
         let (what, since) = match self.state {
             State::Idle => match self.claim {
                 Claim::None => return Ok(()),
-                Claim::Since(t) => ("claimed-status-never-presented", Some(t)),
-                Claim::Untimed => ("claimed-status-never-presented", None),
+                Claim::Since(t) => ("claimed-status-never-presented", t),
             },
             State::Start {
                 tod,
                 due: Due::First,
                 ..
-            } => ("start-never-completed", Some(tod)),
+            } => ("start-never-completed", tod),
             State::Start {
                 tod,
                 due: Due::Secondary,
                 ..
-            } => ("secondary-status-never-came", Some(tod)),
+            } => ("secondary-status-never-came", tod),
             State::Halt {
                 tod,
                 due: Due::First,
                 ..
-            } => ("halt-never-completed", Some(tod)),
+            } => ("halt-never-completed", tod),
             State::Halt {
                 tod,
                 due: Due::Secondary,
                 ..
-            } => ("secondary-status-never-came", Some(tod)),
-            State::Clear { tod, .. } => ("clear-never-completed", Some(tod)),
+            } => ("secondary-status-never-came", tod),
+            State::Clear { tod, .. } => ("clear-never-completed", tod),
         };
         // TOD bit 51 is one microsecond: shift out the 12 bits below it.
-        let waited_us = since.map_or(0, |t| {
-            u32::try_from(tod.saturating_sub(t) >> 12).unwrap_or(u32::MAX)
-        });
+        let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
         Err(violation(
             Class::LostInterrupt,
             what,
@@ -1924,33 +1865,6 @@ mod tests {
     }
 
     #[test]
-    fn msch_changes_intparm_used_by_clear_and_halt() {
-        let mut o = started(P1);
-        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
-        o.msch(0xAAAA_0001, Cc::Zero).unwrap();
-        assert_eq!(o.current_intparm(), 0xAAAA_0001);
-        o.csch(Cc::Zero, 2000).unwrap();
-        // The old start's parameter would now be wrong...
-        let (c, _) = class_of(o.interruption(&irq(P1, CLEAR_DONE, 2010)));
-        assert_eq!(c, Class::IntparmMismatch);
-        // ...the MSCH's is right.
-        let mut o = started(P1);
-        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
-        o.msch(0xAAAA_0001, Cc::Zero).unwrap();
-        o.csch(Cc::Zero, 2000).unwrap();
-        let done = o
-            .interruption(&irq(0xAAAA_0001, CLEAR_DONE, 2010))
-            .unwrap()
-            .unwrap();
-        assert_eq!(done.intparm, 0xAAAA_0001);
-        o.hsch(Cc::Zero, 3000).unwrap();
-        assert!(o
-            .interruption(&irq(0xAAAA_0001, HALT_IDLE, 3010))
-            .unwrap()
-            .is_some());
-    }
-
-    #[test]
     fn ssch_cc1_while_idle_then_unsolicited_then_retry() {
         let mut o = oracle();
         o.ssch(P1, PROG, Cc::One, 100).unwrap();
@@ -1976,15 +1890,6 @@ mod tests {
         assert!(!done.completed_start());
         assert_eq!(o.stats().starts_not_initiated, 1);
         assert_eq!(o.outstanding(), Outstanding::Idle);
-    }
-
-    #[test]
-    fn busy_answers_are_fine_while_something_is_outstanding() {
-        let mut o = started(P1);
-        o.msch(0x1234, Cc::Two).unwrap();
-        o.msch(0x1234, Cc::One).unwrap();
-        assert_eq!(o.current_intparm(), P1);
-        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
     }
 
     #[test]
@@ -2172,7 +2077,7 @@ mod tests {
         );
         // CSCH legitimately withdraws claimed status.
         let mut o = oracle();
-        o.msch(P1, Cc::One).unwrap();
+        o.ssch(P1, PROG, Cc::One, 5).unwrap();
         o.csch(Cc::Zero, 10).unwrap();
         o.interruption(&irq(EN, CLEAR_DONE, 15)).unwrap();
         assert!(!o.expects_interruption());
@@ -2466,15 +2371,6 @@ mod tests {
         assert_eq!(
             o.hsch(Cc::Two, 1).unwrap_err().what,
             "hsch-busy-without-halt-or-clear"
-        );
-        assert_eq!(
-            o.msch(P1, Cc::Two).unwrap_err().what,
-            "msch-busy-while-idle"
-        );
-        let mut o = started(P1);
-        assert_eq!(
-            o.msch(P2, Cc::Zero).unwrap_err().what,
-            "msch-accepted-while-busy"
         );
     }
 
