@@ -47,6 +47,9 @@ pub struct Setup {
     pub variant: Variant,
     pub latencies: Latencies,
     pub host_cpus: usize,
+    /// Percent of completions whose device end the device presents
+    /// separately (timed runs only).
+    pub split_percent: u32,
     /// What the kernel's command line would say; `seed` is replaced per run.
     pub config: Config,
 }
@@ -57,6 +60,7 @@ impl Setup {
             variant,
             latencies: Latencies::default(),
             host_cpus: HOST_CPUS,
+            split_percent: 0,
             config,
         }
     }
@@ -124,13 +128,14 @@ fn timed(setup: &Setup, seed: u64, log: bool) -> (RunResult, Vec<String>) {
         seed,
         ..setup.config
     };
-    let world = World::new(
+    let mut world = World::new(
         setup.variant,
         setup.latencies,
         setup.host_cpus,
         seed,
         Sched::Timed,
     );
+    world.split_percent = setup.split_percent;
     logged(world, &config, log)
 }
 

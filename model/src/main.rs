@@ -75,6 +75,9 @@ struct Args {
     /// eventfd, deliver.
     #[arg(long = "latency", value_name = "NAME=MIN:MAX")]
     latencies: Vec<String>,
+    /// Percent of completions whose device end comes separately.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    split_percent: u32,
     /// Host CPUs for the host's software contexts.
     #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
     host_cpus: usize,
@@ -405,6 +408,7 @@ at most {} preemptions per interleaving, host={}",
         let setup = Setup {
             latencies: lat,
             host_cpus: args.host_cpus,
+            split_percent: args.split_percent,
             ..Setup::new(args.variant, config)
         };
         let (r, log) = run_logged(&setup, args.first_seed);
@@ -457,6 +461,7 @@ at most {} preemptions per interleaving, host={}",
             let setup = Setup {
                 latencies: lat,
                 host_cpus: args.host_cpus,
+                split_percent: args.split_percent,
                 ..Setup::new(v, config)
             };
             let cell = run_cell(&setup, &seeds, &progress);

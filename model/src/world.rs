@@ -283,9 +283,18 @@ const NO_CP: Cp = Cp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DevOp {
     Idle,
-    Start { chain: u32, next: u32, begun: bool },
-    Halt { start: Option<(u32, u32)> },
+    Start {
+        chain: u32,
+        next: u32,
+        begun: bool,
+    },
+    Halt {
+        start: Option<(u32, u32)>,
+    },
     Clear,
+    /// Channel end was presented alone; the device end follows once the
+    /// subchannel's status has been taken.
+    DeviceEnd,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,6 +364,8 @@ pub struct World {
     /// Host CPUs, as the time each is busy until.
     cpus: Vec<u64>,
     pub mech: Mechanism,
+    /// Percent of completions whose device end comes separately.
+    pub split_percent: u32,
     steps: u64,
     /// When set, one line per step: when, which context, what it did.
     pub log: Option<Vec<String>>,
@@ -418,6 +429,7 @@ impl World {
             ready: [0; CONTEXTS],
             cpus: vec![0; host_cpus.max(1)],
             mech: Mechanism::default(),
+            split_percent: 0,
             steps: 0,
             log: None,
             areas: [IoArea::new(), IoArea::new()],
@@ -475,16 +487,32 @@ impl World {
 
     fn runnable(&self, ctx: usize) -> bool {
         match ctx {
-            DEVICE => self.op != DevOp::Idle,
+            DEVICE => match self.op {
+                DevOp::Idle => false,
+                DevOp::DeviceEnd => sc(&self.hw) & StatusControl::PENDING.bits() == 0,
+                _ => true,
+            },
             HOST_IRQ => self.hw_irq || self.host_irq_taken,
             WORK => match self.wpc {
                 Wpc::Idle => self.work_pending,
                 // mutex_lock sleeps while the vCPU's write holds io_mutex.
-                Wpc::Copy { .. } => !self.io_mutex_vcpu,
+                // The reference host also waits until QEMU has read the
+                // IRB it copied last: the region holds one.
+                Wpc::Copy { .. } => {
+                    !self.io_mutex_vcpu && !(self.variant.architectural_relay() && self.eventfd > 0)
+                }
                 _ => true,
             },
             // Needs the BQL, then sleeps on io_mutex in the region read.
-            IOTHREAD => self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu,
+            // The reference relay also holds new status back while the
+            // guest's SCHIB still has status pending (upstream replaces it).
+            IOTHREAD => {
+                self.eventfd > 0
+                    && !self.bql_held()
+                    && !self.io_mutex_vcpu
+                    && !(self.variant.architectural_relay()
+                        && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0)
+            }
             VCPU => match self.vpc {
                 Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
                 Vpc::Done(_) => false,
@@ -767,6 +795,19 @@ impl World {
                     let following = self.heap_ccw(addr + 8);
                     return self.ccw_time(following);
                 }
+                if self.split_percent > 0 && self.timed() && self.rng.chance(self.split_percent) {
+                    // Channel end now, device end later (a control unit
+                    // that disconnects before it is done).
+                    self.make_pending([
+                        FunctionControl::START.bits()
+                            | ActivityControl::DEVICE_ACTIVE.bits()
+                            | (StatusControl::PRIMARY | StatusControl::PENDING).bits(),
+                        addr + 8,
+                        ds_word(DeviceStatus::CHANNEL_END) | u32::from(residual),
+                    ]);
+                    self.op = DevOp::DeviceEnd;
+                    return self.draw(self.lat.ccw_nop);
+                }
                 self.make_pending([
                     FunctionControl::START.bits()
                         | (StatusControl::PRIMARY
@@ -776,6 +817,17 @@ impl World {
                     addr + 8,
                     ds_word(DeviceStatus::CHANNEL_END | DeviceStatus::DEVICE_END)
                         | u32::from(residual),
+                ]);
+                0
+            }
+            DevOp::DeviceEnd => {
+                // Secondary status alone: the start function went with the
+                // primary status's TSCH.
+                let cpa = self.hw.0[1];
+                self.make_pending([
+                    (StatusControl::SECONDARY | StatusControl::PENDING).bits(),
+                    cpa,
+                    ds_word(DeviceStatus::DEVICE_END),
                 ]);
                 0
             }
@@ -939,9 +991,10 @@ impl World {
                 let mut finished = false;
                 // A halt's or clear's final status while a start the guest
                 // issued after that halt or clear is being processed.
+                let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
                 if is_final
                     && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
-                    && fc(&self.irb) & FunctionControl::START.bits() == 0
+                    && fc(&self.irb) & halt_or_clear != 0
                     && self.start_seq > self.async_seq
                 {
                     self.mech.stale_status_over_start += 1;
@@ -950,7 +1003,7 @@ impl World {
                 // can end it: not a halt's or clear's status whose request
                 // came before the program was started.
                 let ends_this_program = !self.variant.architectural_relay()
-                    || fc(&self.work_irb) & FunctionControl::START.bits() != 0
+                    || fc(&self.work_irb) & halt_or_clear == 0
                     || self.start_seq < self.async_seq;
                 if solicited && is_final && self.state == Fsm::CpPending && ends_this_program {
                     self.cp_free();
@@ -1110,10 +1163,10 @@ impl World {
             return None;
         }
         let host_fc = fc(&host);
-        if host_fc == 0 {
+        let guest_fc = fc(&self.q_scsw);
+        if host_fc == 0 && sc(&host) == (StatusControl::ALERT | StatusControl::PENDING).bits() {
             return Some(host); // unsolicited
         }
-        let guest_fc = fc(&self.q_scsw);
         let (start, halt, clear) = (
             FunctionControl::START.bits(),
             FunctionControl::HALT.bits(),
@@ -1121,6 +1174,10 @@ impl World {
         );
         let belongs = if guest_fc & clear != 0 {
             host_fc & clear != 0
+        } else if host_fc == 0 {
+            // A device end after its channel end: the start (or the halt
+            // the guest issued since) still awaits it.
+            true
         } else if guest_fc & halt != 0 {
             host_fc & clear == 0
         } else if guest_fc & start != 0 {

@@ -220,3 +220,35 @@ fn race_not_exercised_fires_for_a_short_sweep_and_not_with_delay_auto() {
         }
     }
 }
+
+/// The oracle's rarer branches, reached by a correct host: completions
+/// whose device end comes separately, halts that catch a running start,
+/// clears and halts landing in the completion window.
+#[test]
+fn a_correct_host_reaches_the_rare_branches() {
+    for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
+        let setup = Setup {
+            split_percent: 20,
+            ..Setup::new(Variant::Reference, vfio_delay("auto"))
+        };
+        let setup = Setup {
+            config: Config {
+                scenario,
+                ..setup.config
+            },
+            ..setup
+        };
+        let (mut split, mut window, mut running) = (0, 0, 0);
+        for seed in 0..50 {
+            let r = run(&setup, seed);
+            let s = r
+                .summary()
+                .filter(|_| matches!(r.outcome, ccwgate_model::Outcome::Pass(_)))
+                .unwrap_or_else(|| panic!("{scenario:?} seed {seed}: {:?}", r.outcome));
+            split += s.split;
+            window += s.landed.window;
+            running += s.landed.running;
+        }
+        assert!(split > 0 && window > 0 && running > 0, "{scenario:?}");
+    }
+}
