@@ -499,7 +499,8 @@ impl World {
                 // The reference host also waits until QEMU has read the
                 // IRB it copied last: the region holds one.
                 Wpc::Copy { .. } => {
-                    !self.io_mutex_vcpu && !(self.variant.architectural_relay() && self.eventfd > 0)
+                    let unread = self.variant.architectural_relay() && self.eventfd > 0;
+                    !self.io_mutex_vcpu && !unread
                 }
                 _ => true,
             },
@@ -507,11 +508,9 @@ impl World {
             // The reference relay also holds new status back while the
             // guest's SCHIB still has status pending (upstream replaces it).
             IOTHREAD => {
-                self.eventfd > 0
-                    && !self.bql_held()
-                    && !self.io_mutex_vcpu
-                    && !(self.variant.architectural_relay()
-                        && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0)
+                let held_back = self.variant.architectural_relay()
+                    && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0;
+                self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu && !held_back
             }
             VCPU => match self.vpc {
                 Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
