@@ -14,8 +14,9 @@ usage: ./campaign.sh [--seeds N] [--first-seed S] [--iterations N] [--jobs J] [-
   --iterations N   iterations per run (default 300)
   --jobs J         runs in parallel (default: number of CPUs)
 
-Each seed also picks one of three delay sweeps (fine, default, coarse), so
-narrow and wide race windows are both covered. Prints one line per run that
+Each seed also picks one of four delay sweeps (fine, narrow, coarse, and
+delay=auto, sized to the measured start-to-status time), so narrow and
+wide race windows are both covered. Prints one line per run that
 did not pass, then a summary line:
   campaign: runs=N pass=N fail=N error=N iterations=N seconds=N
 USAGE
@@ -46,7 +47,7 @@ done
     || { echo "campaign.sh: kernel build failed" >&2; exit 2; }
 kernel="${CARGO_TARGET_DIR:-$here/target}/s390x-unknown-linux-gnu/release/ccwgate"
 
-sweeps=(0:256:1 0:8192:64 0:65536:512)
+sweeps=(0:256:1 0:8192:64 0:65536:512 auto)
 results=$(mktemp "${TMPDIR:-/tmp}/campaign.XXXXXX")
 trap 'rm -f "$results"' EXIT
 # Extra run-qemu.sh options travel as one word-split string: xargs puts its
@@ -58,7 +59,7 @@ start=$(date +%s)
 for ((seed = first; seed < first + seeds; seed++)); do
     for scenario in smoke ssch csch-race hsch-race csch-idle mixed; do
         for mode in irq wait poll tsch; do
-            echo "$scenario $seed $mode ${sweeps[$((seed % 3))]}"
+            echo "$scenario $seed $mode ${sweeps[$((seed % 4))]}"
         done
     done
 done | xargs -P "$jobs" -L 1 bash -c '
