@@ -339,6 +339,8 @@ enum Wpc {
     Signal,
 }
 
+const EAGAIN: i32 = -11;
+const EINVAL: i32 = -22;
 const EBUSY: i32 = -16;
 const ENODEV: i32 = -19;
 const EACCES: i32 = -13;
@@ -1097,7 +1099,7 @@ impl World {
             self.mech.init_over_live += 1;
         }
         let Some(slot) = BASES.iter().position(|&b| b == orb.cpa) else {
-            return -22; // -EINVAL: not a program the model knows
+            return EINVAL; // not a program the model knows
         };
         let mut ccws = Vec::new();
         for ccw in &self.areas[slot].ccws {
@@ -1256,7 +1258,7 @@ impl World {
                         self.vpc = Vpc::Translate;
                     }
                     Fsm::CpPending => self.vpc = Vpc::IoReturn(EBUSY),
-                    Fsm::CpProcessing => self.vpc = Vpc::IoReturn(-11),
+                    Fsm::CpProcessing => self.vpc = Vpc::IoReturn(EAGAIN),
                     Fsm::NotOper | Fsm::Standby => self.vpc = Vpc::IoReturn(EIO),
                 }
                 self.draw(self.lat.host_step)
@@ -1300,8 +1302,8 @@ impl World {
                 self.io_mutex_vcpu = false;
                 let cc = match rc {
                     0 => Cc::Zero,
-                    // -EAGAIN: QEMU writes again at once.
-                    -11 => {
+                    // QEMU writes again at once.
+                    EAGAIN => {
                         self.vpc = Vpc::IoWrite;
                         return self.draw(self.lat.host_step);
                     }
@@ -1345,10 +1347,10 @@ impl World {
                             other => i32::from(other),
                         }
                     }
-                    Fsm::CpProcessing => -11,
+                    Fsm::CpProcessing => EAGAIN,
                     Fsm::NotOper | Fsm::Standby => EIO,
                 };
-                if rc == -11 {
+                if rc == EAGAIN {
                     return self.draw(self.lat.host_step);
                 }
                 let cc = if clear {
