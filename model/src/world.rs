@@ -472,10 +472,6 @@ impl World {
         self.steps
     }
 
-    pub fn fsm(&self) -> Fsm {
-        self.state
-    }
-
     fn timed(&self) -> bool {
         self.sched.is_timed()
     }
@@ -1533,18 +1529,6 @@ impl World {
                 None
             }
         }
-    }
-
-    /// Lets every context finish what it is doing (no new guest
-    /// instructions), up to `limit` steps; what the guest would see is left
-    /// pending. Returns whether the host came to rest.
-    pub fn quiesce(&mut self, limit: u64) -> bool {
-        for _ in 0..limit {
-            if !self.step(u64::MAX) {
-                return true;
-            }
-        }
-        false
     }
 }
 
