@@ -475,6 +475,9 @@ enum Claim {
 struct Done {
     op: Op,
     intparm: u32,
+    /// The SCSW that ended it, to recognise it replayed under another
+    /// interruption parameter (QEMU presents the current one).
+    words: [u32; 3],
 }
 
 /// Model of one subchannel.
@@ -501,6 +504,8 @@ pub struct Oracle {
     /// The parameter of the last start refused with a deviation's cc 2,
     /// which QEMU left in the SCHIB.
     refused_intparm: Option<u32>,
+    /// The SCSW of the interruption being judged.
+    last_words: [u32; 3],
 }
 
 /// At most a start and the clear or halt that ended it can have requests
@@ -531,6 +536,7 @@ impl Oracle {
             deviations: Deviations::ZERO,
             owed: None,
             refused_intparm: None,
+            last_words: [0; 3],
         }
     }
 
@@ -839,6 +845,7 @@ impl Oracle {
             }
         }
         let s = irq.scsw;
+        self.last_words = s.words();
         // PoP ch. 14 TEST SUBCHANNEL: cc 0 means status was pending, and
         // the stored SCSW then shows the status-pending bit.
         if !s.sc().contains(StatusControl::PENDING) {
@@ -989,7 +996,7 @@ impl Oracle {
         // function control, so a function's status is presented once. Seen
         // again, with an interruption parameter of an operation already
         // completed, it is a replay.
-        if let Some(v) = self.duplicate(irq) {
+        if let Some(v) = self.duplicate(irq, true) {
             return Err(v);
         }
         Err(violation(
@@ -1010,6 +1017,17 @@ impl Oracle {
     ) -> Result<Option<Completed>, Violation> {
         let s = irq.scsw;
         self.check_intparm(irq, "start-intparm")?;
+        // A completion of an earlier start presented again, carrying the
+        // current parameter (QEMU fills it in from its SCHIB): recognised
+        // by its content, its CCW address in that start's program.
+        if s.cpa() != program.end() && self.duplicate(irq, true).is_some() {
+            return Err(violation(
+                Class::DuplicateStatus,
+                Op::Start.repeated(),
+                program.end(),
+                s.cpa(),
+            ));
+        }
         let fc = s.fc();
         // PoP ch. 16 Function Control: halt and clear are indicated only
         // when HSCH or CSCH was accepted; the guest issued neither since
@@ -1452,7 +1470,7 @@ impl Oracle {
         if irq.intparm == self.intparm {
             return Ok(());
         }
-        if let Some(v) = self.duplicate(irq) {
+        if let Some(v) = self.duplicate(irq, false) {
             return Err(v);
         }
         let v = violation(Class::IntparmMismatch, what, self.intparm, irq.intparm);
@@ -1464,12 +1482,22 @@ impl Oracle {
 
     /// Status that repeats an already collected completion: same function
     /// and that completion's interruption parameter.
-    fn duplicate(&self, irq: &Interruption) -> Option<Violation> {
+    /// With `by_content`, also status identical to an earlier start's
+    /// completion (SCSW words, so its CCW address) under another parameter:
+    /// only where the current start, if any, cannot have produced it.
+    fn duplicate(&self, irq: &Interruption, by_content: bool) -> Option<Violation> {
         let op = Op::of(irq.scsw.fc())?;
+        let words = irq.scsw.words();
+        // Only a start's completion names its program (the CCW address);
+        // clear, halt and not-initiated status read the same every time.
+        let telling = by_content
+            && op == Op::Start
+            && irq.scsw.cpa() != 0
+            && irq.scsw.sc().contains(StatusControl::PRIMARY);
         self.recent
             .iter()
             .flatten()
-            .any(|d| d.op == op && d.intparm == irq.intparm)
+            .any(|d| d.op == op && (d.intparm == irq.intparm || telling && d.words == words))
             .then(|| {
                 violation(
                     Class::DuplicateStatus,
@@ -1650,7 +1678,11 @@ impl Oracle {
                 st.clear_latency.record(latency);
             }
         }
-        self.recent[self.recent_next] = Some(Done { op, intparm });
+        self.recent[self.recent_next] = Some(Done {
+            op,
+            intparm,
+            words: self.last_words,
+        });
         self.recent_next = (self.recent_next + 1) % RECENT;
         self.state = State::Idle;
         Completed {
@@ -2025,6 +2057,36 @@ mod tests {
         assert_eq!(
             v,
             Violation::new(Class::DuplicateStatus, "start-status-repeated", P2, P1)
+        );
+    }
+
+    #[test]
+    fn a_replay_is_recognised_by_its_content_not_its_parameter() {
+        // The earlier start's status, presented with the next start's
+        // parameter while the next start (another program) is outstanding.
+        let next = Program::new(0x3000, 1);
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
+        o.ssch(P2, next, Cc::Zero, 1200).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, START_DONE, 1300))),
+            (Class::DuplicateStatus, "start-status-repeated")
+        );
+        // Idle, with a parameter nobody used: still the same status.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(0x0BAD_0001, START_DONE, 1200))),
+            (Class::DuplicateStatus, "start-status-repeated")
+        );
+        // Different words outside the program stay a CCW-address failure.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_DONE, 1100)).unwrap();
+        o.ssch(P2, next, Cc::Zero, 1200).unwrap();
+        let other = [0x00C0_4007, 0x0000_5008, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, other, 1300))).0,
+            Class::CcwAddress
         );
     }
 

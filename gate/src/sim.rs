@@ -23,7 +23,8 @@ pub enum HostBug {
     DuplicateStatus,
     /// A start is accepted and its status never presented.
     LoseStatus,
-    /// Status is presented while nothing is outstanding.
+    /// An interruption is presented while nothing is outstanding, with no
+    /// status for TSCH to find.
     Spurious,
     /// A completion carries unit check (the device's own error report).
     UnitCheck,
@@ -332,8 +333,11 @@ impl Channel for Sim {
             self.extra = Some(irq);
         }
         if completes_start && self.due(HostBug::Spurious) {
+            // An interruption with no status behind it (TSCH finds none).
             self.extra = Some(Interruption {
                 intparm: 0x5eed_0000,
+                tsch_cc: Cc::One,
+                scsw: Scsw::ZERO,
                 ..irq
             });
         }
