@@ -7,6 +7,9 @@ use gate::cmdline::{Config, Host, Scenario};
 use gate::driver::{Driver, Failure, Summary};
 use gate::verdict::{hex, Outcome};
 
+/// Channel reports printed at the end, at most.
+const MAX_CRWS: u32 = 16;
+
 pub fn run(config: &Config) -> ! {
     let found = css::find(config.devno).unwrap_or_else(|e| setup_error(e));
     println!(
@@ -32,6 +35,14 @@ pub fn run(config: &Config) -> ! {
             "css: SENSE ID cu={:04x}/{:02x} dev={:04x}/{:02x}",
             id.cu_type, id.cu_model, id.dev_type, id.dev_model
         );
+    }
+    // Channel reports still pending (a path or device coming or going) are
+    // evidence for whatever the verdict says; at most a bounded few.
+    for _ in 0..MAX_CRWS {
+        match css::insn::stcrw() {
+            Some(crw) => println!("crw: {crw:#010x} pending at the end"),
+            None => break,
+        }
     }
     let emulated = driver
         .baseline()

@@ -79,3 +79,24 @@ pub fn tpi() -> Option<(u32, u32)> {
     };
     (cc == 1).then_some((code[0], code[1]))
 }
+
+/// STORE CHANNEL REPORT WORD: the next pending channel report, if any
+/// (cc 1: none pending, zeros stored).
+#[inline(never)]
+pub fn stcrw() -> Option<u32> {
+    let mut crw = 0u32;
+    let cc: u32;
+    // SAFETY: STCRW stores one word at its operand, which is the local,
+    // word-aligned `crw`.
+    unsafe {
+        asm!(
+            ".insn s,0xb2390000,0({crw})",
+            "ipm {cc}",
+            "srl {cc}, 28",
+            crw = in(reg_addr) &mut crw,
+            cc = out(reg) cc,
+            options(nostack),
+        )
+    };
+    (cc == 0).then_some(crw)
+}
