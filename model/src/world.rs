@@ -76,6 +76,29 @@ fn set(s: &mut Scsw, mask: u32, value: u32) {
     s.0[0] = (s.0[0] & !mask) | (value & mask);
 }
 
+/// TEST SUBCHANNEL on a subchannel whose SCSW is `s` (the real one, or
+/// QEMU's copy for the guest): the status stored, if status was pending,
+/// and the conditions it clears (PoP ch. 14: status control; with more than
+/// intermediate status, function control and the pending activities).
+fn test_subchannel(s: &mut Scsw) -> Option<Scsw> {
+    let stored = *s;
+    let status = sc(&stored);
+    if status & StatusControl::PENDING.bits() == 0 {
+        return None;
+    }
+    set(s, SC, 0);
+    if status != (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits() {
+        set(s, FC, 0);
+        s.0[0] &= !(ActivityControl::RESUME_PENDING
+            | ActivityControl::START_PENDING
+            | ActivityControl::HALT_PENDING
+            | ActivityControl::CLEAR_PENDING
+            | ActivityControl::SUSPENDED)
+            .bits();
+    }
+    Some(stored)
+}
+
 fn ds_word(ds: DeviceStatus) -> u32 {
     u32::from(ds.bits()) << 24
 }
@@ -707,25 +730,9 @@ impl World {
         0
     }
 
-    /// TEST SUBCHANNEL on the real subchannel: the status, if pending, and
-    /// the conditions it clears.
+    /// TEST SUBCHANNEL on the real subchannel.
     fn hw_tsch(&mut self) -> Option<Scsw> {
-        let s = self.hw;
-        let status = sc(&s);
-        if status & StatusControl::PENDING.bits() == 0 {
-            return None;
-        }
-        let intermediate_only =
-            status == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
-        set(&mut self.hw, SC, 0);
-        if !intermediate_only {
-            set(&mut self.hw, FC, 0);
-            self.hw.0[0] &= !(ActivityControl::START_PENDING
-                | ActivityControl::HALT_PENDING
-                | ActivityControl::CLEAR_PENDING
-                | ActivityControl::RESUME_PENDING)
-                .bits();
-        }
+        let s = test_subchannel(&mut self.hw)?;
         self.hw_irq = false;
         Some(s)
     }
@@ -1384,28 +1391,15 @@ impl World {
                 if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
                     self.flic.remove(i);
                 }
-                let s = self.q_scsw;
-                let pending = sc(&s) & StatusControl::PENDING.bits() != 0;
-                if pending {
-                    let intermediate_only =
-                        sc(&s) == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
-                    set(&mut self.q_scsw, SC, 0);
-                    if !intermediate_only {
-                        set(&mut self.q_scsw, FC, 0);
-                        self.q_scsw.0[0] &= !(ActivityControl::RESUME_PENDING
-                            | ActivityControl::START_PENDING
-                            | ActivityControl::HALT_PENDING
-                            | ActivityControl::CLEAR_PENDING
-                            | ActivityControl::SUSPENDED)
-                            .bits();
-                    }
-                }
+                let stored = test_subchannel(&mut self.q_scsw);
+                let pending = stored.is_some();
+                let s = stored.unwrap_or(Scsw::ZERO);
                 let t = self.draw(self.lat.intercept);
                 self.presented = Some(Interruption {
                     sid,
                     intparm,
                     tsch_cc: if pending { Cc::Zero } else { Cc::One },
-                    scsw: if pending { s } else { Scsw::ZERO },
+                    scsw: s,
                     tod: self.now + t,
                 });
                 self.vpc = Vpc::Idle;
