@@ -30,6 +30,13 @@ Host options:
   --accel tcg|kvm     accelerator (default tcg; kvm needs an s390x host)
   --smp N             number of CPUs (default 1)
   --device SPEC       add a -device (repeatable), e.g. vfio-ccw,sysfsdev=...
+  --vfio-ccw UUID[,devno=XXXX]
+                      pass the mediated device UUID through (repeatable):
+                      implies --accel kvm, --no-default-device and
+                      host=vfio-ccw, and checks the host first (s390x, /dev/kvm,
+                      vfio_ccw, the mdev and its IOMMU group), naming what is
+                      missing and how to fix it
+  --bisect            for git bisect run: ERROR exits 125 (skip), PASS 0, FAIL 1
   --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
   --kernel ELF        boot this kernel instead of building one
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
@@ -39,11 +46,18 @@ Host options:
   --dry-run           print the QEMU command and exit
   -h, --help          this text
 
-Exit status: 0 PASS, 1 FAIL, 2 ERROR / no verdict / timeout / usage.
+Exit status: 0 PASS, 1 FAIL, 2 ERROR / no verdict / timeout / usage
+(125 instead of 2 with --bisect).
 USAGE
 }
 
-die() { echo "run-qemu.sh: ERROR: $*" >&2; exit 2; }
+# ERROR is 2, or 125 under --bisect so that `git bisect run` skips the commit.
+error_status=2
+for a in "$@"; do
+    [ "$a" = -- ] && break
+    [ "$a" = --bisect ] && error_status=125
+done
+die() { echo "run-qemu.sh: ERROR: $*" >&2; exit "$error_status"; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 target=s390x-unknown-linux-gnu
@@ -59,6 +73,7 @@ gdb=0
 inject=""
 dry_run=0
 qemu_extra=()
+vfio_uuids=()
 
 need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -80,12 +95,37 @@ while [ $# -gt 0 ]; do
         --kernel) need_value "$@"; kernel=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
         --inject) need_value "$@"; inject=$2; shift 2 ;;
+        --vfio-ccw) need_value "$@"; vfio_uuids+=("$2"); shift 2 ;;
+        --bisect) shift ;;
         --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
 done
+
+# --vfio-ccw UUID[,devno=XXXX]: the mdev's -device, on KVM, without the
+# emulated device.
+mdev_root=${CCWGATE_MDEV_ROOT:-/sys/bus/mdev/devices}
+for spec in "${vfio_uuids[@]}"; do
+    uuid=${spec%%,*}
+    [[ "$uuid" =~ ^[0-9a-fA-F-]{36}$ ]] || die "--vfio-ccw wants a mediated device UUID, got '$uuid'"
+    dev="vfio-ccw,sysfsdev=$mdev_root/$uuid"
+    if [ "$spec" != "$uuid" ]; then
+        opt=${spec#*,}
+        case "$opt" in
+            devno=*) d=${opt#devno=}; d=${d#0.0.}
+                     [[ "$d" =~ ^[0-9a-fA-F]{1,4}$ ]] || die "--vfio-ccw: bad devno in '$spec'"
+                     dev="$dev,devno=fe.0.$(printf %04x "0x$d")" ;;
+            *) die "--vfio-ccw: unknown option '$opt' in '$spec' (only devno=)" ;;
+        esac
+    fi
+    devices+=("$dev")
+done
+if [ "${#vfio_uuids[@]}" -gt 0 ]; then
+    accel=kvm
+    default_device=0
+fi
 
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds, got '$timeout'"
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
@@ -200,6 +240,38 @@ if [ "$dry_run" = 1 ]; then
     exit 0
 fi
 
+# Before QEMU meets a mediated device: everything the host must provide,
+# each missing piece named with the command that fixes it.
+vfio_preflight() {
+    local missing=0 uuid group arch
+    say_missing() { echo "run-qemu.sh: vfio-ccw preflight: $1" >&2; echo "    fix: $2" >&2; missing=1; }
+    arch=$(uname -m)
+    [ "$arch" = s390x ] || say_missing "not an s390x host (uname -m: $arch)" \
+        "run on an IBM Z / LinuxONE host (LPAR or z/VM guest) with vfio-ccw"
+    if [ ! -e /dev/kvm ]; then
+        say_missing "/dev/kvm does not exist" "sudo modprobe kvm"
+    elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+        say_missing "/dev/kvm is not readable and writable by $(id -un)" "sudo usermod -aG kvm $(id -un)  (then log in again)"
+    fi
+    [ -d /sys/module/vfio_ccw ] || say_missing "the vfio_ccw module is not loaded" "sudo modprobe vfio_ccw"
+    for spec in "${vfio_uuids[@]}"; do
+        uuid=${spec%%,*}
+        if [ ! -e "$mdev_root/$uuid" ]; then
+            say_missing "no mediated device $mdev_root/$uuid" \
+                "bind a subchannel to vfio_ccw and create it (README \"Gating a host patch\"): echo $uuid | sudo tee /sys/bus/css/devices/0.0.XXXX/mdev_supported_types/vfio_ccw-io/create"
+            continue
+        fi
+        group=$(basename "$(readlink "$mdev_root/$uuid/iommu_group" 2>/dev/null)")
+        if [ -z "$group" ] || [ "$group" = . ]; then
+            say_missing "$mdev_root/$uuid has no IOMMU group" "sudo modprobe vfio_iommu_type1"
+        elif [ ! -r "/dev/vfio/$group" ] || [ ! -w "/dev/vfio/$group" ]; then
+            say_missing "/dev/vfio/$group is not readable and writable by $(id -un)" "sudo chown $(id -un) /dev/vfio/$group"
+        fi
+    done
+    [ "$missing" = 0 ] || die "vfio-ccw preflight failed: the host is not ready (nothing was run)"
+}
+
+[ "${#vfio_uuids[@]}" -gt 0 ] && vfio_preflight
 ensure_tools
 if [ "$build" = 1 ]; then
     (cd "$here" && cargo build -q -p ccwgate-kernel --release --target "$target") >&2 \
@@ -244,5 +316,5 @@ fi
 case "$verdict" in
     "VERDICT: PASS "*|"VERDICT: PASS") exit 0 ;;
     "VERDICT: FAIL "*) exit 1 ;;
-    *) exit 2 ;;
+    *) exit "$error_status" ;;
 esac
