@@ -1,0 +1,559 @@
+//! ccwgate's host runner: many runs of the guest kernel through
+//! `run-qemu.sh` (the single-run front door), one [`Record`] per run, and
+//! the reports CI systems read.
+//!
+//! - [`campaign_jobs`]: the false-positive campaign's runs (seeds x
+//!   scenarios x modes x delay sweeps), in a fixed order so that
+//!   [`shard`] can split it over CI jobs and [`Results::merge`] can put the
+//!   pieces back together exactly.
+//! - [`run_job`]: one run, its verdict line parsed with the kernel's own
+//!   [`gate::verdict::parse`].
+//! - [`Results`]: JSON (one record per run), JUnit (one test case per run,
+//!   FAIL evidence in the failure message), TAP, the summary line, and the
+//!   failure rate per million iterations that `compare` weighs with
+//!   [`ccwgate_stats::compare_rates`].
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use ccwgate_stats::{compare_rates, Better, Comparison, Proportion};
+use serde::{Deserialize, Serialize};
+
+/// The channel-I/O scenarios and the ways of collecting status.
+pub const SCENARIOS: [&str; 6] = [
+    "smoke",
+    "ssch",
+    "csch-race",
+    "hsch-race",
+    "csch-idle",
+    "mixed",
+];
+pub const MODES: [&str; 4] = ["irq", "wait", "poll", "tsch"];
+/// Each seed takes one sweep, so narrow and wide windows are both covered.
+pub const SWEEPS: [&str; 4] = ["0:256:1", "0:8192:64", "0:65536:512", "auto"];
+
+/// One run to make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub scenario: String,
+    pub seed: u64,
+    pub mode: String,
+    pub delay: String,
+    pub iterations: u32,
+}
+
+impl Job {
+    /// A stable name, the JUnit test case's and TAP line's.
+    pub fn name(&self) -> String {
+        format!(
+            "{} seed={} mode={} delay={}",
+            self.scenario, self.seed, self.mode, self.delay
+        )
+    }
+}
+
+/// What one run gave.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    #[serde(flatten)]
+    pub job: Job,
+    /// `PASS`, `FAIL` or `ERROR`.
+    pub verdict: String,
+    pub reason: Option<String>,
+    pub class: Option<String>,
+    pub what: Option<String>,
+    /// Iterations completed (the failing one included for a FAIL).
+    pub iterations_done: u64,
+    /// Guest time from boot to verdict.
+    pub elapsed_us: u64,
+    pub wall_ms: u64,
+    /// run-qemu.sh's exit status.
+    pub exit: i32,
+    /// The verdict line, and for a FAIL the `FAIL:` lines and the trace.
+    pub evidence: Vec<String>,
+    pub qemu_version: String,
+    pub kernel_version: String,
+}
+
+impl Record {
+    pub fn passed(&self) -> bool {
+        self.verdict == "PASS"
+    }
+
+    pub fn failed(&self) -> bool {
+        self.verdict == "FAIL"
+    }
+}
+
+/// The campaign's runs for `seeds`, in their fixed order.
+pub fn campaign_jobs(seeds: std::ops::Range<u64>, iterations: u32) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for seed in seeds {
+        for scenario in SCENARIOS {
+            for mode in MODES {
+                jobs.push(Job {
+                    scenario: scenario.into(),
+                    seed,
+                    mode: mode.into(),
+                    delay: SWEEPS[(seed % SWEEPS.len() as u64) as usize].into(),
+                    iterations,
+                });
+            }
+        }
+    }
+    jobs
+}
+
+/// Shard `index` (1-based) of `count`: every `count`-th job, so shards are
+/// alike in length and mix.
+pub fn shard(jobs: Vec<Job>, index: usize, count: usize) -> Vec<Job> {
+    jobs.into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % count == index - 1)
+        .map(|(_, j)| j)
+        .collect()
+}
+
+/// `I/N` as given to `--shard`.
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("--shard wants I/N with 1 <= I <= N, got `{s}`");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Where run-qemu.sh and the kernel are, and what every run shares.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub workspace: PathBuf,
+    pub kernel: PathBuf,
+    pub timeout_s: u32,
+    /// Further run-qemu.sh options for every run (e.g. `--append host=...`).
+    pub extra: Vec<String>,
+    pub qemu_version: String,
+    pub kernel_version: String,
+}
+
+impl Setup {
+    /// Builds the kernel unless `kernel` is given, and learns the versions
+    /// that go into every record.
+    pub fn new(
+        workspace: &Path,
+        kernel: Option<PathBuf>,
+        timeout_s: u32,
+        extra: Vec<String>,
+    ) -> Result<Self, String> {
+        let kernel = match kernel {
+            Some(k) => k,
+            None => {
+                let status =
+                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                        .current_dir(workspace)
+                        .args([
+                            "build",
+                            "-q",
+                            "-p",
+                            "ccwgate-kernel",
+                            "--release",
+                            "--target",
+                            "s390x-unknown-linux-gnu",
+                        ])
+                        .status()
+                        .map_err(|e| format!("cannot run cargo to build the kernel: {e}"))?;
+                if !status.success() {
+                    return Err("the kernel build failed".into());
+                }
+                let target = std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| workspace.join("target"));
+                target.join("s390x-unknown-linux-gnu/release/ccwgate")
+            }
+        };
+        if !kernel.is_file() {
+            return Err(format!("no kernel at {}", kernel.display()));
+        }
+        let first_line = |cmd: &mut Command| {
+            cmd.output()
+                .ok()
+                .filter(|o| o.status.success())
+                .and_then(|o| String::from_utf8(o.stdout).ok())
+                .and_then(|s| s.lines().next().map(str::to_string))
+        };
+        let qemu_version = first_line(Command::new("qemu-system-s390x").arg("--version")).ok_or(
+            "qemu-system-s390x not found; install it with: sudo apt-get install qemu-system-misc",
+        )?;
+        let kernel_version = first_line(
+            Command::new("git")
+                .current_dir(workspace)
+                .args(["describe", "--always", "--dirty"]),
+        )
+        .map(|d| format!("ccwgate {} ({d})", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| format!("ccwgate {}", env!("CARGO_PKG_VERSION")));
+        Ok(Setup {
+            workspace: workspace.to_path_buf(),
+            kernel,
+            timeout_s,
+            extra,
+            qemu_version,
+            kernel_version,
+        })
+    }
+}
+
+/// Lines of evidence kept from a failing run's console.
+const EVIDENCE_LINES: usize = 60;
+
+/// Runs `job` through run-qemu.sh.
+pub fn run_job(setup: &Setup, job: &Job) -> Record {
+    let started = Instant::now();
+    let out = Command::new(setup.workspace.join("run-qemu.sh"))
+        .arg("--kernel")
+        .arg(&setup.kernel)
+        .args(["--scenario", &job.scenario, "--seed", &job.seed.to_string()])
+        .args(["--mode", &job.mode, "--delay", &job.delay])
+        .args(["--iterations", &job.iterations.to_string()])
+        .args(["--timeout", &setup.timeout_s.to_string()])
+        .args(&setup.extra)
+        .output();
+    let wall_ms = started.elapsed().as_millis() as u64;
+    let (exit, stdout, stderr) = match out {
+        Ok(o) => (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => (-1, String::new(), format!("run-qemu.sh did not start: {e}")),
+    };
+    record(setup, job, exit, &stdout, &stderr, wall_ms)
+}
+
+/// The record of a run that printed `stdout` and `stderr` and exited `exit`.
+pub fn record(
+    setup: &Setup,
+    job: &Job,
+    exit: i32,
+    stdout: &str,
+    stderr: &str,
+    wall_ms: u64,
+) -> Record {
+    let line = stdout
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| l.starts_with("VERDICT: "));
+    let parsed = line.and_then(gate::verdict::parse);
+    let field = |k: &str| parsed.as_ref().and_then(|p| p.get(k)).map(str::to_string);
+    let num = |k: &str| parsed.as_ref().and_then(|p| p.get_u64(k)).unwrap_or(0);
+    let mut verdict = parsed
+        .as_ref()
+        .map(|p| p.outcome.name().to_string())
+        .unwrap_or_else(|| "ERROR".into());
+    // run-qemu.sh has the last word: no verdict, a timeout, a failed
+    // injection or QEMU failure are ERRORs whatever the guest printed.
+    if exit != 0 && exit != 1 {
+        verdict = "ERROR".into();
+    }
+    let mut evidence: Vec<String> = Vec::new();
+    if let Some(l) = line {
+        evidence.push(l.to_string());
+    }
+    if verdict != "PASS" {
+        let lines: Vec<&str> = stdout
+            .lines()
+            .filter(|l| {
+                l.starts_with("FAIL:") || l.starts_with("ERROR:") || l.starts_with("trace:")
+            })
+            .chain(stderr.lines().filter(|l| l.contains("ERROR")))
+            .collect();
+        let skip = lines.len().saturating_sub(EVIDENCE_LINES);
+        evidence.extend(lines[skip..].iter().map(|l| l.to_string()));
+    }
+    let reason = field("reason").or_else(|| {
+        (parsed.is_none())
+            .then(|| {
+                stderr
+                    .lines()
+                    .rev()
+                    .find(|l| l.contains("ERROR"))
+                    .map(str::to_string)
+            })
+            .flatten()
+    });
+    Record {
+        job: job.clone(),
+        verdict,
+        reason,
+        class: field("class"),
+        what: field("what"),
+        iterations_done: num("iterations") + u64::from(field("class").is_some()),
+        elapsed_us: num("elapsed_us"),
+        wall_ms,
+        exit,
+        evidence,
+        qemu_version: setup.qemu_version.clone(),
+        kernel_version: setup.kernel_version.clone(),
+    }
+}
+
+/// A set of records, as written to and read from `--json`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    pub records: Vec<Record>,
+}
+
+/// Counts over a result set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub runs: u64,
+    pub pass: u64,
+    pub fail: u64,
+    pub error: u64,
+    pub iterations: u64,
+}
+
+impl Results {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for r in &self.records {
+            c.runs += 1;
+            c.iterations += r.iterations_done;
+            match r.verdict.as_str() {
+                "PASS" => c.pass += 1,
+                "FAIL" => c.fail += 1,
+                _ => c.error += 1,
+            }
+        }
+        c
+    }
+
+    /// Shards' results as one set, in the campaign's own order.
+    pub fn merge(parts: Vec<Results>) -> Results {
+        let mut records: Vec<Record> = parts.into_iter().flat_map(|p| p.records).collect();
+        let order = |r: &Record| {
+            let s = SCENARIOS
+                .iter()
+                .position(|&x| x == r.job.scenario)
+                .unwrap_or(usize::MAX);
+            let m = MODES
+                .iter()
+                .position(|&x| x == r.job.mode)
+                .unwrap_or(usize::MAX);
+            (r.job.seed, s, m)
+        };
+        records.sort_by_key(order);
+        Results { records }
+    }
+
+    /// FAILs per iteration run: the failure rate `compare` weighs.
+    pub fn failure_rate(&self) -> Proportion {
+        let c = self.counts();
+        Proportion::new(c.fail.min(c.iterations), c.iterations)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("records serialise")
+    }
+
+    pub fn from_json(text: &str) -> Result<Results, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a ccwgate result file: {e}"))
+    }
+
+    /// One JUnit test case per run; a FAIL is a failure with its evidence,
+    /// an ERROR an error.
+    pub fn to_junit(&self, name: &str) -> String {
+        use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+        let mut suite = TestSuite::new(name);
+        for r in &self.records {
+            let status = match r.verdict.as_str() {
+                "PASS" => TestCaseStatus::success(),
+                v => {
+                    let kind = if v == "FAIL" {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    };
+                    let mut s = TestCaseStatus::non_success(kind);
+                    let what = [r.class.as_deref(), r.what.as_deref(), r.reason.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    s.set_message(format!("{v} {what}"));
+                    s.set_type(r.class.clone().unwrap_or_else(|| v.to_lowercase()));
+                    s.set_description(r.evidence.join("\n"));
+                    s
+                }
+            };
+            let mut case = TestCase::new(r.job.name(), status);
+            case.set_classname(format!("ccwgate.{}", r.job.scenario));
+            case.set_time(std::time::Duration::from_millis(r.wall_ms));
+            suite.add_test_case(case);
+        }
+        let mut report = Report::new("ccwgate");
+        report.add_test_suite(suite);
+        report.to_string().expect("JUnit serialises")
+    }
+
+    /// TAP version 13: a plan, one line per run, the evidence of a
+    /// non-passing run as diagnostics.
+    pub fn to_tap(&self) -> String {
+        let mut out = format!("TAP version 13\n1..{}\n", self.records.len());
+        for (i, r) in self.records.iter().enumerate() {
+            let ok = if r.passed() { "ok" } else { "not ok" };
+            out.push_str(&format!("{ok} {} - {}", i + 1, r.job.name()));
+            if !r.passed() {
+                out.push_str(&format!(" # {}", r.verdict));
+            }
+            out.push('\n');
+            if !r.passed() {
+                for l in &r.evidence {
+                    out.push_str(&format!("# {l}\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Counts {
+    /// The campaign's summary line.
+    pub fn campaign_line(&self, seconds: u64) -> String {
+        format!(
+            "campaign: runs={} pass={} fail={} error={} iterations={} seconds={seconds}",
+            self.runs, self.pass, self.fail, self.error, self.iterations
+        )
+    }
+
+    /// The soak's summary line.
+    pub fn soak_line(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} errors",
+            self.pass, self.fail, self.error
+        )
+    }
+}
+
+/// `compare`'s verdict on two result sets (A, then B), in one line.
+pub fn compare(a: &Results, b: &Results, alpha: f64) -> (Comparison, String) {
+    let c = compare_rates(a.failure_rate(), b.failure_rate(), alpha);
+    let line = match c.better {
+        Better::A => "A fails less often than B".to_string(),
+        Better::B => "B fails less often than A".to_string(),
+        Better::CannotTell => "the data cannot tell which fails less often".to_string(),
+    };
+    (c, line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> Setup {
+        Setup {
+            workspace: PathBuf::from("."),
+            kernel: PathBuf::from("k"),
+            timeout_s: 1,
+            extra: vec![],
+            qemu_version: "QEMU emulator version 7.2.0".into(),
+            kernel_version: "ccwgate 0.1.0 (abc)".into(),
+        }
+    }
+
+    fn job(seed: u64) -> Job {
+        Job {
+            scenario: "ssch".into(),
+            seed,
+            mode: "irq".into(),
+            delay: "auto".into(),
+            iterations: 100,
+        }
+    }
+
+    const PASS: &str =
+        "VERDICT: PASS scenario=ssch seed=1 iterations=100 elapsed_us=5000 starts=101\n";
+    const FAIL: &str = "trace: #1 SSCH\nFAIL: bad-status (x)\nVERDICT: FAIL scenario=ssch seed=1 iterations=9 elapsed_us=900 reason=bad-status class=bad-status what=relay-unit-exception\n";
+
+    #[test]
+    fn records_read_the_verdict_line() {
+        let r = record(&setup(), &job(1), 0, PASS, "", 10);
+        assert!(r.passed());
+        assert_eq!((r.iterations_done, r.elapsed_us), (100, 5000));
+        let r = record(&setup(), &job(1), 1, FAIL, "", 10);
+        assert!(r.failed());
+        assert_eq!(r.class.as_deref(), Some("bad-status"));
+        assert_eq!(r.what.as_deref(), Some("relay-unit-exception"));
+        assert_eq!(r.iterations_done, 10, "the failing iteration counts");
+        assert!(r.evidence.iter().any(|l| l.starts_with("FAIL:")));
+        // No verdict, or run-qemu.sh's own ERROR: an ERROR.
+        let r = record(&setup(), &job(1), 2, "", "run-qemu.sh: ERROR: timeout", 10);
+        assert_eq!(r.verdict, "ERROR");
+        assert_eq!(r.reason.as_deref(), Some("run-qemu.sh: ERROR: timeout"));
+        let r = record(
+            &setup(),
+            &job(1),
+            2,
+            PASS,
+            "run-qemu.sh: ERROR: never fired",
+            10,
+        );
+        assert_eq!(r.verdict, "ERROR");
+    }
+
+    #[test]
+    fn shards_partition_the_campaign() {
+        let all = campaign_jobs(1..4, 10);
+        assert_eq!(all.len(), 3 * 6 * 4);
+        let parts: Vec<Vec<Job>> = (1..=5).map(|i| shard(all.clone(), i, 5)).collect();
+        assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), all.len());
+        let mut joined: Vec<Job> = parts.concat();
+        joined.sort_by_key(|j| all.iter().position(|x| x == j));
+        assert_eq!(joined, all);
+        assert_eq!(parse_shard("2/5"), Ok((2, 5)));
+        for bad in ["0/5", "6/5", "x", "1/0"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn merged_shards_equal_the_whole() {
+        let s = setup();
+        let jobs = campaign_jobs(1..3, 10);
+        let whole = Results {
+            records: jobs.iter().map(|j| record(&s, j, 0, PASS, "", 1)).collect(),
+        };
+        let parts = (1..=3)
+            .map(|i| Results {
+                records: shard(jobs.clone(), i, 3)
+                    .iter()
+                    .map(|j| record(&s, j, 0, PASS, "", 1))
+                    .collect(),
+            })
+            .map(|r| Results::from_json(&r.to_json()).unwrap())
+            .collect();
+        assert_eq!(Results::merge(parts), whole);
+    }
+
+    #[test]
+    fn compare_tells_better_worse_and_too_little() {
+        let s = setup();
+        let set = |fails: usize, runs: usize| Results {
+            records: (0..runs)
+                .map(|i| {
+                    let out = if i < fails { FAIL } else { PASS };
+                    record(&s, &job(i as u64), i32::from(i < fails), out, "", 1)
+                })
+                .collect(),
+        };
+        let good = set(0, 200);
+        let bad = set(30, 200);
+        assert_eq!(compare(&good, &bad, 0.05).0.better, Better::A);
+        assert_eq!(compare(&bad, &good, 0.05).0.better, Better::B);
+        assert_eq!(
+            compare(&set(1, 5), &set(0, 5), 0.05).0.better,
+            Better::CannotTell
+        );
+    }
+}
