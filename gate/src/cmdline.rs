@@ -206,6 +206,9 @@ pub struct Config {
     /// `require_race=`: `None` leaves it to the profile (on for
     /// `host=vfio-ccw` with a real device).
     pub require_race: Option<bool>,
+    /// `checks=none` (benchmarks only): the same instructions with no
+    /// oracle, no trace and no data checks, to measure what they cost.
+    pub checks: bool,
 }
 
 impl Config {
@@ -221,6 +224,7 @@ impl Config {
         host: Host::Strict,
         delay_auto: false,
         require_race: None,
+        checks: true,
     };
 }
 
@@ -329,10 +333,11 @@ enum Key {
     IoTimeoutMs,
     Host,
     RequireRace,
+    Checks,
 }
 
 impl Key {
-    const ALL: [Key; 10] = [
+    const ALL: [Key; 11] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -343,6 +348,7 @@ impl Key {
         Key::IoTimeoutMs,
         Key::Host,
         Key::RequireRace,
+        Key::Checks,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -357,6 +363,7 @@ impl Key {
             Key::IoTimeoutMs => b"io_timeout_ms",
             Key::Host => b"host",
             Key::RequireRace => b"require_race",
+            Key::Checks => b"checks",
         }
     }
 }
@@ -371,6 +378,13 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Delay if value == b"auto" => config.delay_auto = true,
         Key::Delay => config.delay = delay(value)?,
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
+        Key::Checks => {
+            config.checks = match value {
+                b"all" => true,
+                b"none" => false,
+                _ => return Err(ErrorKind::BadValue),
+            }
+        }
         Key::Host => config.host = Host::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::Mode => {
             config.mode = match value {
@@ -512,8 +526,12 @@ mod tests {
                 host: Host::VfioCcw,
                 delay_auto: false,
                 require_race: Some(false),
+                checks: true,
             }
         );
+        assert!(!ok("checks=none").checks);
+        assert!(ok("checks=all").checks);
+        assert_eq!(parse(b"checks=some").unwrap_err().kind, ErrorKind::BadValue);
     }
 
     #[test]
