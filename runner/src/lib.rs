@@ -557,3 +557,145 @@ mod tests {
         );
     }
 }
+
+/// Sizes of a kernel image, from its ELF program headers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageSize {
+    /// The ELF file, debug information included.
+    pub file: u64,
+    /// Bytes loaded from the file (text and data).
+    pub loaded: u64,
+    /// Zeroed at load (bss).
+    pub zeroed: u64,
+    /// Bytes a stripped ELF needs: headers and loaded segments.
+    pub stripped: u64,
+}
+
+/// Reads the sizes of a 64-bit big-endian ELF (the s390x kernel).
+pub fn image_size(elf: &[u8]) -> Result<ImageSize, String> {
+    let be = |at: usize, n: usize| -> Result<u64, String> {
+        let b = elf.get(at..at + n).ok_or("truncated ELF")?;
+        Ok(b.iter().fold(0u64, |v, &x| (v << 8) | u64::from(x)))
+    };
+    if elf.get(..4) != Some(b"\x7fELF") || elf.get(4) != Some(&2) || elf.get(5) != Some(&2) {
+        return Err("not a 64-bit big-endian ELF".into());
+    }
+    let (phoff, phentsize, phnum) = (be(0x20, 8)? as usize, be(0x36, 2)? as usize, be(0x38, 2)?);
+    let mut size = ImageSize {
+        file: elf.len() as u64,
+        stripped: (phoff + phentsize * phnum as usize) as u64,
+        ..ImageSize::default()
+    };
+    for i in 0..phnum as usize {
+        let ph = phoff + i * phentsize;
+        if be(ph, 4)? != 1 {
+            continue; // PT_LOAD only
+        }
+        let (offset, filesz, memsz) = (be(ph + 8, 8)?, be(ph + 32, 8)?, be(ph + 40, 8)?);
+        size.loaded += filesz;
+        size.zeroed += memsz.saturating_sub(filesz);
+        size.stripped = size.stripped.max(offset + filesz);
+    }
+    Ok(size)
+}
+
+/// Median and spread of a sample, hyperfine style.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    pub fn of(sample: &[f64]) -> Option<Spread> {
+        if sample.is_empty() {
+            return None;
+        }
+        let mut s = sample.to_vec();
+        s.sort_by(f64::total_cmp);
+        let mid = s.len() / 2;
+        let median = if s.len() % 2 == 1 {
+            s[mid]
+        } else {
+            (s[mid - 1] + s[mid]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: s[0],
+            max: s[s.len() - 1],
+        })
+    }
+}
+
+impl std::fmt::Display for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let k = |v: f64| v / 1000.0;
+        write!(
+            f,
+            "{:.0} K ({:.0} … {:.0})",
+            k(self.median),
+            k(self.min),
+            k(self.max)
+        )
+    }
+}
+
+/// The rate the C reference loop printed: `... N cycles in T us: R cycles/s`.
+pub fn peer_rate(console: &str) -> Option<f64> {
+    let line = console.lines().find(|l| l.contains("cycles/s"))?;
+    let before = line.rsplit_once("cycles/s")?.0.trim_end();
+    before
+        .rsplit([' ', ':'])
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod bench_tests {
+    use super::*;
+
+    #[test]
+    fn image_sizes_come_from_the_program_headers() {
+        // A minimal ELF64 big-endian header with two program headers.
+        let mut elf = vec![0u8; 0x40 + 2 * 0x38];
+        elf[..4].copy_from_slice(b"\x7fELF");
+        elf[4] = 2;
+        elf[5] = 2;
+        elf[0x20..0x28].copy_from_slice(&0x40u64.to_be_bytes());
+        elf[0x36..0x38].copy_from_slice(&0x38u16.to_be_bytes());
+        elf[0x38..0x3a].copy_from_slice(&2u16.to_be_bytes());
+        let ph = |elf: &mut Vec<u8>, i: usize, ty: u32, off: u64, filesz: u64, memsz: u64| {
+            let at = 0x40 + i * 0x38;
+            elf[at..at + 4].copy_from_slice(&ty.to_be_bytes());
+            elf[at + 8..at + 16].copy_from_slice(&off.to_be_bytes());
+            elf[at + 32..at + 40].copy_from_slice(&filesz.to_be_bytes());
+            elf[at + 40..at + 48].copy_from_slice(&memsz.to_be_bytes());
+        };
+        ph(&mut elf, 0, 1, 0x1000, 0x3000, 0x5000);
+        ph(&mut elf, 1, 4, 0x9000, 0x10, 0x10); // a note: not loaded
+        elf.resize(0x8000, 0);
+        let s = image_size(&elf).unwrap();
+        assert_eq!(
+            s,
+            ImageSize {
+                file: 0x8000,
+                loaded: 0x3000,
+                zeroed: 0x2000,
+                stripped: 0x4000
+            }
+        );
+        assert!(image_size(b"\x7fELF\x01").is_err());
+    }
+
+    #[test]
+    fn spread_and_peer_rate() {
+        let s = Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
+        assert_eq!(Spread::of(&[]), None);
+        let line = "PASS: ssch-loop poll: 100000 cycles in 69444 us: 1440000 cycles/s";
+        assert_eq!(peer_rate(line), Some(1_440_000.0));
+        assert_eq!(peer_rate("nothing"), None);
+    }
+}

@@ -264,3 +264,50 @@ fn compare_says_which_host_is_better_or_that_it_cannot_tell() {
     let (_, out, _) = ccwgate(&["compare", few_a.to_str().unwrap(), few_b.to_str().unwrap()]);
     assert!(out.contains("the data cannot tell"), "{out}");
 }
+
+#[test]
+fn bench_prints_rates_checks_on_and_off_and_sizes() {
+    let json = tmp("bench.json");
+    let (rc, out, err) = ccwgate(&[
+        "bench",
+        "--iterations",
+        "2000",
+        "--repeats",
+        "1",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{out}\n{err}");
+    for mode in ["irq", "wait", "poll", "tsch"] {
+        assert!(out.contains(&format!("ssch       {mode}")), "{out}");
+        assert!(out.contains(&format!("csch-race  {mode}")), "{out}");
+    }
+    assert!(out.contains("boot to verdict (selftest)"), "{out}");
+    assert!(out.contains("bytes text+data"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let cells = report["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 16);
+    assert!(cells
+        .iter()
+        .all(|c| c["guest"]["median"].as_f64().unwrap() > 0.0));
+    assert!(report["size"]["loaded"].as_u64().unwrap() > 10_000);
+    // The C loop must exist if named.
+    let (rc, _, err) = ccwgate(&["bench", "--peer", "/nonexistent/ssch-loop.elf"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("/nonexistent/ssch-loop.elf"), "{err}");
+}
+
+#[test]
+fn checks_none_is_refused_outside_bench() {
+    for cmd in [
+        &["campaign", "--seeds", "1"][..],
+        &["soak", "--runs", "1"][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--", "--append", "checks=none"]);
+        let (rc, _, err) = ccwgate(&args);
+        assert_eq!(rc, 2, "{cmd:?}");
+        assert!(err.contains("checks=none"), "{err}");
+    }
+}
