@@ -645,11 +645,7 @@ impl std::fmt::Display for Spread {
 pub fn peer_rate(console: &str) -> Option<f64> {
     let line = console.lines().find(|l| l.contains("cycles/s"))?;
     let before = line.rsplit_once("cycles/s")?.0.trim_end();
-    before
-        .rsplit([' ', ':'])
-        .next()?
-        .parse()
-        .ok()
+    before.rsplit([' ', ':']).next()?.parse().ok()
 }
 
 #[cfg(test)]
