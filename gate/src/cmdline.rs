@@ -71,6 +71,15 @@ impl Scenario {
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name().as_bytes() == name)
     }
+
+    /// Whether it races CLEAR or HALT against starts (and so has a delay
+    /// sweep and a race outcome to report).
+    pub fn races(self) -> bool {
+        matches!(
+            self,
+            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
+        )
+    }
 }
 
 /// How the kernel learns that an I/O operation has ended.

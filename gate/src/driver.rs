@@ -206,11 +206,8 @@ pub fn race_not_exercised(
     let required = config
         .require_race
         .unwrap_or(config.host == crate::cmdline::Host::VfioCcw && !emulated);
-    let races = matches!(
-        config.scenario,
-        Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
-    );
-    if !required || !races || summary.landed.total() == 0 {
+    // Without checks nothing is judged, the race included.
+    if !required || !config.checks || !config.scenario.races() || summary.landed.total() == 0 {
         return None;
     }
     if summary.landed.window == 0 {
@@ -264,43 +261,36 @@ enum Landing {
 }
 
 /// `checks=none`: what the driver must know to issue the same instructions
-/// (is an operation outstanding, is claimed status still to come), without
+/// (is an operation outstanding, since when a start has been), without
 /// judging anything.
 #[derive(Clone, Copy, Debug, Default)]
 struct Tracker {
     outstanding: bool,
-    claimed: bool,
+    /// When the outstanding start was issued (for `delay=auto`'s latency).
+    start: Option<u64>,
 }
 
 impl Tracker {
-    fn instruction(&mut self, cc: Cc) {
-        match cc {
-            Cc::Zero => {
-                self.outstanding = true;
-                self.claimed = false;
-            }
-            Cc::One if !self.outstanding => self.claimed = true,
-            _ => {}
+    fn instruction(&mut self, cc: Cc, start_at: Option<u64>) {
+        if cc == Cc::Zero {
+            self.outstanding = true;
+            // A clear or halt takes over the start: its end is theirs.
+            self.start = start_at;
         }
     }
 
-    /// Whether `irq` ended what was outstanding.
-    fn interruption(&mut self, irq: &Interruption) -> bool {
-        if irq.tsch_cc != Cc::Zero {
-            return false;
+    /// `Some(start issue time or None)` when `irq` ended what was
+    /// outstanding.
+    fn interruption(&mut self, irq: &Interruption) -> Option<Option<u64>> {
+        let device_active = irq
+            .scsw
+            .ac()
+            .contains(crate::css::ActivityControl::DEVICE_ACTIVE);
+        if irq.tsch_cc != Cc::Zero || !self.outstanding || device_active {
+            return None;
         }
-        self.claimed = false;
-        let s = irq.scsw;
-        let device_active = s.ac().contains(crate::css::ActivityControl::DEVICE_ACTIVE);
-        let ended = self.outstanding && !device_active;
-        if ended {
-            self.outstanding = false;
-        }
-        ended
-    }
-
-    fn expects(&self) -> bool {
-        self.outstanding || self.claimed
+        self.outstanding = false;
+        Some(self.start.take())
     }
 }
 
@@ -421,11 +411,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.start(ProgramKind::SenseId)?;
             self.settle()?;
         }
-        let races = matches!(
-            self.config.scenario,
-            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
-        );
-        if self.config.delay_auto && races {
+        if self.config.delay_auto && self.config.scenario.races() {
             self.size_the_sweep()?;
         }
         self.summary.sweep = self.config.delay;
@@ -485,13 +471,12 @@ impl<'c, C: Channel> Driver<'c, C> {
         Ok(())
     }
 
-    /// Whether an operation is outstanding (or, without checks, claimed
-    /// status still to come).
+    /// Whether an operation is outstanding.
     fn outstanding(&self) -> bool {
         if self.config.checks {
             self.oracle.outstanding() != Outstanding::Idle
         } else {
-            self.tracker.expects()
+            self.tracker.outstanding
         }
     }
 
@@ -500,8 +485,8 @@ impl<'c, C: Channel> Driver<'c, C> {
         if !self.outstanding() {
             return Landing::After;
         }
-        let fastest = self.oracle.stats().start_latency;
-        if fastest.count > 0 && u64::from(self.delay) >= fastest.min {
+        let fastest = self.summary.latency.summary().map(|(min, _, _)| min);
+        if fastest.is_some_and(|min| u64::from(self.delay) >= min) {
             Landing::Window
         } else {
             Landing::Running
@@ -681,9 +666,11 @@ impl<'c, C: Channel> Driver<'c, C> {
         let intparm = self.next_intparm;
         self.next_intparm = self.next_intparm.wrapping_add(1).max(1);
         let orb = Orb::format1(intparm, program.first_ccw);
+        let mut last_cc = Cc::Zero;
         for _ in 0..SSCH_RETRIES {
             self.catch_up()?;
             let cc = self.chan.ssch(&orb);
+            last_cc = cc;
             let tod = self.chan.tod();
             self.record(
                 EventKind::Ssch,
@@ -698,7 +685,7 @@ impl<'c, C: Channel> Driver<'c, C> {
                     .ssch(intparm, program, cc, tod)
                     .map_err(|v| self.fail(v))?;
             } else {
-                self.tracker.instruction(cc);
+                self.tracker.instruction(cc, Some(tod));
             }
             if cc == Cc::Zero {
                 self.summary.starts += 1;
@@ -728,12 +715,14 @@ impl<'c, C: Channel> Driver<'c, C> {
                 }
             }
         }
-        Err(self.fail(violation(
-            Class::CcAnomaly,
-            "ssch-status-pending-forever",
-            0,
-            1,
-        )))
+        // Every try refused: busy each time (the host stack's doing: the
+        // guest's subchannel is idle), or status pending each time.
+        let v = if last_cc == Cc::Two {
+            violation(Class::CcAnomaly, "ssch-busy-forever", 0, 2)
+        } else {
+            violation(Class::CcAnomaly, "ssch-status-pending-forever", 0, 1)
+        };
+        Err(self.fail(v))
     }
 
     fn clear(&mut self) -> Result<(), Failure> {
@@ -763,7 +752,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.summary.halts += 1;
         }
         if !self.config.checks {
-            self.tracker.instruction(cc);
+            self.tracker.instruction(cc, None);
             return Ok(());
         }
         let checked = if clear {
@@ -844,9 +833,14 @@ impl<'c, C: Channel> Driver<'c, C> {
         );
         self.summary.interruptions += 1;
         if !self.config.checks {
-            if self.tracker.interruption(&irq) && self.baseline.is_none() {
-                // The only look at the data: the baseline ends the set-up.
-                self.baseline = SenseId::parse(&self.chan.area(self.slot).0.data).ok();
+            if let Some(start) = self.tracker.interruption(&irq) {
+                if let Some(issued) = start {
+                    self.summary.latency.record(irq.tod.saturating_sub(issued));
+                }
+                if self.baseline.is_none() {
+                    // The only look at the data: the baseline ends the set-up.
+                    self.baseline = SenseId::parse(&self.chan.area(self.slot).0.data).ok();
+                }
             }
             return Ok(());
         }
@@ -1266,6 +1260,31 @@ mod tests {
                 "{scenario:?}"
             );
             assert!(d.trace().is_empty(), "no trace without checks");
+        }
+        // With delay=auto too: the warm-up measures the same latency.
+        for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
+            let on = Config {
+                delay_auto: true,
+                ..config(scenario, 5, 200)
+            };
+            let off = Config {
+                checks: false,
+                ..on
+            };
+            let a = run(&mut Sim::new(SID), &on).unwrap();
+            let b = run(&mut Sim::new(SID), &off).unwrap();
+            assert_eq!(a.sweep, b.sweep, "{scenario:?}");
+            assert_eq!(
+                (a.starts, a.clears, a.halts, a.interruptions),
+                (b.starts, b.clears, b.halts, b.interruptions),
+                "{scenario:?}"
+            );
+            // And a run without checks never claims the race was missed.
+            let required = Config {
+                require_race: Some(true),
+                ..off
+            };
+            assert_eq!(race_not_exercised(&required, &b, false), None);
         }
         // A broken host passes unnoticed: nothing is judged.
         let off = Config {

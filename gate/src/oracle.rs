@@ -546,10 +546,6 @@ impl Oracle {
         self
     }
 
-    pub const fn host(&self) -> Host {
-        self.host
-    }
-
     /// Deviations accepted so far (always zero under `host=strict`).
     pub const fn deviations(&self) -> &Deviations {
         &self.deviations
@@ -679,6 +675,11 @@ impl Oracle {
             // status that follows. So nothing outstanding before is lost.
             Cc::Zero => {
                 let withdrew = !matches!(self.state, State::Idle);
+                // A clear's status says nothing of which clear it ends:
+                // from now on it is this one's.
+                if self.owed == Some(Op::Clear) {
+                    self.owed = None;
+                }
                 self.state = State::Clear { tod, withdrew };
                 self.claim = Claim::None;
                 self.requested();
@@ -719,6 +720,9 @@ impl Oracle {
             Cc::Zero => {
                 self.claim_must_be_collected()?;
                 self.requested();
+                if self.owed == Some(Op::Halt) {
+                    self.owed = None;
+                }
                 let with_start = matches!(self.state, State::Start { .. });
                 self.state = State::Halt {
                     tod,
@@ -978,12 +982,18 @@ impl Oracle {
             // subchannel's current one (PoP ch. 16 interruption code).
             if s.sc() == StatusControl::ALERT | StatusControl::PENDING {
                 if irq.intparm != self.intparm {
-                    return Err(violation(
+                    let v = violation(
                         Class::IntparmMismatch,
                         "unsolicited-intparm",
                         self.intparm,
                         irq.intparm,
-                    ));
+                    );
+                    if self.refused_intparm != Some(irq.intparm) {
+                        return Err(v);
+                    }
+                    // The status that made the host refuse the start,
+                    // presented with the refused start's parameter.
+                    self.deviate(Deviation::IntparmOfRefusedStart, v)?;
                 }
                 self.stats.unsolicited += 1;
                 self.claim = Claim::None;
@@ -2684,6 +2694,37 @@ mod tests {
         assert_eq!(
             class_of(o.interruption(&irq(P2, CLEAR_DONE, 1200))).0,
             Class::IntparmMismatch
+        );
+    }
+
+    #[test]
+    fn unsolicited_status_after_a_refused_start_carries_its_parameter() {
+        let mut o = vfio(oracle());
+        o.ssch(P1, PROG, Cc::Two, 1000).unwrap();
+        assert_eq!(o.interruption(&irq(P1, UNSOLICITED, 1100)), Ok(None));
+        assert_eq!(o.deviations().get(Deviation::IntparmOfRefusedStart), 1);
+        let mut o = vfio(oracle());
+        o.ssch(P1, PROG, Cc::Two, 1000).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, UNSOLICITED, 1100))).1,
+            "unsolicited-intparm"
+        );
+    }
+
+    #[test]
+    fn an_owed_status_is_forgotten_once_a_new_clear_is_accepted() {
+        let mut o = cleared_start(vfio(oracle()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        // The owed status never comes; a new clear and its status.
+        o.csch(Cc::Zero, 1300).unwrap();
+        assert!(o
+            .interruption(&irq(P1, CLEAR_DONE, 1400))
+            .unwrap()
+            .is_some());
+        // Presented again, it is a duplicate, not the old owed status.
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, CLEAR_DONE, 1500))),
+            (Class::DuplicateStatus, "clear-status-repeated")
         );
     }
 

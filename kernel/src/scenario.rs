@@ -3,7 +3,7 @@
 
 use crate::rt::clock;
 use crate::{css, println, report};
-use gate::cmdline::{Config, Host, Scenario};
+use gate::cmdline::{Config, Host};
 use gate::driver::{Driver, Failure, Summary};
 use gate::verdict::{hex, Outcome};
 
@@ -112,10 +112,7 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
             .field("lat_median", median)
             .field("lat_max", max)
             .field("iter_per_s", per_s);
-        if matches!(
-            config.scenario,
-            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
-        ) {
+        if config.scenario.races() {
             line.field(
                 "sweep",
                 format_args!("{}:{}:{}", s.sweep.min, s.sweep.max, s.sweep.step),

@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ccwgate_runner::{
-    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, Job, Record,
-    Results, Setup, Spread, MODES, SCENARIOS, SWEEPS,
+    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, sweeps_for, Job,
+    Record, Results, Setup, Spread, MODES, SCENARIOS,
 };
 use clap::{Args, Parser, Subcommand};
 
@@ -318,7 +318,12 @@ fn campaign(c: Campaign) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fatal(&e),
     };
-    let mut jobs = campaign_jobs(c.first_seed..c.first_seed + c.seeds, c.common.iterations);
+    let sweeps = sweeps_for(&c.common.extra);
+    let mut jobs = campaign_jobs(
+        c.first_seed..c.first_seed + c.seeds,
+        c.common.iterations,
+        sweeps,
+    );
     if let Some((i, n)) = c.shard {
         jobs = shard(jobs, i, n);
     }
@@ -389,6 +394,7 @@ fn soak(s: Soak) -> ExitCode {
     let deadline = s.duration.map(|d| Instant::now() + d);
     let limit = s.runs.unwrap_or(u64::MAX);
     let (scenario, iterations, first) = (s.scenario.clone(), s.common.iterations, s.first_seed);
+    let sweeps = sweeps_for(&s.common.extra);
     // Fresh seeds, the modes and sweeps turning with them; the deadline is
     // checked when a run is handed out.
     let jobs = (0..limit)
@@ -396,7 +402,7 @@ fn soak(s: Soak) -> ExitCode {
             scenario: scenario.clone(),
             seed: first + i,
             mode: MODES[(i % MODES.len() as u64) as usize].into(),
-            delay: SWEEPS[((first + i) % SWEEPS.len() as u64) as usize].into(),
+            delay: sweeps[((first + i) % sweeps.len() as u64) as usize].into(),
             iterations,
         })
         .take_while(move |_| deadline.is_none_or(|d| Instant::now() < d));
