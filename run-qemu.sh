@@ -10,13 +10,16 @@ usage() {
     cat <<'USAGE'
 usage: ./run-qemu.sh [options] [-- extra qemu-system-s390x arguments]
 
-Guest options (become kernel command-line tokens, see README "Command line"):
+Guest options (become kernel command-line tokens, see README "Options"):
   --scenario NAME     selftest | smoke | ssch | csch-race | hsch-race | csch-idle | mixed
                       (default: mixed)
   --seed N            seed for the scenario's choices (default 1)
   --iterations N      iterations to run (default: the scenario's own)
   --devno XXXX        device number of the subchannel to test (default: first found)
-  --delay MIN:MAX:STEP  delay sweep between instructions, TOD units (4096 = 1 us)
+  --delay MIN:MAX:STEP|auto
+                      delay sweep between a START and the CLEAR/HALT racing it,
+                      TOD units (4096 = 1 us); default auto: sized to the
+                      measured start-to-status time
   --mode MODE         irq | wait | poll | tsch: collect status by I/O interruptions
                       (spinning or in an enabled wait), TPI polling or TSCH polling
   --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
