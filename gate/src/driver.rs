@@ -105,6 +105,8 @@ pub enum DeviceState {
 
 /// Bytes a SENSE after a unit check asks for (basic sense is 24 or 32).
 pub const SENSE_COUNT: u16 = 32;
+/// Sense byte 0: command reject.
+const SENSE_COMMAND_REJECT: u8 = 0x80;
 
 /// What the driver needs from the machine.
 pub trait Channel {
@@ -593,6 +595,16 @@ impl<'c, C: Channel> Driver<'c, C> {
             let mut sense = [0; SENSE_COUNT as usize];
             if let Some(n) = self.read_sense(&mut sense) {
                 self.sense = (sense, n);
+            }
+            // Command reject (sense byte 0, bit 0): the device got a
+            // command ccwgate never issues (NOP, SENSE ID and SENSE suit
+            // any device), so the relay changed the program. The host's.
+            if self
+                .sense()
+                .first()
+                .is_some_and(|b| b & SENSE_COMMAND_REJECT != 0)
+            {
+                return None;
             }
             return Some("device-error");
         }
@@ -1224,6 +1236,14 @@ mod tests {
         let f = detects(HostBug::DeviceGone, Scenario::Ssch);
         assert_eq!(f.violation.what, "ssch-not-operational");
         assert_eq!(f.environment, Some("device-gone"));
+        // A command reject: the device got a command ccwgate never sends,
+        // so the host changed the program: a FAIL, with the sense kept.
+        let mut sim = Sim::with_bug(SID, HostBug::CommandReject, 30);
+        let mut d = Driver::new(&mut sim, &config(Scenario::Ssch, 7, 200));
+        let f = d.run(|_| {}).unwrap_err();
+        assert_eq!(f.violation.what, "device-status-error");
+        assert_eq!(f.environment, None);
+        assert_eq!(d.sense().first(), Some(&0x80));
         // A device that never lets a program begin: ERROR device-busy.
         let f = detects(HostBug::NeverInitiate, Scenario::Ssch);
         assert_eq!(f.environment, Some("device-busy"));

@@ -28,6 +28,8 @@ pub enum HostBug {
     Spurious,
     /// A completion carries unit check (the device's own error report).
     UnitCheck,
+    /// A completion carries unit check, and SENSE says command reject.
+    CommandReject,
     /// A completion is replaced by QEMU's relay-failure status: unit
     /// exception with alert status.
     UnitException,
@@ -68,6 +70,8 @@ pub struct Sim {
     last_clear: Option<Scsw>,
     last_area: Option<usize>,
     id: [u8; 7],
+    /// Sense byte 0 a SENSE returns.
+    sense0: u8,
 }
 
 const BASES: [u32; 2] = [0x0010_0000, 0x0010_1000];
@@ -91,6 +95,7 @@ impl Sim {
             last_clear: None,
             last_area: None,
             id: [0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00],
+            sense0: 0x10,
         }
     }
 
@@ -147,8 +152,8 @@ impl Sim {
             n += 1;
             residual = ccw.count;
             if ccw.cmd == cmd::SENSE {
-                // Basic sense: equipment check.
-                self.areas[slot].data[..4].copy_from_slice(&[0x10, 0x00, 0x00, 0x00]);
+                // Basic sense: equipment check, or what the bug says.
+                self.areas[slot].data[..4].copy_from_slice(&[self.sense0, 0x00, 0x00, 0x00]);
                 residual = ccw.count - 4;
             }
             if ccw.cmd == cmd::SENSE_ID {
@@ -229,6 +234,10 @@ impl Channel for Sim {
         }
         if self.due(HostBug::UnitCheck) {
             scsw.0[2] |= u32::from(DeviceStatus::UNIT_CHECK.bits()) << 24;
+        }
+        if self.due(HostBug::CommandReject) {
+            scsw.0[2] |= u32::from(DeviceStatus::UNIT_CHECK.bits()) << 24;
+            self.sense0 = 0x80;
         }
         if self.due(HostBug::UnitException) {
             scsw.0[0] |= StatusControl::ALERT.bits();

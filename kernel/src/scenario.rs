@@ -57,7 +57,7 @@ pub fn run(config: &Config) -> ! {
             Some(missing) => not_exercised(&summary, missing),
             None => pass(&summary, ticks, config),
         },
-        Err(failure) => fail(&failure, config),
+        Err(failure) => fail(&failure, config, driver.sense()),
     }
 }
 
@@ -163,7 +163,7 @@ impl core::fmt::Display for Bytes<'_> {
     }
 }
 
-fn fail(f: &Failure, config: &Config) -> ! {
+fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
     let v = &f.violation;
     println!(
         "FAIL: {} ({}) sid={:#010x} iteration={} seed={} delay={} expected={:#x} actual={:#x}",
@@ -177,6 +177,9 @@ fn fail(f: &Failure, config: &Config) -> ! {
         v.actual
     );
     println!("FAIL: {}: {}", v.class.name(), v.class.summary());
+    if !sense.is_empty() {
+        println!("FAIL: sense after the unit check: {}", Bytes(sense));
+    }
     report::finish(Outcome::Fail, Some(v.class.name()), &|line| {
         line.field("class", v.class.name())
             .field("what", v.what)
