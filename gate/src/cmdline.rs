@@ -166,6 +166,19 @@ impl DelaySweep {
         }
     }
 
+    /// From 0 to about `max` (TOD units, clamped to `u32`) in `steps`
+    /// equal steps: the sweep `delay=auto` and the model size from a
+    /// start-to-status time.
+    pub fn up_to(max: u64, steps: u32) -> Self {
+        let max = u32::try_from(max).unwrap_or(u32::MAX);
+        let step = (max / steps.max(1)).max(1);
+        DelaySweep {
+            min: 0,
+            max: max - max % step,
+            step,
+        }
+    }
+
     /// Number of distinct delays in the sweep, saturated at `u32::MAX`: only
     /// `0:4294967295:1` has more (2^32), and [`nth`](Self::nth) still reaches
     /// all of those.
@@ -541,6 +554,21 @@ mod tests {
         assert!(!ok("checks=none").checks);
         assert!(ok("checks=all").checks);
         assert_eq!(parse(b"checks=some").unwrap_err().kind, ErrorKind::BadValue);
+    }
+
+    #[test]
+    fn sweeps_up_to_a_time() {
+        let s = DelaySweep::up_to(1000, 64);
+        assert_eq!((s.min, s.max, s.step), (0, 990, 15));
+        assert_eq!(s.len(), 67);
+        let tiny = DelaySweep::up_to(10, 64);
+        assert_eq!((tiny.min, tiny.max, tiny.step), (0, 10, 1));
+        let zero = DelaySweep::up_to(0, 64);
+        assert_eq!((zero.max, zero.step), (0, 1));
+        assert_eq!(
+            DelaySweep::up_to(u64::MAX, 64).max,
+            u32::MAX - u32::MAX % (u32::MAX / 64)
+        );
     }
 
     #[test]

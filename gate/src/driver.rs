@@ -464,11 +464,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.settle()?;
         }
         if let Some((_, median, _)) = self.summary.latency.summary() {
-            let max = u32::try_from(median.saturating_mul(2)).unwrap_or(u32::MAX);
-            let step = (max / 64).max(1);
-            if let Some(sweep) = DelaySweep::new(0, max - max % step, step) {
-                self.config.delay = sweep;
-            }
+            self.config.delay = DelaySweep::up_to(median.saturating_mul(2), 64);
         }
         Ok(())
     }

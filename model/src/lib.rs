@@ -108,9 +108,7 @@ impl RunResult {
 /// Default delay sweep for the model: CLEAR or HALT from 0 to twice the
 /// device's typical start-to-status time, in 128 steps.
 pub fn default_sweep(lat: &Latencies) -> gate::cmdline::DelaySweep {
-    let max = u32::try_from(2 * lat.start_to_status()).unwrap_or(u32::MAX);
-    let step = (max / 128).max(1);
-    gate::cmdline::DelaySweep::new(0, max - max % step, step).expect("min <= max, step >= 1")
+    gate::cmdline::DelaySweep::up_to(2 * lat.start_to_status(), 128)
 }
 
 /// One timed run of `setup` with `seed`.
