@@ -16,24 +16,8 @@ pub fn workspace() -> &'static Path {
 pub fn kernel() -> &'static Path {
     static KERNEL: OnceLock<PathBuf> = OnceLock::new();
     KERNEL.get_or_init(|| {
-        let target_dir = workspace().join("target/e2e");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(workspace())
-            .args([
-                "build",
-                "-q",
-                "-p",
-                "ccwgate-kernel",
-                "--release",
-                "--target",
-                "s390x-unknown-linux-gnu",
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "kernel build failed");
-        target_dir.join("s390x-unknown-linux-gnu/release/ccwgate")
+        ccwgate_runner::build_kernel(workspace(), &workspace().join("target/e2e"))
+            .unwrap_or_else(|e| panic!("{e}"))
     })
 }
 

@@ -163,27 +163,10 @@ impl Setup {
         let kernel = match kernel {
             Some(k) => k,
             None => {
-                let status =
-                    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                        .current_dir(workspace)
-                        .args([
-                            "build",
-                            "-q",
-                            "-p",
-                            "ccwgate-kernel",
-                            "--release",
-                            "--target",
-                            "s390x-unknown-linux-gnu",
-                        ])
-                        .status()
-                        .map_err(|e| format!("cannot run cargo to build the kernel: {e}"))?;
-                if !status.success() {
-                    return Err("the kernel build failed".into());
-                }
                 let target = std::env::var_os("CARGO_TARGET_DIR")
                     .map(PathBuf::from)
                     .unwrap_or_else(|| workspace.join("target"));
-                target.join("s390x-unknown-linux-gnu/release/ccwgate")
+                build_kernel(workspace, &target)?
             }
         };
         if !kernel.is_file() {
@@ -215,6 +198,22 @@ impl Setup {
             kernel_version,
         })
     }
+}
+
+/// Builds the guest kernel of `workspace` into `target_dir` and returns
+/// the ELF's path (for the runner and for the end-to-end tests alike).
+pub fn build_kernel(workspace: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(workspace)
+        .args(["build", "-q", "-p", "ccwgate-kernel", "--release"])
+        .args(["--target", "s390x-unknown-linux-gnu", "--target-dir"])
+        .arg(target_dir)
+        .status()
+        .map_err(|e| format!("cannot run cargo to build the kernel: {e}"))?;
+    if !status.success() {
+        return Err("the kernel build failed".into());
+    }
+    Ok(target_dir.join("s390x-unknown-linux-gnu/release/ccwgate"))
 }
 
 /// Lines of evidence kept from a failing run's console.
