@@ -43,9 +43,9 @@ Host options:
   --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
   --kernel ELF        boot this kernel instead of building one
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
-  --inject CLASS[@N]  play a broken host with gdb from iteration N (default 10)
-                      on; expect FAIL with that class (README "What ccwgate
-                      detects"); needs gdb-multiarch
+  --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
+                      on: a class (expect FAIL with it, README "What ccwgate
+                      detects"), relay-race or unit-check; needs gdb-multiarch
   --dry-run           print the QEMU command and exit
   -h, --help          this text
 
