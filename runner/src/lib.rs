@@ -84,6 +84,19 @@ impl Record {
     pub fn failed(&self) -> bool {
         self.verdict == "FAIL"
     }
+
+    /// Its TAP test line as test `n`, and for a run that did not pass its
+    /// evidence as diagnostics.
+    pub fn tap(&self, n: usize) -> String {
+        if self.passed() {
+            return format!("ok {n} - {}\n", self.job.name());
+        }
+        let mut out = format!("not ok {n} - {} # {}\n", self.job.name(), self.verdict);
+        for l in &self.evidence {
+            out.push_str(&format!("# {l}\n"));
+        }
+        out
+    }
 }
 
 /// The sweeps for runs with run-qemu.sh options `extra`: a passed-through
@@ -414,17 +427,7 @@ impl Results {
     pub fn to_tap(&self) -> String {
         let mut out = format!("TAP version 13\n1..{}\n", self.records.len());
         for (i, r) in self.records.iter().enumerate() {
-            let ok = if r.passed() { "ok" } else { "not ok" };
-            out.push_str(&format!("{ok} {} - {}", i + 1, r.job.name()));
-            if !r.passed() {
-                out.push_str(&format!(" # {}", r.verdict));
-            }
-            out.push('\n');
-            if !r.passed() {
-                for l in &r.evidence {
-                    out.push_str(&format!("# {l}\n"));
-                }
-            }
+            out.push_str(&r.tap(i + 1));
         }
         out
     }

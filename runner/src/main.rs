@@ -78,6 +78,17 @@ struct Common {
     /// Iterations per run.
     #[arg(long, default_value_t = 300)]
     iterations: u32,
+    #[command(flatten)]
+    reports: Reports,
+    /// Further run-qemu.sh options for every run, after `--`
+    /// (e.g. `-- --append host=vfio-ccw`).
+    #[arg(last = true)]
+    extra: Vec<String>,
+}
+
+/// Where the records go.
+#[derive(Args)]
+struct Reports {
     /// Write every run's record here (JSON).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -87,10 +98,6 @@ struct Common {
     /// Print TAP on stdout (one line per run) instead of the progress.
     #[arg(long)]
     tap: bool,
-    /// Further run-qemu.sh options for every run, after `--`
-    /// (e.g. `-- --append host=vfio-ccw`).
-    #[arg(last = true)]
-    extra: Vec<String>,
 }
 
 #[derive(Args)]
@@ -112,12 +119,8 @@ struct Merge {
     /// The shards' JSON files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    #[arg(long)]
-    json: Option<PathBuf>,
-    #[arg(long)]
-    junit: Option<PathBuf>,
-    #[arg(long)]
-    tap: bool,
+    #[command(flatten)]
+    reports: Reports,
 }
 
 #[derive(Args)]
@@ -204,18 +207,7 @@ impl Reporter {
     fn finished(&self, r: &Record) {
         let n = self.done.fetch_add(1, Ordering::SeqCst) + 1;
         if self.tap {
-            let ok = if r.passed() { "ok" } else { "not ok" };
-            let note = if r.passed() {
-                String::new()
-            } else {
-                format!(" # {}", r.verdict)
-            };
-            println!("{ok} {n} - {}{note}", r.job.name());
-            if !r.passed() {
-                for l in &r.evidence {
-                    println!("# {l}");
-                }
-            }
+            print!("{}", r.tap(n));
         } else if !r.passed() {
             self.bar.suspend(|| {
                 eprintln!(
@@ -265,17 +257,12 @@ fn run_all(
     out.into_inner().expect("results")
 }
 
-fn write_reports(
-    results: &Results,
-    json: &Option<PathBuf>,
-    junit: &Option<PathBuf>,
-    suite: &str,
-) -> Result<(), String> {
-    if let Some(p) = json {
+fn write_reports(results: &Results, reports: &Reports, suite: &str) -> Result<(), String> {
+    if let Some(p) = &reports.json {
         std::fs::write(p, results.to_json())
             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
-    if let Some(p) = junit {
+    if let Some(p) = &reports.junit {
         std::fs::write(p, results.to_junit(suite))
             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
@@ -327,10 +314,10 @@ fn campaign(c: Campaign) -> ExitCode {
     if let Some((i, n)) = c.shard {
         jobs = shard(jobs, i, n);
     }
-    if c.common.tap {
+    if c.common.reports.tap {
         println!("TAP version 13\n1..{}", jobs.len());
     }
-    let reporter = Reporter::new(c.common.tap, Some(jobs.len() as u64));
+    let reporter = Reporter::new(c.common.reports.tap, Some(jobs.len() as u64));
     let started = Instant::now();
     let records = run_all(
         &setup,
@@ -341,11 +328,11 @@ fn campaign(c: Campaign) -> ExitCode {
     );
     reporter.bar.finish_and_clear();
     let results = Results::merge(vec![Results { records }]);
-    if let Err(e) = write_reports(&results, &c.common.json, &c.common.junit, "campaign") {
+    if let Err(e) = write_reports(&results, &c.common.reports, "campaign") {
         return fatal(&e);
     }
     let line = results.counts().campaign_line(started.elapsed().as_secs());
-    if c.common.tap {
+    if c.common.reports.tap {
         println!("# {line}");
     } else {
         println!("{line}");
@@ -366,10 +353,10 @@ fn merge(m: Merge) -> ExitCode {
         }
     }
     let results = Results::merge(parts);
-    if let Err(e) = write_reports(&results, &m.json, &m.junit, "campaign") {
+    if let Err(e) = write_reports(&results, &m.reports, "campaign") {
         return fatal(&e);
     }
-    if m.tap {
+    if m.reports.tap {
         print!("{}", results.to_tap());
     }
     println!("{}", results.counts().campaign_line(0));
@@ -406,20 +393,20 @@ fn soak(s: Soak) -> ExitCode {
             iterations,
         })
         .take_while(move |_| deadline.is_none_or(|d| Instant::now() < d));
-    if s.common.tap {
+    if s.common.reports.tap {
         println!("TAP version 13");
     }
-    let reporter = Reporter::new(s.common.tap, s.runs);
+    let reporter = Reporter::new(s.common.reports.tap, s.runs);
     let keep_going = s.keep_going;
     let records = run_all(&setup, jobs, workers(&s.common), &reporter, |r| {
         r.failed() && !keep_going
     });
     reporter.bar.finish_and_clear();
     let results = Results::merge(vec![Results { records }]);
-    if s.common.tap {
+    if s.common.reports.tap {
         println!("1..{}", results.records.len());
     }
-    if let Err(e) = write_reports(&results, &s.common.json, &s.common.junit, "soak") {
+    if let Err(e) = write_reports(&results, &s.common.reports, "soak") {
         return fatal(&e);
     }
     let c = results.counts();
