@@ -483,7 +483,7 @@ impl<'c, C: Channel> Driver<'c, C> {
         if !self.outstanding() {
             return Landing::After;
         }
-        let fastest = self.summary.latency.summary().map(|(min, _, _)| min);
+        let fastest = self.summary.latency.min();
         if fastest.is_some_and(|min| u64::from(self.delay) >= min) {
             Landing::Window
         } else {
@@ -605,6 +605,14 @@ impl<'c, C: Channel> Driver<'c, C> {
             return Some("device-error");
         }
         None
+    }
+
+    /// What a run that ended with `summary` did not exercise, when
+    /// `require_race` is in force ([`race_not_exercised`], the device
+    /// judged emulated or not by its SENSE ID).
+    pub fn missing_race(&self, summary: &Summary) -> Option<&'static str> {
+        let emulated = self.baseline.is_some_and(|id| is_emulated(&id));
+        race_not_exercised(&self.config, summary, emulated)
     }
 
     /// The sense bytes read after a device's unit check (`device-error`).

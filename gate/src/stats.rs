@@ -56,6 +56,11 @@ impl Latency {
         self.count
     }
 
+    /// The smallest sample, without the histogram scan of [`Self::summary`].
+    pub fn min(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.min)
+    }
+
     /// `(min, median, max)`, or `None` without samples. The median is the
     /// lower bound of its bucket, clamped into `[min, max]`.
     pub fn summary(&self) -> Option<(u64, u64, u64)> {
@@ -143,7 +148,9 @@ mod tests {
     fn empty_and_single() {
         let mut l = Latency::new();
         assert_eq!(l.summary(), None);
+        assert_eq!(l.min(), None);
         l.record(12345);
+        assert_eq!(l.min(), Some(12345));
         assert_eq!(l.summary(), Some((12345, 12345, 12345)));
     }
 }

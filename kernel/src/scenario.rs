@@ -44,16 +44,13 @@ pub fn run(config: &Config) -> ! {
             None => break,
         }
     }
-    let emulated = driver
-        .baseline()
-        .is_some_and(|id| gate::driver::is_emulated(&id));
     if let Err(f) = &result {
         if let Some(reason) = f.environment {
             environment(f, reason, driver.sense());
         }
     }
     match result {
-        Ok(summary) => match gate::driver::race_not_exercised(config, &summary, emulated) {
+        Ok(summary) => match driver.missing_race(&summary) {
             Some(missing) => not_exercised(&summary, missing),
             None => pass(&summary, ticks, config),
         },

@@ -149,12 +149,8 @@ fn logged(mut world: World, config: &Config, log: bool) -> (RunResult, Vec<Strin
 fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
     let outcome = {
         let mut driver = Driver::new(world, config);
-        let result = driver.run(|_| {});
-        let emulated = driver
-            .baseline()
-            .is_some_and(|id| gate::driver::is_emulated(&id));
-        match result {
-            Ok(summary) => match gate::driver::race_not_exercised(config, &summary, emulated) {
+        match driver.run(|_| {}) {
+            Ok(summary) => match driver.missing_race(&summary) {
                 Some(missing) => Outcome::NotExercised(Box::new(summary), missing),
                 None => Outcome::Pass(Box::new(summary)),
             },
