@@ -158,6 +158,27 @@ fn relay_race_fails_strict_at_the_deviation_and_vfio_ccw_at_the_misattribution()
         "{vfio}"
     );
     assert!(vfio.stderr.contains("marker="), "{vfio}");
+    // A guest that waits for the owed status (wait_owed=1) never starts
+    // into the window; the held-back status never comes, which is lost.
+    let wait = run_qemu(&[
+        "--inject",
+        "relay-race@5",
+        "--timeout",
+        "60",
+        "--append",
+        "host=vfio-ccw wait_owed=1 io_timeout_ms=200",
+    ]);
+    assert_eq!(wait.code, 1, "{wait}");
+    let v = wait.verdict();
+    assert_eq!(
+        (v.get("class"), v.get("what")),
+        (
+            Some("lost-interrupt"),
+            Some("owed-clear-status-never-presented")
+        ),
+        "{wait}"
+    );
+    assert_eq!(v.get("wait_owed"), Some("1"), "{wait}");
 }
 
 /// The device's own unit check is the environment, not the host: ERROR

@@ -231,6 +231,13 @@ pub struct Config {
     /// `checks=none` (benchmarks only): the same instructions with no
     /// oracle, no trace and no data checks, to measure what they cost.
     pub checks: bool,
+    /// `wait_owed=1`: after a deviation ended a halt or clear early (start
+    /// status in its place), take the halt's or clear's own status before
+    /// starting again. By default the next start goes out at once, as
+    /// after any final status: that is the window QEMU's whole-SCSW copy
+    /// opens for the 2021 race. A host that fails by default and passes
+    /// with `wait_owed=1` races only through that window.
+    pub wait_owed: bool,
 }
 
 impl Config {
@@ -247,6 +254,7 @@ impl Config {
         delay_auto: false,
         require_race: None,
         checks: true,
+        wait_owed: false,
     };
 }
 
@@ -356,10 +364,11 @@ enum Key {
     Host,
     RequireRace,
     Checks,
+    WaitOwed,
 }
 
 impl Key {
-    const ALL: [Key; 11] = [
+    const ALL: [Key; 12] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -371,6 +380,7 @@ impl Key {
         Key::Host,
         Key::RequireRace,
         Key::Checks,
+        Key::WaitOwed,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -386,6 +396,7 @@ impl Key {
             Key::Host => b"host",
             Key::RequireRace => b"require_race",
             Key::Checks => b"checks",
+            Key::WaitOwed => b"wait_owed",
         }
     }
 }
@@ -400,6 +411,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Delay if value == b"auto" => config.delay_auto = true,
         Key::Delay => config.delay = delay(value)?,
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
+        Key::WaitOwed => config.wait_owed = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Checks => {
             config.checks = match value {
                 b"all" => true,
@@ -528,7 +540,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0",
+                    require_race=0 wait_owed=1",
         );
         assert_eq!(
             c,
@@ -549,6 +561,7 @@ mod tests {
                 delay_auto: false,
                 require_race: Some(false),
                 checks: true,
+                wait_owed: true,
             }
         );
         assert!(!ok("checks=none").checks);

@@ -796,9 +796,27 @@ impl<'c, C: Channel> Driver<'c, C> {
         Ok(())
     }
 
-    /// Collects status until nothing is outstanding, within the I/O timeout.
+    /// Collects status until nothing is outstanding, within the I/O timeout;
+    /// then, with `wait_owed`, the status a deviation left owed.
     fn settle(&mut self) -> Result<(), Failure> {
         let deadline = self.chan.tod() + self.io_timeout();
+        self.settle_by(deadline)?;
+        if self.config.checks && self.config.wait_owed && self.oracle.owed().is_some() {
+            let deadline = self.chan.tod() + self.io_timeout();
+            while self.oracle.owed().is_some() {
+                match self.chan.next_interruption(deadline) {
+                    Some(irq) => self.feed(irq)?,
+                    None => {
+                        let tod = self.chan.tod();
+                        self.oracle.owed_expired(tod).map_err(|v| self.fail(v))?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn settle_by(&mut self, deadline: u64) -> Result<(), Failure> {
         while self.outstanding() {
             match self.chan.next_interruption(deadline) {
                 Some(irq) => self.feed(irq)?,

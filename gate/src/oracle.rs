@@ -501,6 +501,8 @@ pub struct Oracle {
     /// A halt or clear whose own status is still owed after a deviation
     /// already ended it for the guest (`host=vfio-ccw`).
     owed: Option<Op>,
+    /// When the deviation that left the status owed was taken.
+    owed_since: u64,
     /// The parameter of the last start refused with a deviation's cc 2,
     /// which QEMU left in the SCHIB.
     refused_intparm: Option<u32>,
@@ -535,6 +537,7 @@ impl Oracle {
             host: Host::Strict,
             deviations: Deviations::ZERO,
             owed: None,
+            owed_since: 0,
             refused_intparm: None,
             last_words: [0; 3],
         }
@@ -590,6 +593,11 @@ impl Oracle {
     /// while idle and that status has not been collected yet.
     pub const fn expects_interruption(&self) -> bool {
         !matches!(self.state, State::Idle) || !matches!(self.claim, Claim::None)
+    }
+
+    /// The halt or clear whose own status a deviation left owed.
+    pub const fn owed(&self) -> Option<Op> {
+        self.owed
     }
 
     pub const fn current_intparm(&self) -> u32 {
@@ -789,6 +797,26 @@ impl Oracle {
         };
         // TOD bit 51 is one microsecond: shift out the 12 bits below it.
         let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
+        Err(violation(
+            Class::LostInterrupt,
+            what,
+            self.intparm,
+            waited_us,
+        ))
+    }
+
+    /// The I/O timeout expired while a halt's or clear's own status was
+    /// owed (see [`Oracle::owed`]): PoP ch. 14, HALT and CLEAR SUBCHANNEL,
+    /// each function ends with its own status; a deviation may present
+    /// other status first, never none.
+    pub fn owed_expired(&mut self, tod: u64) -> Result<(), Violation> {
+        let what = match self.owed {
+            None => return Ok(()),
+            Some(Op::Clear) => "owed-clear-status-never-presented",
+            Some(_) => "owed-halt-status-never-presented",
+        };
+        let waited_us =
+            u32::try_from(tod.saturating_sub(self.owed_since) >> 12).unwrap_or(u32::MAX);
         Err(violation(
             Class::LostInterrupt,
             what,
@@ -1652,6 +1680,7 @@ impl Oracle {
     fn complete_owing(&mut self, op: Op, issued: u64, tod: u64) -> Completed {
         let done = self.complete(op, self.intparm, issued, tod, false);
         self.owed = Some(op);
+        self.owed_since = tod;
         self.requested();
         done
     }
@@ -2616,6 +2645,23 @@ mod tests {
             class_of(o.interruption(&irq(P2, CLEAR_DONE, 1400))),
             (Class::WrongFunction, "clear-status-for-start")
         );
+    }
+
+    #[test]
+    fn an_owed_status_that_never_comes_is_lost() {
+        let mut o = cleared_start(vfio(oracle()));
+        assert_eq!(o.owed_expired(1250), Ok(()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(o.owed(), Some(Op::Clear));
+        let v = o.owed_expired(1200 + (7 << 12)).unwrap_err();
+        assert_eq!(
+            (v.class, v.what, v.actual),
+            (Class::LostInterrupt, "owed-clear-status-never-presented", 7)
+        );
+        // Once presented, nothing is owed.
+        o.interruption(&irq(P1, CLEAR_DONE, 1300)).unwrap();
+        assert_eq!(o.owed(), None);
+        assert_eq!(o.owed_expired(1_000_000), Ok(()));
     }
 
     #[test]

@@ -122,6 +122,9 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
             line.field("host", config.host.name())
                 .field("deviations", s.deviations);
         }
+        if config.wait_owed {
+            line.field("wait_owed", 1);
+        }
         if !config.checks {
             // A benchmark, not a verdict on the host.
             line.field("checks", "none");
@@ -188,6 +191,9 @@ fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
         if config.host == Host::VfioCcw {
             line.field("host", config.host.name())
                 .field("deviations", f.deviations);
+        }
+        if config.wait_owed {
+            line.field("wait_owed", 1);
         }
     })
 }
