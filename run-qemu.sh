@@ -15,7 +15,9 @@ Guest options (become kernel command-line tokens, see README "Options"):
                       (default: mixed)
   --seed N            seed for the scenario's choices (default 1)
   --iterations N      iterations to run (default: the scenario's own)
-  --devno XXXX        device number of the subchannel to test (default: first found)
+  --devno XXXX[,XXXX...]|all
+                      device number(s) of the subchannel(s) to test, up to 8
+                      (default: the first found)
   --delay MIN:MAX:STEP|auto
                       delay sweep between a START and the CLEAR/HALT racing it,
                       TOD units (4096 = 1 us); default auto: sized to the
@@ -41,6 +43,8 @@ Host options:
                       missing and how to fix it
   --bisect            for git bisect run: ERROR exits 125 (skip), PASS 0, FAIL 1
   --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
+  --devices N         attach N emulated virtio-rng-ccw devices (devno fe.0.0001
+                      to fe.0.000N; default 1), e.g. with --devno all
   --kernel ELF        boot this kernel instead of building one
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
   --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
@@ -71,6 +75,7 @@ accel=tcg
 smp=1
 devices=()
 default_device=1
+emulated=1
 kernel=""
 gdb=0
 inject=""
@@ -95,6 +100,8 @@ while [ $# -gt 0 ]; do
         --smp) need_value "$@"; smp=$2; shift 2 ;;
         --device) need_value "$@"; devices+=("$2"); shift 2 ;;
         --no-default-device) default_device=0; shift ;;
+        --devices) need_value "$@"; emulated=$2; shift 2
+                   [[ "$emulated" =~ ^[1-8]$ ]] || die "--devices: 1 to 8, not '$emulated'" ;;
         --kernel) need_value "$@"; kernel=$2; shift 2 ;;
         --gdb) gdb=1; shift ;;
         --inject) need_value "$@"; inject=$2; shift 2 ;;
@@ -225,7 +232,11 @@ fi
 
 qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio "${accel_args[@]}"
       -smp "$smp" -m 128 -serial stdio -kernel "$kernel" -append "$cmdline")
-[ "$default_device" = 1 ] && qemu+=(-device virtio-rng-ccw,devno=fe.0.0001)
+if [ "$default_device" = 1 ]; then
+    for n in $(seq 1 "$emulated"); do
+        qemu+=(-device "virtio-rng-ccw,devno=fe.0.$(printf %04x "$n")")
+    done
+fi
 for d in "${devices[@]}"; do qemu+=(-device "$d"); done
 [ "$gdb" = 1 ] && qemu+=(-S -gdb tcp::1234)
 if [ -n "$inject" ]; then

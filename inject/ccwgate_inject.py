@@ -123,6 +123,7 @@ class Hook(gdb.Breakpoint):
 class State:
     done = False
     irb = None            # IRB address passed to the running TSCH
+    tsch_sid = None       # subchannel ID passed to the running TSCH
     last_intparm = 0      # from the lowcore at the last I/O interruption
     clear_irb = None      # bytes of the last clear's IRB
     last_start = None     # (intparm, IRB bytes) of the last completed start
@@ -160,6 +161,7 @@ def on_io_entry():
 def on_tsch_entry():
     global SID
     State.irb = reg("r3")
+    State.tsch_sid = reg("r2") & 0xFFFFFFFF
     if SID is None:
         SID = reg("r2") & 0xFFFFFFFF
 
@@ -172,7 +174,7 @@ def on_tsch_return():
     if State.fabricated:
         State.fabricated = False
         if CLASS == "duplicate-status":
-            intparm, saved = State.last_start
+            intparm, saved, _ = State.last_start
             wr(irb, saved)
             setreg("r2", 0)
             fire("start status presented again", "IRQ sid=%#010x cc=0 intparm=%#010x" % (rd32(LC_SID), intparm))
@@ -185,7 +187,7 @@ def on_tsch_return():
     if fc == FC_CLEAR:
         State.clear_irb = rd(irb, 96)
     if final_start:
-        State.last_start = (State.last_intparm, rd(irb, 96))
+        State.last_start = (State.last_intparm, rd(irb, 96), State.tsch_sid)
     if CLASS == "relay-race" and fc == FC_CLEAR and due() and State.owed_clear is None \
             and State.last_start is not None:
         # The start status a relay copied over the guest's clear function.
@@ -257,8 +259,10 @@ def on_io_unmasked():
     if CLASS == "duplicate-status" and State.last_start is None:
         return
     intparm = State.last_start[0] if CLASS == "duplicate-status" else 0x5EED0000
+    # Presented again for the subchannel that presented it first.
+    sid = State.last_start[2] if CLASS == "duplicate-status" else SID
     wr(LC_IO_OLD_PSW, struct.pack(">QQ", reg("pswm"), reg("pswa")))
-    wr32(LC_SID, SID)
+    wr32(LC_SID, sid)
     wr32(LC_INTPARM, intparm)
     wr32(LC_IOWORD, ISC << 27)
     new_mask, new_addr = struct.unpack(">QQ", rd(LC_IO_NEW_PSW, 16))

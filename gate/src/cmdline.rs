@@ -12,7 +12,7 @@
 //! | `seed`          | u64                                      | `1`            |
 //! | `iterations`    | u32, at least 1                          | scenario's own |
 //! | `verbose`       | 0..=3                                    | `0`            |
-//! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex  | any device     |
+//! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex; a comma-separated list of up to 8; `all` | first device |
 //! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
 //! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
@@ -207,6 +207,41 @@ impl Default for DelaySweep {
     }
 }
 
+/// Subchannels one run drives at most (`devno=` list or `all`).
+pub const MAX_SUBCHANNELS: usize = 8;
+
+/// Which subchannels a run drives (`devno=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Devices {
+    /// The first I/O subchannel found.
+    #[default]
+    First,
+    /// These device numbers, in this order.
+    List {
+        devnos: [u16; MAX_SUBCHANNELS],
+        len: u8,
+    },
+    /// Every valid I/O subchannel, up to [`MAX_SUBCHANNELS`].
+    All,
+}
+
+impl Devices {
+    /// Exactly one device number.
+    pub fn one(devno: u16) -> Self {
+        let mut devnos = [0; MAX_SUBCHANNELS];
+        devnos[0] = devno;
+        Devices::List { devnos, len: 1 }
+    }
+
+    /// The device numbers asked for by name (empty for `First` and `All`).
+    pub fn listed(&self) -> &[u16] {
+        match self {
+            Devices::List { devnos, len } => &devnos[..usize::from(*len)],
+            _ => &[],
+        }
+    }
+}
+
 /// Everything the command line can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -215,8 +250,8 @@ pub struct Config {
     /// `None`: the scenario picks its own count.
     pub iterations: Option<u32>,
     pub verbose: u8,
-    /// `None`: the kernel picks a device.
-    pub devno: Option<u16>,
+    /// The subchannels under test, by device number.
+    pub devno: Devices,
     pub delay: DelaySweep,
     pub mode: Collect,
     pub io_timeout_ms: u32,
@@ -246,7 +281,7 @@ impl Config {
         seed: 1,
         iterations: None,
         verbose: 0,
-        devno: None,
+        devno: Devices::First,
         delay: DelaySweep::DEFAULT,
         mode: Collect::Irq,
         io_timeout_ms: 1000,
@@ -407,7 +442,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Seed => config.seed = number(value)?,
         Key::Iterations => config.iterations = Some(within(number(value)?, 1, u32::MAX)?),
         Key::Verbose => config.verbose = within(number(value)?, 0, 3)?,
-        Key::Devno => config.devno = Some(devno(value)?),
+        Key::Devno => config.devno = devices(value)?,
         Key::Delay if value == b"auto" => config.delay_auto = true,
         Key::Delay => config.delay = delay(value)?,
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
@@ -448,6 +483,28 @@ fn number<T: TryFrom<u64>>(s: &[u8]) -> Result<T, ErrorKind> {
         [b'0', b'x' | b'X', hex @ ..] => digits(hex, 16),
         _ => digits(s, 10),
     }
+}
+
+/// `all`, or one device number, or several separated by commas (no
+/// repeats, at most [`MAX_SUBCHANNELS`]).
+fn devices(s: &[u8]) -> Result<Devices, ErrorKind> {
+    if s == b"all" {
+        return Ok(Devices::All);
+    }
+    let mut devnos = [0; MAX_SUBCHANNELS];
+    let mut len = 0;
+    for part in s.split(|&b| b == b',') {
+        let d = devno(part)?;
+        if len == MAX_SUBCHANNELS || devnos[..len].contains(&d) {
+            return Err(ErrorKind::BadValue);
+        }
+        devnos[len] = d;
+        len += 1;
+    }
+    Ok(Devices::List {
+        devnos,
+        len: len as u8,
+    })
 }
 
 /// `CSSID.SSID.DEVNO`, or a bare devno, all hex.
@@ -549,7 +606,7 @@ mod tests {
                 seed: 0xdead_beef,
                 iterations: Some(500),
                 verbose: 3,
-                devno: Some(0x1a2b),
+                devno: Devices::one(0x1a2b),
                 delay: DelaySweep {
                     min: 10,
                     max: 1000,
@@ -747,7 +804,11 @@ mod tests {
             ("0x1234", 0x1234),
             ("0XbEeF", 0xbeef),
         ] {
-            assert_eq!(ok(&std::format!("devno={s}")).devno, Some(want), "{s}");
+            assert_eq!(
+                ok(&std::format!("devno={s}")).devno,
+                Devices::one(want),
+                "{s}"
+            );
         }
         for (s, kind) in [
             ("0.1.1234", ErrorKind::BadValue),
@@ -763,6 +824,23 @@ mod tests {
             ("", ErrorKind::BadValue),
         ] {
             assert_eq!(err(&std::format!("devno={s}")).0, kind, "{s}");
+        }
+    }
+
+    #[test]
+    fn devno_lists_and_all() {
+        assert_eq!(ok("").devno, Devices::First);
+        assert_eq!(ok("devno=all").devno, Devices::All);
+        let c = ok("devno=1,fe.0.0002,0x3");
+        assert_eq!(c.devno.listed(), &[1, 2, 3]);
+        assert_eq!(ok("devno=all").devno.listed(), &[] as &[u16]);
+        assert_eq!(ok("devno=1,2,3,4,5,6,7,8").devno.listed().len(), 8);
+        for bad in ["1,2,3,4,5,6,7,8,9", "1,1", "1,", ",1", "all,1", "1,,2"] {
+            assert_eq!(
+                err(&std::format!("devno={bad}")).0,
+                ErrorKind::BadValue,
+                "{bad}"
+            );
         }
     }
 

@@ -139,6 +139,39 @@ pub trait Channel {
     }
 }
 
+impl<T: Channel + ?Sized> Channel for &mut T {
+    fn sid(&self) -> u32 {
+        (**self).sid()
+    }
+    fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
+        (**self).area(slot)
+    }
+    fn ssch(&mut self, orb: &Orb) -> Cc {
+        (**self).ssch(orb)
+    }
+    fn csch(&mut self) -> Cc {
+        (**self).csch()
+    }
+    fn hsch(&mut self) -> Cc {
+        (**self).hsch()
+    }
+    fn tod(&self) -> u64 {
+        (**self).tod()
+    }
+    fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        (**self).next_interruption(deadline)
+    }
+    fn collected(&mut self) -> Option<Interruption> {
+        (**self).collected()
+    }
+    fn log(&mut self, event: &Event) {
+        (**self).log(event)
+    }
+    fn device_state(&mut self) -> DeviceState {
+        (**self).device_state()
+    }
+}
+
 /// Counts and latencies of a run that ended without a violation.
 #[derive(Clone, Debug)]
 pub struct Summary {
@@ -160,6 +193,28 @@ pub struct Summary {
     pub sweep: crate::cmdline::DelaySweep,
     /// Start-to-final-status latency of completed starts, TOD units.
     pub latency: Latency,
+}
+
+impl Summary {
+    /// Adds what another subchannel's driver counted (several subchannels:
+    /// one verdict). The sweep stays this one's.
+    pub fn absorb(&mut self, other: &Summary) {
+        self.iterations += other.iterations;
+        self.starts += other.starts;
+        self.clears += other.clears;
+        self.halts += other.halts;
+        self.interruptions += other.interruptions;
+        self.unsolicited += other.unsolicited;
+        self.deviations.add(&other.deviations);
+        let (l, o) = (&mut self.landed, &other.landed);
+        l.before += o.before;
+        l.running += o.running;
+        l.window += o.window;
+        l.after += o.after;
+        self.split += other.split;
+        self.withdrawn += other.withdrawn;
+        self.latency.merge(&other.latency);
+    }
 }
 
 /// Where a race step's CLEAR or HALT landed relative to the start it
@@ -324,8 +379,8 @@ const BUSY_BACKOFF: u64 = 100 * 4096;
 /// allowed: status was pending when the start was to begin).
 const MAX_NOT_INITIATED: u32 = 8;
 
-pub struct Driver<'c, C: Channel> {
-    chan: &'c mut C,
+pub struct Driver<C: Channel> {
+    chan: C,
     config: Config,
     oracle: Oracle,
     rng: Rng,
@@ -334,6 +389,8 @@ pub struct Driver<'c, C: Channel> {
     iteration: u32,
     delay: u32,
     next_intparm: u32,
+    /// Top byte of every start's interruption parameter (0: the full range).
+    intparm_base: u32,
     slot: usize,
     /// Program and fingerprint of each area once its operation has ended.
     settled: [Option<u64>; 2],
@@ -348,8 +405,9 @@ pub struct Driver<'c, C: Channel> {
     summary: Summary,
 }
 
-impl<'c, C: Channel> Driver<'c, C> {
-    pub fn new(chan: &'c mut C, config: &Config) -> Self {
+impl<C: Channel> Driver<C> {
+    /// A driver for `chan`: a [`Channel`] it owns, or `&mut` one.
+    pub fn new(chan: C, config: &Config) -> Self {
         let sid = chan.sid();
         let t0 = chan.tod();
         Driver {
@@ -362,6 +420,7 @@ impl<'c, C: Channel> Driver<'c, C> {
             iteration: 0,
             delay: 0,
             next_intparm: 1,
+            intparm_base: 0,
             slot: 0,
             settled: [None; 2],
             in_flight: None,
@@ -400,15 +459,42 @@ impl<'c, C: Channel> Driver<'c, C> {
         self.baseline
     }
 
+    /// Interruption parameters of this driver's starts carry `base` in
+    /// their top byte (several subchannels: each driver its own, so that
+    /// status presented for the wrong subchannel can be told by its
+    /// parameter). `base` must not be [`ENABLE_INTPARM`]'s top byte.
+    pub fn with_intparm_base(mut self, base: u8) -> Self {
+        self.intparm_base = u32::from(base) << 24;
+        self.next_intparm = self.intparm_base | 1;
+        self
+    }
+
     /// Runs the configured scenario; `progress` hears each finished iteration.
     pub fn run(&mut self, mut progress: impl FnMut(u32)) -> Result<Summary, Failure> {
-        let iterations = self
-            .config
+        self.prepare()?;
+        if self.config.scenario == Scenario::Smoke {
+            progress(1);
+        } else {
+            for i in 0..self.iterations() {
+                self.iterate(i)?;
+                progress(i + 1);
+            }
+        }
+        Ok(self.finish())
+    }
+
+    /// Iterations the configured scenario runs.
+    pub fn iterations(&self) -> u32 {
+        self.config
             .iterations
-            .unwrap_or(default_iterations(self.config.scenario));
-        // Every scenario starts by learning what the device says it is; a
-        // start that does not begin is tried again, at most
-        // MAX_NOT_INITIATED times in a row (then operation_ended fails).
+            .unwrap_or(default_iterations(self.config.scenario))
+    }
+
+    /// What every scenario does first: learn what the device says it is
+    /// (a start that does not begin is tried again, at most
+    /// MAX_NOT_INITIATED times in a row, then operation_ended fails), and
+    /// with `delay=auto` size the race sweep.
+    pub fn prepare(&mut self) -> Result<(), Failure> {
         while self.baseline.is_none() {
             self.start(ProgramKind::SenseId)?;
             self.settle()?;
@@ -417,41 +503,63 @@ impl<'c, C: Channel> Driver<'c, C> {
             self.size_the_sweep()?;
         }
         self.summary.sweep = self.config.delay;
-        for i in 0..iterations {
-            self.iteration = i;
-            let step = match self.config.scenario {
-                Scenario::Ssch => Step::Ssch,
-                Scenario::CschRace => Step::CschRace,
-                Scenario::HschRace => Step::HschRace,
-                Scenario::CschIdle => Step::CschIdle,
-                Scenario::Mixed => [Step::Ssch, Step::CschRace, Step::HschRace, Step::CschIdle]
-                    [self.rng.below(4) as usize],
-                _ => break,
-            };
-            // Only the race steps have a window for the delay to size.
-            self.delay = match (step, self.config.scenario) {
-                (Step::Ssch | Step::CschIdle, _) => 0,
-                (_, Scenario::Mixed) => {
-                    let sweep = self.config.delay;
-                    sweep.nth(self.rng.below(sweep.len()))
-                }
-                _ => self.config.delay.nth(i),
-            };
-            self.step(step)?;
-            self.drain()?;
-            self.summary.iterations = i + 1;
-            progress(i + 1);
-        }
+        Ok(())
+    }
+
+    /// Iteration `i` of the scenario: one step, then whatever status is
+    /// still pending is judged.
+    pub fn iterate(&mut self, i: u32) -> Result<(), Failure> {
+        self.iteration = i;
+        let step = match self.config.scenario {
+            Scenario::Ssch => Step::Ssch,
+            Scenario::CschRace => Step::CschRace,
+            Scenario::HschRace => Step::HschRace,
+            Scenario::CschIdle => Step::CschIdle,
+            Scenario::Mixed => [Step::Ssch, Step::CschRace, Step::HschRace, Step::CschIdle]
+                [self.rng.below(4) as usize],
+            _ => return Ok(()),
+        };
+        // Only the race steps have a window for the delay to size.
+        self.delay = match (step, self.config.scenario) {
+            (Step::Ssch | Step::CschIdle, _) => 0,
+            (_, Scenario::Mixed) => {
+                let sweep = self.config.delay;
+                sweep.nth(self.rng.below(sweep.len()))
+            }
+            _ => self.config.delay.nth(i),
+        };
+        self.step(step)?;
+        self.drain()?;
+        self.summary.iterations += 1;
+        Ok(())
+    }
+
+    /// Several subchannels: a start left running on this one while another
+    /// subchannel runs iteration `i`; [`Driver::settle_background`] ends it.
+    pub fn start_background(&mut self, i: u32) -> Result<(), Failure> {
+        self.iteration = i;
+        self.delay = 0;
+        let program = self.pick_program();
+        self.start(program)
+    }
+
+    /// Takes the status of a [`Driver::start_background`] start.
+    pub fn settle_background(&mut self) -> Result<(), Failure> {
+        self.settle()?;
+        self.drain()
+    }
+
+    /// The summary of what ran, with the oracle's counters.
+    pub fn finish(&mut self) -> Summary {
         if self.config.scenario == Scenario::Smoke {
             self.summary.iterations = 1;
-            progress(1);
         }
         let stats = self.oracle.stats();
         self.summary.unsolicited = stats.unsolicited as u32;
         self.summary.split = stats.starts_two_part as u32;
         self.summary.withdrawn = stats.withdrawn as u32;
         self.summary.deviations = *self.oracle.deviations();
-        Ok(self.summary.clone())
+        self.summary.clone()
     }
 
     /// `delay=auto`: a short warm-up of SENSE IDs measures the
@@ -680,7 +788,11 @@ impl<'c, C: Channel> Driver<'c, C> {
         let (area, base) = self.chan.area(self.slot);
         let program = build(area, base, kind);
         let intparm = self.next_intparm;
-        self.next_intparm = self.next_intparm.wrapping_add(1).max(1);
+        self.next_intparm = if self.intparm_base == 0 {
+            self.next_intparm.wrapping_add(1).max(1)
+        } else {
+            self.intparm_base | (self.next_intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
+        };
         let orb = Orb::format1(intparm, program.first_ccw);
         let mut last_cc = Cc::Zero;
         for _ in 0..SSCH_RETRIES {
@@ -1079,6 +1191,41 @@ mod tests {
         let mut sim = Sim::new(SID);
         let s = run(&mut sim, &config(Scenario::CschIdle, 1, 50)).unwrap();
         assert_eq!((s.starts, s.clears, s.halts), (51, 50, 0));
+    }
+
+    /// Several subchannels as the kernel drives them: each iteration on
+    /// one, a start of its own in flight on each other, one summary.
+    #[test]
+    fn drivers_share_iterations_with_background_starts() {
+        let (mut a, mut b) = (Sim::new(SID), Sim::new(SID + 1));
+        let c = config(Scenario::CschRace, 3, 40);
+        let mut da = Driver::new(&mut a, &c).with_intparm_base(1);
+        let mut db = Driver::new(&mut b, &c).with_intparm_base(2);
+        da.prepare().unwrap();
+        db.prepare().unwrap();
+        for i in 0..40 {
+            let (racer, other) = if i % 3 == 0 {
+                (&mut db, &mut da)
+            } else {
+                (&mut da, &mut db)
+            };
+            other.start_background(i).unwrap();
+            racer.iterate(i).unwrap();
+            other.settle_background().unwrap();
+        }
+        let mut s = da.finish();
+        let sb = db.finish();
+        assert_eq!((s.iterations, sb.iterations), (26, 14));
+        // Two starts per race step, one per background start, and each
+        // driver's baseline (a fixed sweep: no warm-up).
+        assert_eq!(s.clears + sb.clears, 40);
+        s.absorb(&sb);
+        assert_eq!(s.iterations, 40);
+        assert_eq!(s.clears, 40);
+        assert_eq!(s.starts, 2 * 40 + 40 + 2);
+        // Each driver's parameters carry its own top byte.
+        assert!(da.trace().iter().all(|e| e.intparm >> 24 == 1));
+        assert!(db.trace().iter().all(|e| e.intparm >> 24 == 2));
     }
 
     fn kinds(sim: &mut Sim, config: &Config) -> Vec<(EventKind, u32)> {

@@ -15,6 +15,7 @@ pub mod css;
 pub mod driver;
 pub mod oracle;
 pub mod rng;
+pub mod route;
 pub mod sim;
 pub mod stats;
 pub mod trace;

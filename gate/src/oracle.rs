@@ -225,6 +225,13 @@ impl Deviations {
         self.0.iter().sum()
     }
 
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Deviations) {
+        for (n, o) in self.0.iter_mut().zip(other.0.iter()) {
+            *n = n.saturating_add(*o);
+        }
+    }
+
     /// `(name, count)` of every deviation seen at least once.
     pub fn seen(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
         Deviation::ALL

@@ -56,6 +56,16 @@ impl Latency {
         self.count
     }
 
+    /// Adds `other`'s samples, as if each had been recorded here.
+    pub fn merge(&mut self, other: &Latency) {
+        for (b, o) in self.buckets.iter_mut().zip(other.buckets.iter()) {
+            *b = b.saturating_add(*o);
+        }
+        self.count += other.count;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
     /// The smallest sample, without the histogram scan of [`Self::summary`].
     pub fn min(&self) -> Option<u64> {
         (self.count > 0).then_some(self.min)
@@ -152,5 +162,24 @@ mod tests {
         l.record(12345);
         assert_eq!(l.min(), Some(12345));
         assert_eq!(l.summary(), Some((12345, 12345, 12345)));
+    }
+
+    #[test]
+    fn merged_equals_recorded_together() {
+        let (mut a, mut b, mut both) = (Latency::new(), Latency::new(), Latency::new());
+        for v in [5, 900, 40_000] {
+            a.record(v);
+            both.record(v);
+        }
+        for v in [3, 77, 1 << 30] {
+            b.record(v);
+            both.record(v);
+        }
+        a.merge(&b);
+        assert_eq!(a.summary(), both.summary());
+        assert_eq!(a.count(), 6);
+        let mut empty = Latency::new();
+        empty.merge(&Latency::new());
+        assert_eq!(empty.summary(), None);
     }
 }

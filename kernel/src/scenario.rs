@@ -3,38 +3,68 @@
 
 use crate::rt::clock;
 use crate::{css, println, report};
-use gate::cmdline::{Config, Host};
+use gate::cmdline::{Config, Host, Scenario, MAX_SUBCHANNELS};
 use gate::driver::{Driver, Failure, Summary};
+use gate::rng::Rng;
+use gate::route::Router;
 use gate::verdict::{hex, Outcome};
+use spin::Mutex;
 
 /// Channel reports printed at the end, at most.
 const MAX_CRWS: u32 = 16;
 
-pub fn run(config: &Config) -> ! {
-    let found = css::find(config.devno).unwrap_or_else(|e| setup_error(e));
-    println!(
-        "css: subchannel 0.0.{:04x} devno 0.0.{:04x} mode={}",
-        found.sid & 0xffff,
-        found.devno,
-        config.mode.name()
-    );
-    css::enable(found.sid).unwrap_or_else(|e| setup_error(e));
+/// One driver per subchannel under test; in static storage, as eight of
+/// them would crowd the 56 KiB stack.
+static DRIVERS: Mutex<[Option<Driver<css::Subchannel>>; MAX_SUBCHANNELS]> =
+    Mutex::new([const { None }; MAX_SUBCHANNELS]);
 
-    let mut channel = css::Subchannel::new(found.sid, config.mode);
-    let mut driver = Driver::new(&mut channel, config);
-    let start = clock::tod();
-    let result = driver.run(report::progress);
-    let ticks = clock::tod().saturating_sub(start);
-    if config.verbose >= 2 || result.is_err() {
-        for event in driver.trace().iter() {
-            println!("trace: {event}");
-        }
-    }
-    if let Some(id) = driver.baseline() {
+pub fn run(config: &Config) -> ! {
+    let found = css::find(&config.devno).unwrap_or_else(|e| setup_error(e));
+    let found = found.as_slice();
+    for f in found {
         println!(
-            "css: SENSE ID cu={:04x}/{:02x} dev={:04x}/{:02x}",
-            id.cu_type, id.cu_model, id.dev_type, id.dev_model
+            "css: subchannel 0.0.{:04x} devno 0.0.{:04x} mode={}",
+            f.sid & 0xffff,
+            f.devno,
+            config.mode.name()
         );
+        css::enable(f.sid).unwrap_or_else(|e| setup_error(e));
+    }
+    let several = found.len() > 1;
+    css::members(found);
+    let mut drivers = DRIVERS.lock();
+    for (i, f) in found.iter().enumerate() {
+        // Each subchannel its own seed, the first the run's own.
+        let own = Config {
+            seed: config.seed.wrapping_add(i as u64),
+            ..*config
+        };
+        let channel = css::Subchannel::new(i, f.sid, config.mode);
+        let driver = Driver::new(channel, &own);
+        drivers[i] = Some(if several {
+            driver.with_intparm_base(Router::intparm_base(i))
+        } else {
+            driver
+        });
+    }
+    let drivers = &mut drivers[..found.len()];
+    let start = clock::tod();
+    let result = drive(drivers, config);
+    let ticks = clock::tod().saturating_sub(start);
+    let failed = result.as_ref().err().map(|&(i, _)| i);
+    for (i, d) in drivers.iter().enumerate() {
+        let d = d.as_ref().expect("a driver per subchannel");
+        if config.verbose >= 2 || failed == Some(i) {
+            for event in d.trace().iter() {
+                println!("trace: {event}");
+            }
+        }
+        if let Some(id) = d.baseline() {
+            println!(
+                "css: SENSE ID cu={:04x}/{:02x} dev={:04x}/{:02x}",
+                id.cu_type, id.cu_model, id.dev_type, id.dev_model
+            );
+        }
     }
     // Channel reports still pending (a path or device coming or going) are
     // evidence for whatever the verdict says; at most a bounded few.
@@ -44,19 +74,78 @@ pub fn run(config: &Config) -> ! {
             None => break,
         }
     }
-    if let Err(f) = &result {
-        if let Some(reason) = f.environment {
-            environment(f, reason, driver.sense());
+    match result {
+        Ok(summary) => {
+            let first = drivers[0].as_ref().expect("a driver per subchannel");
+            match first.missing_race(&summary) {
+                Some(missing) => not_exercised(&summary, missing),
+                None => pass(&summary, ticks, config, found.len()),
+            }
+        }
+        Err((i, failure)) => {
+            let sense = drivers[i].as_ref().map_or(&[][..], |d| d.sense());
+            if let Some(reason) = failure.environment {
+                environment(&failure, reason, sense);
+            }
+            fail(&failure, config, sense)
         }
     }
-    match result {
-        Ok(summary) => match driver.missing_race(&summary) {
-            Some(missing) => not_exercised(&summary, missing),
-            None => pass(&summary, ticks, config),
-        },
-        Err(failure) => fail(&failure, config, driver.sense()),
-    }
 }
+
+/// Runs the scenario on every subchannel: with several, each iteration
+/// runs on one of them (chosen by the seed) while each of the others has a
+/// start of its own in flight, so that the host carries status for several
+/// subchannels at once and status routed to the wrong one is caught.
+/// `Err` names the driver that failed.
+fn drive(
+    drivers: &mut [Option<Driver<css::Subchannel>>],
+    config: &Config,
+) -> Result<Summary, (usize, Failure)> {
+    fn get(
+        drivers: &mut [Option<Driver<css::Subchannel>>],
+        i: usize,
+    ) -> &mut Driver<css::Subchannel> {
+        drivers[i].as_mut().expect("a driver per subchannel")
+    }
+    let n = drivers.len();
+    if n == 1 {
+        return get(drivers, 0).run(report::progress).map_err(|f| (0, f));
+    }
+    for i in 0..n {
+        get(drivers, i).prepare().map_err(|f| (i, f))?;
+    }
+    let iterations = if config.scenario == Scenario::Smoke {
+        report::progress(1);
+        1
+    } else {
+        let iterations = get(drivers, 0).iterations();
+        // Which subchannel runs each iteration: from the run's seed, apart
+        // from every driver's own choices.
+        let mut rng = Rng::new(config.seed ^ RACER_SEED);
+        for i in 0..iterations {
+            let racer = rng.below(n as u32) as usize;
+            let others = (0..n).filter(|&j| j != racer);
+            for j in others.clone() {
+                get(drivers, j).start_background(i).map_err(|f| (j, f))?;
+            }
+            get(drivers, racer).iterate(i).map_err(|f| (racer, f))?;
+            for j in others {
+                get(drivers, j).settle_background().map_err(|f| (j, f))?;
+            }
+            report::progress(i + 1);
+        }
+        iterations
+    };
+    let mut summary = get(drivers, 0).finish();
+    for j in 1..n {
+        summary.absorb(&get(drivers, j).finish());
+    }
+    summary.iterations = iterations;
+    Ok(summary)
+}
+
+/// Mixed into the seed for choosing which subchannel runs an iteration.
+const RACER_SEED: u64 = 0x5ca1_ab1e_0f5c_a1e5;
 
 /// Every interruption was allowed, but the race steps never reached the
 /// completion window (or never took a status before the CLEAR/HALT): the
@@ -92,7 +181,7 @@ fn setup_error(e: css::SetupError) -> ! {
     })
 }
 
-fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
+fn pass(s: &Summary, ticks: u64, config: &Config, subchannels: usize) -> ! {
     let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
     let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
     println!(
@@ -124,6 +213,9 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
         }
         if config.wait_owed {
             line.field("wait_owed", 1);
+        }
+        if subchannels > 1 {
+            line.field("subchannels", subchannels);
         }
         if !config.checks {
             // A benchmark, not a verdict on the host.

@@ -148,7 +148,7 @@ fn logged(mut world: World, config: &Config, log: bool) -> (RunResult, Vec<Strin
 
 fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
     let outcome = {
-        let mut driver = Driver::new(world, config);
+        let mut driver = Driver::new(&mut *world, config);
         match driver.run(|_| {}) {
             Ok(summary) => match driver.missing_race(&summary) {
                 Some(missing) => Outcome::NotExercised(Box::new(summary), missing),

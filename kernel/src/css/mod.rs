@@ -20,10 +20,11 @@ pub mod insn;
 
 use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
-use gate::cmdline::Collect;
+use gate::cmdline::{Collect, Devices, MAX_SUBCHANNELS};
 use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
 use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
 use gate::oracle::Interruption;
+use gate::route::Router;
 use spin::Mutex;
 
 /// Interruption subclass ccwgate enables its subchannel with.
@@ -56,11 +57,39 @@ pub struct Found {
     pub devno: u16,
 }
 
-/// Scans subchannel set 0 for a valid I/O subchannel, the one with `devno`
-/// if given. STSCH answers cc 3 for numbers with no subchannel behind them;
-/// those may be sparse (vfio-ccw keeps the host's numbers), so the whole set
-/// is scanned when looking for a particular device.
-pub fn find(devno: Option<u16>) -> Result<Found, SetupError> {
+/// The subchannels [`find`] chose, in the order `devno=` named them (or
+/// in subchannel-number order).
+#[derive(Clone, Copy, Debug)]
+pub struct FoundSet {
+    items: [Found; MAX_SUBCHANNELS],
+    len: usize,
+}
+
+impl FoundSet {
+    const EMPTY: Self = FoundSet {
+        items: [Found { sid: 0, devno: 0 }; MAX_SUBCHANNELS],
+        len: 0,
+    };
+
+    fn push(&mut self, found: Found) {
+        self.items[self.len] = found;
+        self.len += 1;
+    }
+
+    pub fn as_slice(&self) -> &[Found] {
+        &self.items[..self.len]
+    }
+}
+
+/// Scans subchannel set 0 for valid I/O subchannels: the first, those with
+/// the listed device numbers, or all of them (up to [`MAX_SUBCHANNELS`]).
+/// STSCH answers cc 3 for numbers with no subchannel behind them; those may
+/// be sparse (vfio-ccw keeps the host's numbers), so the whole set is
+/// scanned when looking for particular devices.
+pub fn find(devices: &Devices) -> Result<FoundSet, SetupError> {
+    let mut set = FoundSet::EMPTY;
+    let listed = devices.listed();
+    let mut by_devno = [None; MAX_SUBCHANNELS];
     let mut schib = Schib::ZERO;
     for number in 0..=u16::MAX {
         let sid = SubchannelId::ss0(number).0;
@@ -71,12 +100,31 @@ pub fn find(devno: Option<u16>) -> Result<Found, SetupError> {
             sid,
             devno: schib.pmcw.devno,
         };
-        match devno {
-            Some(want) if want != found.devno => continue,
-            _ => return Ok(found),
+        match devices {
+            Devices::First => {
+                set.push(found);
+                return Ok(set);
+            }
+            Devices::All => {
+                set.push(found);
+                if set.len == MAX_SUBCHANNELS {
+                    return Ok(set);
+                }
+            }
+            Devices::List { .. } => {
+                if let Some(i) = listed.iter().position(|&d| d == found.devno) {
+                    by_devno[i] = Some(found);
+                }
+            }
         }
     }
-    Err(devno.map_or(SetupError::NoDevice, SetupError::NoSuchDevno))
+    for (i, &devno) in listed.iter().enumerate() {
+        set.push(by_devno[i].ok_or(SetupError::NoSuchDevno(devno))?);
+    }
+    if set.len == 0 {
+        return Err(SetupError::NoDevice);
+    }
+    Ok(set)
 }
 
 const ENABLE_ATTEMPTS: u32 = 8;
@@ -166,10 +214,29 @@ fn take() -> Option<Interruption> {
 
 #[repr(C, align(8))]
 struct Areas([IoArea; 2]);
-static AREAS: Mutex<Areas> = Mutex::new(Areas([IoArea::new(), IoArea::new()]));
+/// Each subchannel's pair of I/O areas, by its index in the run.
+static AREAS: [Mutex<Areas>; MAX_SUBCHANNELS] =
+    [const { Mutex::new(Areas([IoArea::new(), IoArea::new()])) }; MAX_SUBCHANNELS];
 
-/// The subchannel under test, driven by real instructions.
+/// The subchannels under test and the status collected for one of them
+/// while another's driver waited ([`gate::route`]). Taken only by drivers,
+/// never by the interruption handler.
+static ROUTER: Mutex<Router> = Mutex::new(Router::new());
+
+/// Makes `found` the subchannels of this run, in this order; member `i` is
+/// then [`Subchannel::new`]`(i, ..)`, with [`Router::intparm_base`]`(i)`
+/// for its interruption parameters when there are several.
+pub fn members(found: &[Found]) {
+    let mut router = ROUTER.lock();
+    router.clear();
+    for f in found {
+        router.add(f.sid);
+    }
+}
+
+/// A subchannel under test, driven by real instructions.
 pub struct Subchannel {
+    index: usize,
     sid: u32,
     mode: Collect,
     /// Interruption parameter of the last accepted SSCH (or of enabling).
@@ -178,13 +245,34 @@ pub struct Subchannel {
 }
 
 impl Subchannel {
-    pub fn new(sid: u32, mode: Collect) -> Self {
-        let areas = AREAS.try_lock().expect("one Subchannel at a time");
+    /// Member `index` of the run (see [`members`]).
+    pub fn new(index: usize, sid: u32, mode: Collect) -> Self {
+        let areas = AREAS[index].try_lock().expect("one Subchannel per member");
         Subchannel {
+            index,
             sid,
             mode,
             intparm: ENABLE_INTPARM,
             areas,
+        }
+    }
+
+    /// Keeps `irq` for the member it belongs to, or hands it back.
+    fn mine(&self, irq: Interruption) -> Option<Interruption> {
+        ROUTER.lock().route(self.index, irq)
+    }
+
+    fn kept(&self) -> Option<Interruption> {
+        ROUTER.lock().take(self.index)
+    }
+
+    /// Status from the machine in the run's mode, for any subchannel.
+    fn raw(&mut self, deadline: u64) -> Option<Interruption> {
+        match self.mode {
+            Collect::Poll => self.poll(deadline),
+            Collect::Tsch => self.poll_tsch(deadline),
+            Collect::Irq => self.interrupted(deadline),
+            Collect::Wait => self.waited(deadline),
         }
     }
 
@@ -272,7 +360,10 @@ impl Channel for Subchannel {
     }
 
     fn collected(&mut self) -> Option<Interruption> {
-        take()
+        if let Some(irq) = self.kept() {
+            return Some(irq);
+        }
+        take().and_then(|irq| self.mine(irq))
     }
 
     fn log(&mut self, event: &gate::trace::Event) {
@@ -293,11 +384,14 @@ impl Channel for Subchannel {
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
-        match self.mode {
-            Collect::Poll => self.poll(deadline),
-            Collect::Tsch => self.poll_tsch(deadline),
-            Collect::Irq => self.interrupted(deadline),
-            Collect::Wait => self.waited(deadline),
+        loop {
+            if let Some(irq) = self.kept() {
+                return Some(irq);
+            }
+            let irq = self.raw(deadline)?;
+            if let Some(irq) = self.mine(irq) {
+                return Some(irq);
+            }
         }
     }
 }
