@@ -34,6 +34,9 @@ Host options:
   --timeout SECONDS   kill QEMU and report ERROR after this long (default 120)
   --accel tcg|kvm     accelerator (default tcg; kvm needs an s390x host)
   --smp N             number of CPUs (default 1)
+  --cpus MODE         io-elsewhere (I/O interruptions taken on CPU 1) or both
+                      (CPU 0 and CPU 1 both issue the instructions); implies
+                      --smp 2 at least (cpus= token, README "Two CPUs")
   --device SPEC       add a -device (repeatable), e.g. vfio-ccw,sysfsdev=...
   --vfio-ccw UUID[,devno=XXXX]
                       pass the mediated device UUID through (repeatable):
@@ -73,6 +76,7 @@ extra_append=""
 timeout=120
 accel=tcg
 smp=1
+cpus=""
 devices=()
 default_device=1
 emulated=1
@@ -98,6 +102,7 @@ while [ $# -gt 0 ]; do
         --timeout) need_value "$@"; timeout=$2; shift 2 ;;
         --accel) need_value "$@"; accel=$2; shift 2 ;;
         --smp) need_value "$@"; smp=$2; shift 2 ;;
+        --cpus) need_value "$@"; append+=("cpus=$2"); cpus=$2; shift 2 ;;
         --device) need_value "$@"; devices+=("$2"); shift 2 ;;
         --no-default-device) default_device=0; shift ;;
         --devices) need_value "$@"; emulated=$2; shift 2
@@ -139,6 +144,7 @@ fi
 
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds, got '$timeout'"
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
+[ -n "$cpus" ] && [ "$cpus" != one ] && [ "$smp" -lt 2 ] && smp=2
 case "$accel" in
     tcg) accel_args=(-accel "tcg$([ "$smp" -gt 1 ] && echo ,thread=multi)" -cpu max) ;;
     kvm) accel_args=(-accel kvm -cpu host) ;;

@@ -99,6 +99,40 @@ pub enum Collect {
     Tsch,
 }
 
+/// Which CPUs do what (`cpus=`); the second CPU is brought up with SIGNAL
+/// PROCESSOR and needs `--smp 2` or more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Cpus {
+    /// One CPU does everything.
+    #[default]
+    One,
+    /// CPU 0 issues every instruction with its I/O subclass masked in CR6;
+    /// the floating I/O interruptions are taken on CPU 1, which collects
+    /// the status (TSCH) and hands it over. Status comes only this way, so
+    /// `mode=` must be `irq` or `wait`.
+    IoElsewhere,
+    /// SSCH, CSCH, HSCH and (in `mode=poll`/`tsch`) TSCH are each issued by
+    /// CPU 0 or CPU 1, chosen by the seed; CPU 0 waits for CPU 1's
+    /// condition code, so the oracle sees every instruction in its order.
+    Both,
+}
+
+impl Cpus {
+    pub const ALL: [Cpus; 3] = [Cpus::One, Cpus::IoElsewhere, Cpus::Both];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Cpus::One => "one",
+            Cpus::IoElsewhere => "io-elsewhere",
+            Cpus::Both => "both",
+        }
+    }
+
+    fn from_name(name: &[u8]) -> Option<Self> {
+        Cpus::ALL.into_iter().find(|c| c.name().as_bytes() == name)
+    }
+}
+
 impl Collect {
     pub fn name(self) -> &'static str {
         match self {
@@ -273,6 +307,7 @@ pub struct Config {
     /// opens for the 2021 race. A host that fails by default and passes
     /// with `wait_owed=1` races only through that window.
     pub wait_owed: bool,
+    pub cpus: Cpus,
 }
 
 impl Config {
@@ -290,6 +325,7 @@ impl Config {
         require_race: None,
         checks: true,
         wait_owed: false,
+        cpus: Cpus::One,
     };
 }
 
@@ -313,6 +349,9 @@ pub enum ErrorKind {
     Duplicate,
     /// A byte outside printable ASCII in a token.
     NonAscii,
+    /// A value other tokens rule out (`cpus=io-elsewhere` with a polling
+    /// `mode=`); the token is the one named.
+    Conflict,
 }
 
 impl ErrorKind {
@@ -325,6 +364,7 @@ impl ErrorKind {
             ErrorKind::Overflow => "overflow",
             ErrorKind::Duplicate => "duplicate-key",
             ErrorKind::NonAscii => "non-ascii",
+            ErrorKind::Conflict => "conflict",
         }
     }
 }
@@ -355,6 +395,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
 
     let mut config = Config::DEFAULT;
     let mut seen = 0u16;
+    let mut cpus_token: &[u8] = &[];
     for token in text.split(|&b| is_separator(b)).filter(|t| !t.is_empty()) {
         let fail = |kind| CmdlineError { token, kind };
         if !token.iter().all(|b| (0x21..=0x7e).contains(b)) {
@@ -374,6 +415,16 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
         }
         seen |= bit;
         apply(&mut config, key, value).map_err(fail)?;
+        if matches!(key, Key::Cpus) {
+            cpus_token = token;
+        }
+    }
+    // Status taken on the other CPU comes only by interruption.
+    if config.cpus == Cpus::IoElsewhere && matches!(config.mode, Collect::Poll | Collect::Tsch) {
+        return Err(CmdlineError {
+            token: cpus_token,
+            kind: ErrorKind::Conflict,
+        });
     }
     // Without delay= the race scenarios size their own sweep.
     if seen & (1 << Key::Delay as u16) == 0 {
@@ -400,10 +451,11 @@ enum Key {
     RequireRace,
     Checks,
     WaitOwed,
+    Cpus,
 }
 
 impl Key {
-    const ALL: [Key; 12] = [
+    const ALL: [Key; 13] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -416,6 +468,7 @@ impl Key {
         Key::RequireRace,
         Key::Checks,
         Key::WaitOwed,
+        Key::Cpus,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -432,6 +485,7 @@ impl Key {
             Key::RequireRace => b"require_race",
             Key::Checks => b"checks",
             Key::WaitOwed => b"wait_owed",
+            Key::Cpus => b"cpus",
         }
     }
 }
@@ -446,6 +500,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Delay if value == b"auto" => config.delay_auto = true,
         Key::Delay => config.delay = delay(value)?,
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
+        Key::Cpus => config.cpus = Cpus::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::WaitOwed => config.wait_owed = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Checks => {
             config.checks = match value {
@@ -597,7 +652,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0 wait_owed=1",
+                    require_race=0 wait_owed=1 cpus=both",
         );
         assert_eq!(
             c,
@@ -619,6 +674,7 @@ mod tests {
                 require_race: Some(false),
                 checks: true,
                 wait_owed: true,
+                cpus: Cpus::Both,
             }
         );
         assert!(!ok("checks=none").checks);
@@ -825,6 +881,25 @@ mod tests {
         ] {
             assert_eq!(err(&std::format!("devno={s}")).0, kind, "{s}");
         }
+    }
+
+    #[test]
+    fn cpus_choices() {
+        assert_eq!(ok("").cpus, Cpus::One);
+        for c in Cpus::ALL {
+            assert_eq!(ok(&std::format!("cpus={}", c.name())).cpus, c);
+        }
+        assert_eq!(err("cpus=two").0, ErrorKind::BadValue);
+        assert_eq!(ok("cpus=io-elsewhere mode=wait").mode, Collect::Wait);
+        for mode in ["poll", "tsch"] {
+            let line = std::format!("mode={mode} cpus=io-elsewhere");
+            let e = parse(line.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.kind, e.token),
+                (ErrorKind::Conflict, &b"cpus=io-elsewhere"[..])
+            );
+        }
+        assert_eq!(ok("cpus=both mode=tsch").cpus, Cpus::Both);
     }
 
     #[test]

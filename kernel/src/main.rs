@@ -49,6 +49,11 @@ pub fn on_io_interruption(irq: IoInterruption) {
     css::on_io_interruption(irq.sid, irq.intparm);
 }
 
+/// Where the second CPU goes once the runtime brought it up.
+pub fn secondary_main() -> ! {
+    css::second::main()
+}
+
 /// Service-signal hook of the runtime.
 pub fn on_service_signal(param: u32) {
     sclp::on_service_signal(param);

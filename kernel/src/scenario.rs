@@ -1,9 +1,9 @@
 //! Channel-I/O scenarios: find and enable the subchannel, hand it to the
 //! portable driver, and turn what the driver found into the verdict.
 
-use crate::rt::clock;
+use crate::rt::{clock, smp};
 use crate::{css, println, report};
-use gate::cmdline::{Config, Host, Scenario, MAX_SUBCHANNELS};
+use gate::cmdline::{Config, Cpus, Host, Scenario, MAX_SUBCHANNELS};
 use gate::driver::{Driver, Failure, Summary};
 use gate::rng::Rng;
 use gate::route::Router;
@@ -30,6 +30,21 @@ pub fn run(config: &Config) -> ! {
         );
         css::enable(f.sid).unwrap_or_else(|e| setup_error(e));
     }
+    if config.cpus != Cpus::One {
+        css::second::set_role(config.cpus);
+        if let Err(e) = smp::start_second() {
+            report::finish(Outcome::Error, Some(e.reason()), &|line| {
+                line.field("cpu", smp::SECOND)
+                    .field("cpus", config.cpus.name());
+                if let smp::SmpError::StartFailed { order, cc, status } = e {
+                    line.field("order", order)
+                        .field("cc", cc)
+                        .field("status", hex(status));
+                }
+            });
+        }
+        println!("smp: CPU {} up, cpus={}", smp::SECOND, config.cpus.name());
+    }
     let several = found.len() > 1;
     css::members(found);
     let mut drivers = DRIVERS.lock();
@@ -39,7 +54,7 @@ pub fn run(config: &Config) -> ! {
             seed: config.seed.wrapping_add(i as u64),
             ..*config
         };
-        let channel = css::Subchannel::new(i, f.sid, config.mode);
+        let channel = css::Subchannel::new(i, f.sid, config);
         let driver = Driver::new(channel, &own);
         drivers[i] = Some(if several {
             driver.with_intparm_base(Router::intparm_base(i))
@@ -216,6 +231,9 @@ fn pass(s: &Summary, ticks: u64, config: &Config, subchannels: usize) -> ! {
         }
         if subchannels > 1 {
             line.field("subchannels", subchannels);
+        }
+        if config.cpus != Cpus::One {
+            line.field("cpus", config.cpus.name());
         }
         if !config.checks {
             // A benchmark, not a verdict on the host.

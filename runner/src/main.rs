@@ -110,6 +110,10 @@ struct Campaign {
     /// Run only slice I of N (1-based), e.g. one CI job's share.
     #[arg(long, value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// Only these collection modes, e.g. `irq,wait` for
+    /// `-- --cpus io-elsewhere` (default: all four).
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(MODES))]
+    modes: Vec<String>,
     #[command(flatten)]
     common: Common,
 }
@@ -311,6 +315,9 @@ fn campaign(c: Campaign) -> ExitCode {
         c.common.iterations,
         sweeps,
     );
+    if !c.modes.is_empty() {
+        jobs.retain(|j| c.modes.contains(&j.mode));
+    }
     if let Some((i, n)) = c.shard {
         jobs = shard(jobs, i, n);
     }

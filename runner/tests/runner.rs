@@ -185,6 +185,40 @@ fn merged_shards_equal_the_unsharded_campaign() {
     assert_eq!(a, b);
 }
 
+/// A campaign on two CPUs with I/O taken on the second, in the modes that
+/// allow it, over three subchannels.
+#[test]
+fn a_campaign_runs_the_chosen_modes_with_extra_options() {
+    let p = tmp("cpus.json");
+    let (rc, out, err) = ccwgate(&[
+        "campaign",
+        "--seeds",
+        "1",
+        "--iterations",
+        "40",
+        "--modes",
+        "irq,wait",
+        "--json",
+        p.to_str().unwrap(),
+        "--",
+        "--cpus",
+        "io-elsewhere",
+        "--devices",
+        "3",
+        "--devno",
+        "all",
+    ]);
+    assert_eq!(rc, 0, "{out}{err}");
+    assert!(out.contains("campaign: runs=12 pass=12 "), "{out}");
+    let r = load(&p);
+    assert!(r
+        .records
+        .iter()
+        .all(|r| ["irq", "wait"].contains(&r.job.mode.as_str())));
+    let (rc, _, err) = ccwgate(&["campaign", "--modes", "irq,often"]);
+    assert_eq!(rc, 2, "{err}");
+}
+
 #[test]
 fn soak_stops_at_the_first_fail() {
     let (rc, out, _) = ccwgate(&[

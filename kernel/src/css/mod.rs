@@ -17,13 +17,15 @@
 //!   (the last accepted SSCH's) and cannot be checked.
 
 pub mod insn;
+pub mod second;
 
 use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
-use gate::cmdline::{Collect, Devices, MAX_SUBCHANNELS};
+use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
 use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
 use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
 use gate::oracle::Interruption;
+use gate::rng::Rng;
 use gate::route::Router;
 use spin::Mutex;
 
@@ -200,6 +202,9 @@ fn collect(sid: u32, intparm: u32) -> Interruption {
 /// The I/O-interruption path: collect the status of the interrupting
 /// subchannel at once, as an operating system would.
 pub fn on_io_interruption(sid: u32, intparm: u32) {
+    if cpu::address() != 0 {
+        return second::on_io_interruption(sid, intparm);
+    }
     let irq = collect(sid, intparm);
     if TAKEN.lock().replace(irq).is_some() {
         // The handler masks I/O on return, so this is a ccwgate bug, and
@@ -223,6 +228,9 @@ static AREAS: [Mutex<Areas>; MAX_SUBCHANNELS] =
 /// never by the interruption handler.
 static ROUTER: Mutex<Router> = Mutex::new(Router::new());
 
+/// Mixed into the seed for choosing the CPU of each instruction.
+const CPU_CHOICE_SEED: u64 = 0xc0c0_0001_5eed_0002;
+
 /// Makes `found` the subchannels of this run, in this order; member `i` is
 /// then [`Subchannel::new`]`(i, ..)`, with [`Router::intparm_base`]`(i)`
 /// for its interruption parameters when there are several.
@@ -239,6 +247,9 @@ pub struct Subchannel {
     index: usize,
     sid: u32,
     mode: Collect,
+    cpus: Cpus,
+    /// Which CPU runs each instruction under `cpus=both`.
+    rng: Rng,
     /// Interruption parameter of the last accepted SSCH (or of enabling).
     intparm: u32,
     areas: spin::MutexGuard<'static, Areas>,
@@ -246,12 +257,14 @@ pub struct Subchannel {
 
 impl Subchannel {
     /// Member `index` of the run (see [`members`]).
-    pub fn new(index: usize, sid: u32, mode: Collect) -> Self {
+    pub fn new(index: usize, sid: u32, config: &Config) -> Self {
         let areas = AREAS[index].try_lock().expect("one Subchannel per member");
         Subchannel {
             index,
             sid,
-            mode,
+            mode: config.mode,
+            cpus: config.cpus,
+            rng: Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64),
             intparm: ENABLE_INTPARM,
             areas,
         }
@@ -266,8 +279,32 @@ impl Subchannel {
         ROUTER.lock().take(self.index)
     }
 
+    /// Whether CPU 1 runs the next instruction (`cpus=both`, by the seed).
+    fn on_second(&mut self) -> bool {
+        self.cpus == Cpus::Both && self.rng.below(2) == 1
+    }
+
+    /// TEST SUBCHANNEL on this CPU or (`cpus=both`) the other.
+    fn collect(&mut self, sid: u32, intparm: u32) -> Interruption {
+        if !self.on_second() || !SubchannelId(sid).is_addressable() {
+            return collect(sid, intparm);
+        }
+        let tod = clock::tod();
+        let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
+        Interruption {
+            sid,
+            intparm,
+            tsch_cc,
+            scsw: irb.scsw,
+            tod,
+        }
+    }
+
     /// Status from the machine in the run's mode, for any subchannel.
     fn raw(&mut self, deadline: u64) -> Option<Interruption> {
+        if self.cpus == Cpus::IoElsewhere {
+            return second::wait(deadline);
+        }
         match self.mode {
             Collect::Poll => self.poll(deadline),
             Collect::Tsch => self.poll_tsch(deadline),
@@ -279,7 +316,7 @@ impl Subchannel {
     fn poll(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some((sid, intparm)) = insn::tpi() {
-                return Some(collect(sid, intparm));
+                return Some(self.collect(sid, intparm));
             }
             if clock::tod() >= deadline {
                 return None;
@@ -289,7 +326,7 @@ impl Subchannel {
 
     fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
-            let irq = collect(self.sid, self.intparm);
+            let irq = self.collect(self.sid, self.intparm);
             if irq.tsch_cc != Cc::One {
                 return Some(irq);
             }
@@ -340,7 +377,15 @@ impl Channel for Subchannel {
     }
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        let cc = insn::ssch(self.sid, orb);
+        let cc = if self.on_second() {
+            second::on_second(second::Work::Ssch {
+                sid: self.sid,
+                orb: *orb,
+            })
+            .0
+        } else {
+            insn::ssch(self.sid, orb)
+        };
         if cc == Cc::Zero {
             self.intparm = orb.intparm;
         }
@@ -348,10 +393,16 @@ impl Channel for Subchannel {
     }
 
     fn csch(&mut self) -> Cc {
+        if self.on_second() {
+            return second::on_second(second::Work::Csch { sid: self.sid }).0;
+        }
         insn::csch(self.sid)
     }
 
     fn hsch(&mut self) -> Cc {
+        if self.on_second() {
+            return second::on_second(second::Work::Hsch { sid: self.sid }).0;
+        }
         insn::hsch(self.sid)
     }
 
@@ -363,7 +414,12 @@ impl Channel for Subchannel {
         if let Some(irq) = self.kept() {
             return Some(irq);
         }
-        take().and_then(|irq| self.mine(irq))
+        let taken = if self.cpus == Cpus::IoElsewhere {
+            second::take()
+        } else {
+            take()
+        };
+        taken.and_then(|irq| self.mine(irq))
     }
 
     fn log(&mut self, event: &gate::trace::Event) {

@@ -97,6 +97,20 @@ __parm_area:
     j       .
     .endm
 
+    # The second CPU's first instruction (its restart new PSW, see smp):
+    # its own stack, CR0's AFP bit, then Rust.
+    .globl  ccwgate_secondary_entry
+    .balign 4
+ccwgate_secondary_entry:
+    larl    %r15, __secondary_stack_top
+    aghi    %r15, -160
+    xc      0(8,%r15), 0(%r15)
+    stctg   %c0, %c0, 8(%r15)
+    oi      13(%r15), 0x04
+    lctlg   %c0, %c0, 8(%r15)
+    brasl   %r14, {secondary_start}
+    j       .
+
     FATAL   ccwgate_restart_stub, {restart}, {restart_old}
     STUB    ccwgate_external_stub, {external}, {external_old}
     FATAL   ccwgate_svc_stub, {svc}, {svc_old}
@@ -105,6 +119,7 @@ __parm_area:
     STUB    ccwgate_io_stub, {io}, {io_old}
     "#,
     rust_start = sym super::rust_start,
+    secondary_start = sym super::smp::rust_secondary_start,
     frame = const FRAME_SIZE,
     stack = const STUB_STACK,
     restart = sym super::interrupts::restart,
@@ -130,6 +145,10 @@ unsafe extern "C" {
     pub fn ccwgate_program_stub();
     pub fn ccwgate_mcck_stub();
     pub fn ccwgate_io_stub();
+    /// Where the second CPU starts (see `smp`).
+    pub fn ccwgate_secondary_entry();
+    /// The second CPU's 8 KiB prefix area (linker.ld).
+    pub static __secondary_prefix: [u8; 8192];
     /// The 896-byte area QEMU fills with the `-append` string.
     pub static __parm_area: [u8; 896];
 }

@@ -86,13 +86,28 @@ pub fn enabled_wait(enable: PswMask) {
     };
 }
 
-/// Stops this CPU with SIGNAL PROCESSOR (stop); QEMU exits once no CPU runs.
-/// Falls back to a disabled wait, which QEMU also treats as the end.
-pub fn stop() -> ! {
+/// This CPU's address (STORE CPU ADDRESS).
+pub fn address() -> u16 {
     let mut address = 0u16;
-    // SAFETY: STAP stores this CPU's address; SIGP order 5 (stop) to ourselves.
+    // SAFETY: STAP stores two bytes into `address`.
+    unsafe { asm!("stap 0({p})", p = in(reg_addr) &mut address, options(nostack)) };
+    address
+}
+
+/// Disables I/O interruption subclass `isc` (0-7) in CR6.
+pub fn disable_isc(isc: u8) {
+    assert!(isc < 8, "ISC out of range");
+    write_cr6(read_cr6() & !(0x8000_0000u64 >> isc));
+}
+
+/// Stops every CPU, this one last, with SIGNAL PROCESSOR (stop); QEMU exits
+/// once no CPU runs. Falls back to a disabled wait, which QEMU also treats
+/// as the end.
+pub fn stop() -> ! {
+    super::smp::stop_others();
+    let address = address();
+    // SAFETY: SIGP order 5 (stop) to ourselves.
     unsafe {
-        asm!("stap 0({p})", p = in(reg_addr) &mut address, options(nostack));
         asm!("sigp {st}, {addr}, 5", st = out(reg) _, addr = in(reg) u64::from(address), options(nostack));
     }
     let psw = Psw::new(PswMask::KERNEL | PswMask::WAIT, 0);

@@ -69,6 +69,9 @@ pub const SVC_OLD_PSW: usize = offset_of!(Lowcore, svc_old_psw);
 pub const PROGRAM_OLD_PSW: usize = offset_of!(Lowcore, program_old_psw);
 pub const MCCK_OLD_PSW: usize = offset_of!(Lowcore, mcck_old_psw);
 pub const IO_OLD_PSW: usize = offset_of!(Lowcore, io_old_psw);
+/// The first of the six new PSWs (restart, external, SVC, program, machine
+/// check, I/O), which lie back to back.
+pub const RESTART_NEW_PSW: usize = offset_of!(Lowcore, restart_new_psw);
 
 /// 128 bytes where fault stubs park the GPRs before switching stacks: the
 /// architecture assigns nothing at 0x200-0x28f (operating systems keep their

@@ -12,7 +12,7 @@
 //! | `0x2000`–`0xffff`  | the stack, growing down; below it low-address protection guards 0x1000-0x11ff |
 //! | `0x10000`          | `_start`, where QEMU's loader starts the CPU (64-bit, DAT off) |
 //! | `0x10480`–`0x107ff`| `.parm`: the `-append` string, NUL-terminated ([`command_line`]) |
-//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 16 KiB fault stack |
+//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 16 KiB fault stack, the second CPU's prefix area and stack ([`smp`]) |
 //!
 //! # Startup
 //!
@@ -38,6 +38,11 @@
 //! - `crate::on_fault(&Fault, &Psw) -> !` for everything that must not happen
 //!   (program check, machine check, restart, SVC, unknown external code).
 //!
+//! A second CPU ([`smp::start_second`]) gets its own lowcore through its
+//! prefix, its own stack and control registers, the same handlers, and runs
+//! `crate::secondary_main`; [`cpu::stop`] stops it before the CPU that ends
+//! the run stops itself.
+//!
 //! Clock-comparator and CPU-timer interruptions are the runtime's own: they
 //! end bounded waits ([`clock::wait_until`]). Interruptions are enabled only
 //! inside such waits, so everywhere else kernel code runs undisturbed. When an
@@ -50,6 +55,7 @@ pub mod cpu;
 pub mod interrupts;
 pub mod lowcore;
 pub mod psw;
+pub mod smp;
 
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;

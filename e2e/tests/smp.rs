@@ -1,0 +1,106 @@
+//! Two CPUs (`--cpus io-elsewhere|both`, multi-threaded TCG): the second
+//! CPU comes up through SIGNAL PROCESSOR, every channel-I/O scenario
+//! passes, the injected host faults are still caught with their class, and
+//! a missing CPU is an ERROR naming it.
+
+use e2e::run_qemu;
+use gate::oracle::Class;
+use gate::verdict::Outcome;
+
+const SCENARIOS: [&str; 5] = ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"];
+
+fn two(cpus: &str, extra: &[&str]) -> e2e::Run {
+    let mut args = vec!["--cpus", cpus, "--timeout", "90"];
+    args.extend_from_slice(extra);
+    run_qemu(&args)
+}
+
+fn passes_every_scenario(cpus: &str, modes: &[&str]) {
+    for (i, scenario) in SCENARIOS.iter().enumerate() {
+        let mode = modes[i % modes.len()];
+        let run = two(
+            cpus,
+            &[
+                "--scenario",
+                scenario,
+                "--mode",
+                mode,
+                "--iterations",
+                "200",
+            ],
+        );
+        assert_eq!(run.code, 0, "{cpus} {scenario} {mode}:\n{run}");
+        assert_eq!(run.verdict().get("cpus"), Some(cpus), "{run}");
+        assert!(run.stdout.contains("smp: CPU 1 up"), "{run}");
+    }
+}
+
+#[test]
+fn io_taken_on_the_other_cpu_passes_every_scenario() {
+    passes_every_scenario("io-elsewhere", &["irq", "wait"]);
+}
+
+#[test]
+fn instructions_from_both_cpus_pass_every_scenario() {
+    passes_every_scenario("both", &["irq", "wait", "poll", "tsch"]);
+}
+
+#[test]
+fn injected_faults_keep_their_class_on_two_cpus() {
+    for (cpus, class) in [
+        ("io-elsewhere", Class::WrongFunction),
+        ("io-elsewhere", Class::DuplicateStatus),
+        ("io-elsewhere", Class::SpuriousInterrupt),
+        ("io-elsewhere", Class::IntparmMismatch),
+        ("both", Class::CcAnomaly),
+        ("both", Class::LostInterrupt),
+        ("both", Class::SidMismatch),
+        ("both", Class::CcwAddress),
+    ] {
+        let spec = format!("{}@5", class.name());
+        let run = two(cpus, &["--inject", &spec]);
+        assert_eq!(run.code, 1, "{cpus} {spec}:\n{run}");
+        let v = run.verdict();
+        assert_eq!(v.outcome, Outcome::Fail, "{run}");
+        assert_eq!(v.get("class"), Some(class.name()), "{cpus}:\n{run}");
+    }
+}
+
+#[test]
+fn a_missing_cpu_or_a_polling_mode_elsewhere_is_an_error() {
+    let run = run_qemu(&["--smp", "1", "--append", "cpus=both", "--scenario", "smoke"]);
+    assert_eq!(run.code, 2, "{run}");
+    let v = run.verdict();
+    assert_eq!(v.get("reason"), Some("cpu-missing"), "{run}");
+    assert_eq!(v.get("cpu"), Some("1"), "{run}");
+    let run = two("io-elsewhere", &["--mode", "tsch", "--scenario", "smoke"]);
+    assert_eq!(run.code, 2, "{run}");
+    let v = run.verdict();
+    assert_eq!(v.get("reason"), Some("bad-cmdline"), "{run}");
+    assert_eq!(v.get("error"), Some("conflict"), "{run}");
+}
+
+/// Two CPUs and three subchannels at once.
+#[test]
+fn two_cpus_drive_three_subchannels() {
+    let run = two(
+        "both",
+        &[
+            "--devices",
+            "3",
+            "--devno",
+            "all",
+            "--scenario",
+            "mixed",
+            "--iterations",
+            "200",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    let v = run.verdict();
+    assert_eq!(
+        (v.get("cpus"), v.get("subchannels")),
+        (Some("both"), Some("3")),
+        "{run}"
+    );
+}

@@ -1,0 +1,198 @@
+//! What the second CPU does for the channel subsystem (`cpus=`).
+//!
+//! - `cpus=io-elsewhere`: CPU 1 enables the I/O subclass (CPU 0 masks it)
+//!   and opens its PSW's I/O mask, taking interruptions and collecting
+//!   their status, only while CPU 0 waits for status in
+//!   [`Channel::next_interruption`](gate::driver::Channel): the gate below.
+//!   An interruption is thus never taken, nor its status collected, between
+//!   CPU 0's instructions, and the oracle sees instructions and status in
+//!   their true order, as with one CPU. (Taking an interruption while
+//!   closed and collecting later would pair an old interruption code with
+//!   newer status.)
+//! - `cpus=both`: CPU 1 runs the instructions CPU 0 posts to it, one at a
+//!   time, and posts back the condition code (and a TSCH's IRB). CPU 0
+//!   waits for the answer (bounded), so the order stays exact while the
+//!   host sees the instructions come from two CPUs.
+
+use super::{collect, ISC};
+use crate::report;
+use crate::rt::clock;
+use crate::rt::cpu;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use gate::cmdline::Cpus;
+use gate::css::{Cc, Irb, Orb};
+use gate::oracle::Interruption;
+use gate::verdict::Outcome;
+use spin::Mutex;
+
+/// How long CPU 0 waits for CPU 1 to answer one instruction.
+const ANSWER_US: u64 = 1_000_000;
+
+static ROLE: AtomicU8 = AtomicU8::new(0);
+
+fn role() -> Cpus {
+    Cpus::ALL[usize::from(ROLE.load(Ordering::SeqCst))]
+}
+
+/// Sets what CPU 1 will do; before it is started.
+pub fn set_role(cpus: Cpus) {
+    let index = Cpus::ALL.iter().position(|&c| c == cpus).unwrap_or(0);
+    ROLE.store(index as u8, Ordering::SeqCst);
+    if cpus == Cpus::IoElsewhere {
+        // Floating I/O interruptions go to a CPU whose CR6 enables them.
+        cpu::disable_isc(ISC);
+    }
+}
+
+/// CPU 1's life after start-up.
+pub fn main() -> ! {
+    match role() {
+        Cpus::IoElsewhere => {
+            cpu::enable_isc(ISC);
+            loop {
+                if OPEN.load(Ordering::SeqCst) {
+                    let _gate = GATE.lock();
+                    if OPEN.load(Ordering::SeqCst) {
+                        cpu::unmask_io();
+                        cpu::mask_io();
+                    }
+                }
+            }
+        }
+        Cpus::Both | Cpus::One => serve(),
+    }
+}
+
+// ---- cpus=io-elsewhere ----
+
+/// Whether CPU 0 is waiting for status (CPU 1 may open I/O).
+static OPEN: AtomicBool = AtomicBool::new(false);
+/// Held by CPU 1 across each opening of its I/O mask; CPU 0 takes it after
+/// clearing OPEN, to know that no opening is still under way.
+static GATE: Mutex<()> = Mutex::new(());
+
+/// Status CPU 1 collected, oldest first: a ring of QUEUE entries.
+const QUEUE: usize = 16;
+struct Collected {
+    ring: [Option<Interruption>; QUEUE],
+    head: usize,
+    len: usize,
+}
+static COLLECTED: Mutex<Collected> = Mutex::new(Collected {
+    ring: [None; QUEUE],
+    head: 0,
+    len: 0,
+});
+
+/// CPU 1's I/O interruption (taken only inside an opening, the gate
+/// held): collect the status and queue it for CPU 0.
+pub fn on_io_interruption(sid: u32, intparm: u32) {
+    let irq = collect(sid, intparm);
+    let mut q = COLLECTED.lock();
+    if q.len == QUEUE {
+        drop(q);
+        panic!("CPU 1 collected {QUEUE} interruptions CPU 0 never took");
+    }
+    let tail = (q.head + q.len) % QUEUE;
+    q.ring[tail] = Some(irq);
+    q.len += 1;
+}
+
+/// The oldest status CPU 1 collected and CPU 0 has not taken.
+pub fn take() -> Option<Interruption> {
+    let mut q = COLLECTED.lock();
+    if q.len == 0 {
+        return None;
+    }
+    let head = q.head;
+    q.head = (head + 1) % QUEUE;
+    q.len -= 1;
+    q.ring[head].take()
+}
+
+/// CPU 0 waits for status from CPU 1 until `deadline`.
+pub fn wait(deadline: u64) -> Option<Interruption> {
+    if let Some(irq) = take() {
+        return Some(irq);
+    }
+    OPEN.store(true, Ordering::SeqCst);
+    let got = loop {
+        if let Some(irq) = take() {
+            break Some(irq);
+        }
+        if clock::tod() >= deadline {
+            break None;
+        }
+    };
+    OPEN.store(false, Ordering::SeqCst);
+    drop(GATE.lock());
+    // Status CPU 1 collected in its last opening is queued by now.
+    got.or_else(take)
+}
+
+// ---- cpus=both ----
+
+#[derive(Clone, Copy)]
+pub enum Work {
+    Ssch { sid: u32, orb: Orb },
+    Csch { sid: u32 },
+    Hsch { sid: u32 },
+    Tsch { sid: u32 },
+}
+
+#[derive(Clone, Copy)]
+enum Mail {
+    Empty,
+    Request(Work),
+    Busy,
+    Done(Cc, Irb),
+}
+
+static MAILBOX: Mutex<Mail> = Mutex::new(Mail::Empty);
+
+/// CPU 1 under `cpus=both`: run each posted instruction, post the answer.
+fn serve() -> ! {
+    loop {
+        let work = {
+            let mut mail = MAILBOX.lock();
+            match *mail {
+                Mail::Request(work) => {
+                    *mail = Mail::Busy;
+                    Some(work)
+                }
+                _ => None,
+            }
+        };
+        if let Some(work) = work {
+            let mut irb = Irb::ZERO;
+            let cc = match work {
+                Work::Ssch { sid, orb } => super::insn::ssch(sid, &orb),
+                Work::Csch { sid } => super::insn::csch(sid),
+                Work::Hsch { sid } => super::insn::hsch(sid),
+                Work::Tsch { sid } => super::insn::tsch(sid, &mut irb),
+            };
+            *MAILBOX.lock() = Mail::Done(cc, irb);
+        }
+    }
+}
+
+/// Has CPU 1 run `work`: its condition code and (TSCH) IRB. A CPU 1 that
+/// does not answer within a second ends the run: ERROR `cpu-unresponsive`.
+pub fn on_second(work: Work) -> (Cc, Irb) {
+    *MAILBOX.lock() = Mail::Request(work);
+    let deadline = clock::tod() + clock::us_to_tod(ANSWER_US);
+    loop {
+        {
+            let mut mail = MAILBOX.lock();
+            if let Mail::Done(cc, irb) = *mail {
+                *mail = Mail::Empty;
+                return (cc, irb);
+            }
+        }
+        if clock::tod() >= deadline {
+            report::finish(Outcome::Error, Some("cpu-unresponsive"), &|line| {
+                line.field("cpu", crate::rt::smp::SECOND);
+            });
+        }
+    }
+}
