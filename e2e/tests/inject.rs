@@ -192,4 +192,9 @@ fn a_devices_unit_check_is_an_error_not_a_fail() {
     assert_eq!(v.get("reason"), Some("device-error"), "{run}");
     assert_eq!(v.get("what"), Some("device-status-error"), "{run}");
     assert!(run.stdout.contains("the host is not to blame"), "{run}");
+    // The unit check's IRB is kept: extended status and control words (5
+    // and 8 words) as evidence, with the sense bytes read after it.
+    assert_eq!(v.get("esw").map(str::len), Some(40), "{run}");
+    assert_eq!(v.get("ecw").map(str::len), Some(64), "{run}");
+    assert!(v.get("sense").is_some(), "{run}");
 }

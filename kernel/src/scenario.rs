@@ -250,6 +250,14 @@ fn environment(f: &Failure, reason: &str, sense: &[u8]) -> ! {
         "ERROR: {reason} (the host is not to blame): {} sid={:#010x} iteration={} expected={:#x} actual={:#x}",
         v.what, f.sid, f.iteration, v.expected, v.actual
     );
+    let irb = css::unit_check_irb().filter(|_| reason == "device-error");
+    if let Some(irb) = irb {
+        println!(
+            "ERROR: the unit check's extended status {} and extended control {}",
+            Words(&irb.esw),
+            Words(&irb.ecw)
+        );
+    }
     report::finish(Outcome::Error, Some(reason), &|line| {
         line.field("what", v.what)
             .field("sid", hex(f.sid))
@@ -258,7 +266,23 @@ fn environment(f: &Failure, reason: &str, sense: &[u8]) -> ! {
         if !sense.is_empty() {
             line.field("sense", Bytes(sense));
         }
+        if let Some(irb) = irb {
+            line.field("esw", Words(&irb.esw))
+                .field("ecw", Words(&irb.ecw));
+        }
     })
+}
+
+/// Words as one hex value for a verdict value (or a line).
+struct Words<'a>(&'a [u32]);
+
+impl core::fmt::Display for Words<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        for w in self.0 {
+            write!(f, "{w:08x}")?;
+        }
+        Ok(())
+    }
 }
 
 /// Bytes as one hex word for a verdict value.

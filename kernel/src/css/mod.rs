@@ -22,7 +22,7 @@ pub mod second;
 use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
-use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
+use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, SubchannelId};
 use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
@@ -190,6 +190,7 @@ fn collect(sid: u32, intparm: u32) -> Interruption {
     } else {
         Cc::Three
     };
+    keep_unit_check(tsch_cc, &irb);
     Interruption {
         sid,
         intparm,
@@ -197,6 +198,22 @@ fn collect(sid: u32, intparm: u32) -> Interruption {
         scsw: irb.scsw,
         tod,
     }
+}
+
+/// The whole IRB of the last status with a unit check: its extended-status
+/// and extended-control words are evidence when the run ends as the
+/// device's own error (`device-error`).
+static UNIT_CHECK_IRB: Mutex<Option<Irb>> = Mutex::new(None);
+
+fn keep_unit_check(cc: Cc, irb: &Irb) {
+    if cc == Cc::Zero && irb.scsw.device_status().contains(DeviceStatus::UNIT_CHECK) {
+        *UNIT_CHECK_IRB.lock() = Some(*irb);
+    }
+}
+
+/// The IRB kept by the last unit check, if any.
+pub fn unit_check_irb() -> Option<Irb> {
+    *UNIT_CHECK_IRB.lock()
 }
 
 /// The I/O-interruption path: collect the status of the interrupting
@@ -291,6 +308,7 @@ impl Subchannel {
         }
         let tod = clock::tod();
         let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
+        keep_unit_check(tsch_cc, &irb);
         Interruption {
             sid,
             intparm,
