@@ -52,7 +52,8 @@ Host options:
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
   --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
                       on: a class (expect FAIL with it, README "What ccwgate
-                      detects"), relay-race or unit-check; needs gdb-multiarch
+                      detects"), relay-race, unit-check or nop-residual;
+                      needs gdb-multiarch
   --dry-run           print the QEMU command and exit
   -h, --help          this text
 
@@ -158,7 +159,7 @@ if [ -n "$inject" ]; then
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly relay-race
-             unit-check"
+             unit-check nop-residual"
     [[ " $(echo $classes) " == *" $inject_class "* ]] \
         || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"

@@ -28,6 +28,7 @@ FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
 SC_PRIMARY, SC_ALERT = 0x04, 0x10
 UNIT_CHECK, UNIT_EXCEPTION = 0x02, 0x01
 SENSE_ID = 0xE4
+NOP = 0x03
 PSW_IO = 1 << (63 - 6)
 ISC = 3
 
@@ -43,6 +44,9 @@ CLASSES = (
     # Not a host fault: the device's own unit check, which the kernel must
     # report as ERROR device-error (with the sense bytes), not FAIL.
     "unit-check",
+    # A bad-status case of its own: a NOP's residual count above the CCW's
+    # count of 1 (FAIL bad-status nop-residual-above-count).
+    "nop-residual",
 )
 
 
@@ -220,6 +224,10 @@ def on_tsch_return():
     elif CLASS == "unit-check":
         wr32(irb + 8, w2 | (UNIT_CHECK << 24))
         fire("unit check added to a start's final status", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2 | (UNIT_CHECK << 24)))
+    elif CLASS == "nop-residual" and State.program and State.program[0] == NOP:
+        w2x = (w2 & 0xFFFF0000) | 0x0100
+        wr32(irb + 8, w2x)
+        fire("a NOP's residual count set above its count", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2x))
     elif CLASS == "ccw-address":
         wr32(irb + 4, w1 + 0x1000)
         fire("CCW address moved outside the channel program", ":%#010x:" % (w1 + 0x1000))
@@ -296,7 +304,7 @@ Hook(address_of("ccwgate_io_stub"), on_io_entry)
 Hook(address_of("ccwgate::css::insn::tsch"), on_tsch_entry)
 for a in returns_of("ccwgate::css::insn::tsch"):
     Hook(a, on_tsch_return)
-if CLASS in ("lost-interrupt", "data-corruption"):
+if CLASS in ("lost-interrupt", "data-corruption", "nop-residual"):
     Hook(address_of("ccwgate::css::insn::ssch"), on_ssch_entry)
 if CLASS == "cc-anomaly":
     for a in returns_of("ccwgate::css::insn::ssch"):

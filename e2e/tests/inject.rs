@@ -181,6 +181,24 @@ fn relay_race_fails_strict_at_the_deviation_and_vfio_ccw_at_the_misattribution()
     assert_eq!(v.get("wait_owed"), Some("1"), "{wait}");
 }
 
+/// A NOP's residual count above the CCW's count of 1 (the architecture has
+/// 1, QEMU's emulated devices 0; anything else is made up).
+#[test]
+fn a_nop_residual_above_its_count_is_bad_status() {
+    let run = run_qemu(&["--inject", "nop-residual@5", "--timeout", "60"]);
+    assert_eq!(run.code, 1, "{run}");
+    let v = run.verdict();
+    assert_eq!(
+        (v.get("class"), v.get("what"), v.get("actual")),
+        (
+            Some("bad-status"),
+            Some("nop-residual-above-count"),
+            Some("0x100")
+        ),
+        "{run}"
+    );
+}
+
 /// The device's own unit check is the environment, not the host: ERROR
 /// device-error, which `git bisect run` skips, never FAIL.
 #[test]

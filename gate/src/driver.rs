@@ -1106,6 +1106,20 @@ impl<C: Channel> Driver<C> {
                 }
                 self.oracle.check_canary(&area.data[stored..], DATA_FILL)
             }
+            // PoP ch. 16 Count: the residual is the last CCW's count less
+            // what it transferred, so never above its count (1 for ccwgate's
+            // NOPs). The architecture has 1 for a NOP, which transfers
+            // nothing; QEMU's emulated devices store 0: both pass.
+            (Op::Start, false, ProgramKind::Nop | ProgramKind::NopChain(_))
+                if residual.is_some_and(|r| r > NOP_COUNT) =>
+            {
+                Err(violation(
+                    Class::BadStatus,
+                    "nop-residual-above-count",
+                    u32::from(NOP_COUNT),
+                    u32::from(residual.unwrap_or(0)),
+                ))
+            }
             // NOP transfers nothing, and a start that never began ran nothing.
             (Op::Start, _, _) => self.oracle.check_canary(&area.data, DATA_FILL),
             // A halted or cleared program may have stored part of its data.
@@ -1113,6 +1127,9 @@ impl<C: Channel> Driver<C> {
         }
     }
 }
+
+/// Count of each NOP CCW (nonzero, as every CCW's must be).
+const NOP_COUNT: u16 = 1;
 
 /// Writes the channel program for `kind` into `area` (at absolute `base`),
 /// refilling its data and guards.
@@ -1123,8 +1140,8 @@ fn build(area: &mut IoArea, base: u32, kind: ProgramKind) -> Program {
     let data = base + IoArea::DATA_OFFSET;
     let (cmd, count, n) = match kind {
         ProgramKind::SenseId => (cmd::SENSE_ID, SENSE_ID_COUNT, 1),
-        ProgramKind::Nop => (cmd::NOP, 1, 1),
-        ProgramKind::NopChain(n) => (cmd::NOP, 1, usize::from(n).clamp(1, MAX_CCWS)),
+        ProgramKind::Nop => (cmd::NOP, NOP_COUNT, 1),
+        ProgramKind::NopChain(n) => (cmd::NOP, NOP_COUNT, usize::from(n).clamp(1, MAX_CCWS)),
         ProgramKind::Sense => (cmd::SENSE, SENSE_COUNT, 1),
     };
     for (i, ccw) in area.ccws.iter_mut().enumerate().take(n) {
@@ -1253,6 +1270,16 @@ mod tests {
     }
 
     #[test]
+    fn a_nop_residual_above_its_count_is_bad_status() {
+        let f = detects(HostBug::NopResidual, Scenario::Ssch);
+        let v = f.violation;
+        assert_eq!(
+            (v.class, v.what, v.expected, v.actual),
+            (Class::BadStatus, "nop-residual-above-count", 1, 0x100)
+        );
+    }
+
+    #[test]
     fn every_host_bug_is_caught_as_its_class() {
         let cases = [
             (
@@ -1297,6 +1324,7 @@ mod tests {
                 Scenario::Ssch,
                 Class::DataCorruption,
             ),
+            (HostBug::NopResidual, Scenario::Ssch, Class::BadStatus),
         ];
         for (bug, scenario, class) in cases {
             let f = detects(bug, scenario);

@@ -52,6 +52,8 @@ pub enum HostBug {
     ShortResidual,
     /// SENSE ID stores bytes beyond those its residual count owns up to.
     WriteBeyondResidual,
+    /// A NOP's residual count is above the CCW's count.
+    NopResidual,
 }
 
 pub struct Sim {
@@ -257,6 +259,8 @@ impl Channel for Sim {
             if self.due(HostBug::WriteBeyondResidual) {
                 self.areas[slot].data[self.id.len() + 2] = 0;
             }
+        } else if self.areas[slot].ccws[0].cmd == cmd::NOP && self.due(HostBug::NopResidual) {
+            scsw.0[2] = (scsw.0[2] & 0xffff_0000) | 0x0100;
         }
         self.pending = Some(scsw);
         self.requests += 1;
