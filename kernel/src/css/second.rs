@@ -96,14 +96,22 @@ pub fn on_io_interruption(sid: u32, intparm: u32) {
     let tail = (q.head + q.len) % QUEUE;
     q.ring[tail] = Some(irq);
     q.len += 1;
+    QUEUED.fetch_add(1, Ordering::AcqRel);
 }
+
+/// Entries in COLLECTED, for polling without the lock.
+static QUEUED: AtomicU8 = AtomicU8::new(0);
 
 /// The oldest status CPU 1 collected and CPU 0 has not taken.
 pub fn take() -> Option<Interruption> {
+    if QUEUED.load(Ordering::Acquire) == 0 {
+        return None;
+    }
     let mut q = COLLECTED.lock();
     if q.len == 0 {
         return None;
     }
+    QUEUED.fetch_sub(1, Ordering::AcqRel);
     let head = q.head;
     q.head = (head + 1) % QUEUE;
     q.len -= 1;
@@ -140,54 +148,48 @@ pub enum Work {
     Tsch { sid: u32 },
 }
 
-#[derive(Clone, Copy)]
-enum Mail {
-    Empty,
-    Request(Work),
-    Busy,
-    Done(Cc, Irb),
-}
-
-static MAILBOX: Mutex<Mail> = Mutex::new(Mail::Empty);
+/// The mailbox between the CPUs: [`STATE`] says whose turn it is, and
+/// only that CPU touches the contents, so each side polls one byte with
+/// plain loads instead of contending for a lock.
+static STATE: AtomicU8 = AtomicU8::new(EMPTY);
+const EMPTY: u8 = 0;
+const REQUEST: u8 = 1;
+const DONE: u8 = 2;
+static WORK: Mutex<Option<Work>> = Mutex::new(None);
+static ANSWER: Mutex<(Cc, Irb)> = Mutex::new((Cc::Zero, Irb::ZERO));
 
 /// CPU 1 under `cpus=both`: run each posted instruction, post the answer.
 fn serve() -> ! {
     loop {
-        let work = {
-            let mut mail = MAILBOX.lock();
-            match *mail {
-                Mail::Request(work) => {
-                    *mail = Mail::Busy;
-                    Some(work)
-                }
-                _ => None,
-            }
-        };
-        if let Some(work) = work {
-            let mut irb = Irb::ZERO;
-            let cc = match work {
-                Work::Ssch { sid, orb } => super::insn::ssch(sid, &orb),
-                Work::Csch { sid } => super::insn::csch(sid),
-                Work::Hsch { sid } => super::insn::hsch(sid),
-                Work::Tsch { sid } => super::insn::tsch(sid, &mut irb),
-            };
-            *MAILBOX.lock() = Mail::Done(cc, irb);
+        if STATE.load(Ordering::Acquire) != REQUEST {
+            core::hint::spin_loop();
+            continue;
         }
+        let Some(work) = WORK.lock().take() else {
+            continue;
+        };
+        let mut irb = Irb::ZERO;
+        let cc = match work {
+            Work::Ssch { sid, orb } => super::insn::ssch(sid, &orb),
+            Work::Csch { sid } => super::insn::csch(sid),
+            Work::Hsch { sid } => super::insn::hsch(sid),
+            Work::Tsch { sid } => super::insn::tsch(sid, &mut irb),
+        };
+        *ANSWER.lock() = (cc, irb);
+        STATE.store(DONE, Ordering::Release);
     }
 }
 
 /// Has CPU 1 run `work`: its condition code and (TSCH) IRB. A CPU 1 that
 /// does not answer within a second ends the run: ERROR `cpu-unresponsive`.
 pub fn on_second(work: Work) -> (Cc, Irb) {
-    *MAILBOX.lock() = Mail::Request(work);
+    *WORK.lock() = Some(work);
+    STATE.store(REQUEST, Ordering::Release);
     let deadline = clock::tod() + clock::us_to_tod(ANSWER_US);
     loop {
-        {
-            let mut mail = MAILBOX.lock();
-            if let Mail::Done(cc, irb) = *mail {
-                *mail = Mail::Empty;
-                return (cc, irb);
-            }
+        if STATE.load(Ordering::Acquire) == DONE {
+            STATE.store(EMPTY, Ordering::Relaxed);
+            return *ANSWER.lock();
         }
         if clock::tod() >= deadline {
             report::finish(Outcome::Error, Some("cpu-unresponsive"), &|line| {
