@@ -18,7 +18,7 @@ use super::{collect, ISC};
 use crate::report;
 use crate::rt::clock;
 use crate::rt::cpu;
-use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use gate::cmdline::Cpus;
 use gate::css::{Cc, Irb, Orb};
 use gate::oracle::Interruption;
@@ -55,6 +55,7 @@ pub fn main() -> ! {
                     if OPEN.load(Ordering::SeqCst) {
                         cpu::unmask_io();
                         cpu::mask_io();
+                        OPENINGS.fetch_add(1, Ordering::SeqCst);
                     }
                 }
             }
@@ -67,6 +68,8 @@ pub fn main() -> ! {
 
 /// Whether CPU 0 is waiting for status (CPU 1 may open I/O).
 static OPEN: AtomicBool = AtomicBool::new(false);
+/// Openings of CPU 1's I/O mask so far.
+static OPENINGS: AtomicU32 = AtomicU32::new(0);
 /// Held by CPU 1 across each opening of its I/O mask; CPU 0 takes it after
 /// clearing OPEN, to know that no opening is still under way.
 static GATE: Mutex<()> = Mutex::new(());
@@ -119,17 +122,28 @@ pub fn take() -> Option<Interruption> {
 }
 
 /// CPU 0 waits for status from CPU 1 until `deadline`.
+///
+/// As with one CPU, where each wait opens I/O at least once, the wait does
+/// not end empty before CPU 1 completed one opening that began after CPU 0
+/// opened the gate: an interruption already pending is always taken, even
+/// by a wait whose deadline has passed (the drain between iterations).
 pub fn wait(deadline: u64) -> Option<Interruption> {
     if let Some(irq) = take() {
         return Some(irq);
     }
+    let before = OPENINGS.load(Ordering::SeqCst);
     OPEN.store(true, Ordering::SeqCst);
+    let unresponsive = deadline.max(clock::tod()) + clock::us_to_tod(ANSWER_US);
     let got = loop {
         if let Some(irq) = take() {
             break Some(irq);
         }
-        if clock::tod() >= deadline {
+        let now = clock::tod();
+        if now >= deadline && OPENINGS.load(Ordering::SeqCst) != before {
             break None;
+        }
+        if now >= unresponsive {
+            unresponsive_cpu();
         }
     };
     OPEN.store(false, Ordering::SeqCst);
@@ -192,9 +206,14 @@ pub fn on_second(work: Work) -> (Cc, Irb) {
             return *ANSWER.lock();
         }
         if clock::tod() >= deadline {
-            report::finish(Outcome::Error, Some("cpu-unresponsive"), &|line| {
-                line.field("cpu", crate::rt::smp::SECOND);
-            });
+            unresponsive_cpu();
         }
     }
+}
+
+/// CPU 1 stopped answering: ERROR `cpu-unresponsive`, naming it.
+fn unresponsive_cpu() -> ! {
+    report::finish(Outcome::Error, Some("cpu-unresponsive"), &|line| {
+        line.field("cpu", crate::rt::smp::SECOND);
+    })
 }
