@@ -40,6 +40,28 @@ fn io_taken_on_the_other_cpu_passes_every_scenario() {
     passes_every_scenario("io-elsewhere", &["irq", "wait"]);
 }
 
+/// The campaign's counterexample: if CPU 1 did not open at least once per
+/// drain, requests whose status a CLEAR withdrew would pile up undelivered
+/// (beyond what the oracle excuses) and later arrive as spurious.
+#[test]
+fn io_elsewhere_drains_pending_requests_as_one_cpu_does() {
+    let run = two(
+        "io-elsewhere",
+        &[
+            "--scenario",
+            "csch-race",
+            "--seed",
+            "10101",
+            "--delay",
+            "0:8192:64",
+            "--iterations",
+            "300",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert!(run.verdict().get_u64("withdrawn").unwrap_or(0) > 0, "{run}");
+}
+
 #[test]
 fn instructions_from_both_cpus_pass_every_scenario() {
     passes_every_scenario("both", &["irq", "wait", "poll", "tsch"]);
