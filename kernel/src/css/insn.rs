@@ -100,3 +100,55 @@ pub fn stcrw() -> Option<u32> {
     };
     (cc == 0).then_some(crw)
 }
+
+// ---- Guarded instructions: operands placed where the architecture says
+// they must not be, for `scenario=conformance`. Each may take a program
+// interruption on purpose; inside `rt::expect_program_interruption` that
+// interruption comes back as a value (see `rt::expect`), anywhere else it
+// is the ERROR it always was. ----
+
+use crate::rt::expect::guarded_asm;
+use crate::rt::psw::PswMask;
+
+/// SET CHANNEL MONITOR tried in the problem state; returns the address of
+/// the SCHM instruction. A privileged-operation exception there is the
+/// architected outcome. Should SCHM complete, the privileged LPSWE after
+/// it takes the exception instead (at another address, which the caller
+/// sees in the interruption); either way the landing puts the CPU back in
+/// the supervisor state.
+#[inline(never)]
+pub fn schm_in_problem_state(gr1: u64, gr2: u64) -> u64 {
+    let mut psws = [
+        PswMask::KERNEL.bits() | PswMask::PROBLEM.bits(),
+        0,
+        PswMask::KERNEL.bits(),
+        0,
+    ];
+    let at: u64;
+    // SAFETY: LPSWE loads a problem-state PSW that continues at label 3 with
+    // every interruption masked; the instructions from there on are SCHM and
+    // LPSWE, both privileged, so one of them takes a privileged-operation
+    // exception, whose recovery lands at the block's landing in the
+    // supervisor state (rt::expect). The second LPSWE's PSW, should it ever
+    // be loaded, is a supervisor PSW continuing at the landing too.
+    unsafe {
+        guarded_asm!(
+            "larl {at}, 3f",
+            "stg {at}, 8({psws})",
+            "larl {at}, 1f",
+            "stg {at}, 24({psws})",
+            "larl {at}, 2f",
+            "lpswe 0({psws})",
+            "3:",
+            "2: .insn s,0xb23c0000,0",
+            "lpswe 16({psws})";
+            in("r1") gr1,
+            in("r2") gr2,
+            psws = in(reg_addr) psws.as_mut_ptr(),
+            at = out(reg_addr) at,
+            cc = out(reg) _,
+            options(nostack),
+        )
+    };
+    at
+}

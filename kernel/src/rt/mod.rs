@@ -38,6 +38,10 @@
 //! - `crate::on_fault(&Fault, &Psw) -> !` for everything that must not happen
 //!   (program check, machine check, restart, SVC, unknown external code).
 //!
+//! The one program interruption that does not end the run is the one a
+//! test provokes on purpose: a guarded instruction inside
+//! [`expect_program_interruption`] gets it back as a value ([`expect`]).
+//!
 //! Clock-comparator and CPU-timer interruptions are the runtime's own: they
 //! end bounded waits ([`clock::wait_until`]). Interruptions are enabled only
 //! inside such waits, so everywhere else kernel code runs undisturbed. When an
@@ -47,10 +51,12 @@
 pub mod asm;
 pub mod clock;
 pub mod cpu;
+pub mod expect;
 pub mod interrupts;
 pub mod lowcore;
 pub mod psw;
 
+pub use expect::expect_program_interruption;
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;
 
