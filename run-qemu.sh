@@ -12,7 +12,7 @@ usage: ./run-qemu.sh [options] [-- extra qemu-system-s390x arguments]
 
 Guest options (become kernel command-line tokens, see README "Options"):
   --scenario NAME     selftest | smoke | ssch | csch-race | hsch-race | csch-idle | mixed
-                      (default: mixed)
+                      | conformance (default: mixed)
   --seed N            seed for the scenario's choices (default 1)
   --iterations N      iterations to run (default: the scenario's own)
   --devno XXXX        device number of the subchannel to test (default: first found)

@@ -40,10 +40,13 @@ pub enum Scenario {
     HschRace,
     CschIdle,
     Mixed,
+    /// Instruction-level checks of how the host handles each channel
+    /// instruction's operands and error cases ([`crate::conformance`]).
+    Conformance,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Selftest,
         Scenario::Crash,
         Scenario::Smoke,
@@ -52,6 +55,7 @@ impl Scenario {
         Scenario::HschRace,
         Scenario::CschIdle,
         Scenario::Mixed,
+        Scenario::Conformance,
     ];
 
     /// The name used on the command line and in the verdict line.
@@ -65,6 +69,7 @@ impl Scenario {
             Scenario::HschRace => "hsch-race",
             Scenario::CschIdle => "csch-idle",
             Scenario::Mixed => "mixed",
+            Scenario::Conformance => "conformance",
         }
     }
 

@@ -11,6 +11,7 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod conformance;
 pub mod css;
 pub mod driver;
 pub mod oracle;

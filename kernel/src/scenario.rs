@@ -77,7 +77,7 @@ try delay=auto or a sweep up to twice lat_median",
     })
 }
 
-fn setup_error(e: css::SetupError) -> ! {
+pub(crate) fn setup_error(e: css::SetupError) -> ! {
     report::finish(Outcome::Error, Some(e.reason()), &|line| match e {
         css::SetupError::NoDevice => {}
         css::SetupError::NoSuchDevno(devno) => {

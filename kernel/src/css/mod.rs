@@ -301,3 +301,72 @@ impl Channel for Subchannel {
         }
     }
 }
+
+/// Measurement blocks the channel subsystem writes behind the program's
+/// back (SET CHANNEL MONITOR, PMCW measurement mode): two format-0 blocks
+/// (32 bytes each, at the SCHM origin plus 32 times the MBI) and one
+/// format-1 block (64 bytes, at the SCHIB's measurement-block address).
+#[repr(C, align(64))]
+struct Blocks {
+    fmt0: [u8; 64],
+    fmt1: [u8; 64],
+}
+
+static BLOCKS: Mutex<Blocks> = Mutex::new(Blocks {
+    fmt0: [0; 64],
+    fmt1: [0; 64],
+});
+
+/// Safe access to [`BLOCKS`]: addresses to hand to the channel subsystem,
+/// counts read with volatile loads.
+pub mod measurement {
+    use super::BLOCKS;
+
+    /// Origin of the format-0 area (32-byte aligned) for SCHM's GR2.
+    pub fn fmt0_origin() -> u64 {
+        BLOCKS.lock().fmt0.as_ptr() as u64
+    }
+
+    /// Address of the format-1 block (64-byte aligned) for the SCHIB.
+    pub fn fmt1_address() -> u64 {
+        BLOCKS.lock().fmt1.as_ptr() as u64
+    }
+
+    /// SSCH+RSCH count of format-0 block `index` (0 or 1): a halfword at
+    /// offset 0 of the 32-byte block.
+    pub fn fmt0_count(index: usize) -> u16 {
+        let blocks = BLOCKS.lock();
+        let p = blocks.fmt0[index * 32..index * 32 + 2].as_ptr();
+        let mut b = [0u8; 2];
+        for (i, byte) in b.iter_mut().enumerate() {
+            // SAFETY: p..p+2 lies in the locked static; volatile because
+            // the channel subsystem stores there without the compiler's
+            // knowledge.
+            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
+        }
+        u16::from_be_bytes(b)
+    }
+
+    /// SSCH+RSCH count of the format-1 block: a word at offset 0.
+    pub fn fmt1_count() -> u32 {
+        let blocks = BLOCKS.lock();
+        let p = blocks.fmt1.as_ptr();
+        let mut b = [0u8; 4];
+        for (i, byte) in b.iter_mut().enumerate() {
+            // SAFETY: as in fmt0_count.
+            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
+        }
+        u32::from_be_bytes(b)
+    }
+
+    /// Zeroes every block (with measurements off, or the counts race).
+    pub fn clear() {
+        let mut guard = BLOCKS.lock();
+        let blocks = &mut *guard;
+        for byte in blocks.fmt0.iter_mut().chain(blocks.fmt1.iter_mut()) {
+            let p: *mut u8 = byte;
+            // SAFETY: p points into the locked static.
+            unsafe { core::ptr::write_volatile(p, 0) };
+        }
+    }
+}
