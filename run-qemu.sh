@@ -144,8 +144,8 @@ if [ -n "$inject" ]; then
     [ "$inject_class" != "$inject" ] && inject_at=${inject#*@}
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
-             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly relay-race
-             unit-check"
+             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
+             relay-race unit-check"
     [[ " $(echo $classes) " == *" $inject_class "* ]] \
         || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
@@ -160,6 +160,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         case "$inject_class" in
             wrong-function|relay-race) append+=(scenario=csch-race) ;;
+            conformance) append+=(scenario=conformance) ;;
             *) append+=(scenario=ssch) ;;
         esac ;;
     esac

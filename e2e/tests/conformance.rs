@@ -20,4 +20,3 @@ fn every_check_passes_on_qemu() {
         assert!(run.stdout.contains(&line), "no {line:?} in:\n{run}");
     }
 }
-

@@ -17,6 +17,7 @@ use crate::{println, report};
 use gate::cmdline::Config;
 use gate::conformance::{Id, Observed, Outcome as Judged, Shown, Tally, CHECKS};
 use gate::css::{cmd, Cc, Ccw1, CcwFlags, Irb, Orb, PmcwChars, PmcwFlags, Schib};
+use gate::oracle::Class;
 use gate::verdict::{hex, Outcome};
 use spin::Mutex;
 
@@ -703,4 +704,4 @@ pub fn run(config: &Config) -> ! {
 }
 
 /// The violation class of a failed check.
-const CLASS: &str = "conformance";
+const CLASS: &str = Class::Conformance.name();
