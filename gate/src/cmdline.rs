@@ -16,6 +16,7 @@
 //! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
 //! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
+//! | `measure`       | `0` or `1` (see [`Config::measure`])     | `0`            |
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
 //!
@@ -243,6 +244,11 @@ pub struct Config {
     /// opens for the 2021 race. A host that fails by default and passes
     /// with `wait_owed=1` races only through that window.
     pub wait_owed: bool,
+    /// `measure=1`: the channel subsystem's own count of the starts it
+    /// performed (a measurement block) is compared with the starts the
+    /// guest saw accepted at the end of a channel-I/O run
+    /// ([`crate::measure`]).
+    pub measure: bool,
 }
 
 impl Config {
@@ -260,6 +266,7 @@ impl Config {
         require_race: None,
         checks: true,
         wait_owed: false,
+        measure: false,
     };
 }
 
@@ -370,10 +377,11 @@ enum Key {
     RequireRace,
     Checks,
     WaitOwed,
+    Measure,
 }
 
 impl Key {
-    const ALL: [Key; 12] = [
+    const ALL: [Key; 13] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -386,6 +394,7 @@ impl Key {
         Key::RequireRace,
         Key::Checks,
         Key::WaitOwed,
+        Key::Measure,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -402,6 +411,7 @@ impl Key {
             Key::RequireRace => b"require_race",
             Key::Checks => b"checks",
             Key::WaitOwed => b"wait_owed",
+            Key::Measure => b"measure",
         }
     }
 }
@@ -417,6 +427,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Delay => config.delay = delay(value)?,
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
         Key::WaitOwed => config.wait_owed = within(number::<u8>(value)?, 0, 1)? == 1,
+        Key::Measure => config.measure = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Checks => {
             config.checks = match value {
                 b"all" => true,
@@ -545,7 +556,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0 wait_owed=1",
+                    require_race=0 wait_owed=1 measure=1",
         );
         assert_eq!(
             c,
@@ -567,8 +578,11 @@ mod tests {
                 require_race: Some(false),
                 checks: true,
                 wait_owed: true,
+                measure: true,
             }
         );
+        assert!(!ok("measure=0").measure);
+        assert_eq!(parse(b"measure=2").unwrap_err().kind, ErrorKind::BadValue);
         assert!(!ok("checks=none").checks);
         assert!(ok("checks=all").checks);
         assert_eq!(parse(b"checks=some").unwrap_err().kind, ErrorKind::BadValue);

@@ -50,7 +50,6 @@ static PROGRAM: Mutex<Program> = Mutex::new(Program {
     ccw: Ccw1::new(cmd::NOP, CcwFlags::SLI, 1, 0),
     data: [0; 8],
 });
-static SCRATCH: Mutex<Scratch> = Mutex::new(Scratch::new());
 
 /// ORB of the NOP program (set up on first use; the statics are below 2 GiB).
 fn nop_orb() -> Orb {
@@ -642,7 +641,7 @@ pub fn run(config: &Config) -> ! {
     let mut env = Env {
         sid: found.sid,
         timeout: clock::us_to_tod(u64::from(config.io_timeout_ms) * 1000),
-        scratch: SCRATCH.lock(),
+        scratch: css::SCRATCH.lock(),
         schib: Schib::ZERO,
         wrote: Schib::ZERO,
         crw: 0,

@@ -5,7 +5,8 @@ use crate::rt::clock;
 use crate::{css, println, report};
 use gate::cmdline::{Config, Host};
 use gate::driver::{Driver, Failure, Summary};
-use gate::verdict::{hex, Outcome};
+use gate::measure::{self, Format};
+use gate::verdict::{hex, Outcome, VerdictLine};
 
 /// Channel reports printed at the end, at most.
 const MAX_CRWS: u32 = 16;
@@ -19,6 +20,23 @@ pub fn run(config: &Config) -> ! {
         config.mode.name()
     );
     css::enable(found.sid).unwrap_or_else(|e| setup_error(e));
+    let measuring = config
+        .measure
+        .then(|| match css::measurement::enable(found.sid) {
+            Ok(format) => {
+                println!(
+                    "measure: {} measurement block, SSCH+RSCH count on",
+                    format.name()
+                );
+                Some(format)
+            }
+            Err(why) => {
+                println!(
+                    "measure: the host provides no measurement blocks ({why}); going on without"
+                );
+                None
+            }
+        });
 
     let mut channel = css::Subchannel::new(found.sid, config.mode);
     let mut driver = Driver::new(&mut channel, config);
@@ -49,12 +67,40 @@ pub fn run(config: &Config) -> ! {
             environment(f, reason, driver.sense());
         }
     }
+    let measured = measuring.flatten().map(|format| {
+        let count = css::measurement::count(format);
+        (format, count)
+    });
+    if let (Ok(summary), Some((format, count))) = (&result, measured) {
+        let allowance = measure::allowance(&summary.landed);
+        println!(
+            "measure: SSCH+RSCH count {count}, starts accepted {}, uncounted allowed {allowance}",
+            summary.starts
+        );
+        // Judged with checks=none too: the count comparison stands alone.
+        if let Err(violation) = measure::compare(format, count, summary.starts, allowance) {
+            println!(
+                "FAIL: measure: the channel subsystem counted {count} starts, the guest saw {} accepted \
+(at most {allowance} may go uncounted: CLEARs and HALTs that landed on an outstanding start)",
+                summary.starts
+            );
+            let failure = Failure {
+                violation,
+                iteration: summary.iterations,
+                delay: 0,
+                sid: found.sid,
+                deviations: summary.deviations,
+                environment: None,
+            };
+            fail(&failure, config, &[], measured);
+        }
+    }
     match result {
         Ok(summary) => match driver.missing_race(&summary) {
             Some(missing) => not_exercised(&summary, missing),
-            None => pass(&summary, ticks, config),
+            None => pass(&summary, ticks, config, measured),
         },
-        Err(failure) => fail(&failure, config, driver.sense()),
+        Err(failure) => fail(&failure, config, driver.sense(), measured),
     }
 }
 
@@ -92,7 +138,21 @@ pub(crate) fn setup_error(e: css::SetupError) -> ! {
     })
 }
 
-fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
+/// The `measure=` verdict fields: the block's format and its count, or
+/// `none` when the host provided no measurement block.
+fn measure_fields(line: &mut VerdictLine<'_, report::LineBuf>, measured: Option<(Format, u32)>) {
+    match measured {
+        Some((format, count)) => {
+            line.field("measure", format.name())
+                .field("measured", count);
+        }
+        None => {
+            line.field("measure", "none");
+        }
+    }
+}
+
+fn pass(s: &Summary, ticks: u64, config: &Config, measured: Option<(Format, u32)>) -> ! {
     let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
     let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
     println!(
@@ -129,6 +189,9 @@ fn pass(s: &Summary, ticks: u64, config: &Config) -> ! {
             // A benchmark, not a verdict on the host.
             line.field("checks", "none");
         }
+        if config.measure {
+            measure_fields(line, measured);
+        }
     })
 }
 
@@ -163,7 +226,7 @@ impl core::fmt::Display for Bytes<'_> {
     }
 }
 
-fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
+fn fail(f: &Failure, config: &Config, sense: &[u8], measured: Option<(Format, u32)>) -> ! {
     let v = &f.violation;
     println!(
         "FAIL: {} ({}) sid={:#010x} iteration={} seed={} delay={} expected={:#x} actual={:#x}",
@@ -194,6 +257,9 @@ fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
         }
         if config.wait_owed {
             line.field("wait_owed", 1);
+        }
+        if config.measure {
+            measure_fields(line, measured);
         }
     })
 }
