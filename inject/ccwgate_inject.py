@@ -37,9 +37,10 @@ CLASSES = (
     "sid-mismatch", "intparm-mismatch", "wrong-function", "duplicate-status",
     "lost-interrupt", "spurious-interrupt", "bad-status", "ccw-address",
     "data-corruption", "cc-anomaly",
-    # scenario=conformance: from check N on, the first program interruption
-    # the host should present is not presented (the instruction is passed
-    # over with cc 0), as by a host that does not check the operand.
+    # scenario=conformance: from check N on, the first guarded instruction
+    # comes out otherwise: its program interruption is not presented (the
+    # instruction is passed over with cc 0, as by a host that does not
+    # check the operand), or its condition code is another one.
     "conformance",
     # Not a class: upstream QEMU's relay of a vfio-ccw subchannel racing a
     # CLEAR. The clear's status is replaced by a start status (QEMU copying
@@ -290,6 +291,22 @@ def on_program_interruption():
          "conformance check=%d " % check)
 
 
+GUARDED = ("stsch_at", "msch_at", "ssch_at", "tsch_at", "stcrw_at", "tpi_at",
+           "chsc_at", "csch_guarded", "hsch_guarded", "rsch_guarded",
+           "xsch_guarded", "rchp_guarded")
+
+
+def on_guarded_return():
+    """A guarded instruction completed: answer with another cc."""
+    if not due():
+        return
+    cc = reg("r2") & 3
+    other = cc ^ 1
+    setreg("r2", other)
+    fire("condition code %d changed to %d" % (cc, other),
+         "conformance check=%d " % iteration())
+
+
 if CLASS not in CLASSES:
     raise gdb.GdbError("unknown class %s; one of %s" % (CLASS, ", ".join(CLASSES)))
 
@@ -319,6 +336,9 @@ if CLASS == "cc-anomaly":
         Hook(a, on_ssch_return)
 if CLASS == "conformance":
     Hook(address_of("ccwgate_program_stub"), on_program_interruption)
+    for name in GUARDED:
+        for a in returns_of("ccwgate::css::insn::" + name):
+            Hook(a, on_guarded_return)
 if CLASS in ("duplicate-status", "spurious-interrupt"):
     for a in returns_of("ccwgate::rt::cpu::unmask_io"):
         Hook(a, on_io_unmasked)

@@ -97,8 +97,9 @@ fn conformance() {
 }
 
 /// `scenario=conformance`: each check fails on its own when the host
-/// presents no exception where the architecture demands one. The verdict
-/// names the check, with what was expected and what came.
+/// presents no exception where the architecture demands one, or another
+/// condition code. The verdict names the check, with what was expected and
+/// what came.
 #[test]
 fn conformance_names_each_check_whose_exception_is_suppressed() {
     use gate::conformance::{Check, Id};
@@ -111,6 +112,10 @@ fn conformance_names_each_check_whose_exception_is_suppressed() {
         // The SCHM completes in the problem state; the privileged LPSWE
         // after it takes the exception instead.
         (Id::SchmPrivileged, "program:0x0002@after-the-instruction"),
+        // Condition codes changed (cc ^ 1).
+        (Id::StschAbsent, "cc:2"),
+        (Id::TpiNothingPending, "cc:1"),
+        (Id::RchpCc, "cc:1"),
     ] {
         let n = Check::number(id);
         let spec = format!("conformance@{n}");

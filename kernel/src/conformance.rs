@@ -76,6 +76,8 @@ struct Env {
     /// Last SCHIB stored (or written, for the round trip).
     schib: Schib,
     wrote: Schib,
+    /// The SCSW TSCH stored without status pending.
+    idle_scsw: gate::css::Scsw,
     crw: u32,
     chpid: Option<u8>,
     extended_mb: bool,
@@ -494,10 +496,10 @@ impl Env {
                 let mut irb = Irb::ZERO;
                 irb.scsw = gate::css::Scsw::from_words([u32::MAX; 3]);
                 let observed = cc(insn::tsch(sid, &mut irb));
-                self.wrote.scsw = irb.scsw;
+                self.idle_scsw = irb.scsw;
                 observed
             }
-            Id::TschIdleControls => Observed::Value(u64::from(self.wrote.scsw.words()[0] & 0x7fff)),
+            Id::TschIdleControls => Observed::Value(u64::from(self.idle_scsw.words()[0] & 0x7fff)),
             Id::PendingSsch => {
                 if insn::ssch(sid, &nop_orb()) != Cc::Zero || !self.wait_status_pending() {
                     self.settle();
@@ -644,6 +646,7 @@ pub fn run(config: &Config) -> ! {
         scratch: css::SCRATCH.lock(),
         schib: Schib::ZERO,
         wrote: Schib::ZERO,
+        idle_scsw: gate::css::Scsw::ZERO,
         crw: 0,
         chpid: None,
         extended_mb: false,
