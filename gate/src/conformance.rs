@@ -4,7 +4,8 @@
 //! The table ([`CHECKS`]) is portable: each check has a stable name, the
 //! Principles of Operation rule it rests on (SA22-7832, chapter 14 "I/O
 //! Instructions" and chapter 17 "I/O Support Functions" unless said
-//! otherwise) and what the architecture says must come of it. The kernel
+//! otherwise; CHANNEL SUBSYSTEM CALL is not in the public PoP, and its two
+//! checks follow how Linux and QEMU use it) and what the architecture says must come of it. The kernel
 //! executes each [`Id`] (one `match` arm per check, so a check without an
 //! implementation does not build) and hands back an [`Observed`];
 //! [`judge`] decides. The first failed check becomes the `FAIL conformance`
@@ -180,9 +181,9 @@ use Expect::{Cc, Completes, Program, Value, Written};
 checks! {
     // ---- channel-subsystem characteristics ----
     ChscScsc "chsc-scsc-response" Value(0x0001),
-        "CHSC store-channel-subsystem-characteristics ends with response code 0001 (Channel-Subsystem Call, SA22-7832 ch. 17 and SC24-5581)";
+        "CHANNEL SUBSYSTEM CALL store-channel-subsystem-characteristics answers response code 0001, command executed (CHSC is not in the public PoP: as Linux cio and QEMU use it)";
     ChscUnaligned "chsc-unaligned-block" Program(SPECIFICATION),
-        "CHSC: the command-request block must start on a 4K boundary, else specification exception";
+        "CHANNEL SUBSYSTEM CALL: the command-request block must start on a 4K boundary, else specification exception (as Linux cio and QEMU use it)";
     // ---- operand alignment: specification exception ----
     StschUnaligned1 "stsch-unaligned-1" Program(SPECIFICATION),
         "STORE SUBCHANNEL: the SCHIB address must be on a word boundary, else specification exception";
@@ -221,7 +222,7 @@ checks! {
         "SET CHANNEL MONITOR with measurement-block update and a zero origin is a valid request";
     // ---- subsystem-identification word: bit 47 (SID bit 15) must be one ----
     StschOneBit "stsch-sid-one-bit-zero" Program(OPERAND),
-        "STORE SUBCHANNEL: GR1 bits 32-47 other than 0001 hex (no MSS/MCSS-E enabled) are an operand exception (Subsystem-Identification Word)";
+        "STORE SUBCHANNEL: bit 47 of GR1, the one bit of the subsystem-identification word, must be one, else operand exception";
     MschOneBit "msch-sid-one-bit-zero" Program(OPERAND),
         "MODIFY SUBCHANNEL: an invalid subsystem-identification word is an operand exception";
     SschOneBit "ssch-sid-one-bit-zero" Program(OPERAND),
@@ -237,9 +238,9 @@ checks! {
     XschOneBit "xsch-sid-one-bit-zero" Program(OPERAND),
         "CANCEL SUBCHANNEL: an invalid subsystem-identification word is an operand exception";
     StschReservedSid "stsch-sid-reserved-bits" Program(OPERAND),
-        "STORE SUBCHANNEL: GR1 bits 32-44 must be zeros while MCSS-E is not enabled, else operand exception";
+        "STORE SUBCHANNEL: GR1 bits 32-39 must be zeros while MCSS-E is not enabled (bit 44 zero), else operand exception";
     TschReservedSid "tsch-sid-reserved-bits" Program(OPERAND),
-        "TEST SUBCHANNEL: GR1 bits 32-44 must be zeros while MCSS-E is not enabled, else operand exception";
+        "TEST SUBCHANNEL: GR1 bits 32-39 must be zeros while MCSS-E is not enabled (bit 44 zero), else operand exception";
     // ---- a valid but absent subchannel: cc 3 ----
     StschAbsent "stsch-absent-cc3" Cc(3),
         "STORE SUBCHANNEL: cc 3, subchannel not operational, for a subchannel number not provided";
