@@ -59,6 +59,8 @@ static SCOPE: AtomicBool = AtomicBool::new(false);
 static CAUGHT_CODE: AtomicU64 = AtomicU64::new(0);
 static CAUGHT_ADDRESS: AtomicU64 = AtomicU64::new(0);
 const CAUGHT: u64 = 1;
+/// Bytes a guarded block's instructions may span before its landing.
+const GUARD_SPAN: u64 = 64;
 
 /// Runs `f`; a program interruption that a guarded instruction in `f`
 /// takes comes back as `Err` (the first one; `f` still runs to its end,
@@ -93,12 +95,16 @@ pub(super) fn recover(frame: &mut Frame, code: u16, ilc: u16) -> bool {
     if !SCOPE.load(Ordering::SeqCst) {
         return false;
     }
-    let landing = LANDING.swap(0, Ordering::SeqCst);
-    if landing == 0 {
+    let address = frame.psw.addr.wrapping_sub(u64::from(ilc));
+    let landing = LANDING.load(Ordering::SeqCst);
+    // Only an instruction of the armed block itself, which lies just
+    // before its landing: a fault anywhere else (another CPU's, say) is
+    // not this scope's to recover.
+    if landing == 0 || address >= landing || landing - address > GUARD_SPAN {
         return false;
     }
-    // A second interruption before the landing disarmed again finds 0 above.
-    let address = frame.psw.addr.wrapping_sub(u64::from(ilc));
+    // Disarmed: a second interruption before the landing finds 0 above.
+    LANDING.store(0, Ordering::SeqCst);
     if CAUGHT_CODE.load(Ordering::SeqCst) & CAUGHT == 0 {
         CAUGHT_ADDRESS.store(address, Ordering::SeqCst);
         CAUGHT_CODE.store(
