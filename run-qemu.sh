@@ -12,7 +12,7 @@ usage: ./run-qemu.sh [options] [-- extra qemu-system-s390x arguments]
 
 Guest options (become kernel command-line tokens, see README "Options"):
   --scenario NAME     selftest | smoke | ssch | csch-race | hsch-race | csch-idle | mixed
-                      (default: mixed)
+                      | conformance (default: mixed)
   --seed N            seed for the scenario's choices (default 1)
   --iterations N      iterations to run (default: the scenario's own)
   --devno XXXX[,XXXX...]|all
@@ -158,8 +158,8 @@ if [ -n "$inject" ]; then
     [ "$inject_class" != "$inject" ] && inject_at=${inject#*@}
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
-             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly relay-race
-             unit-check nop-residual"
+             spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
+             relay-race unit-check nop-residual"
     [[ " $(echo $classes) " == *" $inject_class "* ]] \
         || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
@@ -174,6 +174,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         case "$inject_class" in
             wrong-function|relay-race) append+=(scenario=csch-race) ;;
+            conformance) append+=(scenario=conformance) ;;
             *) append+=(scenario=ssch) ;;
         esac ;;
     esac

@@ -24,6 +24,8 @@ AT = int(os.environ.get("CCWGATE_AT", "10"))
 
 LC_SID, LC_INTPARM, LC_IOWORD = 0xB8, 0xBC, 0xC0
 LC_IO_OLD_PSW, LC_IO_NEW_PSW = 0x170, 0x1F0
+LC_PGM_CODE, LC_PGM_OLD_PSW = 0x8E, 0x150
+PSW_CC = 3 << (63 - 19)
 FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
 SC_PRIMARY, SC_ALERT = 0x04, 0x10
 UNIT_CHECK, UNIT_EXCEPTION = 0x02, 0x01
@@ -36,6 +38,11 @@ CLASSES = (
     "sid-mismatch", "intparm-mismatch", "wrong-function", "duplicate-status",
     "lost-interrupt", "spurious-interrupt", "bad-status", "ccw-address",
     "data-corruption", "cc-anomaly",
+    # scenario=conformance: from check N on, the first guarded instruction
+    # comes out otherwise: its program interruption is not presented (the
+    # instruction is passed over with cc 0, as by a host that does not
+    # check the operand), or its condition code is another one.
+    "conformance",
     # Not a class: upstream QEMU's relay of a vfio-ccw subchannel racing a
     # CLEAR. The clear's status is replaced by a start status (QEMU copying
     # the host's SCSW over the guest's: a deviation), and the clear's own
@@ -282,6 +289,36 @@ def on_io_unmasked():
         fire("I/O interruption presented with no status pending", "IRQ sid=%#010x cc=1 intparm=%#010x" % (SID, intparm))
 
 
+def on_program_interruption():
+    """The CPU is about to enter the program-interruption handler: undo
+    the interruption, resuming after the instruction with cc 0."""
+    if not due():
+        return
+    code = struct.unpack(">H", rd(LC_PGM_CODE, 2))[0]
+    mask, addr = struct.unpack(">QQ", rd(LC_PGM_OLD_PSW, 16))
+    setreg("pswm", mask & ~PSW_CC)
+    setreg("pswa", addr)
+    check = iteration()
+    fire("program interruption %#06x not presented, cc 0 instead" % code,
+         "conformance check=%d " % check)
+
+
+GUARDED = ("stsch_at", "msch_at", "ssch_at", "tsch_at", "stcrw_at", "tpi_at",
+           "chsc_at", "csch_guarded", "hsch_guarded", "rsch_guarded",
+           "xsch_guarded", "rchp_guarded")
+
+
+def on_guarded_return():
+    """A guarded instruction completed: answer with another cc."""
+    if not due():
+        return
+    cc = reg("r2") & 3
+    other = cc ^ 1
+    setreg("r2", other)
+    fire("condition code %d changed to %d" % (cc, other),
+         "conformance check=%d " % iteration())
+
+
 if CLASS not in CLASSES:
     raise gdb.GdbError("unknown class %s; one of %s" % (CLASS, ", ".join(CLASSES)))
 
@@ -309,6 +346,11 @@ if CLASS in ("lost-interrupt", "data-corruption", "nop-residual"):
 if CLASS == "cc-anomaly":
     for a in returns_of("ccwgate::css::insn::ssch"):
         Hook(a, on_ssch_return)
+if CLASS == "conformance":
+    Hook(address_of("ccwgate_program_stub"), on_program_interruption)
+    for name in GUARDED:
+        for a in returns_of("ccwgate::css::insn::" + name):
+            Hook(a, on_guarded_return)
 if CLASS in ("duplicate-status", "spurious-interrupt"):
     for a in returns_of("ccwgate::rt::cpu::unmask_io"):
         Hook(a, on_io_unmasked)

@@ -272,3 +272,57 @@ fn a_race_that_never_happened_is_an_error_when_required() {
     let sweep = v.get("sweep").expect("sweep");
     assert!(sweep.starts_with("0:") && sweep != "0:8192:64", "{run}");
 }
+
+/// `measure=1`: the channel subsystem's SSCH+RSCH count agrees with the
+/// starts the guest saw accepted. QEMU counts each start when it accepts
+/// it, so on the QEMU here the count is exact in every scenario, races
+/// included (the allowance for CLEARs and HALTs goes unused).
+#[test]
+fn measure_counts_every_accepted_start() {
+    for scenario in ["ssch", "csch-race", "hsch-race", "mixed"] {
+        for seed in 0..3u64 {
+            let mode = ["irq", "wait", "poll", "tsch"][seed as usize % 4];
+            let seed = seed.to_string();
+            let run = run_qemu(&[
+                "--scenario",
+                scenario,
+                "--seed",
+                &seed,
+                "--mode",
+                mode,
+                "--iterations",
+                "300",
+                "--timeout",
+                "60",
+                "--append",
+                "measure=1",
+            ]);
+            assert_eq!(run.code, 0, "{scenario} seed {seed}:\n{run}");
+            let v = run.verdict();
+            assert_eq!(v.get("measure"), Some("fmt1"), "{run}");
+            assert_eq!(v.get_u64("measured"), v.get_u64("starts"), "{run}");
+        }
+    }
+}
+
+/// With every per-interruption check off, the count alone catches a start
+/// the host answered cc 0 and never performed.
+#[test]
+fn measure_alone_catches_a_start_never_performed() {
+    let run = run_qemu(&[
+        "--inject",
+        "lost-interrupt@5",
+        "--timeout",
+        "60",
+        "--append",
+        "checks=none measure=1",
+    ]);
+    assert_eq!(run.code, 1, "{run}");
+    let v = run.verdict();
+    assert_eq!(v.get("class"), Some("lost-interrupt"), "{run}");
+    assert_eq!(v.get("what"), Some("measured-fewer-starts"), "{run}");
+    let (expected, actual) = (v.get("expected").unwrap(), v.get("actual").unwrap());
+    let hex = |s: &str| u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(hex(expected), hex(actual) + 1, "{run}");
+    assert_eq!(v.get_u64("measured"), Some(hex(actual)), "{run}");
+}

@@ -149,3 +149,61 @@ fn a_stack_overflow_hits_the_guard() {
         "{run}"
     );
 }
+
+/// Inside `rt::expect_program_interruption`, only a guarded instruction's
+/// program interruption comes back as a value: one in ordinary code (here
+/// an invalid opcode at the start of the function the scope runs) is still
+/// the ERROR it always was.
+#[test]
+fn a_program_check_outside_a_guarded_instruction_stays_an_error_inside_a_scope() {
+    let run = run_with_gdb(
+        &["--scenario", "selftest", "--timeout", "60"],
+        &[
+            "break ccwgate::css::insn::schm_in_problem_state",
+            "continue",
+            "set language c",
+            "set {unsigned short}$pswa = 0x0000",
+            "continue",
+        ],
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("program-check"),
+        "{run}"
+    );
+    assert_eq!(run.field("code").as_deref(), Some("0x1"), "{run}");
+}
+
+/// `measure=1` on a host that refuses SET CHANNEL MONITOR (gdb sets
+/// reserved GR1 bits, so the SCHM takes an operand exception): the run
+/// says the host provides no measurement blocks and goes on to PASS.
+#[test]
+fn measure_goes_on_without_measurement_blocks() {
+    let run = run_with_gdb(
+        &[
+            "--scenario",
+            "ssch",
+            "--iterations",
+            "20",
+            "--timeout",
+            "60",
+            "--append",
+            "measure=1",
+        ],
+        &[
+            "break *'ccwgate::css::insn::schm_guarded'",
+            "continue",
+            "set $r2 = 0xfffffffc",
+            "delete",
+            "continue",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.field("measure").as_deref(), Some("none"), "{run}");
+    assert!(
+        run.stdout
+            .contains("measure: the host provides no measurement blocks (schm-refused)"),
+        "{run}"
+    );
+}

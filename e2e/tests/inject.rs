@@ -92,6 +92,49 @@ fn cc_anomaly() {
 }
 
 #[test]
+fn conformance() {
+    injected(Class::Conformance);
+}
+
+/// `scenario=conformance`: each check fails on its own when the host
+/// presents no exception where the architecture demands one, or another
+/// condition code. The verdict names the check, with what was expected and
+/// what came.
+#[test]
+fn conformance_names_each_check_whose_exception_is_suppressed() {
+    use gate::conformance::{Check, Id};
+    for (id, actual) in [
+        (Id::StschUnaligned1, "cc:0"),
+        (Id::SchmReservedFlags, "completed"),
+        (Id::OrbCpaBit0, "cc:0"),
+        (Id::PmcwBit6, "cc:0"),
+        (Id::TschOneBit, "cc:0"),
+        // The SCHM completes in the problem state; the privileged LPSWE
+        // after it takes the exception instead.
+        (Id::SchmPrivileged, "program:0x0002@after-the-instruction"),
+        // Condition codes changed (cc ^ 1).
+        (Id::StschAbsent, "cc:2"),
+        (Id::TpiNothingPending, "cc:1"),
+        (Id::RchpCc, "cc:1"),
+    ] {
+        let n = Check::number(id);
+        let spec = format!("conformance@{n}");
+        let run = run_qemu(&["--inject", &spec, "--timeout", "60"]);
+        assert_eq!(run.code, 1, "{spec}:\n{run}");
+        let v = run.verdict();
+        let check = Check::of(id);
+        assert_eq!(v.get("class"), Some("conformance"), "{run}");
+        assert_eq!(v.get("what"), Some(check.name), "{run}");
+        assert_eq!(v.get_u64("iteration"), Some(u64::from(n)), "{run}");
+        let expected = gate::conformance::Shown::Expect(check.expect).to_string();
+        assert_eq!(v.get("expected"), Some(expected.as_str()), "{run}");
+        assert_eq!(v.get("actual"), Some(actual), "{run}");
+        // One suppressed exception, one failed check: the rest still pass.
+        assert_eq!(v.get_u64("failed"), Some(1), "{run}");
+    }
+}
+
+#[test]
 fn every_class_has_an_injection_test() {
     // A class added without a test above fails here: each must have a
     // test that injects it by name.

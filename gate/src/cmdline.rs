@@ -16,6 +16,7 @@
 //! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
 //! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
+//! | `measure`       | `0` or `1` (see [`Config::measure`])     | `0`            |
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
 //!
@@ -40,10 +41,13 @@ pub enum Scenario {
     HschRace,
     CschIdle,
     Mixed,
+    /// Instruction-level checks of how the host handles each channel
+    /// instruction's operands and error cases ([`crate::conformance`]).
+    Conformance,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Selftest,
         Scenario::Crash,
         Scenario::Smoke,
@@ -52,6 +56,7 @@ impl Scenario {
         Scenario::HschRace,
         Scenario::CschIdle,
         Scenario::Mixed,
+        Scenario::Conformance,
     ];
 
     /// The name used on the command line and in the verdict line.
@@ -65,6 +70,7 @@ impl Scenario {
             Scenario::HschRace => "hsch-race",
             Scenario::CschIdle => "csch-idle",
             Scenario::Mixed => "mixed",
+            Scenario::Conformance => "conformance",
         }
     }
 
@@ -308,6 +314,11 @@ pub struct Config {
     /// with `wait_owed=1` races only through that window.
     pub wait_owed: bool,
     pub cpus: Cpus,
+    /// `measure=1`: the channel subsystem's own count of the starts it
+    /// performed (a measurement block) is compared with the starts the
+    /// guest saw accepted at the end of a channel-I/O run
+    /// ([`crate::measure`]).
+    pub measure: bool,
 }
 
 impl Config {
@@ -326,6 +337,7 @@ impl Config {
         checks: true,
         wait_owed: false,
         cpus: Cpus::One,
+        measure: false,
     };
 }
 
@@ -452,10 +464,11 @@ enum Key {
     Checks,
     WaitOwed,
     Cpus,
+    Measure,
 }
 
 impl Key {
-    const ALL: [Key; 13] = [
+    const ALL: [Key; 14] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -469,6 +482,7 @@ impl Key {
         Key::Checks,
         Key::WaitOwed,
         Key::Cpus,
+        Key::Measure,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -486,6 +500,7 @@ impl Key {
             Key::Checks => b"checks",
             Key::WaitOwed => b"wait_owed",
             Key::Cpus => b"cpus",
+            Key::Measure => b"measure",
         }
     }
 }
@@ -502,6 +517,7 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::RequireRace => config.require_race = Some(within(number::<u8>(value)?, 0, 1)? == 1),
         Key::Cpus => config.cpus = Cpus::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::WaitOwed => config.wait_owed = within(number::<u8>(value)?, 0, 1)? == 1,
+        Key::Measure => config.measure = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Checks => {
             config.checks = match value {
                 b"all" => true,
@@ -652,7 +668,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0 wait_owed=1 cpus=both",
+                    require_race=0 wait_owed=1 cpus=both measure=1",
         );
         assert_eq!(
             c,
@@ -675,8 +691,11 @@ mod tests {
                 checks: true,
                 wait_owed: true,
                 cpus: Cpus::Both,
+                measure: true,
             }
         );
+        assert!(!ok("measure=0").measure);
+        assert_eq!(parse(b"measure=2").unwrap_err().kind, ErrorKind::BadValue);
         assert!(!ok("checks=none").checks);
         assert!(ok("checks=all").checks);
         assert_eq!(parse(b"checks=some").unwrap_err().kind, ErrorKind::BadValue);

@@ -396,6 +396,51 @@ impl Schib {
         scsw: Scsw::ZERO,
         mda: [0; 12],
     };
+    /// Size of the block in storage.
+    pub const LEN: usize = 52;
+
+    /// Measurement-block address (SCHIB words 10-11), meaningful for a
+    /// format-1 measurement block (PMCW word 6 bit 29, F).
+    pub fn mba(&self) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.mda[..8]);
+        u64::from_be_bytes(b)
+    }
+
+    pub fn set_mba(&mut self, mba: u64) {
+        self.mda[..8].copy_from_slice(&mba.to_be_bytes());
+    }
+
+    /// The block as it lies in storage (big-endian), e.g. to place a copy
+    /// at an address of the caller's choosing.
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let p = &self.pmcw;
+        let mut out = [0u8; Self::LEN];
+        let mut w = Writer(&mut out, 0);
+        w.put(&p.intparm.to_be_bytes());
+        w.put(&p.flags.to_be_bytes());
+        w.put(&p.devno.to_be_bytes());
+        w.put(&[p.lpm, p.pnom, p.lpum, p.pim]);
+        w.put(&p.mbi.to_be_bytes());
+        w.put(&[p.pom, p.pam]);
+        w.put(&p.chpid);
+        w.put(&p.chars.to_be_bytes());
+        for word in self.scsw.0 {
+            w.put(&word.to_be_bytes());
+        }
+        w.put(&self.mda);
+        out
+    }
+}
+
+/// Appends bytes to a fixed buffer.
+struct Writer<'a>(&'a mut [u8], usize);
+
+impl Writer<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0[self.1..self.1 + bytes.len()].copy_from_slice(bytes);
+        self.1 += bytes.len();
+    }
 }
 
 /// Interruption-response block (PoP ch. 16), operand of TSCH: SCSW,
@@ -493,6 +538,22 @@ impl Orb {
 
     pub fn flags(&self) -> OrbFlags {
         OrbFlags::from_bits_truncate(self.word1)
+    }
+
+    /// Size of the (extended) block in storage.
+    pub const LEN: usize = 32;
+
+    /// The block as it lies in storage (big-endian).
+    pub fn to_bytes(&self) -> [u8; Self::LEN] {
+        let mut out = [0u8; Self::LEN];
+        let mut w = Writer(&mut out, 0);
+        for word in [self.intparm, self.word1, self.cpa] {
+            w.put(&word.to_be_bytes());
+        }
+        for word in self.reserved {
+            w.put(&word.to_be_bytes());
+        }
+        out
     }
 
     pub const fn key(&self) -> u8 {
@@ -765,6 +826,41 @@ mod tests {
         let mut bad = data;
         bad[0] = 0x00;
         assert_eq!(SenseId::parse(&bad), Err(SenseIdError::Marker(0)));
+    }
+
+    #[test]
+    fn schib_bytes_follow_the_architected_layout() {
+        let mut s = Schib::ZERO;
+        s.pmcw.intparm = 0x0102_0304;
+        s.pmcw.flags = 0x1881;
+        s.pmcw.devno = 0xfe01;
+        s.pmcw.pim = 0x80;
+        s.pmcw.mbi = 0x0042;
+        s.pmcw.chpid[7] = 0x77;
+        s.pmcw.chars = 0x0000_0005;
+        s.scsw = Scsw::from_words([0x00c0_4007, 0x2010, 0x0c00_0000]);
+        s.set_mba(0x0000_0000_1234_5640);
+        assert_eq!(s.mba(), 0x1234_5640);
+        let b = s.to_bytes();
+        assert_eq!(b.len(), size_of::<Schib>());
+        assert_eq!(&b[0..8], &[1, 2, 3, 4, 0x18, 0x81, 0xfe, 0x01]);
+        assert_eq!(b[11], 0x80);
+        assert_eq!(&b[12..14], &[0x00, 0x42]);
+        assert_eq!(b[23], 0x77);
+        assert_eq!(&b[24..28], &[0, 0, 0, 5]);
+        assert_eq!(&b[28..32], &[0x00, 0xc0, 0x40, 0x07]);
+        assert_eq!(&b[40..48], &[0, 0, 0, 0, 0x12, 0x34, 0x56, 0x40]);
+    }
+
+    #[test]
+    fn orb_bytes_follow_the_architected_layout() {
+        let b = Orb::format1(0xCAFE_0001, 0x3000).to_bytes();
+        assert_eq!(b.len(), size_of::<Orb>());
+        assert_eq!(
+            &b[0..12],
+            &[0xca, 0xfe, 0, 1, 0, 0xc0, 0xff, 0, 0, 0, 0x30, 0]
+        );
+        assert!(b[12..].iter().all(|&x| x == 0));
     }
 
     #[test]

@@ -366,7 +366,7 @@ enum Step {
 /// Iterations a scenario runs when the command line does not say.
 pub fn default_iterations(scenario: Scenario) -> u32 {
     match scenario {
-        Scenario::Selftest | Scenario::Crash | Scenario::Smoke => 1,
+        Scenario::Selftest | Scenario::Crash | Scenario::Smoke | Scenario::Conformance => 1,
         _ => 2000,
     }
 }
@@ -1178,9 +1178,12 @@ mod tests {
 
     /// Every scenario that does channel I/O.
     fn io_scenarios() -> impl Iterator<Item = Scenario> {
-        Scenario::ALL
-            .into_iter()
-            .filter(|s| !matches!(s, Scenario::Selftest | Scenario::Crash))
+        Scenario::ALL.into_iter().filter(|s| {
+            !matches!(
+                s,
+                Scenario::Selftest | Scenario::Crash | Scenario::Conformance
+            )
+        })
     }
 
     #[test]

@@ -11,8 +11,10 @@
 extern crate std;
 
 pub mod cmdline;
+pub mod conformance;
 pub mod css;
 pub mod driver;
+pub mod measure;
 pub mod oracle;
 pub mod rng;
 pub mod route;

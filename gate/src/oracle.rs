@@ -58,10 +58,14 @@ pub enum Class {
     CcwAddress,
     DataCorruption,
     CcAnomaly,
+    /// An instruction-level rule (an operand's program exception, a
+    /// condition code, a stored field) of `scenario=conformance`; judged by
+    /// [`crate::conformance`], not by the oracle.
+    Conformance,
 }
 
 impl Class {
-    pub const ALL: [Class; 10] = [
+    pub const ALL: [Class; 11] = [
         Class::SidMismatch,
         Class::IntparmMismatch,
         Class::WrongFunction,
@@ -72,6 +76,7 @@ impl Class {
         Class::CcwAddress,
         Class::DataCorruption,
         Class::CcAnomaly,
+        Class::Conformance,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -86,6 +91,7 @@ impl Class {
             Class::CcwAddress => "ccw-address",
             Class::DataCorruption => "data-corruption",
             Class::CcAnomaly => "cc-anomaly",
+            Class::Conformance => "conformance",
         }
     }
 
@@ -113,6 +119,9 @@ impl Class {
             Class::DataCorruption => "SENSE ID data or a guard region differs from what was expected",
             Class::CcAnomaly => {
                 "an instruction's (or the deferred) condition code is impossible in the known state"
+            }
+            Class::Conformance => {
+                "an instruction's program exception, condition code or stored result broke its rule"
             }
         }
     }
@@ -2538,7 +2547,8 @@ mod tests {
                 "bad-status",
                 "ccw-address",
                 "data-corruption",
-                "cc-anomaly"
+                "cc-anomaly",
+                "conformance"
             ]
         );
         for c in Class::ALL {

@@ -54,6 +54,12 @@ pub enum HostBug {
     WriteBeyondResidual,
     /// A NOP's residual count is above the CCW's count.
     NopResidual,
+    /// From then on every start is accepted (cc 0) and never performed:
+    /// not counted in the measurement block, no status ever.
+    DropStart,
+    /// A start is performed twice (counted twice), its status presented
+    /// once.
+    RepeatStart,
 }
 
 pub struct Sim {
@@ -69,6 +75,8 @@ pub struct Sim {
     bug: Option<(HostBug, u32)>,
     fired: bool,
     starts: u32,
+    /// The channel subsystem's SSCH+RSCH count: starts performed.
+    measured: u32,
     last_clear: Option<Scsw>,
     last_area: Option<usize>,
     id: [u8; 7],
@@ -94,6 +102,7 @@ impl Sim {
             bug: None,
             fired: false,
             starts: 0,
+            measured: 0,
             last_clear: None,
             last_area: None,
             id: [0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00],
@@ -112,6 +121,12 @@ impl Sim {
     /// Whether the bug has shown itself yet.
     pub fn fired(&self) -> bool {
         self.fired
+    }
+
+    /// The measurement block's SSCH+RSCH count: starts the modelled
+    /// channel subsystem performed.
+    pub fn measured(&self) -> u32 {
+        self.measured
     }
 
     /// True (once) when `bug` is due; marks it shown.
@@ -225,7 +240,15 @@ impl Channel for Sim {
             self.requests += 1;
             return Cc::Zero;
         }
+        if self.lasting(HostBug::DropStart) {
+            return Cc::Zero;
+        }
+        self.measured += 1;
         let mut scsw = self.execute(slot, orb.cpa);
+        if self.due(HostBug::RepeatStart) {
+            self.measured += 1;
+            scsw = self.execute(slot, orb.cpa);
+        }
         if self.due(HostBug::LoseStatus) {
             return Cc::Zero;
         }

@@ -9,6 +9,7 @@
 #![no_std]
 #![no_main]
 
+mod conformance;
 mod console;
 mod css;
 mod report;
@@ -40,6 +41,7 @@ fn main() -> ! {
     match config.scenario {
         Scenario::Selftest => selftest::run(&config),
         Scenario::Crash => selftest::crash(),
+        Scenario::Conformance => conformance::run(&config),
         _ => scenario::run(&config),
     }
 }

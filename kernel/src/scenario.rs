@@ -5,9 +5,10 @@ use crate::rt::{clock, smp};
 use crate::{css, println, report};
 use gate::cmdline::{Config, Cpus, Host, Scenario, MAX_SUBCHANNELS};
 use gate::driver::{Driver, Failure, Summary};
+use gate::measure::{self, Format};
 use gate::rng::Rng;
 use gate::route::Router;
-use gate::verdict::{hex, Outcome};
+use gate::verdict::{hex, Outcome, VerdictLine};
 use spin::Mutex;
 
 /// Channel reports printed at the end, at most.
@@ -45,6 +46,25 @@ pub fn run(config: &Config) -> ! {
         }
         println!("smp: CPU {} up, cpus={}", smp::SECOND, config.cpus.name());
     }
+    // The channel subsystem's own count of starts, on the first subchannel.
+    let measuring = config
+        .measure
+        .then(|| match css::measurement::enable(found[0].sid) {
+            Ok(format) => {
+                println!(
+                    "measure: {} measurement block on subchannel 0.0.{:04x}, SSCH+RSCH count on",
+                    format.name(),
+                    found[0].sid & 0xffff
+                );
+                Some(format)
+            }
+            Err(why) => {
+                println!(
+                    "measure: the host provides no measurement blocks ({why}); going on without"
+                );
+                None
+            }
+        });
     let several = found.len() > 1;
     css::members(found);
     let mut drivers = DRIVERS.lock();
@@ -89,20 +109,55 @@ pub fn run(config: &Config) -> ! {
             None => break,
         }
     }
+    if let Err((i, f)) = &result {
+        if let Some(reason) = f.environment {
+            let sense = drivers[*i].as_ref().map_or(&[][..], |d| d.sense());
+            environment(f, reason, sense);
+        }
+    }
+    let measured = measuring.flatten().map(|format| {
+        let count = css::measurement::count(format);
+        (format, count)
+    });
+    if let (Ok(_), Some((format, count))) = (&result, measured) {
+        // The first subchannel's own starts, not the run's sum.
+        let first = drivers[0].as_mut().expect("a driver per subchannel");
+        let own = first.finish();
+        let allowance = measure::allowance(&own.landed, &own.deviations);
+        println!(
+            "measure: SSCH+RSCH count {count}, starts accepted {}, allowed {allowance} (uncounted-overcounted)",
+            own.starts
+        );
+        // Judged with checks=none too: the count comparison stands alone.
+        if let Err(violation) = measure::compare(format, count, own.starts, allowance) {
+            println!(
+                "FAIL: measure: the channel subsystem counted {count} starts, the guest saw {} accepted \
+(allowed {allowance}: CLEARs and HALTs that landed on an outstanding start may leave starts \
+uncounted, starts refused under ssch-busy-while-idle may be counted)",
+                own.starts
+            );
+            let failure = Failure {
+                violation,
+                iteration: own.iterations,
+                delay: 0,
+                sid: found[0].sid,
+                deviations: own.deviations,
+                environment: None,
+            };
+            fail(&failure, config, &[], measured);
+        }
+    }
     match result {
         Ok(summary) => {
             let first = drivers[0].as_ref().expect("a driver per subchannel");
             match first.missing_race(&summary) {
                 Some(missing) => not_exercised(&summary, missing),
-                None => pass(&summary, ticks, config, found.len()),
+                None => pass(&summary, ticks, config, found.len(), measured),
             }
         }
         Err((i, failure)) => {
             let sense = drivers[i].as_ref().map_or(&[][..], |d| d.sense());
-            if let Some(reason) = failure.environment {
-                environment(&failure, reason, sense);
-            }
-            fail(&failure, config, sense)
+            fail(&failure, config, sense, measured)
         }
     }
 }
@@ -181,7 +236,7 @@ try delay=auto or a sweep up to twice lat_median",
     })
 }
 
-fn setup_error(e: css::SetupError) -> ! {
+pub(crate) fn setup_error(e: css::SetupError) -> ! {
     report::finish(Outcome::Error, Some(e.reason()), &|line| match e {
         css::SetupError::NoDevice => {}
         css::SetupError::NoSuchDevno(devno) => {
@@ -196,7 +251,27 @@ fn setup_error(e: css::SetupError) -> ! {
     })
 }
 
-fn pass(s: &Summary, ticks: u64, config: &Config, subchannels: usize) -> ! {
+/// The `measure=` verdict fields: the block's format and its count, or
+/// `none` when the host provided no measurement block.
+fn measure_fields(line: &mut VerdictLine<'_, report::LineBuf>, measured: Option<(Format, u32)>) {
+    match measured {
+        Some((format, count)) => {
+            line.field("measure", format.name())
+                .field("measured", count);
+        }
+        None => {
+            line.field("measure", "none");
+        }
+    }
+}
+
+fn pass(
+    s: &Summary,
+    ticks: u64,
+    config: &Config,
+    subchannels: usize,
+    measured: Option<(Format, u32)>,
+) -> ! {
     let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
     let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
     println!(
@@ -238,6 +313,9 @@ fn pass(s: &Summary, ticks: u64, config: &Config, subchannels: usize) -> ! {
         if !config.checks {
             // A benchmark, not a verdict on the host.
             line.field("checks", "none");
+        }
+        if config.measure {
+            measure_fields(line, measured);
         }
     })
 }
@@ -297,7 +375,7 @@ impl core::fmt::Display for Bytes<'_> {
     }
 }
 
-fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
+fn fail(f: &Failure, config: &Config, sense: &[u8], measured: Option<(Format, u32)>) -> ! {
     let v = &f.violation;
     println!(
         "FAIL: {} ({}) sid={:#010x} iteration={} seed={} delay={} expected={:#x} actual={:#x}",
@@ -328,6 +406,9 @@ fn fail(f: &Failure, config: &Config, sense: &[u8]) -> ! {
         }
         if config.wait_owed {
             line.field("wait_owed", 1);
+        }
+        if config.measure {
+            measure_fields(line, measured);
         }
     })
 }

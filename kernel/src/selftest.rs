@@ -2,10 +2,14 @@
 //! (console, TOD clock, external interruptions and their return path) and
 //! `scenario=crash`: proves the fault path by taking a program check.
 
+use crate::css::insn;
 use crate::report;
-use crate::rt::{clock, psw::PswMask};
+use crate::rt::{self, clock, psw::PswMask};
 use gate::cmdline::Config;
 use gate::verdict::Outcome;
+
+/// Program-interruption code of a privileged-operation exception.
+const PRIVILEGED: u16 = 0x0002;
 
 pub fn run(_config: &Config) -> ! {
     let t0 = clock::tod();
@@ -36,9 +40,20 @@ pub fn run(_config: &Config) -> ! {
     if !fired {
         report::end(Outcome::Error, Some("no-cpu-timer-interruption"));
     }
+    // An expected program interruption: SCHM tried in the problem state
+    // comes back as a privileged-operation exception at that SCHM, and the
+    // CPU is in the supervisor state again (the mask_io below is privileged:
+    // were it not, that would be an unexpected program check, an ERROR).
+    let mut at = 0;
+    let caught = rt::expect_program_interruption(|| at = insn::schm_in_problem_state(0, 0));
+    match caught {
+        Err(pi) if pi.code == PRIVILEGED && pi.address == at => {}
+        _ => report::end(Outcome::Error, Some("expected-program-interruption-lost")),
+    }
+    rt::cpu::mask_io();
     report::progress(1);
     crate::println!(
-        "selftest: clock-comparator late by {} us; cpu timer fired",
+        "selftest: clock-comparator late by {} us; cpu timer fired; expected program interruption recovered",
         clock::tod_to_us(ckc_latency)
     );
     report::end(Outcome::Pass, None)

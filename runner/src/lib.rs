@@ -21,14 +21,18 @@ use ccwgate_stats::{compare_rates, Better, Comparison, Proportion};
 use serde::{Deserialize, Serialize};
 
 /// The channel-I/O scenarios and the ways of collecting status.
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 7] = [
     "smoke",
     "ssch",
     "csch-race",
     "hsch-race",
     "csch-idle",
     "mixed",
+    "conformance",
 ];
+/// Scenarios that neither collect status in a mode nor take a delay: one
+/// run per seed is all there is to run.
+pub const ONCE_PER_SEED: [&str; 1] = ["conformance"];
 pub const MODES: [&str; 4] = ["irq", "wait", "poll", "tsch"];
 /// Each seed takes one sweep, so narrow and wide windows are both covered.
 pub const SWEEPS: [&str; 4] = ["0:256:1", "0:8192:64", "0:65536:512", "auto"];
@@ -117,11 +121,16 @@ pub fn campaign_jobs(seeds: std::ops::Range<u64>, iterations: u32, sweeps: &[&st
     let mut jobs = Vec::new();
     for seed in seeds {
         for scenario in SCENARIOS {
-            for mode in MODES {
+            let modes = if ONCE_PER_SEED.contains(&scenario) {
+                &MODES[..1]
+            } else {
+                &MODES[..]
+            };
+            for mode in modes {
                 jobs.push(Job {
                     scenario: scenario.into(),
                     seed,
-                    mode: mode.into(),
+                    mode: (*mode).into(),
                     delay: sweeps[(seed % sweeps.len() as u64) as usize].into(),
                     iterations,
                 });
@@ -520,7 +529,7 @@ mod tests {
     #[test]
     fn shards_partition_the_campaign() {
         let all = campaign_jobs(1..4, 10, &SWEEPS);
-        assert_eq!(all.len(), 3 * 6 * 4);
+        assert_eq!(all.len(), 3 * (6 * 4 + 1));
         let parts: Vec<Vec<Job>> = (1..=5).map(|i| shard(all.clone(), i, 5)).collect();
         assert_eq!(parts.iter().map(Vec::len).sum::<usize>(), all.len());
         let mut joined: Vec<Job> = parts.concat();

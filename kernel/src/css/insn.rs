@@ -100,3 +100,208 @@ pub fn stcrw() -> Option<u32> {
     };
     (cc == 0).then_some(crw)
 }
+
+// ---- Guarded instructions: operands placed where the architecture says
+// they must not be, for `scenario=conformance`. Each may take a program
+// interruption on purpose; inside `rt::expect_program_interruption` that
+// interruption comes back as a value (see `rt::expect`), anywhere else it
+// is the ERROR it always was. ----
+
+use crate::rt::expect::guarded_asm;
+use crate::rt::psw::PswMask;
+
+/// A page-aligned 8 KiB area for the operands of guarded instructions, so
+/// that an operand at any offset in its first page (unaligned on purpose)
+/// still lies inside memory the caller owns, whatever the host stores
+/// there: at least a page follows every operand, as much as the largest
+/// store (a CHSC response, which stays in its request's page) can take.
+#[repr(C, align(4096))]
+pub struct Scratch(pub [u8; 8192]);
+
+impl Scratch {
+    const PAGE: usize = 4096;
+
+    pub const fn new() -> Self {
+        Scratch([0; 8192])
+    }
+
+    fn operand(&mut self, offset: usize) -> *mut u8 {
+        assert!(offset <= Self::PAGE, "operand outside the scratch area");
+        self.0[offset..].as_mut_ptr()
+    }
+}
+
+macro_rules! guarded_operand {
+    ($(#[$doc:meta])* $name:ident, $template:expr) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub fn $name(sid: u32, area: &mut Scratch, offset: usize) -> Cc {
+            let operand = area.operand(offset);
+            let cc: u32;
+            // SAFETY: the instruction reads or stores at most 96 bytes at
+            // `operand`, which lies in `area` with a page to spare; a
+            // program interruption resumes at the block's own landing label.
+            unsafe {
+                guarded_asm!(
+                    $template;
+                    in("r1") u64::from(sid),
+                    op = in(reg_addr) operand,
+                    cc = out(reg) cc,
+                    options(nostack),
+                )
+            };
+            Cc::from_bits(cc as u8)
+        }
+    };
+}
+
+guarded_operand!(
+    /// STORE SUBCHANNEL with its SCHIB at `offset` in `area`.
+    stsch_at, "stsch 0({op})"
+);
+guarded_operand!(
+    /// MODIFY SUBCHANNEL from the SCHIB at `offset` in `area`.
+    msch_at, "msch 0({op})"
+);
+guarded_operand!(
+    /// START SUBCHANNEL with the ORB at `offset` in `area`.
+    ssch_at, "ssch 0({op})"
+);
+guarded_operand!(
+    /// TEST SUBCHANNEL storing its IRB at `offset` in `area`.
+    tsch_at, "tsch 0({op})"
+);
+guarded_operand!(
+    /// STORE CHANNEL REPORT WORD at `offset` in `area` (GR1 unused).
+    stcrw_at, ".insn s,0xb2390000,0({op})"
+);
+guarded_operand!(
+    /// TEST PENDING INTERRUPTION storing the interruption code at `offset`
+    /// in `area` (GR1 unused). It clears the interruption it reports.
+    tpi_at, "tpi 0({op})"
+);
+
+macro_rules! guarded_sid {
+    ($(#[$doc:meta])* $name:ident, $template:expr) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub fn $name(sid: u32) -> Cc {
+            let cc: u32;
+            // SAFETY: the instruction has no storage operand; a program
+            // interruption resumes at the block's own landing label.
+            unsafe {
+                guarded_asm!(
+                    $template;
+                    in("r1") u64::from(sid),
+                    cc = out(reg) cc,
+                    options(nostack),
+                )
+            };
+            Cc::from_bits(cc as u8)
+        }
+    };
+}
+
+guarded_sid!(
+    /// CLEAR SUBCHANNEL, guarded.
+    csch_guarded, "csch"
+);
+guarded_sid!(
+    /// HALT SUBCHANNEL, guarded.
+    hsch_guarded, "hsch"
+);
+guarded_sid!(
+    /// RESUME SUBCHANNEL, guarded.
+    rsch_guarded, ".insn s,0xb2380000,0"
+);
+guarded_sid!(
+    /// CANCEL SUBCHANNEL, guarded.
+    xsch_guarded, ".insn s,0xb2760000,0"
+);
+guarded_sid!(
+    /// RESET CHANNEL PATH: GR1 holds the CSSID and CHPID (not a SID).
+    rchp_guarded, ".insn s,0xb23b0000,0"
+);
+
+/// CHANNEL SUBSYSTEM CALL with the command-request block at `offset` in
+/// `area` (a 4K boundary when `offset` is 0); the response follows the
+/// request in the same area.
+#[inline(never)]
+pub fn chsc_at(area: &mut Scratch, offset: usize) -> Cc {
+    let block = area.operand(offset);
+    let cc: u32;
+    // SAFETY: CHSC reads the request at `block` and stores its response
+    // right after it, within one page of the request (at most 4 KiB in
+    // all), which `area` has room for at any offset `operand` allows; a
+    // program interruption resumes at the block's own landing label.
+    unsafe {
+        guarded_asm!(
+            ".insn rre,0xb25f0000,{block},0";
+            block = in(reg_addr) block,
+            cc = out(reg) cc,
+            options(nostack),
+        )
+    };
+    Cc::from_bits(cc as u8)
+}
+
+/// SET CHANNEL MONITOR with `gr1` (key, update and device-connect-time
+/// controls) and `gr2` (measurement-block origin).
+#[inline(never)]
+pub fn schm_guarded(gr1: u64, gr2: u64) {
+    // SAFETY: SCHM has no storage operand (the channel subsystem writes
+    // measurement blocks at the origin later, which the caller provides);
+    // a program interruption resumes at the block's own landing label.
+    unsafe {
+        guarded_asm!(
+            ".insn s,0xb23c0000,0";
+            in("r1") gr1,
+            in("r2") gr2,
+            cc = out(reg) _,
+            options(nostack),
+        )
+    };
+}
+
+/// SET CHANNEL MONITOR tried in the problem state; returns the address of
+/// the SCHM instruction. A privileged-operation exception there is the
+/// architected outcome. Should SCHM complete, the privileged LPSWE after
+/// it takes the exception instead (at another address, which the caller
+/// sees in the interruption); either way the landing puts the CPU back in
+/// the supervisor state.
+#[inline(never)]
+pub fn schm_in_problem_state(gr1: u64, gr2: u64) -> u64 {
+    let mut psws = [
+        PswMask::KERNEL.bits() | PswMask::PROBLEM.bits(),
+        0,
+        PswMask::KERNEL.bits(),
+        0,
+    ];
+    let at: u64;
+    // SAFETY: LPSWE loads a problem-state PSW that continues at label 3 with
+    // every interruption masked; the instructions from there on are SCHM and
+    // LPSWE, both privileged, so one of them takes a privileged-operation
+    // exception, whose recovery lands at the block's landing in the
+    // supervisor state (rt::expect). The second LPSWE's PSW, should it ever
+    // be loaded, is a supervisor PSW continuing at the landing too.
+    unsafe {
+        guarded_asm!(
+            "larl {at}, 3f",
+            "stg {at}, 8({psws})",
+            "larl {at}, 1f",
+            "stg {at}, 24({psws})",
+            "larl {at}, 2f",
+            "lpswe 0({psws})",
+            "3:",
+            "2: .insn s,0xb23c0000,0",
+            "lpswe 16({psws})";
+            in("r1") gr1,
+            in("r2") gr2,
+            psws = in(reg_addr) psws.as_mut_ptr(),
+            at = out(reg_addr) at,
+            cc = out(reg) _,
+            options(nostack),
+        )
+    };
+    at
+}

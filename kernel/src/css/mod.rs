@@ -469,3 +469,146 @@ impl Channel for Subchannel {
         }
     }
 }
+
+/// Measurement blocks the channel subsystem writes behind the program's
+/// back (SET CHANNEL MONITOR, PMCW measurement mode): two format-0 blocks
+/// (32 bytes each, at the SCHM origin plus 32 times the MBI) and one
+/// format-1 block (64 bytes, at the SCHIB's measurement-block address).
+#[repr(C, align(64))]
+struct Blocks {
+    fmt0: [u8; 64],
+    fmt1: [u8; 64],
+}
+
+static BLOCKS: Mutex<Blocks> = Mutex::new(Blocks {
+    fmt0: [0; 64],
+    fmt1: [0; 64],
+});
+
+/// Operands of guarded instructions (`scenario=conformance`, and
+/// `measure=1` trying the format-1 measurement block).
+pub static SCRATCH: Mutex<insn::Scratch> = Mutex::new(insn::Scratch::new());
+
+/// Safe access to [`BLOCKS`]: addresses to hand to the channel subsystem,
+/// counts read with volatile loads, and `measure=1`'s set-up.
+pub mod measurement {
+    use super::{insn, BLOCKS, SCRATCH};
+    use crate::rt;
+    use gate::css::{Cc, Pmcw, PmcwChars, Schib};
+    use gate::measure::Format;
+
+    /// SET CHANNEL MONITOR GR1 bit 62: measurement-block update.
+    const SCHM_UPDATE: u64 = 0x2;
+    /// PMCW measurement mode: measurement-block update enabled.
+    const MM_UPDATE: u16 = 0x0010;
+
+    /// Turns measurement on for subchannel `sid`: SET CHANNEL MONITOR with
+    /// measurement-block update (origin: the format-0 area), then MODIFY
+    /// SUBCHANNEL with the measurement mode set and a format-1 block, or,
+    /// where the host refuses that (no extended measurement block
+    /// facility: operand exception, or the fields not kept), the format-0
+    /// block at index 0. Every step that a host without measurement blocks
+    /// may refuse is a guarded instruction; `Err` says which refused.
+    pub fn enable(sid: u32) -> Result<Format, &'static str> {
+        clear();
+        let on = rt::expect_program_interruption(|| {
+            insn::schm_guarded(0, 0);
+            insn::schm_guarded(SCHM_UPDATE, fmt0_origin());
+        });
+        if on.is_err() {
+            return Err("schm-refused");
+        }
+        let mut s = Schib::ZERO;
+        if insn::stsch(sid, &mut s) != Cc::Zero {
+            return Err("stsch-failed");
+        }
+        s.pmcw.flags = (s.pmcw.flags & !Pmcw::MM_MASK) | MM_UPDATE;
+        s.pmcw.mbi = 0;
+        let mut fmt1 = s;
+        fmt1.pmcw.chars |= PmcwChars::MBFC.bits();
+        fmt1.set_mba(fmt1_address());
+        if modify(sid, &fmt1) {
+            return Ok(Format::One);
+        }
+        s.pmcw.chars &= !PmcwChars::MBFC.bits();
+        s.set_mba(0);
+        if modify(sid, &s) {
+            return Ok(Format::Zero);
+        }
+        Err("measurement-mode-refused")
+    }
+
+    /// MSCH of `want` as a guarded instruction; true when it was accepted
+    /// and STSCH shows the measurement fields as written.
+    fn modify(sid: u32, want: &Schib) -> bool {
+        let mut scratch = SCRATCH.lock();
+        scratch.0[..Schib::LEN].copy_from_slice(&want.to_bytes());
+        let cc = rt::expect_program_interruption(|| insn::msch_at(sid, &mut scratch, 0));
+        if cc != Ok(Cc::Zero) {
+            return false;
+        }
+        let mut got = Schib::ZERO;
+        insn::stsch(sid, &mut got) == Cc::Zero
+            && got.pmcw.flags & Pmcw::MM_MASK == want.pmcw.flags & Pmcw::MM_MASK
+            && got.pmcw.chars & PmcwChars::MBFC.bits() == want.pmcw.chars & PmcwChars::MBFC.bits()
+            && got.pmcw.mbi == want.pmcw.mbi
+            // Words 10-11 hold the address only for a format-1 block.
+            && (want.pmcw.chars & PmcwChars::MBFC.bits() == 0 || got.mba() == want.mba())
+    }
+
+    /// The SSCH+RSCH count of the block `enable` chose.
+    pub fn count(format: Format) -> u32 {
+        match format {
+            Format::Zero => u32::from(fmt0_count(0)),
+            Format::One => fmt1_count(),
+        }
+    }
+
+    /// Origin of the format-0 area (32-byte aligned) for SCHM's GR2.
+    pub fn fmt0_origin() -> u64 {
+        BLOCKS.lock().fmt0.as_ptr() as u64
+    }
+
+    /// Address of the format-1 block (64-byte aligned) for the SCHIB.
+    pub fn fmt1_address() -> u64 {
+        BLOCKS.lock().fmt1.as_ptr() as u64
+    }
+
+    /// SSCH+RSCH count of format-0 block `index` (0 or 1): a halfword at
+    /// offset 0 of the 32-byte block.
+    pub fn fmt0_count(index: usize) -> u16 {
+        let blocks = BLOCKS.lock();
+        let p = blocks.fmt0[index * 32..index * 32 + 2].as_ptr();
+        let mut b = [0u8; 2];
+        for (i, byte) in b.iter_mut().enumerate() {
+            // SAFETY: p..p+2 lies in the locked static; volatile because
+            // the channel subsystem stores there without the compiler's
+            // knowledge.
+            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
+        }
+        u16::from_be_bytes(b)
+    }
+
+    /// SSCH+RSCH count of the format-1 block: a word at offset 0.
+    pub fn fmt1_count() -> u32 {
+        let blocks = BLOCKS.lock();
+        let p = blocks.fmt1.as_ptr();
+        let mut b = [0u8; 4];
+        for (i, byte) in b.iter_mut().enumerate() {
+            // SAFETY: as in fmt0_count.
+            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
+        }
+        u32::from_be_bytes(b)
+    }
+
+    /// Zeroes every block (with measurements off, or the counts race).
+    pub fn clear() {
+        let mut guard = BLOCKS.lock();
+        let blocks = &mut *guard;
+        for byte in blocks.fmt0.iter_mut().chain(blocks.fmt1.iter_mut()) {
+            let p: *mut u8 = byte;
+            // SAFETY: p points into the locked static.
+            unsafe { core::ptr::write_volatile(p, 0) };
+        }
+    }
+}

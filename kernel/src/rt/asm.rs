@@ -110,11 +110,34 @@ ccwgate_secondary_entry:
     lctlg   %c0, %c0, 8(%r15)
     brasl   %r14, {secondary_start}
     j       .
+    # A program interruption is fatal too, except for one a guarded
+    # instruction takes inside expect_program_interruption (see expect.rs):
+    # its handler returns, and the stub resumes the frame's PSW as a
+    # returning stub does, all registers (the stack pointer too) restored
+    # from the frame on the fault stack.
+    .macro  RECOVERABLE name, handler, old
+    .globl  \name
+    .balign 4
+\name:
+    stmg    %r0, %r15, {scratch}(%r0)
+    larl    %r15, __fault_stack_top
+    aghi    %r15, -{stack}
+    mvc     160(128,%r15), {scratch}(%r0)
+    SAVE_FPRS
+    mvc     160+256(16,%r15), \old(%r0)
+    xc      0(8,%r15), 0(%r15)
+    la      %r2, 160(%r15)
+    brasl   %r14, \handler
+    mvc     {ret}(16,%r0), 160+256(%r15)
+    RESTORE_FPRS
+    lmg     %r0, %r15, 160(%r15)
+    lpswe   {ret}(%r0)
+    .endm
 
     FATAL   ccwgate_restart_stub, {restart}, {restart_old}
     STUB    ccwgate_external_stub, {external}, {external_old}
     FATAL   ccwgate_svc_stub, {svc}, {svc_old}
-    FATAL   ccwgate_program_stub, {program}, {program_old}
+    RECOVERABLE ccwgate_program_stub, {program}, {program_old}
     FATAL   ccwgate_mcck_stub, {mcck}, {mcck_old}
     STUB    ccwgate_io_stub, {io}, {io_old}
     "#,

@@ -101,8 +101,15 @@ pub(super) extern "C" fn external(frame: &mut Frame) {
 /// Program-interruption code of a protection exception (low byte).
 const PGM_PROTECTION: u16 = 0x04;
 
+/// Returns only for an interruption that [`super::expect`] recovered; every
+/// other one ends the run.
 pub(super) extern "C" fn program(frame: &mut Frame) {
     let code = lowcore_read!(pgm_code: u16);
+    // The ILC sits in bits 13-14 of the halfword, in halfwords: the length
+    // in bytes is that field times two, i.e. the halfword masked with 6.
+    if super::expect::recover(frame, code, lowcore_read!(pgm_ilc: u16) & 6) {
+        return;
+    }
     let sp = frame.gprs[15];
     let fault = if code & 0xff == PGM_PROTECTION && sp < super::STACK_BOTTOM {
         Fault::StackOverflow { sp }

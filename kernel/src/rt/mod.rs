@@ -43,6 +43,10 @@
 //! `crate::secondary_main`; [`cpu::stop`] stops it before the CPU that ends
 //! the run stops itself.
 //!
+//! The one program interruption that does not end the run is the one a
+//! test provokes on purpose: a guarded instruction inside
+//! [`expect_program_interruption`] gets it back as a value ([`expect`]).
+//!
 //! Clock-comparator and CPU-timer interruptions are the runtime's own: they
 //! end bounded waits ([`clock::wait_until`]). Interruptions are enabled only
 //! inside such waits, so everywhere else kernel code runs undisturbed. When an
@@ -52,11 +56,13 @@
 pub mod asm;
 pub mod clock;
 pub mod cpu;
+pub mod expect;
 pub mod interrupts;
 pub mod lowcore;
 pub mod psw;
 pub mod smp;
 
+pub use expect::expect_program_interruption;
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;
 

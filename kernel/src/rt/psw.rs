@@ -14,6 +14,8 @@ bitflags! {
         const MCHECK = 1 << (63 - 13);
         /// Bit 14: wait state.
         const WAIT = 1 << (63 - 14);
+        /// Bit 15: problem state (privileged instructions are exceptions).
+        const PROBLEM = 1 << (63 - 15);
         /// Bits 31/32: 64-bit addressing mode.
         const EA = 1 << (63 - 31);
         const BA = 1 << (63 - 32);
