@@ -28,6 +28,9 @@ pub const SENSE_ID_COUNT: u16 = 32;
 /// Interruption parameter the kernel enables the subchannel with.
 pub const ENABLE_INTPARM: u32 = 0xccc0_0000;
 pub const TRACE_LEN: usize = 48;
+/// A deadline that has always passed: [`Channel::next_interruption`] then
+/// hands out what is there and does not wait.
+pub const NOW: u64 = 0;
 
 /// Memory for one channel program and its data, addressed by the device.
 /// The kernel keeps two, below 2 GiB, and alternates between them so that an
@@ -56,22 +59,74 @@ impl IoArea {
     /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit words:
     /// it runs after every operation).
     fn fingerprint(&self) -> u64 {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        let mut h = self.ccw_hash();
+        for part in [&self.front[..], &self.data[..], &self.back[..]] {
+            for c in part.chunks_exact(8) {
+                h = fnv(h, word(c));
+            }
+        }
+        h
+    }
+
+    /// [`IoArea::fingerprint`] and, in the same pass, whether the guards
+    /// still hold [`GUARD_BYTE`] and `data[fill_from..]` [`DATA_FILL`]: an
+    /// area whose operation just ended is read once, not once per check.
+    fn scan(&self, fill_from: usize) -> (u64, bool) {
+        const GUARD: u64 = u64::from_be_bytes([GUARD_BYTE; 8]);
+        const FILL: u64 = u64::from_be_bytes([DATA_FILL; 8]);
+        let mut h = self.ccw_hash();
+        let mut diff = 0;
+        for c in self.front.chunks_exact(8) {
+            let w = word(c);
+            h = fnv(h, w);
+            diff |= w ^ GUARD;
+        }
+        let fill_from = fill_from.min(DATA_LEN);
+        // Words before the one `fill_from` falls in hold what the device
+        // stored; that word is checked in the bytes from `fill_from` on.
+        let (stored, rest) = self.data.split_at(fill_from & !7);
+        for c in stored.chunks_exact(8) {
+            h = fnv(h, word(c));
+        }
+        let mut mask = u64::MAX >> ((fill_from & 7) * 8);
+        for c in rest.chunks_exact(8) {
+            let w = word(c);
+            h = fnv(h, w);
+            diff |= (w ^ FILL) & mask;
+            mask = u64::MAX;
+        }
+        for c in self.back.chunks_exact(8) {
+            let w = word(c);
+            h = fnv(h, w);
+            diff |= w ^ GUARD;
+        }
+        (h, diff == 0)
+    }
+
+    fn ccw_hash(&self) -> u64 {
+        let mut h = FNV_BASIS;
         for ccw in &self.ccws {
             let w = u64::from(ccw.cmd) << 56
                 | u64::from(ccw.flags.bits()) << 48
                 | u64::from(ccw.count) << 32
                 | u64::from(ccw.cda);
-            h = (h ^ w).wrapping_mul(0x100_0000_01b3);
-        }
-        for part in [&self.front[..], &self.data[..], &self.back[..]] {
-            for c in part.chunks_exact(8) {
-                let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-                h = (h ^ w).wrapping_mul(0x100_0000_01b3);
-            }
+            h = fnv(h, w);
         }
         h
     }
+}
+
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+#[inline(always)]
+fn fnv(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x100_0000_01b3)
+}
+
+/// Eight bytes as one big-endian word (on s390x a plain load).
+#[inline(always)]
+fn word(c: &[u8]) -> u64 {
+    u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
 }
 
 impl Default for IoArea {
@@ -123,6 +178,7 @@ pub trait Channel {
     /// collected, or `None` once the TOD clock passes `deadline`. Status must
     /// not be collected outside this call, so that the oracle sees
     /// instructions and interruptions in their true order.
+    /// A deadline already passed ([`NOW`]) still takes what is there.
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption>;
     /// An interruption whose status was already collected (by an
     /// interruption handler) but not yet handed out, without waiting or
@@ -130,6 +186,17 @@ pub trait Channel {
     /// instruction, so that status taken before an instruction is never
     /// judged as if it came after it.
     fn collected(&mut self) -> Option<Interruption>;
+    /// Whether START SUBCHANNEL's condition code tells everything a drain
+    /// would collect before it: the mode sees no status but this
+    /// subchannel's own, and that only through TEST SUBCHANNEL (`mode=tsch`:
+    /// no interruptions), so status left pending makes the next START cc 1,
+    /// and the driver takes and judges it then. The drain between
+    /// iterations is then left to the next START (CLEAR, which would
+    /// withdraw the status unseen, and HALT, and the end of the run still
+    /// drain first).
+    fn start_reveals_pending(&self) -> bool {
+        false
+    }
     /// Hears every event as it is recorded, when `verbose=3` asks for it.
     fn log(&mut self, _event: &Event) {}
     /// STORE SUBCHANNEL's view of the device, asked when an instruction or
@@ -163,6 +230,9 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     }
     fn collected(&mut self) -> Option<Interruption> {
         (**self).collected()
+    }
+    fn start_reveals_pending(&self) -> bool {
+        (**self).start_reveals_pending()
     }
     fn log(&mut self, event: &Event) {
         (**self).log(event)
@@ -394,6 +464,13 @@ pub struct Driver<C: Channel> {
     slot: usize,
     /// Program and fingerprint of each area once its operation has ended.
     settled: [Option<u64>; 2],
+    /// Per area: the checks at its operation's end found its guards intact
+    /// and `data[n..]` still [`DATA_FILL`] (`None`: not known), so the next
+    /// build refills only `data[..n]`.
+    clean_from: [Option<usize>; 2],
+    /// The drain after the last iteration is left to the next START
+    /// ([`Channel::start_reveals_pending`]).
+    drain_owed: bool,
     in_flight: Option<ProgramKind>,
     /// Starts in a row that ended before their program began.
     starts_not_initiated: u32,
@@ -423,6 +500,8 @@ impl<C: Channel> Driver<C> {
             intparm_base: 0,
             slot: 0,
             settled: [None; 2],
+            clean_from: [None; 2],
+            drain_owed: false,
             in_flight: None,
             starts_not_initiated: 0,
             baseline: None,
@@ -734,7 +813,7 @@ impl<C: Channel> Driver<C> {
     fn read_sense(&mut self, into: &mut [u8; SENSE_COUNT as usize]) -> Option<u8> {
         self.slot ^= 1;
         let (area, base) = self.chan.area(self.slot);
-        let program = build(area, base, ProgramKind::Sense);
+        let program = build(area, base, ProgramKind::Sense, None);
         let orb = Orb::format1(self.next_intparm, program.first_ccw);
         if self.chan.ssch(&orb) != Cc::Zero {
             return None;
@@ -784,9 +863,18 @@ impl<C: Channel> Driver<C> {
     /// Builds `kind` in the next area and starts it, collecting any status
     /// that was pending (cc 1) before trying again.
     fn start(&mut self, kind: ProgramKind) -> Result<(), Failure> {
+        // Status left pending since the last iteration makes this START
+        // cc 1, and is taken and judged below.
+        self.drain_owed = false;
         self.slot ^= 1;
+        // With checks=none nothing looks at the data after the baseline.
+        let clean_from = if self.config.checks || self.baseline.is_none() {
+            self.clean_from[self.slot].take()
+        } else {
+            Some(0)
+        };
         let (area, base) = self.chan.area(self.slot);
-        let program = build(area, base, kind);
+        let program = build(area, base, kind, clean_from);
         let intparm = self.next_intparm;
         self.next_intparm = if self.intparm_base == 0 {
             self.next_intparm.wrapping_add(1).max(1)
@@ -864,6 +952,10 @@ impl<C: Channel> Driver<C> {
     /// CLEAR or HALT SUBCHANNEL: no operand, the subchannel's current
     /// interruption parameter in the trace.
     fn end_function(&mut self, kind: EventKind) -> Result<(), Failure> {
+        if self.drain_owed {
+            // A CLEAR would withdraw what the drain is to judge.
+            self.drain_now()?;
+        }
         self.catch_up()?;
         let clear = kind == EventKind::Csch;
         let cc = if clear {
@@ -911,8 +1003,7 @@ impl<C: Channel> Driver<C> {
     /// Collects status until nothing is outstanding, within the I/O timeout;
     /// then, with `wait_owed`, the status a deviation left owed.
     fn settle(&mut self) -> Result<(), Failure> {
-        let deadline = self.chan.tod() + self.io_timeout();
-        self.settle_by(deadline)?;
+        self.settle_by()?;
         if self.config.checks && self.config.wait_owed && self.oracle.owed().is_some() {
             let deadline = self.chan.tod() + self.io_timeout();
             while self.oracle.owed().is_some() {
@@ -928,10 +1019,14 @@ impl<C: Channel> Driver<C> {
         Ok(())
     }
 
-    fn settle_by(&mut self, deadline: u64) -> Result<(), Failure> {
+    fn settle_by(&mut self) -> Result<(), Failure> {
+        // Status that is there at once (an emulated device's always is)
+        // needs no clock reading for a deadline.
+        let mut deadline = NOW;
         while self.outstanding() {
             match self.chan.next_interruption(deadline) {
                 Some(irq) => self.feed(irq)?,
+                None if deadline == NOW => deadline = self.chan.tod() + self.io_timeout(),
                 None if !self.config.checks => break,
                 None => {
                     let tod = self.chan.tod();
@@ -960,9 +1055,21 @@ impl<C: Channel> Driver<C> {
     }
 
     /// Between iterations nothing is outstanding: whatever status is pending
-    /// now was not asked for (or was presented twice).
+    /// now was not asked for (or was presented twice). Where the next
+    /// START's condition code tells the same ([`Channel::start_reveals_pending`]),
+    /// that START takes it; after the last iteration nothing follows, so
+    /// the drain runs then.
     fn drain(&mut self) -> Result<(), Failure> {
-        while let Some(irq) = self.chan.next_interruption(self.chan.tod()) {
+        if self.chan.start_reveals_pending() && self.iteration + 1 < self.iterations() {
+            self.drain_owed = true;
+            return Ok(());
+        }
+        self.drain_now()
+    }
+
+    fn drain_now(&mut self) -> Result<(), Failure> {
+        self.drain_owed = false;
+        while let Some(irq) = self.chan.next_interruption(NOW) {
             self.feed(irq)?;
         }
         Ok(())
@@ -1016,9 +1123,8 @@ impl<C: Channel> Driver<C> {
         // belongs to an operation that ended before.
         let ran = self.in_flight.take();
         if let Some(kind) = ran {
-            let checked = self.check_area(slot, kind, done, residual);
-            checked.map_err(|v| self.fail(v))?;
-            self.settled[slot] = Some(self.chan.area(slot).0.fingerprint());
+            let settled = self.settle_area(slot, kind, done, residual);
+            self.settled[slot] = Some(settled.map_err(|v| self.fail(v))?);
         }
         for earlier in 0..2 {
             if ran.is_some() && earlier == slot {
@@ -1059,6 +1165,55 @@ impl<C: Channel> Driver<C> {
             }
         }
         Ok(())
+    }
+
+    /// [`Driver::check_area`] and the fingerprint in one pass over the
+    /// area on the usual path (guards, data and SENSE ID as they must be);
+    /// anything else is judged by `check_area` itself, so the violations
+    /// stay exactly its. Also notes how much of the area the next build
+    /// must refill.
+    fn settle_area(
+        &mut self,
+        slot: usize,
+        kind: ProgramKind,
+        done: Completed,
+        residual: Option<u16>,
+    ) -> Result<u64, Violation> {
+        let sense_id = done.op == Op::Start && !done.not_initiated && kind == ProgramKind::SenseId;
+        // Where the data must still hold DATA_FILL (DATA_LEN: nowhere).
+        let fill_from = match (done.op, done.not_initiated, kind) {
+            (Op::Start, false, ProgramKind::SenseId) => match residual {
+                None => Some(DATA_LEN),
+                Some(residual) => SENSE_ID_COUNT
+                    .checked_sub(residual)
+                    .map(usize::from)
+                    .filter(|&stored| stored >= SenseId::MIN_LEN),
+            },
+            (Op::Start, _, _) => Some(0),
+            _ => Some(DATA_LEN),
+        };
+        if let Some(fill_from) = fill_from {
+            let baseline = self.baseline;
+            let (area, _) = self.chan.area(slot);
+            let (fingerprint, clean) = area.scan(fill_from);
+            // The baseline after this operation, if its SENSE ID is good.
+            let identified = match (sense_id, baseline) {
+                (false, _) => Some(baseline),
+                (true, Some(b)) => self
+                    .oracle
+                    .check_sense_id(&area.data, b)
+                    .ok()
+                    .map(|()| baseline),
+                (true, None) => SenseId::parse(&area.data).ok().map(Some),
+            };
+            if let (true, Some(id)) = (clean, identified) {
+                self.baseline = id;
+                self.clean_from[slot] = Some(fill_from);
+                return Ok(fingerprint);
+            }
+        }
+        self.check_area(slot, kind, done, residual)?;
+        Ok(self.chan.area(slot).0.fingerprint())
     }
 
     fn check_area(
@@ -1116,10 +1271,18 @@ impl<C: Channel> Driver<C> {
 
 /// Writes the channel program for `kind` into `area` (at absolute `base`),
 /// refilling its data and guards.
-fn build(area: &mut IoArea, base: u32, kind: ProgramKind) -> Program {
-    area.front = [GUARD_BYTE; GUARD_LEN];
-    area.data = [DATA_FILL; DATA_LEN];
-    area.back = [GUARD_BYTE; GUARD_LEN];
+/// `clean_from`: the guards are intact and `data[n..]` holds DATA_FILL
+/// (checked when the area's last operation ended), so only `data[..n]` is
+/// refilled; `None` refills everything.
+fn build(area: &mut IoArea, base: u32, kind: ProgramKind, clean_from: Option<usize>) -> Program {
+    match clean_from {
+        Some(n) => area.data[..n.min(DATA_LEN)].fill(DATA_FILL),
+        None => {
+            area.front = [GUARD_BYTE; GUARD_LEN];
+            area.data = [DATA_FILL; DATA_LEN];
+            area.back = [GUARD_BYTE; GUARD_LEN];
+        }
+    }
     let data = base + IoArea::DATA_OFFSET;
     let (cmd, count, n) = match kind {
         ProgramKind::SenseId => (cmd::SENSE_ID, SENSE_ID_COUNT, 1),
@@ -1546,12 +1709,12 @@ mod tests {
     #[test]
     fn programs_are_format1_with_suppressed_length_checks() {
         let mut area = IoArea::new();
-        let p = build(&mut area, 0x2000, ProgramKind::NopChain(3));
+        let p = build(&mut area, 0x2000, ProgramKind::NopChain(3), None);
         assert_eq!((p.first_ccw, p.ccw_count), (0x2000, 3));
         assert!(area.ccws[0].flags.contains(CcwFlags::CC | CcwFlags::SLI));
         assert!(!area.ccws[2].flags.contains(CcwFlags::CC));
         assert_eq!(area.ccws[1].cda, 0x2000 + IoArea::DATA_OFFSET);
-        let p = build(&mut area, 0x2000, ProgramKind::SenseId);
+        let p = build(&mut area, 0x2000, ProgramKind::SenseId, None);
         assert_eq!(p.ccw_count, 1);
         assert_eq!(
             (area.ccws[0].cmd, area.ccws[0].count),

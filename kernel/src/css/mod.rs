@@ -252,6 +252,9 @@ pub struct Subchannel {
     rng: Rng,
     /// Interruption parameter of the last accepted SSCH (or of enabling).
     intparm: u32,
+    /// Several subchannels under test: status goes through the [`ROUTER`].
+    /// With one, everything collected is this one's to judge.
+    several: bool,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
@@ -259,6 +262,7 @@ impl Subchannel {
     /// Member `index` of the run (see [`members`]).
     pub fn new(index: usize, sid: u32, config: &Config) -> Self {
         let areas = AREAS[index].try_lock().expect("one Subchannel per member");
+        let several = ROUTER.lock().len() > 1;
         Subchannel {
             index,
             sid,
@@ -266,16 +270,23 @@ impl Subchannel {
             cpus: config.cpus,
             rng: Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64),
             intparm: ENABLE_INTPARM,
+            several,
             areas,
         }
     }
 
     /// Keeps `irq` for the member it belongs to, or hands it back.
     fn mine(&self, irq: Interruption) -> Option<Interruption> {
+        if !self.several {
+            return Some(irq);
+        }
         ROUTER.lock().route(self.index, irq)
     }
 
     fn kept(&self) -> Option<Interruption> {
+        if !self.several {
+            return None;
+        }
         ROUTER.lock().take(self.index)
     }
 
@@ -420,6 +431,12 @@ impl Channel for Subchannel {
             take()
         };
         taken.and_then(|irq| self.mine(irq))
+    }
+
+    fn start_reveals_pending(&self) -> bool {
+        // TSCH on this subchannel is the only collection: no interruption,
+        // no other subchannel's status, is ever seen between iterations.
+        self.mode == Collect::Tsch && self.cpus != Cpus::IoElsewhere
     }
 
     fn log(&mut self, event: &gate::trace::Event) {
