@@ -56,55 +56,54 @@ impl IoArea {
         }
     }
 
-    /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit words:
-    /// it runs after every operation).
-    fn fingerprint(&self) -> u64 {
-        let mut h = self.ccw_hash();
-        for part in [&self.front[..], &self.data[..], &self.back[..]] {
+    /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit
+    /// words: it runs after every operation). The words go in a fixed
+    /// order given `fill_word` (see [`IoArea::hash`]); an area is compared
+    /// only with a fingerprint taken with the same `fill_word`.
+    fn fingerprint(&self, fill_word: usize) -> u64 {
+        self.hash(fill_word).1
+    }
+
+    /// The fingerprint and, in the same pass, whether the guards still hold
+    /// [`GUARD_BYTE`] and `data[fill_from..]` [`DATA_FILL`]: an area whose
+    /// operation just ended is read once, not once per check. Returns the
+    /// fingerprint's `fill_word` too.
+    fn scan(&self, fill_from: usize) -> (u64, bool, usize) {
+        const FILL: u64 = u64::from_be_bytes([DATA_FILL; 8]);
+        let fill_from = fill_from.min(DATA_LEN);
+        let fill_word = fill_from.div_ceil(8);
+        let (patterned, h) = self.hash(fill_word);
+        let mut clean = patterned == PRISTINE[fill_word];
+        if fill_from % 8 != 0 {
+            // The word `fill_from` falls in: the device's bytes, then fill.
+            let w = word(&self.data[(fill_word - 1) * 8..fill_word * 8]);
+            clean &= (w ^ FILL) & (u64::MAX >> ((fill_from % 8) * 8)) == 0;
+        }
+        (h, clean, fill_word)
+    }
+
+    /// FNV-1a over the guards, `data[fill_word * 8..]`, the CCWs and
+    /// `data[..fill_word * 8]`, in this order: the parts that must hold
+    /// their patterns come first, so the state after them (the first value)
+    /// equals [`PRISTINE`]`[fill_word]` exactly when they do (but for a
+    /// 64-bit hash collision), and checking them costs no pass of its own.
+    fn hash(&self, fill_word: usize) -> (u64, u64) {
+        let mut h = FNV_BASIS;
+        let (stored, fill) = self.data.split_at(fill_word.min(DATA_LEN / 8) * 8);
+        for part in [&self.front[..], &self.back[..], fill] {
             for c in part.chunks_exact(8) {
                 h = fnv(h, word(c));
             }
         }
-        h
-    }
-
-    /// [`IoArea::fingerprint`] and, in the same pass, whether the guards
-    /// still hold [`GUARD_BYTE`] and `data[fill_from..]` [`DATA_FILL`]: an
-    /// area whose operation just ended is read once, not once per check.
-    fn scan(&self, fill_from: usize) -> (u64, bool) {
-        const GUARD: u64 = u64::from_be_bytes([GUARD_BYTE; 8]);
-        const FILL: u64 = u64::from_be_bytes([DATA_FILL; 8]);
-        let mut h = self.ccw_hash();
-        let mut diff = 0;
-        for c in self.front.chunks_exact(8) {
-            let w = word(c);
-            h = fnv(h, w);
-            diff |= w ^ GUARD;
-        }
-        let fill_from = fill_from.min(DATA_LEN);
-        // Words before the one `fill_from` falls in hold what the device
-        // stored; that word is checked in the bytes from `fill_from` on.
-        let (stored, rest) = self.data.split_at(fill_from & !7);
+        let patterned = h;
+        h = self.ccw_hash(h);
         for c in stored.chunks_exact(8) {
             h = fnv(h, word(c));
         }
-        let mut mask = u64::MAX >> ((fill_from & 7) * 8);
-        for c in rest.chunks_exact(8) {
-            let w = word(c);
-            h = fnv(h, w);
-            diff |= (w ^ FILL) & mask;
-            mask = u64::MAX;
-        }
-        for c in self.back.chunks_exact(8) {
-            let w = word(c);
-            h = fnv(h, w);
-            diff |= w ^ GUARD;
-        }
-        (h, diff == 0)
+        (patterned, h)
     }
 
-    fn ccw_hash(&self) -> u64 {
-        let mut h = FNV_BASIS;
+    fn ccw_hash(&self, mut h: u64) -> u64 {
         for ccw in &self.ccws {
             let w = u64::from(ccw.cmd) << 56
                 | u64::from(ccw.flags.bits()) << 48
@@ -118,8 +117,34 @@ impl IoArea {
 
 const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
 
+/// [`IoArea::hash`]'s state after the patterned words of an untouched
+/// area, for each `fill_word`: both guards, then `32 - fill_word` words of
+/// fill.
+const PRISTINE: [u64; DATA_LEN / 8 + 1] = {
+    let guard = u64::from_be_bytes([GUARD_BYTE; 8]);
+    let fill = u64::from_be_bytes([DATA_FILL; 8]);
+    let mut table = [0; DATA_LEN / 8 + 1];
+    let mut w = 0;
+    while w <= DATA_LEN / 8 {
+        let mut h = FNV_BASIS;
+        let mut i = 0;
+        while i < 2 * GUARD_LEN / 8 {
+            h = fnv(h, guard);
+            i += 1;
+        }
+        let mut i = w;
+        while i < DATA_LEN / 8 {
+            h = fnv(h, fill);
+            i += 1;
+        }
+        table[w] = h;
+        w += 1;
+    }
+    table
+};
+
 #[inline(always)]
-fn fnv(h: u64, w: u64) -> u64 {
+const fn fnv(h: u64, w: u64) -> u64 {
     (h ^ w).wrapping_mul(0x100_0000_01b3)
 }
 
@@ -463,7 +488,8 @@ pub struct Driver<C: Channel> {
     intparm_base: u32,
     slot: usize,
     /// Program and fingerprint of each area once its operation has ended.
-    settled: [Option<u64>; 2],
+    /// (fingerprint, its `fill_word`).
+    settled: [Option<(u64, usize)>; 2],
     /// Per area: the checks at its operation's end found its guards intact
     /// and `data[n..]` still [`DATA_FILL`] (`None`: not known), so the next
     /// build refills only `data[..n]`.
@@ -913,14 +939,14 @@ impl<C: Channel> Driver<C> {
                 // started. Take what status comes meanwhile, then again.
                 let deadline = self.chan.tod() + BUSY_BACKOFF;
                 while let Some(irq) = self.chan.next_interruption(deadline) {
-                    self.feed(irq)?;
+                    self.feed(&irq)?;
                 }
                 continue;
             }
             // Status was pending: take it, then try again.
             let deadline = tod + self.io_timeout();
             match self.chan.next_interruption(deadline) {
-                Some(irq) => self.feed(irq)?,
+                Some(irq) => self.feed(&irq)?,
                 None => {
                     return Err(self.fail(violation(
                         Class::CcAnomaly,
@@ -995,7 +1021,7 @@ impl<C: Channel> Driver<C> {
         }
         let deadline = self.chan.tod() + u64::from(self.delay);
         while let Some(irq) = self.chan.next_interruption(deadline) {
-            self.feed(irq)?;
+            self.feed(&irq)?;
         }
         Ok(())
     }
@@ -1008,7 +1034,7 @@ impl<C: Channel> Driver<C> {
             let deadline = self.chan.tod() + self.io_timeout();
             while self.oracle.owed().is_some() {
                 match self.chan.next_interruption(deadline) {
-                    Some(irq) => self.feed(irq)?,
+                    Some(irq) => self.feed(&irq)?,
                     None => {
                         let tod = self.chan.tod();
                         self.oracle.owed_expired(tod).map_err(|v| self.fail(v))?;
@@ -1025,7 +1051,7 @@ impl<C: Channel> Driver<C> {
         let mut deadline = NOW;
         while self.outstanding() {
             match self.chan.next_interruption(deadline) {
-                Some(irq) => self.feed(irq)?,
+                Some(irq) => self.feed(&irq)?,
                 None if deadline == NOW => deadline = self.chan.tod() + self.io_timeout(),
                 None if !self.config.checks => break,
                 None => {
@@ -1047,9 +1073,19 @@ impl<C: Channel> Driver<C> {
     }
 
     /// Feeds status that was collected before the instruction about to go out.
+    #[inline(always)]
     fn catch_up(&mut self) -> Result<(), Failure> {
+        match self.chan.collected() {
+            None => Ok(()),
+            Some(irq) => self.catch_up_from(&irq),
+        }
+    }
+
+    #[inline(never)]
+    fn catch_up_from(&mut self, first: &Interruption) -> Result<(), Failure> {
+        self.feed(first)?;
         while let Some(irq) = self.chan.collected() {
-            self.feed(irq)?;
+            self.feed(&irq)?;
         }
         Ok(())
     }
@@ -1059,6 +1095,7 @@ impl<C: Channel> Driver<C> {
     /// START's condition code tells the same ([`Channel::start_reveals_pending`]),
     /// that START takes it; after the last iteration nothing follows, so
     /// the drain runs then.
+    #[inline(always)]
     fn drain(&mut self) -> Result<(), Failure> {
         if self.chan.start_reveals_pending() && self.iteration + 1 < self.iterations() {
             self.drain_owed = true;
@@ -1067,15 +1104,16 @@ impl<C: Channel> Driver<C> {
         self.drain_now()
     }
 
+    #[inline(never)]
     fn drain_now(&mut self) -> Result<(), Failure> {
         self.drain_owed = false;
         while let Some(irq) = self.chan.next_interruption(NOW) {
-            self.feed(irq)?;
+            self.feed(&irq)?;
         }
         Ok(())
     }
 
-    fn feed(&mut self, irq: Interruption) -> Result<(), Failure> {
+    fn feed(&mut self, irq: &Interruption) -> Result<(), Failure> {
         self.record(
             EventKind::Interruption,
             irq.sid,
@@ -1086,7 +1124,7 @@ impl<C: Channel> Driver<C> {
         );
         self.summary.interruptions += 1;
         if !self.config.checks {
-            if let Some(start) = self.tracker.interruption(&irq) {
+            if let Some(start) = self.tracker.interruption(irq) {
                 if let Some(issued) = start {
                     self.summary.latency.record(irq.tod.saturating_sub(issued));
                 }
@@ -1097,7 +1135,7 @@ impl<C: Channel> Driver<C> {
             }
             return Ok(());
         }
-        let done = self.oracle.interruption(&irq).map_err(|v| self.fail(v))?;
+        let done = self.oracle.interruption(irq).map_err(|v| self.fail(v))?;
         if let Some(done) = done {
             // PoP ch. 16 Count: with primary status the residual count of
             // the last CCW is exact; a separate device end carries none.
@@ -1130,8 +1168,8 @@ impl<C: Channel> Driver<C> {
             if ran.is_some() && earlier == slot {
                 continue;
             }
-            if let Some(expected) = self.settled[earlier] {
-                if self.chan.area(earlier).0.fingerprint() != expected {
+            if let Some((expected, fill_word)) = self.settled[earlier] {
+                if self.chan.area(earlier).0.fingerprint(fill_word) != expected {
                     let v = violation(
                         Class::DataCorruption,
                         "write-after-completion",
@@ -1178,7 +1216,7 @@ impl<C: Channel> Driver<C> {
         kind: ProgramKind,
         done: Completed,
         residual: Option<u16>,
-    ) -> Result<u64, Violation> {
+    ) -> Result<(u64, usize), Violation> {
         let sense_id = done.op == Op::Start && !done.not_initiated && kind == ProgramKind::SenseId;
         // Where the data must still hold DATA_FILL (DATA_LEN: nowhere).
         let fill_from = match (done.op, done.not_initiated, kind) {
@@ -1195,7 +1233,7 @@ impl<C: Channel> Driver<C> {
         if let Some(fill_from) = fill_from {
             let baseline = self.baseline;
             let (area, _) = self.chan.area(slot);
-            let (fingerprint, clean) = area.scan(fill_from);
+            let (fingerprint, clean, fill_word) = area.scan(fill_from);
             // The baseline after this operation, if its SENSE ID is good.
             let identified = match (sense_id, baseline) {
                 (false, _) => Some(baseline),
@@ -1209,11 +1247,12 @@ impl<C: Channel> Driver<C> {
             if let (true, Some(id)) = (clean, identified) {
                 self.baseline = id;
                 self.clean_from[slot] = Some(fill_from);
-                return Ok(fingerprint);
+                return Ok((fingerprint, fill_word));
             }
         }
         self.check_area(slot, kind, done, residual)?;
-        Ok(self.chan.area(slot).0.fingerprint())
+        let fill_word = DATA_LEN / 8;
+        Ok((self.chan.area(slot).0.fingerprint(fill_word), fill_word))
     }
 
     fn check_area(
@@ -1720,5 +1759,50 @@ mod tests {
             (area.ccws[0].cmd, area.ccws[0].count),
             (cmd::SENSE_ID, SENSE_ID_COUNT)
         );
+    }
+
+    /// The one-pass scan sees every byte that must keep its pattern, and
+    /// only those; the fingerprint sees every byte.
+    #[test]
+    fn the_scan_checks_exactly_the_patterned_bytes() {
+        let mut area = IoArea::new();
+        build(&mut area, 0x2000, ProgramKind::SenseId, None);
+        area.data[..12].copy_from_slice(&[0xff, 0x38, 0x32, 4, 0, 0, 0, 0, 9, 9, 9, 9]);
+        for fill_from in [12, 16, 0x20, DATA_LEN] {
+            assert!(
+                area.scan(fill_from).1,
+                "pristine with fill from {fill_from}"
+            );
+        }
+        assert!(!area.scan(11).1, "a device byte where fill must be");
+        assert!(!area.scan(0).1);
+        let (fingerprint, _, fill_word) = area.scan(12);
+        assert_eq!((fill_word, area.fingerprint(fill_word)), (2, fingerprint));
+        let regions = [
+            (IoArea::DATA_OFFSET as usize - GUARD_LEN, true),
+            (IoArea::DATA_OFFSET as usize + 12, true),
+            (IoArea::DATA_OFFSET as usize + 15, true),
+            (IoArea::DATA_OFFSET as usize + DATA_LEN - 1, true),
+            (
+                IoArea::DATA_OFFSET as usize + DATA_LEN + GUARD_LEN - 1,
+                true,
+            ),
+            // The device's own bytes and the CCWs hold no pattern.
+            (IoArea::DATA_OFFSET as usize + 11, false),
+            (3, false),
+        ];
+        let d = IoArea::DATA_OFFSET as usize;
+        for (o, patterned) in regions {
+            let mut hit = area.clone();
+            match o {
+                o if o < d - GUARD_LEN => hit.ccws[o / 8].count ^= 1,
+                o if o < d => hit.front[o - (d - GUARD_LEN)] ^= 0x40,
+                o if o < d + DATA_LEN => hit.data[o - d] ^= 0x40,
+                o => hit.back[o - d - DATA_LEN] ^= 0x40,
+            }
+            let (f, clean, _) = hit.scan(12);
+            assert_eq!(clean, !patterned, "offset {o}");
+            assert_ne!(f, fingerprint, "offset {o}");
+        }
     }
 }

@@ -22,7 +22,7 @@ pub mod second;
 use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
-use gate::css::{Cc, Irb, Orb, Schib, SubchannelId};
+use gate::css::{Cc, Irb, Orb, Schib, Scsw, SubchannelId};
 use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
@@ -214,7 +214,12 @@ pub fn on_io_interruption(sid: u32, intparm: u32) {
 }
 
 fn take() -> Option<Interruption> {
-    TAKEN.lock().take()
+    let mut slot = TAKEN.lock();
+    // Copy out only what is there (under TCG a block copy is a helper call).
+    if slot.is_none() {
+        return None;
+    }
+    slot.take()
 }
 
 #[repr(C, align(8))]
@@ -255,6 +260,10 @@ pub struct Subchannel {
     /// Several subchannels under test: status goes through the [`ROUTER`].
     /// With one, everything collected is this one's to judge.
     several: bool,
+    /// Where this CPU's TEST SUBCHANNEL stores for the driver. TSCH stores
+    /// the IRB with cc 0 and 1 and only then is its SCSW read, so the
+    /// buffer is not cleared before each TSCH.
+    irb: Irb,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
@@ -271,6 +280,7 @@ impl Subchannel {
             rng: Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64),
             intparm: ENABLE_INTPARM,
             several,
+            irb: Irb::ZERO,
             areas,
         }
     }
@@ -296,8 +306,34 @@ impl Subchannel {
     }
 
     /// TEST SUBCHANNEL on this CPU or (`cpus=both`) the other.
+    #[inline(always)]
     fn collect(&mut self, sid: u32, intparm: u32) -> Interruption {
-        if !self.on_second() || !SubchannelId(sid).is_addressable() {
+        let second = self.on_second();
+        if second || !SubchannelId(sid).is_addressable() {
+            return self.collect_elsewhere(second, sid, intparm);
+        }
+        let tod = clock::tod();
+        let tsch_cc = insn::tsch(sid, &mut self.irb);
+        let scsw = if matches!(tsch_cc, Cc::Zero | Cc::One) {
+            self.irb.scsw
+        } else {
+            Scsw::ZERO
+        };
+        Interruption {
+            sid,
+            intparm,
+            tsch_cc,
+            scsw,
+            tod,
+        }
+    }
+
+    /// [`Subchannel::collect`] off the usual path: on the other CPU, or for
+    /// a subchannel ID no instruction accepts.
+    #[cold]
+    #[inline(never)]
+    fn collect_elsewhere(&mut self, second: bool, sid: u32, intparm: u32) -> Interruption {
+        if !second || !SubchannelId(sid).is_addressable() {
             return collect(sid, intparm);
         }
         let tod = clock::tod();
@@ -311,7 +347,35 @@ impl Subchannel {
         }
     }
 
+    /// Status kept for this subchannel by the router, or taken by an
+    /// interruption handler and not handed out yet.
+    #[inline(never)]
+    fn collected_ahead(&mut self) -> Option<Interruption> {
+        if let Some(irq) = self.kept() {
+            return Some(irq);
+        }
+        let taken = match (self.cpus, self.mode) {
+            (Cpus::IoElsewhere, _) => second::take(),
+            (_, Collect::Irq | Collect::Wait) => take(),
+            // The polling modes keep I/O masked: no handler collects.
+            (_, Collect::Poll | Collect::Tsch) => None,
+        };
+        taken.and_then(|irq| self.mine(irq))
+    }
+
+    /// START SUBCHANNEL issued by CPU 1 (`cpus=both`).
+    #[cold]
+    #[inline(never)]
+    fn ssch_on_second(&self, orb: &Orb) -> Cc {
+        second::on_second(second::Work::Ssch {
+            sid: self.sid,
+            orb: *orb,
+        })
+        .0
+    }
+
     /// Status from the machine in the run's mode, for any subchannel.
+    #[inline(always)]
     fn raw(&mut self, deadline: u64) -> Option<Interruption> {
         if self.cpus == Cpus::IoElsewhere {
             return second::wait(deadline);
@@ -324,6 +388,7 @@ impl Subchannel {
         }
     }
 
+    #[inline(never)]
     fn poll(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some((sid, intparm)) = insn::tpi() {
@@ -335,6 +400,7 @@ impl Subchannel {
         }
     }
 
+    #[inline(always)]
     fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             let irq = self.collect(self.sid, self.intparm);
@@ -347,6 +413,7 @@ impl Subchannel {
         }
     }
 
+    #[inline(never)]
     fn waited(&mut self, deadline: u64) -> Option<Interruption> {
         // What is already pending comes in the moment I/O opens; only then
         // idle, until an interruption or the clock comparator at the deadline.
@@ -356,6 +423,7 @@ impl Subchannel {
         })
     }
 
+    #[inline(never)]
     fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
         take().or_else(|| loop {
             if let Some(irq) = open_once() {
@@ -389,11 +457,7 @@ impl Channel for Subchannel {
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
         let cc = if self.on_second() {
-            second::on_second(second::Work::Ssch {
-                sid: self.sid,
-                orb: *orb,
-            })
-            .0
+            self.ssch_on_second(orb)
         } else {
             insn::ssch(self.sid, orb)
         };
@@ -421,16 +485,14 @@ impl Channel for Subchannel {
         clock::tod()
     }
 
+    #[inline(always)]
     fn collected(&mut self) -> Option<Interruption> {
-        if let Some(irq) = self.kept() {
-            return Some(irq);
+        // One subchannel polled: nothing is ever collected ahead.
+        let polled = matches!(self.mode, Collect::Poll | Collect::Tsch);
+        if !self.several && polled && self.cpus != Cpus::IoElsewhere {
+            return None;
         }
-        let taken = if self.cpus == Cpus::IoElsewhere {
-            second::take()
-        } else {
-            take()
-        };
-        taken.and_then(|irq| self.mine(irq))
+        self.collected_ahead()
     }
 
     fn start_reveals_pending(&self) -> bool {
@@ -457,6 +519,9 @@ impl Channel for Subchannel {
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        if !self.several {
+            return self.raw(deadline);
+        }
         loop {
             if let Some(irq) = self.kept() {
                 return Some(irq);
