@@ -23,7 +23,7 @@ use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
 use gate::css::{Cc, Irb, Orb, Schib, Scsw, SubchannelId};
-use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
+use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM, NOW};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 use gate::route::Router;
@@ -394,7 +394,7 @@ impl Subchannel {
             if let Some((sid, intparm)) = insn::tpi() {
                 return Some(self.collect(sid, intparm));
             }
-            if clock::tod() >= deadline {
+            if passed(deadline) {
                 return None;
             }
         }
@@ -429,11 +429,18 @@ impl Subchannel {
             if let Some(irq) = open_once() {
                 return Some(irq);
             }
-            if clock::tod() >= deadline {
+            if passed(deadline) {
                 return None;
             }
         })
     }
+}
+
+/// Whether `deadline` has passed; [`NOW`] has without reading the clock
+/// (the drain between iterations asks for what is there, nothing more).
+#[inline(always)]
+fn passed(deadline: u64) -> bool {
+    deadline == NOW || clock::tod() >= deadline
 }
 
 /// Opens I/O for a moment: an interruption already pending is taken then.
