@@ -497,6 +497,9 @@ pub struct Driver<C: Channel> {
     /// The drain after the last iteration is left to the next START
     /// ([`Channel::start_reveals_pending`]).
     drain_owed: bool,
+    /// The ORB of every start ([`Orb::format1`]), kept rather than built
+    /// for each.
+    orb: Orb,
     in_flight: Option<ProgramKind>,
     /// Starts in a row that ended before their program began.
     starts_not_initiated: u32,
@@ -528,6 +531,7 @@ impl<C: Channel> Driver<C> {
             settled: [None; 2],
             clean_from: [None; 2],
             drain_owed: false,
+            orb: Orb::format1(0, 0),
             in_flight: None,
             starts_not_initiated: 0,
             baseline: None,
@@ -870,19 +874,21 @@ impl<C: Channel> Driver<C> {
         if !self.config.checks {
             return;
         }
-        let event = Event {
-            seq: self.trace.total(),
-            tod: tod.wrapping_sub(self.t0),
-            iteration: self.iteration,
+        let (t0, iteration) = (self.t0, self.iteration);
+        self.trace.push_with(|seq| Event {
+            seq,
+            tod: tod.wrapping_sub(t0),
+            iteration,
             kind,
             sid,
             cc,
             intparm,
             scsw,
-        };
-        self.trace.push(event);
+        });
         if self.config.verbose >= 3 {
-            self.chan.log(&event);
+            if let Some(event) = self.trace.last() {
+                self.chan.log(event);
+            }
         }
     }
 
@@ -907,11 +913,13 @@ impl<C: Channel> Driver<C> {
         } else {
             self.intparm_base | (self.next_intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
         };
-        let orb = Orb::format1(intparm, program.first_ccw);
+        // Only the parameter and the program differ from start to start.
+        self.orb.intparm = intparm;
+        self.orb.cpa = program.first_ccw;
         let mut last_cc = Cc::Zero;
         for _ in 0..SSCH_RETRIES {
             self.catch_up()?;
-            let cc = self.chan.ssch(&orb);
+            let cc = self.chan.ssch(&self.orb);
             last_cc = cc;
             let tod = self.chan.tod();
             self.record(

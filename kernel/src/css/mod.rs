@@ -314,16 +314,15 @@ impl Subchannel {
         }
         let tod = clock::tod();
         let tsch_cc = insn::tsch(sid, &mut self.irb);
-        let scsw = if matches!(tsch_cc, Cc::Zero | Cc::One) {
-            self.irb.scsw
-        } else {
-            Scsw::ZERO
-        };
+        // Word by word through registers: a copy of the SCSW as a block
+        // would be MVC, a helper call under TCG.
+        let stored = u32::from(matches!(tsch_cc, Cc::Zero | Cc::One)).wrapping_neg();
+        let [w0, w1, w2] = self.irb.scsw.words();
         Interruption {
             sid,
             intparm,
             tsch_cc,
-            scsw,
+            scsw: Scsw::from_words([w0 & stored, w1 & stored, w2 & stored]),
             tod,
         }
     }
@@ -404,11 +403,8 @@ impl Subchannel {
     fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             let irq = self.collect(self.sid, self.intparm);
-            if irq.tsch_cc != Cc::One {
-                return Some(irq);
-            }
-            if irq.tod >= deadline {
-                return None;
+            if irq.tsch_cc != Cc::One || irq.tod >= deadline {
+                return (irq.tsch_cc != Cc::One).then_some(irq);
             }
         }
     }
