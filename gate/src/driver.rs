@@ -905,16 +905,16 @@ impl<C: Channel> Driver<C> {
         } else {
             Some(0)
         };
-        let (area, base) = self.chan.area(self.slot);
-        let program = build(area, base, kind, clean_from);
         let intparm = self.next_intparm;
         self.next_intparm = if self.intparm_base == 0 {
-            self.next_intparm.wrapping_add(1).max(1)
+            intparm.wrapping_add(1).max(1)
         } else {
-            self.intparm_base | (self.next_intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
+            self.intparm_base | (intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
         };
         // Only the parameter and the program differ from start to start.
         self.orb.intparm = intparm;
+        let (area, base) = self.chan.area(self.slot);
+        let program = build(area, base, kind, clean_from);
         self.orb.cpa = program.first_ccw;
         let mut last_cc = Cc::Zero;
         for _ in 0..SSCH_RETRIES {

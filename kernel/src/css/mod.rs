@@ -464,7 +464,8 @@ impl Channel for Subchannel {
         } else {
             insn::ssch(self.sid, orb)
         };
-        if cc == Cc::Zero {
+        // Only mode=tsch, which sees no interruption code, needs it.
+        if cc == Cc::Zero && self.mode == Collect::Tsch {
             self.intparm = orb.intparm;
         }
         cc
