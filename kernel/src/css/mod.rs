@@ -309,20 +309,23 @@ impl Subchannel {
     #[inline(always)]
     fn collect(&mut self, sid: u32, intparm: u32) -> Interruption {
         let second = self.on_second();
-        if second || !SubchannelId(sid).is_addressable() {
-            return self.collect_elsewhere(second, sid, intparm);
-        }
-        let tod = clock::tod();
-        let tsch_cc = insn::tsch(sid, &mut self.irb);
-        // Word by word through registers: a copy of the SCSW as a block
-        // would be MVC, a helper call under TCG.
-        let stored = u32::from(matches!(tsch_cc, Cc::Zero | Cc::One)).wrapping_neg();
-        let [w0, w1, w2] = self.irb.scsw.words();
+        // Both paths end in registers, and the status is built once from
+        // them: block copies are MVC, a helper call under TCG.
+        let (tsch_cc, [w0, w1, w2], tod) = if second || !SubchannelId(sid).is_addressable() {
+            self.collect_elsewhere(second, sid, intparm)
+        } else {
+            let tod = clock::tod();
+            let tsch_cc = insn::tsch(sid, &mut self.irb);
+            // TSCH stores the IRB with cc 0 and 1 only.
+            let stored = u32::from(matches!(tsch_cc, Cc::Zero | Cc::One)).wrapping_neg();
+            let [w0, w1, w2] = self.irb.scsw.words();
+            (tsch_cc, [w0 & stored, w1 & stored, w2 & stored], tod)
+        };
         Interruption {
             sid,
             intparm,
             tsch_cc,
-            scsw: Scsw::from_words([w0 & stored, w1 & stored, w2 & stored]),
+            scsw: Scsw::from_words([w0, w1, w2]),
             tod,
         }
     }
@@ -331,19 +334,14 @@ impl Subchannel {
     /// a subchannel ID no instruction accepts.
     #[cold]
     #[inline(never)]
-    fn collect_elsewhere(&mut self, second: bool, sid: u32, intparm: u32) -> Interruption {
+    fn collect_elsewhere(&mut self, second: bool, sid: u32, intparm: u32) -> (Cc, [u32; 3], u64) {
         if !second || !SubchannelId(sid).is_addressable() {
-            return collect(sid, intparm);
+            let irq = collect(sid, intparm);
+            return (irq.tsch_cc, irq.scsw.words(), irq.tod);
         }
         let tod = clock::tod();
         let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
-        Interruption {
-            sid,
-            intparm,
-            tsch_cc,
-            scsw: irb.scsw,
-            tod,
-        }
+        (tsch_cc, irb.scsw.words(), tod)
     }
 
     /// Status kept for this subchannel by the router, or taken by an
