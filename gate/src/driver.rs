@@ -28,6 +28,9 @@ pub const SENSE_ID_COUNT: u16 = 32;
 /// Interruption parameter the kernel enables the subchannel with.
 pub const ENABLE_INTPARM: u32 = 0xccc0_0000;
 pub const TRACE_LEN: usize = 48;
+/// A deadline that has always passed: [`Channel::next_interruption`] then
+/// hands out what is there and does not wait.
+pub const NOW: u64 = 0;
 
 /// Memory for one channel program and its data, addressed by the device.
 /// The kernel keeps two, below 2 GiB, and alternates between them so that an
@@ -53,25 +56,102 @@ impl IoArea {
         }
     }
 
-    /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit words:
-    /// it runs after every operation).
-    fn fingerprint(&self) -> u64 {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
+    /// A cheap fingerprint of CCWs, guards and data (FNV-1a over 64-bit
+    /// words: it runs after every operation). The words go in a fixed
+    /// order given `fill_word` (see [`IoArea::hash`]); an area is compared
+    /// only with a fingerprint taken with the same `fill_word`.
+    fn fingerprint(&self, fill_word: usize) -> u64 {
+        self.hash(fill_word).1
+    }
+
+    /// The fingerprint and, in the same pass, whether the guards still hold
+    /// [`GUARD_BYTE`] and `data[fill_from..]` [`DATA_FILL`]: an area whose
+    /// operation just ended is read once, not once per check. Returns the
+    /// fingerprint's `fill_word` too.
+    fn scan(&self, fill_from: usize) -> (u64, bool, usize) {
+        const FILL: u64 = u64::from_be_bytes([DATA_FILL; 8]);
+        let fill_from = fill_from.min(DATA_LEN);
+        let fill_word = fill_from.div_ceil(8);
+        let (patterned, h) = self.hash(fill_word);
+        let mut clean = patterned == PRISTINE[fill_word];
+        if fill_from % 8 != 0 {
+            // The word `fill_from` falls in: the device's bytes, then fill.
+            let w = word(&self.data[(fill_word - 1) * 8..fill_word * 8]);
+            clean &= (w ^ FILL) & (u64::MAX >> ((fill_from % 8) * 8)) == 0;
+        }
+        (h, clean, fill_word)
+    }
+
+    /// FNV-1a over the guards, `data[fill_word * 8..]`, the CCWs and
+    /// `data[..fill_word * 8]`, in this order: the parts that must hold
+    /// their patterns come first, so the state after them (the first value)
+    /// equals [`PRISTINE`]`[fill_word]` exactly when they do (but for a
+    /// 64-bit hash collision), and checking them costs no pass of its own.
+    fn hash(&self, fill_word: usize) -> (u64, u64) {
+        let mut h = FNV_BASIS;
+        let (stored, fill) = self.data.split_at(fill_word.min(DATA_LEN / 8) * 8);
+        for part in [&self.front[..], &self.back[..], fill] {
+            for c in part.chunks_exact(8) {
+                h = fnv(h, word(c));
+            }
+        }
+        let patterned = h;
+        h = self.ccw_hash(h);
+        for c in stored.chunks_exact(8) {
+            h = fnv(h, word(c));
+        }
+        (patterned, h)
+    }
+
+    fn ccw_hash(&self, mut h: u64) -> u64 {
         for ccw in &self.ccws {
             let w = u64::from(ccw.cmd) << 56
                 | u64::from(ccw.flags.bits()) << 48
                 | u64::from(ccw.count) << 32
                 | u64::from(ccw.cda);
-            h = (h ^ w).wrapping_mul(0x100_0000_01b3);
-        }
-        for part in [&self.front[..], &self.data[..], &self.back[..]] {
-            for c in part.chunks_exact(8) {
-                let w = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-                h = (h ^ w).wrapping_mul(0x100_0000_01b3);
-            }
+            h = fnv(h, w);
         }
         h
     }
+}
+
+const FNV_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// [`IoArea::hash`]'s state after the patterned words of an untouched
+/// area, for each `fill_word`: both guards, then `32 - fill_word` words of
+/// fill.
+const PRISTINE: [u64; DATA_LEN / 8 + 1] = {
+    let guard = u64::from_be_bytes([GUARD_BYTE; 8]);
+    let fill = u64::from_be_bytes([DATA_FILL; 8]);
+    let mut table = [0; DATA_LEN / 8 + 1];
+    let mut w = 0;
+    while w <= DATA_LEN / 8 {
+        let mut h = FNV_BASIS;
+        let mut i = 0;
+        while i < 2 * GUARD_LEN / 8 {
+            h = fnv(h, guard);
+            i += 1;
+        }
+        let mut i = w;
+        while i < DATA_LEN / 8 {
+            h = fnv(h, fill);
+            i += 1;
+        }
+        table[w] = h;
+        w += 1;
+    }
+    table
+};
+
+#[inline(always)]
+const fn fnv(h: u64, w: u64) -> u64 {
+    (h ^ w).wrapping_mul(0x100_0000_01b3)
+}
+
+/// Eight bytes as one big-endian word (on s390x a plain load).
+#[inline(always)]
+fn word(c: &[u8]) -> u64 {
+    u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
 }
 
 impl Default for IoArea {
@@ -123,6 +203,7 @@ pub trait Channel {
     /// collected, or `None` once the TOD clock passes `deadline`. Status must
     /// not be collected outside this call, so that the oracle sees
     /// instructions and interruptions in their true order.
+    /// A deadline already passed ([`NOW`]) still takes what is there.
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption>;
     /// An interruption whose status was already collected (by an
     /// interruption handler) but not yet handed out, without waiting or
@@ -130,6 +211,17 @@ pub trait Channel {
     /// instruction, so that status taken before an instruction is never
     /// judged as if it came after it.
     fn collected(&mut self) -> Option<Interruption>;
+    /// Whether START SUBCHANNEL's condition code tells everything a drain
+    /// would collect before it: the mode sees no status but this
+    /// subchannel's own, and that only through TEST SUBCHANNEL (`mode=tsch`:
+    /// no interruptions), so status left pending makes the next START cc 1,
+    /// and the driver takes and judges it then. The drain between
+    /// iterations is then left to the next START (CLEAR, which would
+    /// withdraw the status unseen, and HALT, and the end of the run still
+    /// drain first).
+    fn start_reveals_pending(&self) -> bool {
+        false
+    }
     /// Hears every event as it is recorded, when `verbose=3` asks for it.
     fn log(&mut self, _event: &Event) {}
     /// STORE SUBCHANNEL's view of the device, asked when an instruction or
@@ -163,6 +255,9 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     }
     fn collected(&mut self) -> Option<Interruption> {
         (**self).collected()
+    }
+    fn start_reveals_pending(&self) -> bool {
+        (**self).start_reveals_pending()
     }
     fn log(&mut self, event: &Event) {
         (**self).log(event)
@@ -393,7 +488,18 @@ pub struct Driver<C: Channel> {
     intparm_base: u32,
     slot: usize,
     /// Program and fingerprint of each area once its operation has ended.
-    settled: [Option<u64>; 2],
+    /// (fingerprint, its `fill_word`).
+    settled: [Option<(u64, usize)>; 2],
+    /// Per area: the checks at its operation's end found its guards intact
+    /// and `data[n..]` still [`DATA_FILL`] (`None`: not known), so the next
+    /// build refills only `data[..n]`.
+    clean_from: [Option<usize>; 2],
+    /// The drain after the last iteration is left to the next START
+    /// ([`Channel::start_reveals_pending`]).
+    drain_owed: bool,
+    /// The ORB of every start ([`Orb::format1`]), kept rather than built
+    /// for each.
+    orb: Orb,
     in_flight: Option<ProgramKind>,
     /// Starts in a row that ended before their program began.
     starts_not_initiated: u32,
@@ -423,6 +529,9 @@ impl<C: Channel> Driver<C> {
             intparm_base: 0,
             slot: 0,
             settled: [None; 2],
+            clean_from: [None; 2],
+            drain_owed: false,
+            orb: Orb::format1(0, 0),
             in_flight: None,
             starts_not_initiated: 0,
             baseline: None,
@@ -734,7 +843,7 @@ impl<C: Channel> Driver<C> {
     fn read_sense(&mut self, into: &mut [u8; SENSE_COUNT as usize]) -> Option<u8> {
         self.slot ^= 1;
         let (area, base) = self.chan.area(self.slot);
-        let program = build(area, base, ProgramKind::Sense);
+        let program = build(area, base, ProgramKind::Sense, None);
         let orb = Orb::format1(self.next_intparm, program.first_ccw);
         if self.chan.ssch(&orb) != Cc::Zero {
             return None;
@@ -765,39 +874,52 @@ impl<C: Channel> Driver<C> {
         if !self.config.checks {
             return;
         }
-        let event = Event {
-            seq: self.trace.total(),
-            tod: tod.wrapping_sub(self.t0),
-            iteration: self.iteration,
+        let (t0, iteration) = (self.t0, self.iteration);
+        self.trace.push_with(|seq| Event {
+            seq,
+            tod: tod.wrapping_sub(t0),
+            iteration,
             kind,
             sid,
             cc,
             intparm,
             scsw,
-        };
-        self.trace.push(event);
+        });
         if self.config.verbose >= 3 {
-            self.chan.log(&event);
+            if let Some(event) = self.trace.last() {
+                self.chan.log(event);
+            }
         }
     }
 
     /// Builds `kind` in the next area and starts it, collecting any status
     /// that was pending (cc 1) before trying again.
     fn start(&mut self, kind: ProgramKind) -> Result<(), Failure> {
+        // Status left pending since the last iteration makes this START
+        // cc 1, and is taken and judged below.
+        self.drain_owed = false;
         self.slot ^= 1;
-        let (area, base) = self.chan.area(self.slot);
-        let program = build(area, base, kind);
+        // With checks=none nothing looks at the data after the baseline.
+        let clean_from = if self.config.checks || self.baseline.is_none() {
+            self.clean_from[self.slot].take()
+        } else {
+            Some(0)
+        };
         let intparm = self.next_intparm;
         self.next_intparm = if self.intparm_base == 0 {
-            self.next_intparm.wrapping_add(1).max(1)
+            intparm.wrapping_add(1).max(1)
         } else {
-            self.intparm_base | (self.next_intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
+            self.intparm_base | (intparm.wrapping_add(1) & 0x00ff_ffff).max(1)
         };
-        let orb = Orb::format1(intparm, program.first_ccw);
+        // Only the parameter and the program differ from start to start.
+        self.orb.intparm = intparm;
+        let (area, base) = self.chan.area(self.slot);
+        let program = build(area, base, kind, clean_from);
+        self.orb.cpa = program.first_ccw;
         let mut last_cc = Cc::Zero;
         for _ in 0..SSCH_RETRIES {
             self.catch_up()?;
-            let cc = self.chan.ssch(&orb);
+            let cc = self.chan.ssch(&self.orb);
             last_cc = cc;
             let tod = self.chan.tod();
             self.record(
@@ -825,14 +947,14 @@ impl<C: Channel> Driver<C> {
                 // started. Take what status comes meanwhile, then again.
                 let deadline = self.chan.tod() + BUSY_BACKOFF;
                 while let Some(irq) = self.chan.next_interruption(deadline) {
-                    self.feed(irq)?;
+                    self.feed(&irq)?;
                 }
                 continue;
             }
             // Status was pending: take it, then try again.
             let deadline = tod + self.io_timeout();
             match self.chan.next_interruption(deadline) {
-                Some(irq) => self.feed(irq)?,
+                Some(irq) => self.feed(&irq)?,
                 None => {
                     return Err(self.fail(violation(
                         Class::CcAnomaly,
@@ -864,6 +986,10 @@ impl<C: Channel> Driver<C> {
     /// CLEAR or HALT SUBCHANNEL: no operand, the subchannel's current
     /// interruption parameter in the trace.
     fn end_function(&mut self, kind: EventKind) -> Result<(), Failure> {
+        if self.drain_owed {
+            // A CLEAR would withdraw what the drain is to judge.
+            self.drain_now()?;
+        }
         self.catch_up()?;
         let clear = kind == EventKind::Csch;
         let cc = if clear {
@@ -903,7 +1029,7 @@ impl<C: Channel> Driver<C> {
         }
         let deadline = self.chan.tod() + u64::from(self.delay);
         while let Some(irq) = self.chan.next_interruption(deadline) {
-            self.feed(irq)?;
+            self.feed(&irq)?;
         }
         Ok(())
     }
@@ -911,13 +1037,12 @@ impl<C: Channel> Driver<C> {
     /// Collects status until nothing is outstanding, within the I/O timeout;
     /// then, with `wait_owed`, the status a deviation left owed.
     fn settle(&mut self) -> Result<(), Failure> {
-        let deadline = self.chan.tod() + self.io_timeout();
-        self.settle_by(deadline)?;
+        self.settle_by()?;
         if self.config.checks && self.config.wait_owed && self.oracle.owed().is_some() {
             let deadline = self.chan.tod() + self.io_timeout();
             while self.oracle.owed().is_some() {
                 match self.chan.next_interruption(deadline) {
-                    Some(irq) => self.feed(irq)?,
+                    Some(irq) => self.feed(&irq)?,
                     None => {
                         let tod = self.chan.tod();
                         self.oracle.owed_expired(tod).map_err(|v| self.fail(v))?;
@@ -928,10 +1053,14 @@ impl<C: Channel> Driver<C> {
         Ok(())
     }
 
-    fn settle_by(&mut self, deadline: u64) -> Result<(), Failure> {
+    fn settle_by(&mut self) -> Result<(), Failure> {
+        // Status that is there at once (an emulated device's always is)
+        // needs no clock reading for a deadline.
+        let mut deadline = NOW;
         while self.outstanding() {
             match self.chan.next_interruption(deadline) {
-                Some(irq) => self.feed(irq)?,
+                Some(irq) => self.feed(&irq)?,
+                None if deadline == NOW => deadline = self.chan.tod() + self.io_timeout(),
                 None if !self.config.checks => break,
                 None => {
                     let tod = self.chan.tod();
@@ -952,23 +1081,47 @@ impl<C: Channel> Driver<C> {
     }
 
     /// Feeds status that was collected before the instruction about to go out.
+    #[inline(always)]
     fn catch_up(&mut self) -> Result<(), Failure> {
+        match self.chan.collected() {
+            None => Ok(()),
+            Some(irq) => self.catch_up_from(&irq),
+        }
+    }
+
+    #[inline(never)]
+    fn catch_up_from(&mut self, first: &Interruption) -> Result<(), Failure> {
+        self.feed(first)?;
         while let Some(irq) = self.chan.collected() {
-            self.feed(irq)?;
+            self.feed(&irq)?;
         }
         Ok(())
     }
 
     /// Between iterations nothing is outstanding: whatever status is pending
-    /// now was not asked for (or was presented twice).
+    /// now was not asked for (or was presented twice). Where the next
+    /// START's condition code tells the same ([`Channel::start_reveals_pending`]),
+    /// that START takes it; after the last iteration nothing follows, so
+    /// the drain runs then.
+    #[inline(always)]
     fn drain(&mut self) -> Result<(), Failure> {
-        while let Some(irq) = self.chan.next_interruption(self.chan.tod()) {
-            self.feed(irq)?;
+        if self.chan.start_reveals_pending() && self.iteration + 1 < self.iterations() {
+            self.drain_owed = true;
+            return Ok(());
+        }
+        self.drain_now()
+    }
+
+    #[inline(never)]
+    fn drain_now(&mut self) -> Result<(), Failure> {
+        self.drain_owed = false;
+        while let Some(irq) = self.chan.next_interruption(NOW) {
+            self.feed(&irq)?;
         }
         Ok(())
     }
 
-    fn feed(&mut self, irq: Interruption) -> Result<(), Failure> {
+    fn feed(&mut self, irq: &Interruption) -> Result<(), Failure> {
         self.record(
             EventKind::Interruption,
             irq.sid,
@@ -979,7 +1132,7 @@ impl<C: Channel> Driver<C> {
         );
         self.summary.interruptions += 1;
         if !self.config.checks {
-            if let Some(start) = self.tracker.interruption(&irq) {
+            if let Some(start) = self.tracker.interruption(irq) {
                 if let Some(issued) = start {
                     self.summary.latency.record(irq.tod.saturating_sub(issued));
                 }
@@ -990,7 +1143,7 @@ impl<C: Channel> Driver<C> {
             }
             return Ok(());
         }
-        let done = self.oracle.interruption(&irq).map_err(|v| self.fail(v))?;
+        let done = self.oracle.interruption(irq).map_err(|v| self.fail(v))?;
         if let Some(done) = done {
             // PoP ch. 16 Count: with primary status the residual count of
             // the last CCW is exact; a separate device end carries none.
@@ -1016,16 +1169,15 @@ impl<C: Channel> Driver<C> {
         // belongs to an operation that ended before.
         let ran = self.in_flight.take();
         if let Some(kind) = ran {
-            let checked = self.check_area(slot, kind, done, residual);
-            checked.map_err(|v| self.fail(v))?;
-            self.settled[slot] = Some(self.chan.area(slot).0.fingerprint());
+            let settled = self.settle_area(slot, kind, done, residual);
+            self.settled[slot] = Some(settled.map_err(|v| self.fail(v))?);
         }
         for earlier in 0..2 {
             if ran.is_some() && earlier == slot {
                 continue;
             }
-            if let Some(expected) = self.settled[earlier] {
-                if self.chan.area(earlier).0.fingerprint() != expected {
+            if let Some((expected, fill_word)) = self.settled[earlier] {
+                if self.chan.area(earlier).0.fingerprint(fill_word) != expected {
                     let v = violation(
                         Class::DataCorruption,
                         "write-after-completion",
@@ -1059,6 +1211,62 @@ impl<C: Channel> Driver<C> {
             }
         }
         Ok(())
+    }
+
+    /// [`Driver::check_area`] and the fingerprint in one pass over the
+    /// area on the usual path (guards, data and SENSE ID as they must be);
+    /// anything else is judged by `check_area` itself, so the violations
+    /// stay exactly its. Also notes how much of the area the next build
+    /// must refill.
+    fn settle_area(
+        &mut self,
+        slot: usize,
+        kind: ProgramKind,
+        done: Completed,
+        residual: Option<u16>,
+    ) -> Result<(u64, usize), Violation> {
+        let sense_id = done.op == Op::Start && !done.not_initiated && kind == ProgramKind::SenseId;
+        // Where the data must still hold DATA_FILL (DATA_LEN: nowhere).
+        let fill_from = match (done.op, done.not_initiated, kind) {
+            (Op::Start, false, ProgramKind::SenseId) => match residual {
+                None => Some(DATA_LEN),
+                Some(residual) => SENSE_ID_COUNT
+                    .checked_sub(residual)
+                    .map(usize::from)
+                    .filter(|&stored| stored >= SenseId::MIN_LEN),
+            },
+            // A NOP residual above its count: check_area names it.
+            (Op::Start, false, ProgramKind::Nop | ProgramKind::NopChain(_))
+                if residual.is_some_and(|r| r > NOP_COUNT) =>
+            {
+                None
+            }
+            (Op::Start, _, _) => Some(0),
+            _ => Some(DATA_LEN),
+        };
+        if let Some(fill_from) = fill_from {
+            let baseline = self.baseline;
+            let (area, _) = self.chan.area(slot);
+            let (fingerprint, clean, fill_word) = area.scan(fill_from);
+            // The baseline after this operation, if its SENSE ID is good.
+            let identified = match (sense_id, baseline) {
+                (false, _) => Some(baseline),
+                (true, Some(b)) => self
+                    .oracle
+                    .check_sense_id(&area.data, b)
+                    .ok()
+                    .map(|()| baseline),
+                (true, None) => SenseId::parse(&area.data).ok().map(Some),
+            };
+            if let (true, Some(id)) = (clean, identified) {
+                self.baseline = id;
+                self.clean_from[slot] = Some(fill_from);
+                return Ok((fingerprint, fill_word));
+            }
+        }
+        self.check_area(slot, kind, done, residual)?;
+        let fill_word = DATA_LEN / 8;
+        Ok((self.chan.area(slot).0.fingerprint(fill_word), fill_word))
     }
 
     fn check_area(
@@ -1133,10 +1341,18 @@ const NOP_COUNT: u16 = 1;
 
 /// Writes the channel program for `kind` into `area` (at absolute `base`),
 /// refilling its data and guards.
-fn build(area: &mut IoArea, base: u32, kind: ProgramKind) -> Program {
-    area.front = [GUARD_BYTE; GUARD_LEN];
-    area.data = [DATA_FILL; DATA_LEN];
-    area.back = [GUARD_BYTE; GUARD_LEN];
+/// `clean_from`: the guards are intact and `data[n..]` holds DATA_FILL
+/// (checked when the area's last operation ended), so only `data[..n]` is
+/// refilled; `None` refills everything.
+fn build(area: &mut IoArea, base: u32, kind: ProgramKind, clean_from: Option<usize>) -> Program {
+    match clean_from {
+        Some(n) => area.data[..n.min(DATA_LEN)].fill(DATA_FILL),
+        None => {
+            area.front = [GUARD_BYTE; GUARD_LEN];
+            area.data = [DATA_FILL; DATA_LEN];
+            area.back = [GUARD_BYTE; GUARD_LEN];
+        }
+    }
     let data = base + IoArea::DATA_OFFSET;
     let (cmd, count, n) = match kind {
         ProgramKind::SenseId => (cmd::SENSE_ID, SENSE_ID_COUNT, 1),
@@ -1577,16 +1793,61 @@ mod tests {
     #[test]
     fn programs_are_format1_with_suppressed_length_checks() {
         let mut area = IoArea::new();
-        let p = build(&mut area, 0x2000, ProgramKind::NopChain(3));
+        let p = build(&mut area, 0x2000, ProgramKind::NopChain(3), None);
         assert_eq!((p.first_ccw, p.ccw_count), (0x2000, 3));
         assert!(area.ccws[0].flags.contains(CcwFlags::CC | CcwFlags::SLI));
         assert!(!area.ccws[2].flags.contains(CcwFlags::CC));
         assert_eq!(area.ccws[1].cda, 0x2000 + IoArea::DATA_OFFSET);
-        let p = build(&mut area, 0x2000, ProgramKind::SenseId);
+        let p = build(&mut area, 0x2000, ProgramKind::SenseId, None);
         assert_eq!(p.ccw_count, 1);
         assert_eq!(
             (area.ccws[0].cmd, area.ccws[0].count),
             (cmd::SENSE_ID, SENSE_ID_COUNT)
         );
+    }
+
+    /// The one-pass scan sees every byte that must keep its pattern, and
+    /// only those; the fingerprint sees every byte.
+    #[test]
+    fn the_scan_checks_exactly_the_patterned_bytes() {
+        let mut area = IoArea::new();
+        build(&mut area, 0x2000, ProgramKind::SenseId, None);
+        area.data[..12].copy_from_slice(&[0xff, 0x38, 0x32, 4, 0, 0, 0, 0, 9, 9, 9, 9]);
+        for fill_from in [12, 16, 0x20, DATA_LEN] {
+            assert!(
+                area.scan(fill_from).1,
+                "pristine with fill from {fill_from}"
+            );
+        }
+        assert!(!area.scan(11).1, "a device byte where fill must be");
+        assert!(!area.scan(0).1);
+        let (fingerprint, _, fill_word) = area.scan(12);
+        assert_eq!((fill_word, area.fingerprint(fill_word)), (2, fingerprint));
+        let regions = [
+            (IoArea::DATA_OFFSET as usize - GUARD_LEN, true),
+            (IoArea::DATA_OFFSET as usize + 12, true),
+            (IoArea::DATA_OFFSET as usize + 15, true),
+            (IoArea::DATA_OFFSET as usize + DATA_LEN - 1, true),
+            (
+                IoArea::DATA_OFFSET as usize + DATA_LEN + GUARD_LEN - 1,
+                true,
+            ),
+            // The device's own bytes and the CCWs hold no pattern.
+            (IoArea::DATA_OFFSET as usize + 11, false),
+            (3, false),
+        ];
+        let d = IoArea::DATA_OFFSET as usize;
+        for (o, patterned) in regions {
+            let mut hit = area.clone();
+            match o {
+                o if o < d - GUARD_LEN => hit.ccws[o / 8].count ^= 1,
+                o if o < d => hit.front[o - (d - GUARD_LEN)] ^= 0x40,
+                o if o < d + DATA_LEN => hit.data[o - d] ^= 0x40,
+                o => hit.back[o - d - DATA_LEN] ^= 0x40,
+            }
+            let (f, clean, _) = hit.scan(12);
+            assert_eq!(clean, !patterned, "offset {o}");
+            assert_ne!(f, fingerprint, "offset {o}");
+        }
     }
 }

@@ -43,6 +43,24 @@ impl<T: Copy, const N: usize> Ring<T, N> {
         self.total += 1;
     }
 
+    /// Pushes the entry `make` builds from its sequence number
+    /// ([`total`](Self::total) before the push), in its slot: the entry is
+    /// not built elsewhere and copied in (a block copy is a helper call
+    /// under TCG, and this runs for every event).
+    #[inline(always)]
+    pub fn push_with(&mut self, make: impl FnOnce(u64) -> T) {
+        let seq = self.total;
+        self.buf[self.next] = make(seq);
+        self.next += 1;
+        if self.next == N {
+            self.next = 0;
+        }
+        if self.len < N {
+            self.len += 1;
+        }
+        self.total = seq + 1;
+    }
+
     /// Entries held, at most `N`.
     pub fn len(&self) -> usize {
         self.len

@@ -22,8 +22,8 @@ pub mod second;
 use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
-use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, SubchannelId};
-use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM};
+use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, Scsw, SubchannelId};
+use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM, NOW};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 use gate::route::Router;
@@ -231,7 +231,12 @@ pub fn on_io_interruption(sid: u32, intparm: u32) {
 }
 
 fn take() -> Option<Interruption> {
-    TAKEN.lock().take()
+    let mut slot = TAKEN.lock();
+    // Copy out only what is there (under TCG a block copy is a helper call).
+    if slot.is_none() {
+        return None;
+    }
+    slot.take()
 }
 
 #[repr(C, align(8))]
@@ -269,6 +274,13 @@ pub struct Subchannel {
     rng: Rng,
     /// Interruption parameter of the last accepted SSCH (or of enabling).
     intparm: u32,
+    /// Several subchannels under test: status goes through the [`ROUTER`].
+    /// With one, everything collected is this one's to judge.
+    several: bool,
+    /// Where this CPU's TEST SUBCHANNEL stores for the driver. TSCH stores
+    /// the IRB with cc 0 and 1 and only then is its SCSW read, so the
+    /// buffer is not cleared before each TSCH.
+    irb: Irb,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
@@ -276,6 +288,7 @@ impl Subchannel {
     /// Member `index` of the run (see [`members`]).
     pub fn new(index: usize, sid: u32, config: &Config) -> Self {
         let areas = AREAS[index].try_lock().expect("one Subchannel per member");
+        let several = ROUTER.lock().len() > 1;
         Subchannel {
             index,
             sid,
@@ -283,16 +296,24 @@ impl Subchannel {
             cpus: config.cpus,
             rng: Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64),
             intparm: ENABLE_INTPARM,
+            several,
+            irb: Irb::ZERO,
             areas,
         }
     }
 
     /// Keeps `irq` for the member it belongs to, or hands it back.
     fn mine(&self, irq: Interruption) -> Option<Interruption> {
+        if !self.several {
+            return Some(irq);
+        }
         ROUTER.lock().route(self.index, irq)
     }
 
     fn kept(&self) -> Option<Interruption> {
+        if !self.several {
+            return None;
+        }
         ROUTER.lock().take(self.index)
     }
 
@@ -302,23 +323,75 @@ impl Subchannel {
     }
 
     /// TEST SUBCHANNEL on this CPU or (`cpus=both`) the other.
+    #[inline(always)]
     fn collect(&mut self, sid: u32, intparm: u32) -> Interruption {
-        if !self.on_second() || !SubchannelId(sid).is_addressable() {
-            return collect(sid, intparm);
-        }
-        let tod = clock::tod();
-        let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
-        keep_unit_check(tsch_cc, &irb);
+        let second = self.on_second();
+        // Both paths end in registers, and the status is built once from
+        // them: block copies are MVC, a helper call under TCG.
+        let (tsch_cc, [w0, w1, w2], tod) = if second || !SubchannelId(sid).is_addressable() {
+            self.collect_elsewhere(second, sid, intparm)
+        } else {
+            let tod = clock::tod();
+            let tsch_cc = insn::tsch(sid, &mut self.irb);
+            keep_unit_check(tsch_cc, &self.irb);
+            // TSCH stores the IRB with cc 0 and 1 only.
+            let stored = u32::from(matches!(tsch_cc, Cc::Zero | Cc::One)).wrapping_neg();
+            let [w0, w1, w2] = self.irb.scsw.words();
+            (tsch_cc, [w0 & stored, w1 & stored, w2 & stored], tod)
+        };
         Interruption {
             sid,
             intparm,
             tsch_cc,
-            scsw: irb.scsw,
+            scsw: Scsw::from_words([w0, w1, w2]),
             tod,
         }
     }
 
+    /// [`Subchannel::collect`] off the usual path: on the other CPU, or for
+    /// a subchannel ID no instruction accepts.
+    #[cold]
+    #[inline(never)]
+    fn collect_elsewhere(&mut self, second: bool, sid: u32, intparm: u32) -> (Cc, [u32; 3], u64) {
+        if !second || !SubchannelId(sid).is_addressable() {
+            let irq = collect(sid, intparm);
+            return (irq.tsch_cc, irq.scsw.words(), irq.tod);
+        }
+        let tod = clock::tod();
+        let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
+        keep_unit_check(tsch_cc, &irb);
+        (tsch_cc, irb.scsw.words(), tod)
+    }
+
+    /// Status kept for this subchannel by the router, or taken by an
+    /// interruption handler and not handed out yet.
+    #[inline(never)]
+    fn collected_ahead(&mut self) -> Option<Interruption> {
+        if let Some(irq) = self.kept() {
+            return Some(irq);
+        }
+        let taken = match (self.cpus, self.mode) {
+            (Cpus::IoElsewhere, _) => second::take(),
+            (_, Collect::Irq | Collect::Wait) => take(),
+            // The polling modes keep I/O masked: no handler collects.
+            (_, Collect::Poll | Collect::Tsch) => None,
+        };
+        taken.and_then(|irq| self.mine(irq))
+    }
+
+    /// START SUBCHANNEL issued by CPU 1 (`cpus=both`).
+    #[cold]
+    #[inline(never)]
+    fn ssch_on_second(&self, orb: &Orb) -> Cc {
+        second::on_second(second::Work::Ssch {
+            sid: self.sid,
+            orb: *orb,
+        })
+        .0
+    }
+
     /// Status from the machine in the run's mode, for any subchannel.
+    #[inline(always)]
     fn raw(&mut self, deadline: u64) -> Option<Interruption> {
         if self.cpus == Cpus::IoElsewhere {
             return second::wait(deadline);
@@ -331,29 +404,29 @@ impl Subchannel {
         }
     }
 
+    #[inline(never)]
     fn poll(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some((sid, intparm)) = insn::tpi() {
                 return Some(self.collect(sid, intparm));
             }
-            if clock::tod() >= deadline {
+            if passed(deadline) {
                 return None;
             }
         }
     }
 
+    #[inline(always)]
     fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
         loop {
             let irq = self.collect(self.sid, self.intparm);
-            if irq.tsch_cc != Cc::One {
-                return Some(irq);
-            }
-            if irq.tod >= deadline {
-                return None;
+            if irq.tsch_cc != Cc::One || irq.tod >= deadline {
+                return (irq.tsch_cc != Cc::One).then_some(irq);
             }
         }
     }
 
+    #[inline(never)]
     fn waited(&mut self, deadline: u64) -> Option<Interruption> {
         // What is already pending comes in the moment I/O opens; only then
         // idle, until an interruption or the clock comparator at the deadline.
@@ -363,16 +436,24 @@ impl Subchannel {
         })
     }
 
+    #[inline(never)]
     fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
         take().or_else(|| loop {
             if let Some(irq) = open_once() {
                 return Some(irq);
             }
-            if clock::tod() >= deadline {
+            if passed(deadline) {
                 return None;
             }
         })
     }
+}
+
+/// Whether `deadline` has passed; [`NOW`] has without reading the clock
+/// (the drain between iterations asks for what is there, nothing more).
+#[inline(always)]
+fn passed(deadline: u64) -> bool {
+    deadline == NOW || clock::tod() >= deadline
 }
 
 /// Opens I/O for a moment: an interruption already pending is taken then.
@@ -396,15 +477,12 @@ impl Channel for Subchannel {
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
         let cc = if self.on_second() {
-            second::on_second(second::Work::Ssch {
-                sid: self.sid,
-                orb: *orb,
-            })
-            .0
+            self.ssch_on_second(orb)
         } else {
             insn::ssch(self.sid, orb)
         };
-        if cc == Cc::Zero {
+        // Only mode=tsch, which sees no interruption code, needs it.
+        if cc == Cc::Zero && self.mode == Collect::Tsch {
             self.intparm = orb.intparm;
         }
         cc
@@ -428,16 +506,20 @@ impl Channel for Subchannel {
         clock::tod()
     }
 
+    #[inline(always)]
     fn collected(&mut self) -> Option<Interruption> {
-        if let Some(irq) = self.kept() {
-            return Some(irq);
+        // One subchannel polled: nothing is ever collected ahead.
+        let polled = matches!(self.mode, Collect::Poll | Collect::Tsch);
+        if !self.several && polled && self.cpus != Cpus::IoElsewhere {
+            return None;
         }
-        let taken = if self.cpus == Cpus::IoElsewhere {
-            second::take()
-        } else {
-            take()
-        };
-        taken.and_then(|irq| self.mine(irq))
+        self.collected_ahead()
+    }
+
+    fn start_reveals_pending(&self) -> bool {
+        // TSCH on this subchannel is the only collection: no interruption,
+        // no other subchannel's status, is ever seen between iterations.
+        self.mode == Collect::Tsch && self.cpus != Cpus::IoElsewhere
     }
 
     fn log(&mut self, event: &gate::trace::Event) {
@@ -458,6 +540,9 @@ impl Channel for Subchannel {
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
+        if !self.several {
+            return self.raw(deadline);
+        }
         loop {
             if let Some(irq) = self.kept() {
                 return Some(irq);
