@@ -81,7 +81,7 @@ __parm_area:
     # A fault never returns and may come from a broken stack pointer (an
     # overflow, say): it gets a stack of its own, and the GPRs go to a
     # lowcore scratch area first because no stack can be trusted to hold them.
-    .macro  FATAL name, handler, old
+    .macro  ON_FAULT_STACK name, handler, old
     .globl  \name
     .balign 4
 \name:
@@ -94,6 +94,10 @@ __parm_area:
     xc      0(8,%r15), 0(%r15)
     la      %r2, 160(%r15)
     brasl   %r14, \handler
+    .endm
+
+    .macro  FATAL name, handler, old
+    ON_FAULT_STACK \name, \handler, \old
     j       .
     .endm
 
@@ -110,24 +114,14 @@ ccwgate_secondary_entry:
     lctlg   %c0, %c0, 8(%r15)
     brasl   %r14, {secondary_start}
     j       .
+
     # A program interruption is fatal too, except for one a guarded
     # instruction takes inside expect_program_interruption (see expect.rs):
     # its handler returns, and the stub resumes the frame's PSW as a
     # returning stub does, all registers (the stack pointer too) restored
     # from the frame on the fault stack.
     .macro  RECOVERABLE name, handler, old
-    .globl  \name
-    .balign 4
-\name:
-    stmg    %r0, %r15, {scratch}(%r0)
-    larl    %r15, __fault_stack_top
-    aghi    %r15, -{stack}
-    mvc     160(128,%r15), {scratch}(%r0)
-    SAVE_FPRS
-    mvc     160+256(16,%r15), \old(%r0)
-    xc      0(8,%r15), 0(%r15)
-    la      %r2, 160(%r15)
-    brasl   %r14, \handler
+    ON_FAULT_STACK \name, \handler, \old
     mvc     {ret}(16,%r0), 160+256(%r15)
     RESTORE_FPRS
     lmg     %r0, %r15, 160(%r15)
