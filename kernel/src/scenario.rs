@@ -144,7 +144,7 @@ uncounted, starts refused under ssch-busy-while-idle may be counted)",
                 deviations: own.deviations,
                 environment: None,
             };
-            fail(&failure, config, &[], measured);
+            fail(&failure, config, &[], measured, found.len());
         }
     }
     match result {
@@ -157,7 +157,7 @@ uncounted, starts refused under ssch-busy-while-idle may be counted)",
         }
         Err((i, failure)) => {
             let sense = drivers[i].as_ref().map_or(&[][..], |d| d.sense());
-            fail(&failure, config, sense, measured)
+            fail(&failure, config, sense, measured, found.len())
         }
     }
 }
@@ -375,7 +375,13 @@ impl core::fmt::Display for Bytes<'_> {
     }
 }
 
-fn fail(f: &Failure, config: &Config, sense: &[u8], measured: Option<(Format, u32)>) -> ! {
+fn fail(
+    f: &Failure,
+    config: &Config,
+    sense: &[u8],
+    measured: Option<(Format, u32)>,
+    subchannels: usize,
+) -> ! {
     let v = &f.violation;
     println!(
         "FAIL: {} ({}) sid={:#010x} iteration={} seed={} delay={} expected={:#x} actual={:#x}",
@@ -406,6 +412,12 @@ fn fail(f: &Failure, config: &Config, sense: &[u8], measured: Option<(Format, u3
         }
         if config.wait_owed {
             line.field("wait_owed", 1);
+        }
+        if subchannels > 1 {
+            line.field("subchannels", subchannels);
+        }
+        if config.cpus != Cpus::One {
+            line.field("cpus", config.cpus.name());
         }
         if config.measure {
             measure_fields(line, measured);

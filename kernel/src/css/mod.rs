@@ -370,13 +370,19 @@ impl Subchannel {
         if let Some(irq) = self.kept() {
             return Some(irq);
         }
-        let taken = match (self.cpus, self.mode) {
-            (Cpus::IoElsewhere, _) => second::take(),
-            (_, Collect::Irq | Collect::Wait) => take(),
-            // The polling modes keep I/O masked: no handler collects.
-            (_, Collect::Poll | Collect::Tsch) => None,
-        };
-        taken.and_then(|irq| self.mine(irq))
+        loop {
+            let taken = match (self.cpus, self.mode) {
+                // CPU 1's queue may hold several, another member's ahead
+                // of this one's: route those on until this one's or none.
+                (Cpus::IoElsewhere, _) => second::take()?,
+                (_, Collect::Irq | Collect::Wait) => return take().and_then(|irq| self.mine(irq)),
+                // The polling modes keep I/O masked: no handler collects.
+                (_, Collect::Poll | Collect::Tsch) => return None,
+            };
+            if let Some(irq) = self.mine(taken) {
+                return Some(irq);
+            }
+        }
     }
 
     /// START SUBCHANNEL issued by CPU 1 (`cpus=both`).

@@ -25,6 +25,9 @@ const SIGP_STOP: u8 = 5;
 const SIGP_RESTART: u8 = 6;
 const SIGP_SET_PREFIX: u8 = 13;
 
+/// SIGP STOP attempts while the other CPU answers busy.
+const STOP_TRIES: u32 = 1000;
+
 /// The second CPU's address.
 pub const SECOND: u16 = 1;
 
@@ -151,8 +154,11 @@ pub fn stop_others() {
     }
     let this = cpu::address();
     for address in [0, SECOND] {
-        if address != this {
-            sigp(address, SIGP_STOP, 0);
+        // cc 2: busy with another order; try again, a bounded number of times.
+        for _ in 0..STOP_TRIES {
+            if address == this || sigp(address, SIGP_STOP, 0).0 != 2 {
+                break;
+            }
         }
     }
 }
