@@ -6,6 +6,7 @@ use crate::{css, println, report};
 use gate::cmdline::{Config, Cpus, Host, Scenario, MAX_SUBCHANNELS};
 use gate::driver::{Driver, Failure, Summary};
 use gate::measure::{self, Format};
+use gate::oracle::Deviations;
 use gate::rng::Rng;
 use gate::route::Router;
 use gate::verdict::{hex, Outcome, VerdictLine};
@@ -251,6 +252,30 @@ pub(crate) fn setup_error(e: css::SetupError) -> ! {
     })
 }
 
+/// The fields PASS and FAIL share that say how the run was set up: the
+/// host profile and its deviations, `wait_owed`, several subchannels, two
+/// CPUs.
+fn run_fields(
+    line: &mut VerdictLine<'_, report::LineBuf>,
+    config: &Config,
+    deviations: &Deviations,
+    subchannels: usize,
+) {
+    if config.host == Host::VfioCcw {
+        line.field("host", config.host.name())
+            .field("deviations", deviations);
+    }
+    if config.wait_owed {
+        line.field("wait_owed", 1);
+    }
+    if subchannels > 1 {
+        line.field("subchannels", subchannels);
+    }
+    if config.cpus != Cpus::One {
+        line.field("cpus", config.cpus.name());
+    }
+}
+
 /// The `measure=` verdict fields: the block's format and its count, or
 /// `none` when the host provided no measurement block.
 fn measure_fields(line: &mut VerdictLine<'_, report::LineBuf>, measured: Option<(Format, u32)>) {
@@ -297,19 +322,7 @@ fn pass(
             .field("split", s.split)
             .field("withdrawn", s.withdrawn);
         }
-        if config.host == Host::VfioCcw {
-            line.field("host", config.host.name())
-                .field("deviations", s.deviations);
-        }
-        if config.wait_owed {
-            line.field("wait_owed", 1);
-        }
-        if subchannels > 1 {
-            line.field("subchannels", subchannels);
-        }
-        if config.cpus != Cpus::One {
-            line.field("cpus", config.cpus.name());
-        }
+        run_fields(line, config, &s.deviations, subchannels);
         if !config.checks {
             // A benchmark, not a verdict on the host.
             line.field("checks", "none");
@@ -406,19 +419,7 @@ fn fail(
             .field("delay", f.delay)
             .field("expected", hex(v.expected))
             .field("actual", hex(v.actual));
-        if config.host == Host::VfioCcw {
-            line.field("host", config.host.name())
-                .field("deviations", f.deviations);
-        }
-        if config.wait_owed {
-            line.field("wait_owed", 1);
-        }
-        if subchannels > 1 {
-            line.field("subchannels", subchannels);
-        }
-        if config.cpus != Cpus::One {
-            line.field("cpus", config.cpus.name());
-        }
+        run_fields(line, config, &f.deviations, subchannels);
         if config.measure {
             measure_fields(line, measured);
         }
