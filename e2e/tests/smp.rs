@@ -3,7 +3,7 @@
 //! passes, the injected host faults are still caught with their class, and
 //! a missing CPU is an ERROR naming it.
 
-use e2e::run_qemu;
+use e2e::{run_qemu, run_with_gdb};
 use gate::oracle::Class;
 use gate::verdict::Outcome;
 
@@ -125,4 +125,66 @@ fn two_cpus_drive_three_subchannels() {
         (Some("both"), Some("3")),
         "{run}"
     );
+}
+
+/// Stops CPU 1 where it starts its work (gdb's current thread is then
+/// CPU 1), runs `then` and lets the run go on.
+fn on_the_second_cpu(then: &[&str]) -> e2e::Run {
+    let mut commands = vec![
+        "break ccwgate::css::second::main",
+        "continue",
+        "set language c",
+    ];
+    commands.extend_from_slice(then);
+    commands.push("continue");
+    let run = run_with_gdb(
+        &[
+            "--cpus",
+            "both",
+            "--scenario",
+            "ssch",
+            "--iterations",
+            "100",
+            "--timeout",
+            "60",
+        ],
+        &commands,
+    );
+    assert_eq!(run.code, 2, "{run}");
+    assert_eq!(run.verdict().outcome, Outcome::Error, "{run}");
+    run
+}
+
+/// Each CPU keeps its fault stack's top in its own lowcore (0x290, which
+/// gdb reads through the stopped CPU's prefix), and a wild stack pointer
+/// on CPU 1 still ends in a verdict.
+#[test]
+fn each_cpu_faults_onto_a_stack_of_its_own() {
+    let run = on_the_second_cpu(&[
+        r#"printf "cpu1 own fault stack: %d\n", *(unsigned long *)0x290 == (unsigned long)&__secondary_fault_stack_top"#,
+        "thread 1",
+        r#"printf "cpu0 own fault stack: %d\n", *(unsigned long *)0x290 == (unsigned long)&__fault_stack_top"#,
+        "thread 2",
+        "set $r15 = 0x40000000000",
+    ]);
+    assert!(run.stderr.contains("cpu1 own fault stack: 1"), "{run}");
+    assert!(run.stderr.contains("cpu0 own fault stack: 1"), "{run}");
+    assert_eq!(
+        run.field("reason").as_deref(),
+        Some("program-check"),
+        "{run}"
+    );
+    assert_eq!(run.field("code").as_deref(), Some("0x5"), "{run}");
+}
+
+/// A write into the guard below CPU 1's stack, as an overflow would make:
+/// whatever the run saw, it ends as an ERROR naming the CPU.
+#[test]
+fn an_overflow_of_the_second_stack_is_an_error() {
+    let run = on_the_second_cpu(&[
+        "set {unsigned char}((unsigned long)&__secondary_stack_guard + 4000) = 0",
+    ]);
+    let v = run.verdict();
+    assert_eq!(v.get("reason"), Some("stack-overflow"), "{run}");
+    assert_eq!(v.get("cpu"), Some("1"), "{run}");
 }

@@ -68,6 +68,17 @@ pub fn finish(
         // A fault while printing a verdict: nothing more can be said.
         rt::cpu::stop();
     }
+    // An overflowed second stack may have written anything (CPU 0's
+    // lowcore, say): whatever the run saw, it cannot stand as a verdict.
+    let overflowed = rt::smp::second_stack_overflowed();
+    let second = |line: &mut VerdictLine<'_, LineBuf>| {
+        line.field("cpu", rt::smp::SECOND);
+    };
+    let (outcome, reason, extra) = if overflowed {
+        (Outcome::Error, Some("stack-overflow"), &second as _)
+    } else {
+        (outcome, reason, extra)
+    };
     let mut out = LineBuf {
         buf: [0; 1024],
         len: 0,

@@ -21,6 +21,8 @@ core::arch::global_asm!(
     .globl _start
 _start:
     larl    %r15, __stack_top
+    larl    %r1, __fault_stack_top
+    stg     %r1, {fault_stack}(%r0)
     aghi    %r15, -160
     xc      0(8,%r15), 0(%r15)
     # Floating-point registers 1, 3, 5, 7-15 need CR0's AFP bit (bit 45)
@@ -86,7 +88,7 @@ __parm_area:
     .balign 4
 \name:
     stmg    %r0, %r15, {scratch}(%r0)
-    larl    %r15, __fault_stack_top
+    lg      %r15, {fault_stack}(%r0)
     aghi    %r15, -{stack}
     mvc     160(128,%r15), {scratch}(%r0)
     SAVE_FPRS
@@ -102,11 +104,13 @@ __parm_area:
     .endm
 
     # The second CPU's first instruction (its restart new PSW, see smp):
-    # its own stack, CR0's AFP bit, then Rust.
+    # its own stack and fault stack, CR0's AFP bit, then Rust.
     .globl  ccwgate_secondary_entry
     .balign 4
 ccwgate_secondary_entry:
     larl    %r15, __secondary_stack_top
+    larl    %r1, __secondary_fault_stack_top
+    stg     %r1, {fault_stack}(%r0)
     aghi    %r15, -160
     xc      0(8,%r15), 0(%r15)
     stctg   %c0, %c0, 8(%r15)
@@ -152,6 +156,7 @@ ccwgate_secondary_entry:
     mcck_old = const lowcore::MCCK_OLD_PSW,
     io_old = const lowcore::IO_OLD_PSW,
     scratch = const lowcore::FAULT_SCRATCH,
+    fault_stack = const lowcore::FAULT_STACK_TOP,
     ret = const lowcore::RETURN_PSW,
 );
 
@@ -166,6 +171,9 @@ unsafe extern "C" {
     pub fn ccwgate_secondary_entry();
     /// The second CPU's 8 KiB prefix area (linker.ld).
     pub static __secondary_prefix: [u8; 8192];
+    /// The 4 KiB just below the second CPU's stack (linker.ld): patterned
+    /// before that CPU starts, so that an overflow shows.
+    pub static __secondary_stack_guard: [u8; 4096];
     /// The 896-byte area QEMU fills with the `-append` string.
     pub static __parm_area: [u8; 896];
 }

@@ -74,14 +74,18 @@ pub const IO_OLD_PSW: usize = offset_of!(Lowcore, io_old_psw);
 pub const RESTART_NEW_PSW: usize = offset_of!(Lowcore, restart_new_psw);
 
 /// 128 bytes where fault stubs park the GPRs before switching stacks: the
-/// architecture assigns nothing at 0x200-0x28f (operating systems keep their
-/// own per-CPU data there).
+/// architecture assigns nothing at 0x200-0x11af (operating systems keep their
+/// own per-CPU data there), and each CPU reaches its own through its prefix.
 pub const FAULT_SCRATCH: usize = 0x200;
 /// The PSW a returning interruption stub loads: outside the 512 bytes that
 /// low-address protection covers, so that the stub may store it.
 pub const RETURN_PSW: usize = 0x280;
+/// The top of this CPU's fault stack, stored by its entry code before
+/// anything can fault: each CPU faults onto a stack of its own.
+pub const FAULT_STACK_TOP: usize = 0x290;
 const _: () = assert!(FAULT_SCRATCH >= core::mem::size_of::<Lowcore>());
 const _: () = assert!(RETURN_PSW >= FAULT_SCRATCH + 128);
+const _: () = assert!(FAULT_STACK_TOP >= RETURN_PSW + 16 && FAULT_STACK_TOP + 8 <= 0x11b0);
 
 /// A volatile view of one lowcore field, given its offset.
 ///

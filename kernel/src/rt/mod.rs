@@ -8,11 +8,11 @@
 //! | address            | what                                                    |
 //! |--------------------|---------------------------------------------------------|
 //! | `0x0000`–`0x01ff`  | lowcore ([`lowcore::Lowcore`]): codes and old/new PSWs |
-//! | `0x0200`–`0x028f`  | fault stubs' GPR scratch, returning stubs' PSW ([`lowcore::FAULT_SCRATCH`], [`lowcore::RETURN_PSW`]) |
+//! | `0x0200`–`0x0297`  | fault stubs' GPR scratch, returning stubs' PSW, this CPU's fault stack ([`lowcore::FAULT_SCRATCH`], [`lowcore::RETURN_PSW`], [`lowcore::FAULT_STACK_TOP`]) |
 //! | `0x2000`–`0xffff`  | the stack, growing down; below it low-address protection guards 0x1000-0x11ff |
 //! | `0x10000`          | `_start`, where QEMU's loader starts the CPU (64-bit, DAT off) |
 //! | `0x10480`–`0x107ff`| `.parm`: the `-append` string, NUL-terminated ([`command_line`]) |
-//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 16 KiB fault stack, the second CPU's prefix area and stack ([`smp`]) |
+//! | `0x10800`–         | text, rodata, data, bss (zeroed by `_start`), 16 KiB fault stack, the second CPU's prefix area, stack guard, stack and fault stack ([`smp`]) |
 //!
 //! # Startup
 //!
@@ -30,7 +30,7 @@
 //! (GPRs, FPRs, old PSW) in a [`Frame`] and calls a Rust handler with every
 //! interruption class masked. External and I/O stubs push the frame on the
 //! interrupted stack and resume; the fatal ones (program check, machine
-//! check, restart, SVC) switch to the fault stack first, so that even a
+//! check, restart, SVC) switch to their CPU's fault stack first, so that even a
 //! wild stack pointer ends in a verdict rather than a loop of faults. Handlers are fixed-name functions of the kernel:
 //!
 //! - `crate::on_io_interruption(IoInterruption)` for I/O interruptions;
@@ -39,7 +39,7 @@
 //!   (program check, machine check, restart, SVC, unknown external code).
 //!
 //! A second CPU ([`smp::start_second`]) gets its own lowcore through its
-//! prefix, its own stack and control registers, the same handlers, and runs
+//! prefix, its own stack, fault stack and control registers, the same handlers, and runs
 //! `crate::secondary_main`; [`cpu::stop`] stops it before the CPU that ends
 //! the run stops itself.
 //!

@@ -7,8 +7,10 @@
 //! PREFIX) and restarts it (SIGP RESTART). The entry stub loads the second
 //! stack and calls `rust_secondary_start`, which installs the interruption
 //! handlers in its own lowcore, says it is alive and runs
-//! `crate::secondary_main`. Each CPU has its own lowcore, stack and control
-//! registers; the fault stack is shared, and the first fault ends the run.
+//! `crate::secondary_main`. Each CPU has its own lowcore, stack, fault stack
+//! and control registers; the first fault ends the run. Below the second
+//! stack lies a patterned guard: [`second_stack_overflowed`] tells whether
+//! that stack ever reached it.
 //!
 //! Every CPU that was started is stopped before the run ends
 //! ([`stop_others`]), so QEMU exits once the last one stops.
@@ -30,6 +32,10 @@ const STOP_TRIES: u32 = 1000;
 
 /// The second CPU's address.
 pub const SECOND: u16 = 1;
+
+/// What the guard below the second CPU's stack holds until something
+/// writes there.
+const GUARD_BYTE: u8 = 0xc5;
 
 /// Why the second CPU could not be brought up (an ERROR verdict).
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +94,7 @@ pub fn start_second() -> Result<(), SmpError> {
     if sigp(SECOND, SIGP_SENSE, 0).0 == 3 {
         return Err(SmpError::Missing);
     }
+    fill_guard();
     let prefix = prepare_prefix_area();
     for (order, parameter) in [(SIGP_SET_PREFIX, prefix), (SIGP_RESTART, 0)] {
         let (cc, status) = sigp(SECOND, order, parameter);
@@ -133,6 +140,32 @@ fn prepare_prefix_area() -> u32 {
         "prefix area placement"
     );
     address as u32
+}
+
+fn guard() -> *mut u8 {
+    core::ptr::addr_of!(asm::__secondary_stack_guard)
+        .cast::<u8>()
+        .cast_mut()
+}
+
+fn fill_guard() {
+    for i in 0..4096 {
+        // SAFETY: the 4 KiB guard in .second_cpu, which nothing else uses;
+        // the second CPU is not running yet.
+        unsafe { core::ptr::write_volatile(guard().add(i), GUARD_BYTE) };
+    }
+}
+
+/// Whether the second CPU's stack ever grew into the guard below it (it
+/// was started and the guard's pattern is gone): then it may have written
+/// CPU 0's lowcore too, and nothing the run saw can be trusted.
+pub fn second_stack_overflowed() -> bool {
+    STARTED.load(Ordering::SeqCst)
+        && (0..4096).any(|i| {
+            // SAFETY: a volatile read of the guard, which only an overflow
+            // of the second stack writes.
+            unsafe { core::ptr::read_volatile(guard().add(i)) != GUARD_BYTE }
+        })
 }
 
 /// Rust entry of the second CPU, from `ccwgate_secondary_entry` on its own
