@@ -128,11 +128,14 @@ fn two_cpus_drive_three_subchannels() {
 }
 
 /// Stops CPU 1 where it starts its work (gdb's current thread is then
-/// CPU 1), runs `then` and lets the run go on.
+/// CPU 1), runs `then` and lets the run go on. The breakpoint goes first:
+/// gdb would otherwise step CPU 1 over it alone before resuming both, and
+/// a CPU that `then` put in a wait never finishes that step.
 fn on_the_second_cpu(then: &[&str]) -> e2e::Run {
     let mut commands = vec![
         "break ccwgate::css::second::main",
         "continue",
+        "delete",
         "set language c",
     ];
     commands.extend_from_slice(then);
@@ -186,5 +189,16 @@ fn an_overflow_of_the_second_stack_is_an_error() {
     ]);
     let v = run.verdict();
     assert_eq!(v.get("reason"), Some("stack-overflow"), "{run}");
+    assert_eq!(v.get("cpu"), Some("1"), "{run}");
+}
+
+/// CPU 1 put in a disabled wait (as a host that never schedules its
+/// thread again would leave it): CPU 0's next posted instruction goes
+/// unanswered, and the run ends as an ERROR naming the CPU, not a hang.
+#[test]
+fn a_second_cpu_that_stops_answering_is_an_error() {
+    let run = on_the_second_cpu(&["set $pswm = 0x0002000180000000"]);
+    let v = run.verdict();
+    assert_eq!(v.get("reason"), Some("cpu-unresponsive"), "{run}");
     assert_eq!(v.get("cpu"), Some("1"), "{run}");
 }

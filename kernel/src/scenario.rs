@@ -33,7 +33,7 @@ pub fn run(config: &Config) -> ! {
         css::enable(f.sid).unwrap_or_else(|e| setup_error(e));
     }
     if config.cpus != Cpus::One {
-        css::second::set_role(config.cpus);
+        css::second::set_role(config.cpus, config.io_timeout_ms);
         if let Err(e) = smp::start_second() {
             report::finish(Outcome::Error, Some(e.reason()), &|line| {
                 line.field("cpu", smp::SECOND)

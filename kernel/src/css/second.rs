@@ -18,15 +18,21 @@ use super::{collect, ISC};
 use crate::report;
 use crate::rt::clock;
 use crate::rt::cpu;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use gate::cmdline::Cpus;
 use gate::css::{Cc, Irb, Orb};
 use gate::oracle::Interruption;
 use gate::verdict::Outcome;
 use spin::Mutex;
 
-/// How long CPU 0 waits for CPU 1 to answer one instruction.
-const ANSWER_US: u64 = 1_000_000;
+/// How long CPU 0 waits for CPU 1 to answer one instruction, in TOD
+/// units: the run's `io_timeout_ms` (at least a second), so a host slow
+/// enough to need a longer I/O allowance gives its second CPU's thread one
+/// too. Set by [`set_role`].
+static ANSWER_TOD: AtomicU64 = AtomicU64::new(0);
+
+/// The shortest allowance for CPU 1's answer.
+const MIN_ANSWER_MS: u32 = 1000;
 
 static ROLE: AtomicU8 = AtomicU8::new(0);
 
@@ -34,8 +40,11 @@ fn role() -> Cpus {
     Cpus::ALL[usize::from(ROLE.load(Ordering::SeqCst))]
 }
 
-/// Sets what CPU 1 will do; before it is started.
-pub fn set_role(cpus: Cpus) {
+/// Sets what CPU 1 will do and how long it may take to answer; before it
+/// is started.
+pub fn set_role(cpus: Cpus, io_timeout_ms: u32) {
+    let ms = io_timeout_ms.max(MIN_ANSWER_MS);
+    ANSWER_TOD.store(clock::us_to_tod(u64::from(ms) * 1000), Ordering::SeqCst);
     let index = Cpus::ALL.iter().position(|&c| c == cpus).unwrap_or(0);
     ROLE.store(index as u8, Ordering::SeqCst);
     if cpus == Cpus::IoElsewhere {
@@ -133,7 +142,7 @@ pub fn wait(deadline: u64) -> Option<Interruption> {
     }
     let before = OPENINGS.load(Ordering::SeqCst);
     OPEN.store(true, Ordering::SeqCst);
-    let unresponsive = deadline.max(clock::tod()) + clock::us_to_tod(ANSWER_US);
+    let unresponsive = deadline.max(clock::tod()) + ANSWER_TOD.load(Ordering::Relaxed);
     let got = loop {
         if let Some(irq) = take() {
             break Some(irq);
@@ -195,11 +204,12 @@ fn serve() -> ! {
 }
 
 /// Has CPU 1 run `work`: its condition code and (TSCH) IRB. A CPU 1 that
-/// does not answer within a second ends the run: ERROR `cpu-unresponsive`.
+/// does not answer within its allowance ([`set_role`]) ends the run: ERROR
+/// `cpu-unresponsive`.
 pub fn on_second(work: Work) -> (Cc, Irb) {
     *WORK.lock() = Some(work);
     STATE.store(REQUEST, Ordering::Release);
-    let deadline = clock::tod() + clock::us_to_tod(ANSWER_US);
+    let deadline = clock::tod() + ANSWER_TOD.load(Ordering::Relaxed);
     loop {
         if STATE.load(Ordering::Acquire) == DONE {
             STATE.store(EMPTY, Ordering::Relaxed);
