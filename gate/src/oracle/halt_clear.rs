@@ -1,0 +1,522 @@
+//! HALT and CLEAR SUBCHANNEL and the status of a halt or clear.
+
+use super::{
+    violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, State, Violation,
+};
+use crate::css::{ActivityControl, Cc, FunctionControl, StatusControl};
+
+impl Oracle {
+    /// CLEAR SUBCHANNEL was executed.
+    pub fn csch(&mut self, cc: Cc, tod: u64) -> Result<(), Violation> {
+        self.stats.csch += 1;
+        match cc {
+            // PoP ch. 14 CLEAR SUBCHANNEL / ch. 15 Clear Function: the
+            // clear function withdraws any pending status and ends any
+            // start or halt in progress; its own completion is the only
+            // status that follows. So nothing outstanding before is lost.
+            Cc::Zero => {
+                let withdrew = !matches!(self.state, State::Idle);
+                // A clear's status says nothing of which clear it ends:
+                // from now on it is this one's.
+                if self.owed == Some(Op::Clear) {
+                    self.owed = None;
+                }
+                self.state = State::Clear { tod, withdrew };
+                self.claim = Claim::None;
+                self.requested();
+                Ok(())
+            }
+            // PoP ch. 14 CLEAR SUBCHANNEL: for an operational subchannel
+            // the only condition code is 0 (3 means not operational).
+            other => Err(violation(
+                Class::CcAnomaly,
+                if other == Cc::Three {
+                    "csch-not-operational"
+                } else {
+                    "csch-cc"
+                },
+                0,
+                other.as_u8().into(),
+            )),
+        }
+    }
+
+    /// HALT SUBCHANNEL was executed.
+    pub fn hsch(&mut self, cc: Cc, tod: u64) -> Result<(), Violation> {
+        self.stats.hsch += 1;
+        let overlap = matches!(self.state, State::Halt { .. } | State::Clear { .. });
+        debug_assert!(
+            !overlap,
+            "driver bug: HSCH with a halt or clear outstanding"
+        );
+        if overlap {
+            return Err(violation(
+                Class::CcAnomaly,
+                "hsch-while-halt-or-clear-outstanding",
+                0,
+                cc.as_u8().into(),
+            ));
+        }
+        match cc {
+            Cc::Zero => {
+                self.claim_must_be_collected()?;
+                self.requested();
+                if self.owed == Some(Op::Halt) {
+                    self.owed = None;
+                }
+                let with_start = matches!(self.state, State::Start { .. });
+                self.state = State::Halt {
+                    tod,
+                    with_start,
+                    due: Due::First,
+                };
+                Ok(())
+            }
+            // PoP ch. 14 HALT SUBCHANNEL: cc 1 means status other than
+            // intermediate status alone was pending, and the halt is not
+            // performed. With a start outstanding that is the start's own
+            // status, still to be collected as usual. With nothing
+            // outstanding it can only be unsolicited alert status.
+            Cc::One => {
+                self.stats.hsch_cc1 += 1;
+                if matches!(self.state, State::Idle) {
+                    self.claim_pending(Claim::Since(tod));
+                }
+                Ok(())
+            }
+            // PoP ch. 14 HALT SUBCHANNEL: cc 2 means a halt or clear
+            // function is already in progress; the guest has none.
+            Cc::Two => {
+                let strict = violation(Class::CcAnomaly, "hsch-busy-without-halt-or-clear", 0, 2);
+                if matches!(self.state, State::Start { .. }) {
+                    // Nothing was halted; the start's own status follows.
+                    self.deviate(Deviation::HschBusyForPendingStatus, strict)
+                } else {
+                    Err(strict)
+                }
+            }
+            Cc::Three => Err(violation(Class::CcAnomaly, "hsch-not-operational", 0, 3)),
+        }
+    }
+
+    pub(super) fn on_halt(
+        &mut self,
+        irq: &Interruption,
+        issued: u64,
+        with_start: bool,
+        due: Due,
+    ) -> Result<Option<Completed>, Violation> {
+        let s = irq.scsw;
+        self.check_intparm(irq, "halt-intparm")?;
+        let fc = s.fc();
+        if fc.contains(FunctionControl::CLEAR) {
+            return Err(violation(
+                Class::WrongFunction,
+                "clear-status-for-halt",
+                FunctionControl::HALT.bits(),
+                fc.bits(),
+            ));
+        }
+        // PoP ch. 16 Function Control: the start function can only be
+        // indicated alongside the halt if a start was outstanding.
+        if fc.contains(FunctionControl::START) && !with_start {
+            return Err(violation(
+                Class::WrongFunction,
+                "start-function-in-halt-of-idle",
+                FunctionControl::HALT.bits(),
+                fc.bits(),
+            ));
+        }
+        let sc = s.sc();
+        if due == Due::Secondary {
+            // Trailing device end after halt status that left the device
+            // active; the halt function may already be cleared (as for the
+            // start's secondary status above).
+            Self::check_secondary(&s)?;
+            if !with_start {
+                Self::check_clean_status(&s)?;
+            }
+            return Ok(Some(self.complete(
+                Op::Halt,
+                self.intparm,
+                issued,
+                irq.tod,
+                false,
+            )));
+        }
+        // Decision on start-only status after HSCH cc 0: PoP ch. 14 HALT
+        // SUBCHANNEL sets cc 1 without doing anything if primary, secondary
+        // or alert status is pending, and with cc 0 it indicates the halt
+        // function, which stays indicated until TSCH clears the resulting
+        // status. Every status stored after the cc 0 therefore shows the
+        // halt function, even when the start's program finished before the
+        // halt signal reached the device (then the status is the start's
+        // ending status with start and halt both indicated). Status with the
+        // start function alone is a start status that should have made HSCH
+        // cc 1, or one the halt withdrew: not accepted.
+        if !fc.contains(FunctionControl::HALT) {
+            let v = violation(
+                Class::WrongFunction,
+                if fc.is_empty() {
+                    "no-function-during-halt"
+                } else {
+                    "start-status-after-halt"
+                },
+                FunctionControl::HALT.bits(),
+                fc.bits(),
+            );
+            if fc == FunctionControl::START && with_start && due == Due::First {
+                // The guest's subchannel is idle now; the halt's own status
+                // is still to come.
+                self.deviate(Deviation::StartStatusAfterHalt, v)?;
+                return Ok(Some(self.complete_owing(Op::Halt, issued, irq.tod)));
+            }
+            return Err(v);
+        }
+        if fc.contains(FunctionControl::START) {
+            match s.deferred_cc() {
+                Cc::Zero => {}
+                // The halt caught the start before the device accepted it.
+                Cc::One => self.stats.starts_not_initiated += 1,
+                other => {
+                    return Err(violation(
+                        Class::CcAnomaly,
+                        "deferred-cc",
+                        0,
+                        other.as_u8().into(),
+                    ));
+                }
+            }
+        }
+        if sc.contains(StatusControl::INTERMEDIATE) {
+            return Err(violation(
+                Class::BadStatus,
+                "intermediate-status",
+                0,
+                StatusControl::INTERMEDIATE.bits(),
+            ));
+        }
+        // PoP ch. 15 Halt Function: when the halt completes, halt pending
+        // and any start/resume pending and subchannel activity are over.
+        let ac = s.ac();
+        let extra = ac.difference(ActivityControl::DEVICE_ACTIVE);
+        if !extra.is_empty() {
+            return Err(violation(
+                Class::BadStatus,
+                "activity-with-halt-status",
+                ActivityControl::DEVICE_ACTIVE.bits(),
+                ac.bits(),
+            ));
+        }
+        // A halted channel program may end with any device or channel
+        // status, and the CCW address then only says where it stopped; a
+        // halt of an idle subchannel has no program to go wrong.
+        if !with_start {
+            Self::check_clean_status(&s)?;
+        }
+        if ac.contains(ActivityControl::DEVICE_ACTIVE) && !sc.contains(StatusControl::SECONDARY) {
+            self.state = State::Halt {
+                tod: issued,
+                with_start,
+                due: Due::Secondary,
+            };
+            return Ok(None);
+        }
+        Ok(Some(self.complete(
+            Op::Halt,
+            self.intparm,
+            issued,
+            irq.tod,
+            false,
+        )))
+    }
+
+    pub(super) fn on_clear(
+        &mut self,
+        irq: &Interruption,
+        issued: u64,
+        withdrew: bool,
+    ) -> Result<Option<Completed>, Violation> {
+        let s = irq.scsw;
+        self.check_intparm(irq, "clear-intparm")?;
+        // PoP ch. 14 CLEAR SUBCHANNEL: the function control is set to the
+        // clear function alone, and the status pending it withdrew is never
+        // presented; start or halt in this status is withdrawn status
+        // delivered anyway.
+        let fc = s.fc();
+        if fc != FunctionControl::CLEAR {
+            let what = if fc.contains(FunctionControl::START) {
+                "start-status-after-clear"
+            } else if fc.contains(FunctionControl::HALT) {
+                "halt-status-after-clear"
+            } else {
+                "no-function-during-clear"
+            };
+            let v = violation(
+                Class::WrongFunction,
+                what,
+                FunctionControl::CLEAR.bits(),
+                fc.bits(),
+            );
+            if fc == FunctionControl::START && withdrew {
+                // The guest's subchannel is idle now; the clear's own
+                // status is still to come.
+                self.deviate(Deviation::StartStatusAfterClear, v)?;
+                return Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod)));
+            }
+            return Err(v);
+        }
+        // PoP ch. 15 Clear Function: the subchannel's activity is reset
+        // entirely before the clear completes.
+        let ac = s.ac();
+        if !ac.is_empty() {
+            let v = violation(Class::BadStatus, "activity-with-clear-status", 0, ac.bits());
+            // Status that was pending at CSCH, stored with the clear
+            // function QEMU set: clear pending still on, and status bits
+            // of the function it ended.
+            let earlier = StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::ALERT;
+            if ac == ActivityControl::CLEAR_PENDING && s.sc().intersects(earlier) {
+                self.deviate(Deviation::ClearPresentsPendingStatus, v)?;
+                return Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod)));
+            }
+            return Err(v);
+        }
+        // PoP ch. 15 Clear Function: the clear signal ends the device's
+        // part without status from it, and the channel reports none.
+        if s.device_status().bits() != 0 || s.subchannel_status().bits() != 0 {
+            return Err(violation(
+                Class::BadStatus,
+                "status-with-clear",
+                0,
+                s.words()[2] >> 16,
+            ));
+        }
+        Ok(Some(self.complete(
+            Op::Clear,
+            self.intparm,
+            issued,
+            irq.tod,
+            false,
+        )))
+    }
+
+    /// Ends a halt or clear for the guest on status a deviation put in
+    /// place of its own, which still follows (with its own interruption).
+    fn complete_owing(&mut self, op: Op, issued: u64, tod: u64) -> Completed {
+        let done = self.complete(op, self.intparm, issued, tod, false);
+        self.owed = Some(op);
+        self.owed_since = tod;
+        self.requested();
+        done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::test_util::*;
+    use crate::oracle::Outstanding;
+    use std::string::ToString;
+
+    // ---- allowed sequences ----
+
+    #[test]
+    fn start_then_clear_gives_clear_status() {
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Clear);
+        let done = o.interruption(&irq(P1, CLEAR_DONE, 1150)).unwrap().unwrap();
+        assert_eq!((done.op, done.intparm, done.latency), (Op::Clear, P1, 50));
+        assert_eq!(o.stats().clears_of_op, 1);
+        // The withdrawn start is not owed: nothing is lost afterwards.
+        assert_eq!(o.expired(999_999), Ok(()));
+    }
+
+    #[test]
+    fn clear_withdraws_pending_start_status() {
+        // The start finished and its status is pending (the guest had I/O
+        // interruptions masked); CSCH withdraws it, only the clear's comes.
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, CLEAR_DONE, 1150)).unwrap().unwrap();
+        // And the subchannel is usable again.
+        o.ssch(P2, PROG, Cc::Zero, 2000).unwrap();
+        o.interruption(&irq(P2, START_DONE, 2100)).unwrap().unwrap();
+        assert_eq!(o.stats().starts, 1);
+        assert_eq!(o.stats().clears, 1);
+    }
+
+    #[test]
+    fn halt_while_start_in_progress() {
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Halt);
+        let done = o
+            .interruption(&irq(P1, HALT_OF_START, 1180))
+            .unwrap()
+            .unwrap();
+        assert_eq!((done.op, done.intparm, done.latency), (Op::Halt, P1, 80));
+        assert!(!done.completed_start());
+        assert_eq!(o.stats().halts_of_start, 1);
+    }
+
+    #[test]
+    fn halt_of_start_skips_error_and_address_checks() {
+        // A halted program may end with unit check and anywhere.
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let words = [0x00C0_6017, 0x0000_9000, 0x0E20_0000];
+        assert!(o.interruption(&irq(P1, words, 1180)).unwrap().is_some());
+    }
+
+    #[test]
+    fn halt_cc1_leaves_start_status_to_collect() {
+        let mut o = started(P1);
+        o.hsch(Cc::One, 1100).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Start);
+        let done = o.interruption(&irq(P1, START_DONE, 1150)).unwrap().unwrap();
+        assert_eq!(done.op, Op::Start);
+        assert_eq!(o.stats().hsch_cc1, 1);
+    }
+
+    #[test]
+    fn halt_on_idle_subchannel() {
+        let mut o = oracle();
+        o.hsch(Cc::Zero, 10).unwrap();
+        let done = o.interruption(&irq(EN, HALT_IDLE, 30)).unwrap().unwrap();
+        assert_eq!((done.op, done.intparm, done.latency), (Op::Halt, EN, 20));
+        assert_eq!(o.stats().halts_of_start, 0);
+    }
+
+    #[test]
+    fn clear_on_idle_subchannel() {
+        let mut o = oracle();
+        o.csch(Cc::Zero, 10).unwrap();
+        let done = o.interruption(&irq(EN, CLEAR_DONE, 15)).unwrap().unwrap();
+        assert_eq!((done.op, done.intparm), (Op::Clear, EN));
+        assert_eq!(o.stats().clears_of_op, 0);
+    }
+
+    #[test]
+    fn second_clear_before_first_completes() {
+        // CSCH may be reissued; the first clear's status is withdrawn.
+        let mut o = oracle();
+        o.csch(Cc::Zero, 10).unwrap();
+        o.csch(Cc::Zero, 20).unwrap();
+        let done = o.interruption(&irq(EN, CLEAR_DONE, 25)).unwrap().unwrap();
+        assert_eq!(done.latency, 5);
+    }
+
+    // ---- one violation per class ----
+
+    #[test]
+    fn wrong_function_start_status_after_halt_accepted() {
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START_DONE, 1150))),
+            (Class::WrongFunction, "start-status-after-halt")
+        );
+    }
+
+    #[test]
+    fn wrong_function_start_status_after_clear() {
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START_DONE, 1150))),
+            (Class::WrongFunction, "start-status-after-clear")
+        );
+    }
+
+    #[test]
+    fn wrong_function_start_bit_in_halt_of_idle() {
+        let mut o = oracle();
+        o.hsch(Cc::Zero, 10).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(EN, HALT_OF_START, 20))),
+            (Class::WrongFunction, "start-function-in-halt-of-idle")
+        );
+    }
+
+    // ---- tighter completions ----
+
+    #[test]
+    fn clear_status_carries_no_device_or_channel_status() {
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        let words = [0x0000_1001, 0, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1200))),
+            (Class::BadStatus, "status-with-clear")
+        );
+    }
+
+    // ---- host profiles: upstream deviations ----
+
+    #[test]
+    fn start_status_after_clear_is_counted_and_the_clears_own_status_owed() {
+        let mut o = cleared_start(vfio(oracle()));
+        let done = o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(done.map(|d| d.op), Some(Op::Clear));
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+        assert_eq!(o.deviations().get(Deviation::StartStatusAfterClear), 1);
+        // The clear's own status, later, while idle: accepted once.
+        assert_eq!(o.interruption(&irq(P1, CLEAR_DONE, 1300)), Ok(None));
+        let (class, _) = class_of(o.interruption(&irq(P1, CLEAR_DONE, 1400)));
+        assert_eq!(class, Class::DuplicateStatus);
+        assert_eq!(o.deviations().to_string(), "start-status-after-clear:1");
+    }
+
+    #[test]
+    fn start_status_after_halt_owes_the_halts_status() {
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let done = o.interruption(&irq(P1, START_DONE, 1200)).unwrap();
+        assert_eq!(done.map(|d| d.op), Some(Op::Halt));
+        assert_eq!(o.deviations().get(Deviation::StartStatusAfterHalt), 1);
+        o.ssch(P2, PROG, Cc::Zero, 1300).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, HALT_IDLE, 1400))),
+            (Class::WrongFunction, "late-halt-status-for-next-start")
+        );
+        // Arriving before the next start, it is simply the halt's own.
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, START_DONE, 1200)).unwrap();
+        assert_eq!(o.interruption(&irq(P1, HALT_IDLE, 1300)), Ok(None));
+    }
+
+    #[test]
+    fn clear_over_pending_status_is_counted_and_owes_the_clear() {
+        let mut o = cleared_start(vfio(oracle()));
+        let done = o.interruption(&irq(P1, CLEAR_OVER_PENDING, 1200)).unwrap();
+        assert_eq!(done.map(|d| d.op), Some(Op::Clear));
+        assert_eq!(o.deviations().get(Deviation::ClearPresentsPendingStatus), 1);
+        assert_eq!(o.interruption(&irq(P1, CLEAR_DONE, 1300)), Ok(None));
+        // Activity other than clear pending stays bad status.
+        let mut o = cleared_start(vfio(oracle()));
+        let active = [0x0000_1087, 0x0000_2010, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, active, 1200))),
+            (Class::BadStatus, "activity-with-clear-status")
+        );
+    }
+
+    #[test]
+    fn an_owed_status_is_forgotten_once_a_new_clear_is_accepted() {
+        let mut o = cleared_start(vfio(oracle()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        // The owed status never comes; a new clear and its status.
+        o.csch(Cc::Zero, 1300).unwrap();
+        assert!(o
+            .interruption(&irq(P1, CLEAR_DONE, 1400))
+            .unwrap()
+            .is_some());
+        // Presented again, it is a duplicate, not the old owed status.
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, CLEAR_DONE, 1500))),
+            (Class::DuplicateStatus, "clear-status-repeated")
+        );
+    }
+}

@@ -1,0 +1,1220 @@
+//! The per-subchannel oracle.
+//!
+//! The driver feeds it every channel instruction it executed on one
+//! subchannel (with the condition code it got) and every status it collected
+//! with TEST SUBCHANNEL, in the order they happened. The oracle keeps a model
+//! of what the guest has outstanding and checks each event against what the
+//! z/Architecture Principles of Operation (SA22-7832; chapter 14 "I/O
+//! Instructions", 15 "Basic I/O Functions", 16 "I/O Interruptions") allows
+//! for that history. The first event the architecture does not allow is
+//! returned as a [`Violation`] with a stable [`Class`] name.
+//!
+//! Model assumptions (guaranteed by the scenario driver):
+//! - at most one of start/halt/clear is outstanding per subchannel, except
+//!   that HSCH and CSCH may be issued while a start (or, for CSCH, anything)
+//!   is outstanding, which is what they are for;
+//! - every SSCH uses a fresh interruption parameter;
+//! - the guest never requests intermediate status (no PCI flag, no suspend,
+//!   no initial-status interruption), so any intermediate status is foreign.
+//!
+//! A violating event leaves the model as it was before the event (only the
+//! counters moved); the run ends there anyway.
+//!
+//! The checks are split along the architecture, each file adding the
+//! `impl Oracle` methods for its part:
+//! - `start.rs`: START SUBCHANNEL and its condition codes, and the status of
+//!   a start (function, deferred condition code, primary and secondary
+//!   status, ending device status, CCW address);
+//! - `halt_clear.rs`: HALT and CLEAR SUBCHANNEL and their condition codes,
+//!   and the status of a halt or clear (with the host deviations that end
+//!   one early and leave its own status owed);
+//! - `data.rs`: what a channel program read (SENSE ID) or must have left
+//!   alone (guard regions);
+//! - `status.rs`: the status-word checks shared by start, halt and clear
+//!   (interruption parameter, repeated status, secondary status, device and
+//!   channel status), and status collected while nothing is outstanding
+//!   (owed, unsolicited, repeated or spurious);
+//! - this file: the types, the entry points (an interruption, with the TEST
+//!   SUBCHANNEL condition code, dispatched by state; the expired waits) and
+//!   the bookkeeping all of them share.
+
+use crate::cmdline::Host;
+use crate::css::{Cc, FunctionControl, Scsw, StatusControl};
+
+mod data;
+mod halt_clear;
+mod start;
+mod status;
+#[cfg(test)]
+mod test_util;
+
+/// Completed operations remembered for recognising repeated status.
+const RECENT: usize = 4;
+
+/// One I/O interruption as the kernel observed it: the interruption code
+/// from the lowcore plus what TEST SUBCHANNEL returned for that subchannel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interruption {
+    /// Subsystem-identification word from the interruption code.
+    pub sid: u32,
+    /// Interruption parameter from the interruption code.
+    pub intparm: u32,
+    /// Condition code of the TSCH that collected the status.
+    pub tsch_cc: Cc,
+    /// SCSW from the IRB that TSCH stored.
+    pub scsw: Scsw,
+    /// TOD clock when the status was collected.
+    pub tod: u64,
+}
+
+/// Violation classes; [`Class::name`] is the stable name printed in the
+/// verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Class {
+    SidMismatch,
+    IntparmMismatch,
+    WrongFunction,
+    DuplicateStatus,
+    LostInterrupt,
+    SpuriousInterrupt,
+    BadStatus,
+    CcwAddress,
+    DataCorruption,
+    CcAnomaly,
+    /// An instruction-level rule (an operand's program exception, a
+    /// condition code, a stored field) of `scenario=conformance`; judged by
+    /// [`crate::conformance`], not by the oracle.
+    Conformance,
+}
+
+impl Class {
+    pub const ALL: [Class; 11] = [
+        Class::SidMismatch,
+        Class::IntparmMismatch,
+        Class::WrongFunction,
+        Class::DuplicateStatus,
+        Class::LostInterrupt,
+        Class::SpuriousInterrupt,
+        Class::BadStatus,
+        Class::CcwAddress,
+        Class::DataCorruption,
+        Class::CcAnomaly,
+        Class::Conformance,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Class::SidMismatch => "sid-mismatch",
+            Class::IntparmMismatch => "intparm-mismatch",
+            Class::WrongFunction => "wrong-function",
+            Class::DuplicateStatus => "duplicate-status",
+            Class::LostInterrupt => "lost-interrupt",
+            Class::SpuriousInterrupt => "spurious-interrupt",
+            Class::BadStatus => "bad-status",
+            Class::CcwAddress => "ccw-address",
+            Class::DataCorruption => "data-corruption",
+            Class::CcAnomaly => "cc-anomaly",
+            Class::Conformance => "conformance",
+        }
+    }
+
+    /// One line for the README and `--help`.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Class::SidMismatch => "an interruption named a subchannel other than the one under test",
+            Class::IntparmMismatch => {
+                "an interruption carried an interruption parameter of no operation the guest awaits"
+            }
+            Class::WrongFunction => {
+                "status showed a function the guest did not issue (e.g. a clear's status for a start)"
+            }
+            Class::DuplicateStatus => "status the guest had already collected was presented again",
+            Class::LostInterrupt => {
+                "the final status of an accepted operation, or of claimed pending status, never came"
+            }
+            Class::SpuriousInterrupt => {
+                "an interruption came with nothing outstanding, or TSCH found no status for it"
+            }
+            Class::BadStatus => {
+                "status, activity or device/channel status not allowed for the operation"
+            }
+            Class::CcwAddress => "the SCSW CCW address does not point just past a CCW of the program",
+            Class::DataCorruption => "SENSE ID data or a guard region differs from what was expected",
+            Class::CcAnomaly => {
+                "an instruction's (or the deferred) condition code is impossible in the known state"
+            }
+            Class::Conformance => {
+                "an instruction's program exception, condition code or stored result broke its rule"
+            }
+        }
+    }
+}
+
+/// The first event the architecture does not allow.
+///
+/// `expected` and `actual` depend on the check: an interruption parameter,
+/// an SCSW field (function, activity or status control bits in their word-0
+/// positions, device or subchannel status byte), a CCW address, a condition
+/// code, or for [`Class::LostInterrupt`] the expected interruption parameter
+/// and the microseconds waited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub class: Class,
+    /// Short kebab-case detail, stable for a given check.
+    pub what: &'static str,
+    pub expected: u32,
+    pub actual: u32,
+}
+
+impl Violation {
+    pub const fn new(class: Class, what: &'static str, expected: u32, actual: u32) -> Self {
+        Self {
+            class,
+            what,
+            expected,
+            actual,
+        }
+    }
+}
+
+const fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
+    Violation::new(class, what, expected, actual)
+}
+
+/// A way upstream vfio-ccw and QEMU depart from the architecture on every
+/// version. Under `host=strict` each is a FAIL whose `what` is its
+/// [`Deviation::name`]; under `host=vfio-ccw` it is counted and the oracle
+/// goes on expecting what the architecture still requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Deviation {
+    /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
+    /// (`copy_scsw_to_guest`), function control included, over the guest's:
+    /// a start that ended before the host issued the guest's CLEAR shows
+    /// the start function alone after CSCH cc 0. The clear's own status
+    /// still follows.
+    StartStatusAfterClear,
+    /// The same for HALT: the host's halt found the subchannel idle, the
+    /// start's status arrives with the start function alone, the halt's own
+    /// status follows.
+    StartStatusAfterHalt,
+    /// QEMU's `css_do_csch` does not withdraw status already pending: TSCH
+    /// stores it with the clear function and clear pending. The clear's own
+    /// status follows.
+    ClearPresentsPendingStatus,
+    /// Host HSCH cc 1 (the start's status pending at the real subchannel)
+    /// becomes -EBUSY in `fsm_do_halt`, which QEMU's
+    /// `sch_handle_halt_func_passthrough` returns as cc 2. The start's
+    /// status follows.
+    HschBusyForPendingStatus,
+    /// Host SSCH cc 1 or 2 becomes -EBUSY in `fsm_io_helper` (or the FSM is
+    /// still `CP_PENDING`: `fsm_io_busy`), which `vfio_ccw_handle_request`
+    /// returns as cc 2 while the guest's subchannel is idle. Nothing was
+    /// started; the guest may start again.
+    SschBusyWhileIdle,
+    /// `sch_handle_start_func_passthrough` puts the ORB's interruption
+    /// parameter into the SCHIB before the host is asked, and `css_do_ssch`
+    /// does not restore it when the host refuses: status that arrives
+    /// afterwards carries the refused start's parameter.
+    IntparmOfRefusedStart,
+}
+
+impl Deviation {
+    pub const ALL: [Deviation; 6] = [
+        Deviation::StartStatusAfterClear,
+        Deviation::StartStatusAfterHalt,
+        Deviation::ClearPresentsPendingStatus,
+        Deviation::HschBusyForPendingStatus,
+        Deviation::SschBusyWhileIdle,
+        Deviation::IntparmOfRefusedStart,
+    ];
+
+    /// The stable name, also the `what` of the strict FAIL.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Deviation::StartStatusAfterClear => "start-status-after-clear",
+            Deviation::StartStatusAfterHalt => "start-status-after-halt",
+            Deviation::ClearPresentsPendingStatus => "clear-presents-pending-status",
+            Deviation::HschBusyForPendingStatus => "hsch-busy-for-pending-status",
+            Deviation::SschBusyWhileIdle => "ssch-busy-while-idle",
+            Deviation::IntparmOfRefusedStart => "intparm-of-refused-start",
+        }
+    }
+}
+
+/// How often each [`Deviation`] was accepted, indexed like
+/// [`Deviation::ALL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deviations(pub [u32; Deviation::ALL.len()]);
+
+impl Deviations {
+    pub const ZERO: Self = Self([0; Deviation::ALL.len()]);
+
+    pub fn get(&self, d: Deviation) -> u32 {
+        self.0[d as usize]
+    }
+
+    pub fn total(&self) -> u32 {
+        self.0.iter().sum()
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &Deviations) {
+        for (n, o) in self.0.iter_mut().zip(other.0.iter()) {
+            *n = n.saturating_add(*o);
+        }
+    }
+
+    /// `(name, count)` of every deviation seen at least once.
+    pub fn seen(&self) -> impl Iterator<Item = (&'static str, u32)> + '_ {
+        Deviation::ALL
+            .iter()
+            .map(|&d| (d.name(), self.get(d)))
+            .filter(|&(_, n)| n > 0)
+    }
+}
+
+impl core::fmt::Display for Deviations {
+    /// `NAME:N,NAME:N` or `none`: a verdict value without spaces.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut first = true;
+        for (name, n) in self.seen() {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{name}:{n}")?;
+        }
+        if first {
+            f.write_str("none")?;
+        }
+        Ok(())
+    }
+}
+
+/// What the guest is waiting for on the subchannel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outstanding {
+    Idle,
+    Start,
+    Halt,
+    Clear,
+}
+
+/// Address range of a channel program: `ccw_count` consecutive format-1
+/// CCWs starting at `first_ccw`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Program {
+    pub first_ccw: u32,
+    pub ccw_count: u32,
+}
+
+impl Program {
+    pub const fn new(first_ccw: u32, ccw_count: u32) -> Self {
+        Self {
+            first_ccw,
+            ccw_count,
+        }
+    }
+
+    /// Address just past the last CCW.
+    pub const fn end(&self) -> u32 {
+        self.first_ccw.wrapping_add(self.ccw_count.wrapping_mul(8))
+    }
+
+    /// Whether `cpa` is `first_ccw + 8k` for some `1 <= k <= ccw_count`,
+    /// i.e. it designates the CCW after one that the program contains.
+    pub const fn ends_in(&self, cpa: u32) -> bool {
+        let first = self.first_ccw as u64;
+        let cpa = cpa as u64;
+        let end = first + 8 * self.ccw_count as u64;
+        cpa > first && cpa <= end && (cpa - first) % 8 == 0
+    }
+}
+
+/// A basic I/O function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    Start,
+    Halt,
+    Clear,
+}
+
+impl Op {
+    /// The function a status belongs to: clear supersedes halt supersedes
+    /// start, as the clear and halt functions take over the subchannel.
+    fn of(fc: FunctionControl) -> Option<Op> {
+        if fc.contains(FunctionControl::CLEAR) {
+            Some(Op::Clear)
+        } else if fc.contains(FunctionControl::HALT) {
+            Some(Op::Halt)
+        } else if fc.contains(FunctionControl::START) {
+            Some(Op::Start)
+        } else {
+            None
+        }
+    }
+
+    const fn repeated(self) -> &'static str {
+        match self {
+            Op::Start => "start-status-repeated",
+            Op::Halt => "halt-status-repeated",
+            Op::Clear => "clear-status-repeated",
+        }
+    }
+}
+
+/// An operation whose final status the guest has now collected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completed {
+    pub op: Op,
+    /// The start's own interruption parameter, or for halt and clear the
+    /// subchannel's current one.
+    pub intparm: u32,
+    /// TOD units from issuing the instruction to collecting the final
+    /// status.
+    pub latency: u64,
+    /// Start only: the start function ended with alert status before the
+    /// device accepted it (deferred condition code 1, or unsolicited status
+    /// collected while the start was pending), so no CCW ran and the
+    /// driver should issue it again. Always false for halt and clear.
+    pub not_initiated: bool,
+}
+
+impl Completed {
+    /// A start whose channel program ran to its normal end, so its data
+    /// areas hold what the program wrote.
+    pub const fn completed_start(&self) -> bool {
+        matches!(self.op, Op::Start) && !self.not_initiated
+    }
+}
+
+/// Latency aggregate in TOD units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Latency {
+    pub count: u64,
+    pub min: u64,
+    pub max: u64,
+    pub sum: u64,
+}
+
+impl Latency {
+    pub const ZERO: Self = Self {
+        count: 0,
+        min: 0,
+        max: 0,
+        sum: 0,
+    };
+
+    fn record(&mut self, v: u64) {
+        self.min = if self.count == 0 { v } else { self.min.min(v) };
+        self.max = self.max.max(v);
+        self.sum = self.sum.saturating_add(v);
+        self.count += 1;
+    }
+
+    pub const fn mean(&self) -> Option<u64> {
+        self.sum.checked_div(self.count)
+    }
+}
+
+/// Counters for the run summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub ssch: u64,
+    /// SSCH answered "status pending" while idle (unsolicited status).
+    pub ssch_cc1: u64,
+    pub hsch: u64,
+    pub hsch_cc1: u64,
+    pub csch: u64,
+    pub interruptions: u64,
+    /// Unsolicited alert status collected while idle.
+    pub unsolicited: u64,
+    /// Interruptions that found no status, after a CLEAR withdrew it.
+    pub withdrawn: u64,
+    pub starts: u64,
+    /// Starts that ended with alert status before the device accepted them.
+    pub starts_not_initiated: u64,
+    /// Starts whose secondary status came separately after the primary.
+    pub starts_two_part: u64,
+    pub halts: u64,
+    /// Halts issued while a start was outstanding.
+    pub halts_of_start: u64,
+    pub clears: u64,
+    /// Clears issued while another operation was outstanding.
+    pub clears_of_op: u64,
+    pub start_latency: Latency,
+    pub halt_latency: Latency,
+    pub clear_latency: Latency,
+}
+
+impl Stats {
+    pub const ZERO: Self = Self {
+        ssch: 0,
+        ssch_cc1: 0,
+        hsch: 0,
+        hsch_cc1: 0,
+        csch: 0,
+        interruptions: 0,
+        unsolicited: 0,
+        withdrawn: 0,
+        starts: 0,
+        starts_not_initiated: 0,
+        starts_two_part: 0,
+        halts: 0,
+        halts_of_start: 0,
+        clears: 0,
+        clears_of_op: 0,
+        start_latency: Latency::ZERO,
+        halt_latency: Latency::ZERO,
+        clear_latency: Latency::ZERO,
+    };
+}
+
+/// Which status of an outstanding start or halt is still due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Due {
+    /// The function's first (normally final) status.
+    First,
+    /// Collected status left the subchannel device active: the device end
+    /// still comes as separate secondary status.
+    Secondary,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Idle,
+    Start {
+        intparm: u32,
+        program: Program,
+        tod: u64,
+        due: Due,
+    },
+    Halt {
+        tod: u64,
+        /// A start was outstanding when HSCH was accepted.
+        with_start: bool,
+        due: Due,
+    },
+    Clear {
+        tod: u64,
+        /// Something was outstanding when CSCH was accepted.
+        withdrew: bool,
+    },
+}
+
+/// Status the subchannel claimed pending (cc 1) while the guest had
+/// nothing outstanding, and that the guest has not collected yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Claim {
+    None,
+    Since(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Done {
+    op: Op,
+    intparm: u32,
+    /// The SCSW that ended it, to recognise it replayed under another
+    /// interruption parameter (QEMU presents the current one).
+    words: [u32; 3],
+}
+
+/// Model of one subchannel.
+#[derive(Clone, Copy, Debug)]
+pub struct Oracle {
+    sid: u32,
+    /// The subchannel's interruption parameter: set by MSCH and by SSCH
+    /// when they are accepted (cc 0), untouched by HSCH and CSCH, which
+    /// carry none (PoP ch. 14 MODIFY SUBCHANNEL, START SUBCHANNEL).
+    intparm: u32,
+    state: State,
+    recent: [Option<Done>; RECENT],
+    recent_next: usize,
+    claim: Claim,
+    /// Interruption requests the guest's accepted operations may still have
+    /// queued (see `interruption`), capped at [`MAX_REQUESTS`].
+    requests: u8,
+    stats: Stats,
+    host: Host,
+    deviations: Deviations,
+    /// A halt or clear whose own status is still owed after a deviation
+    /// already ended it for the guest (`host=vfio-ccw`).
+    owed: Option<Op>,
+    /// When the deviation that left the status owed was taken.
+    owed_since: u64,
+    /// The parameter of the last start refused with a deviation's cc 2,
+    /// which QEMU left in the SCHIB.
+    refused_intparm: Option<u32>,
+    /// The SCSW of the interruption being judged.
+    last_words: [u32; 3],
+}
+
+/// At most a start and the clear or halt that ended it can have requests
+/// queued at once; the cap keeps a host that does withdraw requests (as the
+/// architecture allows) from building up an excuse for spurious ones.
+const MAX_REQUESTS: u8 = 2;
+
+impl Oracle {
+    /// `intparm` is the parameter set by the MSCH that enabled the
+    /// subchannel.
+    pub const fn new(sid: u32, intparm: u32) -> Self {
+        Self {
+            sid,
+            intparm,
+            state: State::Idle,
+            recent: [None; RECENT],
+            recent_next: 0,
+            claim: Claim::None,
+            requests: 0,
+            stats: Stats::ZERO,
+            host: Host::Strict,
+            deviations: Deviations::ZERO,
+            owed: None,
+            owed_since: 0,
+            refused_intparm: None,
+            last_words: [0; 3],
+        }
+    }
+
+    /// The same oracle judging under the `host` profile.
+    pub const fn with_host(mut self, host: Host) -> Self {
+        self.host = host;
+        self
+    }
+
+    /// Deviations accepted so far (always zero under `host=strict`).
+    pub const fn deviations(&self) -> &Deviations {
+        &self.deviations
+    }
+
+    /// A known upstream deviation: a FAIL with `strict` (the violation
+    /// given), counted with `vfio-ccw`.
+    fn deviate(&mut self, d: Deviation, strict: Violation) -> Result<(), Violation> {
+        match self.host {
+            // The FAIL names the deviation, in the class of the rule it breaks.
+            Host::Strict => Err(Violation {
+                what: d.name(),
+                ..strict
+            }),
+            Host::VfioCcw => {
+                self.deviations.0[d as usize] += 1;
+                Ok(())
+            }
+        }
+    }
+
+    /// An operation was accepted and will make an interruption request.
+    fn requested(&mut self) {
+        self.requests = (self.requests + 1).min(MAX_REQUESTS);
+    }
+
+    pub const fn sid(&self) -> u32 {
+        self.sid
+    }
+
+    pub const fn outstanding(&self) -> Outstanding {
+        match self.state {
+            State::Idle => Outstanding::Idle,
+            State::Start { .. } => Outstanding::Start,
+            State::Halt { .. } => Outstanding::Halt,
+            State::Clear { .. } => Outstanding::Clear,
+        }
+    }
+
+    /// Whether the driver must wait for an interruption: an operation is
+    /// outstanding, or the subchannel answered cc 1 ("status pending")
+    /// while idle and that status has not been collected yet.
+    pub const fn expects_interruption(&self) -> bool {
+        !matches!(self.state, State::Idle) || !matches!(self.claim, Claim::None)
+    }
+
+    /// The halt or clear whose own status a deviation left owed.
+    pub const fn owed(&self) -> Option<Op> {
+        self.owed
+    }
+
+    pub const fn current_intparm(&self) -> u32 {
+        self.intparm
+    }
+
+    pub const fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The bounded wait for an interruption ran out at `tod`.
+    pub fn expired(&mut self, tod: u64) -> Result<(), Violation> {
+        let (what, since) = match self.state {
+            State::Idle => match self.claim {
+                Claim::None => return Ok(()),
+                Claim::Since(t) => ("claimed-status-never-presented", t),
+            },
+            State::Start {
+                tod,
+                due: Due::First,
+                ..
+            } => ("start-never-completed", tod),
+            State::Start {
+                tod,
+                due: Due::Secondary,
+                ..
+            } => ("secondary-status-never-came", tod),
+            State::Halt {
+                tod,
+                due: Due::First,
+                ..
+            } => ("halt-never-completed", tod),
+            State::Halt {
+                tod,
+                due: Due::Secondary,
+                ..
+            } => ("secondary-status-never-came", tod),
+            State::Clear { tod, .. } => ("clear-never-completed", tod),
+        };
+        // TOD bit 51 is one microsecond: shift out the 12 bits below it.
+        let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
+        Err(violation(
+            Class::LostInterrupt,
+            what,
+            self.intparm,
+            waited_us,
+        ))
+    }
+
+    /// The I/O timeout expired while a halt's or clear's own status was
+    /// owed (see [`Oracle::owed`]): PoP ch. 14, HALT and CLEAR SUBCHANNEL,
+    /// each function ends with its own status; a deviation may present
+    /// other status first, never none.
+    pub fn owed_expired(&mut self, tod: u64) -> Result<(), Violation> {
+        let what = match self.owed {
+            None => return Ok(()),
+            Some(Op::Clear) => "owed-clear-status-never-presented",
+            Some(_) => "owed-halt-status-never-presented",
+        };
+        let waited_us =
+            u32::try_from(tod.saturating_sub(self.owed_since) >> 12).unwrap_or(u32::MAX);
+        Err(violation(
+            Class::LostInterrupt,
+            what,
+            self.intparm,
+            waited_us,
+        ))
+    }
+
+    /// An I/O interruption for this subchannel and the status TSCH
+    /// collected for it.
+    pub fn interruption(&mut self, irq: &Interruption) -> Result<Option<Completed>, Violation> {
+        self.stats.interruptions += 1;
+        // PoP ch. 16 I/O Interruptions, interruption code: the first word
+        // identifies the subchannel whose status is pending. Checked first
+        // because nothing else about a foreign subchannel's status means
+        // anything for ours.
+        if irq.sid != self.sid {
+            return Err(violation(
+                Class::SidMismatch,
+                "foreign-subchannel",
+                self.sid,
+                irq.sid,
+            ));
+        }
+        match irq.tsch_cc {
+            Cc::Zero => self.requests = self.requests.saturating_sub(1),
+            // PoP ch. 14 TEST SUBCHANNEL: cc 1 means the subchannel was not
+            // status pending. An I/O interruption is only made pending
+            // together with status, and stays tied to it until TSCH or CSCH
+            // clears both, so an interruption without status was invented.
+            //
+            // One exception: every accepted SSCH, HSCH or CSCH makes one
+            // interruption request, and the status it stands for can be
+            // taken by an earlier TSCH (or withdrawn by CSCH) while the
+            // request stays queued: QEMU, for emulated and vfio-ccw devices
+            // alike, dequeues I/O interruptions only when presenting them or
+            // on a channel report. Such a request's TSCH finds no status and
+            // the guest learns nothing wrong, so it is excused while the
+            // guest's own operations can account for it.
+            Cc::One if self.requests > 0 => {
+                self.requests -= 1;
+                self.stats.withdrawn += 1;
+                return Ok(None);
+            }
+            Cc::One => {
+                return Err(violation(
+                    Class::SpuriousInterrupt,
+                    "no-status-pending",
+                    0,
+                    1,
+                ));
+            }
+            // PoP ch. 14 TEST SUBCHANNEL: cc 2 is never set; cc 3 means
+            // not operational.
+            other => {
+                return Err(violation(
+                    Class::CcAnomaly,
+                    "tsch-cc",
+                    0,
+                    other.as_u8().into(),
+                ));
+            }
+        }
+        let s = irq.scsw;
+        self.last_words = s.words();
+        // PoP ch. 14 TEST SUBCHANNEL: cc 0 means status was pending, and
+        // the stored SCSW then shows the status-pending bit.
+        if !s.sc().contains(StatusControl::PENDING) {
+            return Err(violation(
+                Class::BadStatus,
+                "status-not-pending",
+                StatusControl::PENDING.bits(),
+                s.sc().bits(),
+            ));
+        }
+        match self.state {
+            State::Idle => self.on_idle(irq),
+            State::Start {
+                intparm,
+                program,
+                tod,
+                due,
+            } => self.on_start(irq, intparm, program, tod, due),
+            State::Halt {
+                tod,
+                with_start,
+                due,
+            } => self.on_halt(irq, tod, with_start, due),
+            State::Clear { tod, withdrew } => self.on_clear(irq, tod, withdrew),
+        }
+    }
+
+    // ---- bookkeeping ----
+
+    fn claim_pending(&mut self, claim: Claim) {
+        if matches!(self.claim, Claim::None) {
+            self.claim = claim;
+        }
+    }
+
+    /// PoP ch. 14 TEST SUBCHANNEL / CLEAR SUBCHANNEL: status pending stays
+    /// pending until TSCH collects it or CSCH withdraws it. After the
+    /// subchannel claimed pending status (cc 1), an instruction that only a
+    /// non-status-pending subchannel accepts means the status vanished.
+    fn claim_must_be_collected(&self) -> Result<(), Violation> {
+        if matches!(self.claim, Claim::None) {
+            Ok(())
+        } else {
+            Err(violation(
+                Class::LostInterrupt,
+                "claimed-status-vanished",
+                1,
+                0,
+            ))
+        }
+    }
+
+    fn complete(
+        &mut self,
+        op: Op,
+        intparm: u32,
+        issued: u64,
+        tod: u64,
+        not_initiated: bool,
+    ) -> Completed {
+        let latency = tod.saturating_sub(issued);
+        let st = &mut self.stats;
+        match (op, self.state) {
+            (Op::Start, _) => {
+                st.starts += 1;
+                st.start_latency.record(latency);
+            }
+            (Op::Halt, state) => {
+                st.halts += 1;
+                if matches!(
+                    state,
+                    State::Halt {
+                        with_start: true,
+                        ..
+                    }
+                ) {
+                    st.halts_of_start += 1;
+                }
+                st.halt_latency.record(latency);
+            }
+            (Op::Clear, state) => {
+                st.clears += 1;
+                if matches!(state, State::Clear { withdrew: true, .. }) {
+                    st.clears_of_op += 1;
+                }
+                st.clear_latency.record(latency);
+            }
+        }
+        self.recent[self.recent_next] = Some(Done {
+            op,
+            intparm,
+            words: self.last_words,
+        });
+        self.recent_next = (self.recent_next + 1) % RECENT;
+        self.state = State::Idle;
+        Completed {
+            op,
+            intparm,
+            latency,
+            not_initiated,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_util::*;
+    use super::*;
+    use crate::css::SubchannelId;
+    use std::string::ToString;
+
+    // ---- allowed sequences ----
+
+    #[test]
+    fn latency_and_stats_accumulate() {
+        let mut o = oracle();
+        for (i, lat) in [(0u32, 40u64), (1, 10), (2, 70)] {
+            let p = P1 + i;
+            let t = 10_000 * u64::from(i);
+            o.ssch(p, PROG, Cc::Zero, t).unwrap();
+            o.interruption(&irq(p, START_DONE, t + lat)).unwrap();
+        }
+        let l = o.stats().start_latency;
+        assert_eq!(
+            (l.count, l.min, l.max, l.sum, l.mean()),
+            (3, 10, 70, 120, Some(40))
+        );
+        assert_eq!(o.stats().interruptions, 3);
+        assert_eq!(Latency::ZERO.mean(), None);
+    }
+
+    // ---- one violation per class ----
+
+    #[test]
+    fn sid_mismatch() {
+        let mut o = started(P1);
+        let mut i = irq(P1, START_DONE, 1100);
+        i.sid = SubchannelId::ss0(0x0003).raw();
+        let v = o.interruption(&i).unwrap_err();
+        assert_eq!(
+            v,
+            Violation::new(Class::SidMismatch, "foreign-subchannel", SID, 0x0001_0003)
+        );
+    }
+
+    #[test]
+    fn lost_interrupt_when_wait_expires() {
+        let mut o = started(P1);
+        // 4096 TOD units are one microsecond.
+        let v = o.expired(1000 + 4096 * 250).unwrap_err();
+        assert_eq!(
+            v,
+            Violation::new(Class::LostInterrupt, "start-never-completed", P1, 250)
+        );
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        assert_eq!(
+            o.expired(2000).unwrap_err().what,
+            "secondary-status-never-came"
+        );
+        let mut o = oracle();
+        assert_eq!(o.expired(5), Ok(()));
+        o.csch(Cc::Zero, 10).unwrap();
+        assert_eq!(o.expired(20).unwrap_err().what, "clear-never-completed");
+    }
+
+    #[test]
+    fn lost_interrupt_claimed_status() {
+        let mut o = oracle();
+        o.ssch(P1, PROG, Cc::One, 100).unwrap();
+        assert_eq!(
+            o.expired(200).unwrap_err().what,
+            "claimed-status-never-presented"
+        );
+        // Claimed pending, then accepted as if nothing was pending.
+        let v = o.ssch(P1, PROG, Cc::Zero, 300).unwrap_err();
+        assert_eq!(
+            (v.class, v.what),
+            (Class::LostInterrupt, "claimed-status-vanished")
+        );
+        // CSCH legitimately withdraws claimed status.
+        let mut o = oracle();
+        o.ssch(P1, PROG, Cc::One, 5).unwrap();
+        o.csch(Cc::Zero, 10).unwrap();
+        o.interruption(&irq(EN, CLEAR_DONE, 15)).unwrap();
+        assert!(!o.expects_interruption());
+    }
+
+    #[test]
+    fn spurious_interrupt_no_status_pending() {
+        // Idle, with no operation that could have left a request queued.
+        let mut o = oracle();
+        let mut i = irq(P1, START_DONE, 1100);
+        i.tsch_cc = Cc::One;
+        assert_eq!(
+            o.interruption(&i).unwrap_err(),
+            Violation::new(Class::SpuriousInterrupt, "no-status-pending", 0, 1)
+        );
+        // One request per accepted operation: a start's request may find its
+        // status gone once, not twice.
+        let mut o = started(P1);
+        o.interruption(&i).unwrap();
+        assert_eq!(o.stats().withdrawn, 1);
+        assert_eq!(
+            class_of(o.interruption(&i)),
+            (Class::SpuriousInterrupt, "no-status-pending")
+        );
+    }
+
+    #[test]
+    fn requests_outliving_their_status_are_excused() {
+        // What QEMU does with polling: SSCH and CSCH each queue a request;
+        // the first request's TSCH takes the clear's status, the second one
+        // takes the next start's, the third finds nothing.
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 200).unwrap();
+        assert_eq!(
+            o.interruption(&irq(P1, CLEAR_DONE, 300))
+                .unwrap()
+                .unwrap()
+                .op,
+            Op::Clear
+        );
+        o.ssch(P2, PROG, Cc::Zero, 400).unwrap();
+        assert_eq!(
+            o.interruption(&irq(P2, START_DONE, 500))
+                .unwrap()
+                .unwrap()
+                .op,
+            Op::Start
+        );
+        let mut empty = irq(P2, START_DONE, 600);
+        empty.tsch_cc = Cc::One;
+        assert_eq!(o.interruption(&empty), Ok(None));
+        assert_eq!(
+            class_of(o.interruption(&empty)),
+            (Class::SpuriousInterrupt, "no-status-pending")
+        );
+    }
+
+    // ---- tighter completions ----
+
+    #[test]
+    fn a_split_completion_makes_two_presentations() {
+        let empty = Interruption {
+            tsch_cc: Cc::One,
+            scsw: Scsw::ZERO,
+            ..irq(P1, [0; 3], 1150)
+        };
+        // The device end is a presentation of its own with its own
+        // interruption request, which may be presented before its status
+        // is stored: one empty interruption between the two is excused.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        assert_eq!(o.interruption(&empty), Ok(None));
+        o.interruption(&irq(P1, SECONDARY_ALONE, 1200))
+            .unwrap()
+            .unwrap();
+        // And no more than that.
+        assert_eq!(class_of(o.interruption(&empty)).0, Class::SpuriousInterrupt);
+    }
+
+    #[test]
+    fn cc_anomaly_instructions() {
+        let mut o = oracle();
+        assert_eq!(
+            o.ssch(P1, PROG, Cc::Two, 1).unwrap_err(),
+            Violation::new(Class::CcAnomaly, "ssch-busy-while-idle", 0, 2)
+        );
+        assert_eq!(
+            o.ssch(P1, PROG, Cc::Three, 1).unwrap_err().what,
+            "ssch-not-operational"
+        );
+        assert_eq!(o.csch(Cc::One, 1).unwrap_err().what, "csch-cc");
+        assert_eq!(
+            o.csch(Cc::Three, 1).unwrap_err().what,
+            "csch-not-operational"
+        );
+        assert_eq!(
+            o.hsch(Cc::Two, 1).unwrap_err().what,
+            "hsch-busy-without-halt-or-clear"
+        );
+    }
+
+    #[test]
+    fn cc_anomaly_tsch_and_deferred() {
+        let mut o = started(P1);
+        let mut i = irq(P1, START_DONE, 1100);
+        i.tsch_cc = Cc::Three;
+        assert_eq!(
+            o.interruption(&i).unwrap_err(),
+            Violation::new(Class::CcAnomaly, "tsch-cc", 0, 3)
+        );
+        // Deferred cc 3: no path to the device was operational.
+        let words = [0x0380_4011, 0, 0];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1100))),
+            (Class::CcAnomaly, "deferred-cc")
+        );
+    }
+
+    // ---- class table ----
+
+    #[test]
+    fn class_names_are_stable_and_unique() {
+        let names: std::vec::Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "sid-mismatch",
+                "intparm-mismatch",
+                "wrong-function",
+                "duplicate-status",
+                "lost-interrupt",
+                "spurious-interrupt",
+                "bad-status",
+                "ccw-address",
+                "data-corruption",
+                "cc-anomaly",
+                "conformance"
+            ]
+        );
+        for c in Class::ALL {
+            assert!(!c.summary().is_empty() && c.summary().len() <= 100, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn program_range() {
+        let p = Program::new(0x7FFF_FFF0, 2);
+        assert_eq!(p.end(), 0x8000_0000);
+        assert!(p.ends_in(0x7FFF_FFF8) && p.ends_in(0x8000_0000));
+        assert!(!p.ends_in(0x7FFF_FFF0));
+        let p = Program::new(0xFFFF_FFF8, 1);
+        assert!(!p.ends_in(0)); // no wrap-around
+    }
+
+    #[test]
+    fn oracle_state_is_small_and_copy() {
+        let o = started(P1);
+        let copy = o;
+        assert_eq!(copy.outstanding(), o.outstanding());
+        assert!(core::mem::size_of::<Oracle>() <= 512);
+    }
+
+    // ---- host profiles: upstream deviations ----
+
+    #[test]
+    fn each_deviation_fails_strict_naming_it() {
+        let mut o = cleared_start(oracle());
+        let v = o
+            .interruption(&irq(P1, START_AFTER_CLEAR, 1200))
+            .unwrap_err();
+        assert_eq!(
+            (v.class, v.what),
+            (Class::WrongFunction, "start-status-after-clear")
+        );
+        assert_eq!(v.what, Deviation::StartStatusAfterClear.name());
+
+        let mut o = cleared_start(oracle());
+        let v = o
+            .interruption(&irq(P1, CLEAR_OVER_PENDING, 1200))
+            .unwrap_err();
+        assert_eq!(
+            (v.class, v.what),
+            (Class::BadStatus, "clear-presents-pending-status")
+        );
+
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let v = o.interruption(&irq(P1, START_DONE, 1200)).unwrap_err();
+        assert_eq!(v.what, Deviation::StartStatusAfterHalt.name());
+
+        let mut o = started(P1);
+        let v = o.hsch(Cc::Two, 1100).unwrap_err();
+        assert_eq!(
+            (v.class, v.what),
+            (Class::CcAnomaly, "hsch-busy-for-pending-status")
+        );
+
+        let mut o = oracle();
+        let v = o.ssch(P1, PROG, Cc::Two, 1000).unwrap_err();
+        assert_eq!(v.what, Deviation::SschBusyWhileIdle.name());
+        assert_eq!(o.deviations().total(), 0);
+    }
+
+    #[test]
+    fn an_owed_status_that_never_comes_is_lost() {
+        let mut o = cleared_start(vfio(oracle()));
+        assert_eq!(o.owed_expired(1250), Ok(()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(o.owed(), Some(Op::Clear));
+        let v = o.owed_expired(1200 + (7 << 12)).unwrap_err();
+        assert_eq!(
+            (v.class, v.what, v.actual),
+            (Class::LostInterrupt, "owed-clear-status-never-presented", 7)
+        );
+        // Once presented, nothing is owed.
+        o.interruption(&irq(P1, CLEAR_DONE, 1300)).unwrap();
+        assert_eq!(o.owed(), None);
+        assert_eq!(o.owed_expired(1_000_000), Ok(()));
+    }
+
+    #[test]
+    fn busy_answers_are_counted_and_change_nothing() {
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Two, 1100).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Start);
+        assert!(o
+            .interruption(&irq(P1, START_DONE, 1200))
+            .unwrap()
+            .is_some());
+        // HSCH cc 2 with nothing outstanding is no known deviation.
+        assert_eq!(
+            o.hsch(Cc::Two, 1300).unwrap_err().what,
+            "hsch-busy-without-halt-or-clear"
+        );
+
+        let mut o = vfio(oracle());
+        o.ssch(P1, PROG, Cc::Two, 1000).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+        // Status arriving with the refused start's parameter.
+        o.ssch(P2, PROG, Cc::Zero, 1100).unwrap();
+        o.csch(Cc::Zero, 1150).unwrap();
+        assert!(o
+            .interruption(&irq(P2, CLEAR_DONE, 1200))
+            .unwrap()
+            .is_some());
+        let mut o = vfio(oracle());
+        o.ssch(P1, PROG, Cc::Two, 1000).unwrap();
+        o.csch(Cc::Zero, 1100).unwrap();
+        assert!(o
+            .interruption(&irq(P1, CLEAR_DONE, 1200))
+            .unwrap()
+            .is_some());
+        assert_eq!(o.deviations().get(Deviation::SschBusyWhileIdle), 1);
+        assert_eq!(o.deviations().get(Deviation::IntparmOfRefusedStart), 1);
+        // Any other parameter is still a mismatch.
+        let mut o = vfio(oracle());
+        o.ssch(P1, PROG, Cc::Two, 1000).unwrap();
+        o.csch(Cc::Zero, 1100).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, CLEAR_DONE, 1200))).0,
+            Class::IntparmMismatch
+        );
+    }
+
+    #[test]
+    fn deviations_print_as_a_verdict_value() {
+        let mut d = Deviations::ZERO;
+        assert_eq!(d.to_string(), "none");
+        d.0[Deviation::SschBusyWhileIdle as usize] = 2;
+        d.0[Deviation::StartStatusAfterClear as usize] = 5;
+        assert_eq!(
+            d.to_string(),
+            "start-status-after-clear:5,ssch-busy-while-idle:2"
+        );
+    }
+}

@@ -1,0 +1,634 @@
+//! START SUBCHANNEL and the status of a start.
+
+use super::{
+    violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
+    Violation,
+};
+use crate::css::{ActivityControl, Cc, DeviceStatus, FunctionControl, Scsw, StatusControl};
+
+impl Oracle {
+    /// START SUBCHANNEL was executed with `intparm` in the ORB.
+    pub fn ssch(
+        &mut self,
+        intparm: u32,
+        program: Program,
+        cc: Cc,
+        tod: u64,
+    ) -> Result<(), Violation> {
+        self.stats.ssch += 1;
+        debug_assert!(
+            program.ccw_count >= 1 && program.first_ccw % 8 == 0,
+            "channel program must be at least one doubleword-aligned CCW"
+        );
+        let idle = matches!(self.state, State::Idle);
+        debug_assert!(idle, "driver bug: SSCH with an operation outstanding");
+        if !idle {
+            return Err(violation(
+                Class::CcAnomaly,
+                "ssch-while-outstanding",
+                0,
+                cc.as_u8().into(),
+            ));
+        }
+        match cc {
+            Cc::Zero => {
+                self.claim_must_be_collected()?;
+                self.requested();
+                self.intparm = intparm;
+                self.refused_intparm = None;
+                self.state = State::Start {
+                    intparm,
+                    program,
+                    tod,
+                    due: Due::First,
+                };
+                Ok(())
+            }
+            // PoP ch. 14 START SUBCHANNEL: cc 1 means the subchannel is
+            // status pending and nothing else is done. With nothing
+            // outstanding the only status that can be pending is unsolicited
+            // alert status, which the architecture allows at any time; it
+            // must now be presented.
+            Cc::One => {
+                self.stats.ssch_cc1 += 1;
+                self.claim_pending(Claim::Since(tod));
+                Ok(())
+            }
+            // PoP ch. 14 START SUBCHANNEL: cc 2 means a start, halt or clear
+            // function is in progress. Once TSCH has cleared the final
+            // status of every function the guest issued, none is in
+            // progress; a host still busy with an old one says otherwise.
+            Cc::Two => {
+                self.deviate(
+                    Deviation::SschBusyWhileIdle,
+                    violation(Class::CcAnomaly, "ssch-busy-while-idle", 0, 2),
+                )?;
+                self.refused_intparm = Some(intparm);
+                Ok(())
+            }
+            // PoP ch. 14 START SUBCHANNEL: cc 3, not operational. The device
+            // was operational when the run began; losing it is a failure.
+            Cc::Three => Err(violation(Class::CcAnomaly, "ssch-not-operational", 0, 3)),
+        }
+    }
+
+    pub(super) fn on_start(
+        &mut self,
+        irq: &Interruption,
+        start_intparm: u32,
+        program: Program,
+        issued: u64,
+        due: Due,
+    ) -> Result<Option<Completed>, Violation> {
+        let s = irq.scsw;
+        self.check_intparm(irq, "start-intparm")?;
+        // A completion of an earlier start presented again, carrying the
+        // current parameter (QEMU fills it in from its SCHIB): recognised
+        // by its content, its CCW address in that start's program.
+        if s.cpa() != program.end() && self.duplicate(irq, true).is_some() {
+            return Err(violation(
+                Class::DuplicateStatus,
+                Op::Start.repeated(),
+                program.end(),
+                s.cpa(),
+            ));
+        }
+        let fc = s.fc();
+        // PoP ch. 16 Function Control: halt and clear are indicated only
+        // when HSCH or CSCH was accepted; the guest issued neither since
+        // this start. A clear's status here is the misattribution race.
+        // The 2021 race: the status a halt or clear still owed, presented
+        // for the start the guest issued once its subchannel was idle.
+        let late = match self.owed {
+            Some(Op::Clear) if fc.contains(FunctionControl::CLEAR) => {
+                Some("late-clear-status-for-next-start")
+            }
+            Some(Op::Halt) if fc.contains(FunctionControl::HALT) => {
+                Some("late-halt-status-for-next-start")
+            }
+            _ => None,
+        };
+        if let Some(what) = late {
+            return Err(violation(
+                Class::WrongFunction,
+                what,
+                FunctionControl::START.bits(),
+                fc.bits(),
+            ));
+        }
+        if fc.contains(FunctionControl::CLEAR) {
+            return Err(violation(
+                Class::WrongFunction,
+                "clear-status-for-start",
+                FunctionControl::START.bits(),
+                fc.bits(),
+            ));
+        }
+        if fc.contains(FunctionControl::HALT) {
+            return Err(violation(
+                Class::WrongFunction,
+                "halt-status-for-start",
+                FunctionControl::START.bits(),
+                fc.bits(),
+            ));
+        }
+        if due == Due::Secondary {
+            return self.start_secondary(irq, start_intparm, issued);
+        }
+        // PoP ch. 14 START SUBCHANNEL / ch. 16 Function Control: accepting
+        // SSCH (cc 0) indicates the start function, and only TSCH clearing
+        // the start's non-intermediate status resets it. Status pending
+        // before the SSCH would have made it cc 1. So every status stored
+        // while this start is outstanding shows the start function; status
+        // with no function (looks unsolicited) cannot belong here.
+        if fc.is_empty() {
+            return Err(violation(
+                Class::WrongFunction,
+                "no-function-during-start",
+                FunctionControl::START.bits(),
+                0,
+            ));
+        }
+        // PoP ch. 16 Deferred Condition Code: 1 means the device presented
+        // status when the start was to be initiated and the start was not
+        // performed; 3 means no path to the device was operational; 2 is
+        // not used for command-mode starts.
+        match s.deferred_cc() {
+            Cc::Zero | Cc::One => {}
+            other => {
+                return Err(violation(
+                    Class::CcAnomaly,
+                    "deferred-cc",
+                    0,
+                    other.as_u8().into(),
+                ));
+            }
+        }
+        let sc = s.sc();
+        // PoP ch. 16 Intermediate Status: only PCI, suspension or
+        // initial-status interruption produce it, and the guest requests
+        // none of them.
+        if sc.contains(StatusControl::INTERMEDIATE) {
+            return Err(violation(
+                Class::BadStatus,
+                "intermediate-status",
+                0,
+                StatusControl::INTERMEDIATE.bits(),
+            ));
+        }
+        // PoP ch. 16 Deferred Condition Code 1 and ch. 14 TEST SUBCHANNEL
+        // (conditions cleared): alert status without primary status ends the
+        // start function when TSCH collects it; the program never ran.
+        if sc == StatusControl::ALERT | StatusControl::PENDING && s.deferred_cc() == Cc::Zero {
+            // Alert status alone ends a start before it began only with
+            // deferred condition code 1; with 0 the start was initiated
+            // and its end is primary status.
+            return Err(violation(
+                Class::BadStatus,
+                "alert-status-without-deferred-cc",
+                StatusControl::PRIMARY.bits(),
+                sc.bits(),
+            ));
+        }
+        if s.deferred_cc() == Cc::One {
+            self.stats.starts_not_initiated += 1;
+            return Ok(Some(self.complete(
+                Op::Start,
+                start_intparm,
+                issued,
+                irq.tod,
+                true,
+            )));
+        }
+        // PoP ch. 16 Secondary Status: the device end of an operation whose
+        // channel end has not been reported cannot come first.
+        if !sc.contains(StatusControl::PRIMARY) {
+            return Err(violation(
+                Class::BadStatus,
+                "no-primary-status",
+                StatusControl::PRIMARY.bits(),
+                sc.bits(),
+            ));
+        }
+        // PoP ch. 16 Activity Control: with primary status the subchannel
+        // has finished its part, so start pending, resume pending and
+        // subchannel active are reset, and no halt/clear/suspend was asked
+        // for. Only device active may remain (device end still to come).
+        let ac = s.ac();
+        let extra = ac.difference(ActivityControl::DEVICE_ACTIVE);
+        if !extra.is_empty() {
+            return Err(violation(
+                Class::BadStatus,
+                "activity-with-primary-status",
+                ActivityControl::DEVICE_ACTIVE.bits(),
+                ac.bits(),
+            ));
+        }
+        Self::check_clean_status(&s)?;
+        Self::check_solicited_ending(&s)?;
+        // PoP ch. 16 CCW Address: at primary status it designates the CCW
+        // after the last one executed. vfio-ccw translates it back from its
+        // shadow copy of the program; a wrong translation lies outside the
+        // program, and a chain cut short (a CCW lost or a chaining flag
+        // dropped on the way) ends before its last CCW. Our programs end
+        // cleanly only after their last CCW.
+        if !program.ends_in(s.cpa()) {
+            return Err(violation(
+                Class::CcwAddress,
+                "ccw-address-outside-program",
+                program.end(),
+                s.cpa(),
+            ));
+        }
+        if s.cpa() != program.end() {
+            return Err(violation(
+                Class::CcwAddress,
+                "chain-ended-early",
+                program.end(),
+                s.cpa(),
+            ));
+        }
+        if sc.contains(StatusControl::SECONDARY) {
+            // PoP ch. 16 Device Active: reset once the device end is
+            // accepted, and secondary status is that device end.
+            if ac.contains(ActivityControl::DEVICE_ACTIVE) {
+                return Err(violation(
+                    Class::BadStatus,
+                    "device-active-with-secondary-status",
+                    0,
+                    ac.bits(),
+                ));
+            }
+            return Ok(Some(self.complete(
+                Op::Start,
+                start_intparm,
+                issued,
+                irq.tod,
+                false,
+            )));
+        }
+        if ac.contains(ActivityControl::DEVICE_ACTIVE) {
+            // Channel end without device end: the device end follows as
+            // secondary status of its own, with an interruption of its own.
+            self.requested();
+            self.state = State::Start {
+                intparm: start_intparm,
+                program,
+                tod: issued,
+                due: Due::Secondary,
+            };
+            return Ok(None);
+        }
+        Ok(Some(self.complete(
+            Op::Start,
+            start_intparm,
+            issued,
+            irq.tod,
+            false,
+        )))
+    }
+
+    /// The separate secondary status of a start whose primary status was
+    /// collected with the subchannel still device active.
+    fn start_secondary(
+        &mut self,
+        irq: &Interruption,
+        start_intparm: u32,
+        issued: u64,
+    ) -> Result<Option<Completed>, Violation> {
+        let s = irq.scsw;
+        // PoP ch. 14 TEST SUBCHANNEL (conditions cleared): collecting the
+        // primary status cleared the start function, so this status may
+        // show it or no function at all; halt/clear were rejected above.
+        if s.fc().contains(FunctionControl::START) {
+            match s.deferred_cc() {
+                Cc::Zero => {}
+                other => {
+                    return Err(violation(
+                        Class::CcAnomaly,
+                        "deferred-cc",
+                        0,
+                        other.as_u8().into(),
+                    ));
+                }
+            }
+        }
+        Self::check_secondary(&s)?;
+        Self::check_clean_status(&s)?;
+        Self::check_solicited_ending(&s)?;
+        self.stats.starts_two_part += 1;
+        Ok(Some(self.complete(
+            Op::Start,
+            start_intparm,
+            issued,
+            irq.tod,
+            false,
+        )))
+    }
+
+    /// PoP ch. 16 Device Status: a start that ran to its end presents
+    /// channel end with its primary status and device end with its
+    /// secondary status; attention, status modifier and control-unit end
+    /// belong to no ending of NOP or SENSE ID (the device presents them on
+    /// its own, or for commands we never issue).
+    fn check_solicited_ending(s: &Scsw) -> Result<(), Violation> {
+        let ds = s.device_status();
+        let sc = s.sc();
+        let mut needed = DeviceStatus::empty();
+        if sc.contains(StatusControl::PRIMARY) {
+            needed |= DeviceStatus::CHANNEL_END;
+        }
+        if sc.contains(StatusControl::SECONDARY) {
+            needed |= DeviceStatus::DEVICE_END;
+        }
+        if !ds.contains(needed) {
+            return Err(violation(
+                Class::BadStatus,
+                "ending-without-channel-or-device-end",
+                needed.bits().into(),
+                ds.bits().into(),
+            ));
+        }
+        let foreign = DeviceStatus::ATTENTION
+            | DeviceStatus::STATUS_MODIFIER
+            | DeviceStatus::CONTROL_UNIT_END;
+        if ds.intersects(foreign) {
+            return Err(violation(
+                Class::BadStatus,
+                "unsolicited-bits-in-completion",
+                0,
+                ds.bits().into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::test_util::*;
+    use crate::oracle::Outstanding;
+
+    // ---- allowed sequences ----
+
+    #[test]
+    fn start_primary_and_secondary_together() {
+        let mut o = started(P1);
+        assert_eq!(o.outstanding(), Outstanding::Start);
+        let done = o.interruption(&irq(P1, START_DONE, 1500)).unwrap().unwrap();
+        assert_eq!(
+            done,
+            Completed {
+                op: Op::Start,
+                intparm: P1,
+                latency: 500,
+                not_initiated: false
+            }
+        );
+        assert!(done.completed_start());
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+        assert_eq!(o.current_intparm(), P1);
+    }
+
+    #[test]
+    fn qemu_emulated_start_status_is_accepted() {
+        // QEMU's emulated channel subsystem does not reflect the ORB's F and
+        // P bits in the SCSW; the oracle does not depend on them.
+        let mut o = started(P1);
+        let words = [0x0000_4007, 0x0000_2010, 0x0C00_0000];
+        assert!(o.interruption(&irq(P1, words, 1100)).unwrap().is_some());
+    }
+
+    #[test]
+    fn start_primary_with_device_active_then_secondary() {
+        let mut o = started(P1);
+        assert_eq!(
+            o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200)),
+            Ok(None)
+        );
+        assert_eq!(o.outstanding(), Outstanding::Start);
+        let done = o
+            .interruption(&irq(P1, SECONDARY_ALONE, 1300))
+            .unwrap()
+            .unwrap();
+        assert_eq!((done.op, done.latency), (Op::Start, 300));
+        assert_eq!(o.stats().starts_two_part, 1);
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+    }
+
+    #[test]
+    fn trailing_secondary_may_still_show_start_function() {
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+            .unwrap();
+        let sec = [0x00C0_4003, 0, 0x0400_0000];
+        assert!(o.interruption(&irq(P1, sec, 1300)).unwrap().is_some());
+    }
+
+    #[test]
+    fn ssch_cc1_while_idle_then_unsolicited_then_retry() {
+        let mut o = oracle();
+        o.ssch(P1, PROG, Cc::One, 100).unwrap();
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+        assert!(o.expects_interruption());
+        o.ssch(P1, PROG, Cc::One, 110).unwrap();
+        o.interruption(&irq(EN, UNSOLICITED, 120)).unwrap();
+        assert!(!o.expects_interruption());
+        o.ssch(P1, PROG, Cc::Zero, 130).unwrap();
+        o.interruption(&irq(P1, START_DONE, 140)).unwrap().unwrap();
+        assert_eq!(o.stats().ssch_cc1, 2);
+        assert_eq!(o.stats().ssch, 3);
+    }
+
+    #[test]
+    fn start_not_initiated_deferred_cc1() {
+        let mut o = started(P1);
+        let done = o
+            .interruption(&irq(P1, START_NOT_INITIATED, 1010))
+            .unwrap()
+            .unwrap();
+        assert!(done.not_initiated);
+        assert!(!done.completed_start());
+        assert_eq!(o.stats().starts_not_initiated, 1);
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+    }
+
+    // ---- one violation per class ----
+
+    #[test]
+    fn wrong_function_clear_status_handed_to_next_start() {
+        // The seed race: start P1, clear, clear status, start P2, and the
+        // host's deferred work presents the clear's IRB for P2.
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, CLEAR_DONE, 1150)).unwrap().unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1200).unwrap();
+        let v = o.interruption(&irq(P2, CLEAR_DONE, 1250)).unwrap_err();
+        assert_eq!(
+            v,
+            Violation::new(
+                Class::WrongFunction,
+                "clear-status-for-start",
+                0x4000,
+                0x1000
+            )
+        );
+    }
+
+    #[test]
+    fn wrong_function_no_function_during_start() {
+        let mut o = started(EN);
+        assert_eq!(
+            class_of(o.interruption(&irq(EN, UNSOLICITED, 1150))),
+            (Class::WrongFunction, "no-function-during-start")
+        );
+    }
+
+    #[test]
+    fn bad_status_intermediate_and_activity() {
+        let mut o = started(P1);
+        let pci = [0x00C0_40C9, 0x0000_2008, 0x0080_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, pci, 1100))),
+            (Class::BadStatus, "intermediate-status")
+        );
+        let mut o = started(P1);
+        let still_pending = [0x00C0_4407, 0x0000_2010, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, still_pending, 1100))),
+            (Class::BadStatus, "activity-with-primary-status")
+        );
+        let mut o = oracle();
+        o.csch(Cc::Zero, 10).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(EN, [0x0000_1101, 0, 0], 20))),
+            (Class::BadStatus, "activity-with-clear-status")
+        );
+    }
+
+    #[test]
+    fn bad_status_secondary_before_primary_and_not_pending() {
+        let mut o = started(P1);
+        let sec_only = [0x00C0_4003, 0, 0x0400_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, sec_only, 1100))),
+            (Class::BadStatus, "no-primary-status")
+        );
+        let mut o = started(P1);
+        let not_pending = [0x00C0_4006, 0x0000_2010, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, not_pending, 1100))),
+            (Class::BadStatus, "status-not-pending")
+        );
+    }
+
+    #[test]
+    fn ccw_address_outside_program() {
+        for cpa in [0x2000, 0x2004, 0x2018, 0x0000_0000, 0x7FFF_FFF8] {
+            let mut o = started(P1);
+            let words = [0x00C0_4007, cpa, 0x0C00_0000];
+            assert_eq!(
+                o.interruption(&irq(P1, words, 1100)).unwrap_err(),
+                Violation::new(
+                    Class::CcwAddress,
+                    "ccw-address-outside-program",
+                    0x2010,
+                    cpa
+                )
+            );
+        }
+        // A clean ending after the first of two chained CCWs: the chain was
+        // cut short.
+        let mut o = started(P1);
+        let words = [0x00C0_4007, 0x2008, 0x0C00_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1100))),
+            (Class::CcwAddress, "chain-ended-early")
+        );
+    }
+
+    // ---- tighter completions ----
+
+    #[test]
+    fn a_completion_needs_channel_end_and_device_end() {
+        for (ds, what) in [
+            (0x0000_0000, "ending-without-channel-or-device-end"),
+            (0x0800_0000, "ending-without-channel-or-device-end"),
+            (0x0400_0000, "ending-without-channel-or-device-end"),
+            (0x8C00_0000, "unsolicited-bits-in-completion"),
+            (0x4C00_0000, "unsolicited-bits-in-completion"),
+            (0x2C00_0000, "unsolicited-bits-in-completion"),
+        ] {
+            let mut o = started(P1);
+            let words = [0x00C0_4007, 0x2010, ds];
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, words, 1100))),
+                (Class::BadStatus, what),
+                "{ds:#x}"
+            );
+        }
+        // A separate device end must carry device end.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, [0x0000_0003, 0, 0], 1200))),
+            (Class::BadStatus, "ending-without-channel-or-device-end")
+        );
+    }
+
+    #[test]
+    fn alert_status_alone_needs_deferred_cc_1_to_mean_not_begun() {
+        let mut o = started(P1);
+        let words = [0x00C0_4011, 0, 0x8000_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, words, 1100))),
+            (Class::BadStatus, "alert-status-without-deferred-cc")
+        );
+        let mut o = started(P1);
+        let done = o
+            .interruption(&irq(P1, START_NOT_INITIATED, 1100))
+            .unwrap()
+            .unwrap();
+        assert!(done.not_initiated);
+    }
+
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "driver bug")]
+    fn overlapping_ssch_is_a_driver_bug() {
+        let mut o = started(P1);
+        let _ = o.ssch(P2, PROG, Cc::Two, 1100);
+    }
+
+    #[cfg(not(debug_assertions))]
+    #[test]
+    fn overlapping_ssch_is_a_cc_anomaly() {
+        let mut o = started(P1);
+        assert_eq!(
+            o.ssch(P2, PROG, Cc::Two, 1100).unwrap_err().what,
+            "ssch-while-outstanding"
+        );
+    }
+
+    // ---- host profiles: upstream deviations ----
+
+    #[test]
+    fn the_owed_clear_status_for_the_next_start_is_the_2021_misattribution() {
+        let mut o = cleared_start(vfio(oracle()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1300).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, CLEAR_DONE, 1400))),
+            (Class::WrongFunction, "late-clear-status-for-next-start")
+        );
+        // Without the deviation before it, the same status is the plain
+        // misattribution.
+        let mut o = started(P2);
+        assert_eq!(
+            class_of(o.interruption(&irq(P2, CLEAR_DONE, 1400))),
+            (Class::WrongFunction, "clear-status-for-start")
+        );
+    }
+}
