@@ -670,14 +670,7 @@ impl Oracle {
             } => ("secondary-status-never-came", tod),
             State::Clear { tod, .. } => ("clear-never-completed", tod),
         };
-        // TOD bit 51 is one microsecond: shift out the 12 bits below it.
-        let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
-        Err(violation(
-            Class::LostInterrupt,
-            what,
-            self.intparm,
-            waited_us,
-        ))
+        Err(self.lost(what, since, tod))
     }
 
     /// The I/O timeout expired while a halt's or clear's own status was
@@ -690,14 +683,14 @@ impl Oracle {
             Some(Op::Clear) => "owed-clear-status-never-presented",
             Some(_) => "owed-halt-status-never-presented",
         };
-        let waited_us =
-            u32::try_from(tod.saturating_sub(self.owed_since) >> 12).unwrap_or(u32::MAX);
-        Err(violation(
-            Class::LostInterrupt,
-            what,
-            self.intparm,
-            waited_us,
-        ))
+        Err(self.lost(what, self.owed_since, tod))
+    }
+
+    /// `lost-interrupt` `what`, naming the microseconds waited since `since`.
+    fn lost(&self, what: &'static str, since: u64, tod: u64) -> Violation {
+        // TOD bit 51 is one microsecond: shift out the 12 bits below it.
+        let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
+        violation(Class::LostInterrupt, what, self.intparm, waited_us)
     }
 
     /// An I/O interruption for this subchannel and the status TSCH

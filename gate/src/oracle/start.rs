@@ -153,17 +153,7 @@ impl Oracle {
         // status when the start was to be initiated and the start was not
         // performed; 3 means no path to the device was operational; 2 is
         // not used for command-mode starts.
-        match s.deferred_cc() {
-            Cc::Zero | Cc::One => {}
-            other => {
-                return Err(violation(
-                    Class::CcAnomaly,
-                    "deferred-cc",
-                    0,
-                    other.as_u8().into(),
-                ));
-            }
-        }
+        Self::deferred_cc(&s, true)?;
         let sc = s.sc();
         // PoP ch. 16 Intermediate Status: only PCI, suspension or
         // initial-status interruption produce it, and the guest requests
@@ -301,17 +291,7 @@ impl Oracle {
         // primary status cleared the start function, so this status may
         // show it or no function at all; halt/clear were rejected above.
         if s.fc().contains(FunctionControl::START) {
-            match s.deferred_cc() {
-                Cc::Zero => {}
-                other => {
-                    return Err(violation(
-                        Class::CcAnomaly,
-                        "deferred-cc",
-                        0,
-                        other.as_u8().into(),
-                    ));
-                }
-            }
+            Self::deferred_cc(&s, false)?;
         }
         Self::check_secondary(&s)?;
         Self::check_clean_status(&s)?;
