@@ -17,19 +17,25 @@ const STUB_STACK: usize = 160 + FRAME_SIZE;
 
 core::arch::global_asm!(
     r#"
-    .section .head.entry,"ax"
-    .globl _start
-_start:
-    larl    %r15, __stack_top
-    larl    %r1, __fault_stack_top
+    # What every CPU does first: its stack, its fault stack's top in its
+    # own lowcore (before anything can fault), and CR0's AFP bit (bit 45),
+    # which floating-point registers 1, 3, 5, 7-15 need before any
+    # compiled code may touch them.
+    .macro  CPU_SETUP stack_top, fault_stack_top
+    larl    %r15, \stack_top
+    larl    %r1, \fault_stack_top
     stg     %r1, {fault_stack}(%r0)
     aghi    %r15, -160
     xc      0(8,%r15), 0(%r15)
-    # Floating-point registers 1, 3, 5, 7-15 need CR0's AFP bit (bit 45)
-    # before any compiled code may touch them.
     stctg   %c0, %c0, 8(%r15)
     oi      13(%r15), 0x04
     lctlg   %c0, %c0, 8(%r15)
+    .endm
+
+    .section .head.entry,"ax"
+    .globl _start
+_start:
+    CPU_SETUP __stack_top, __fault_stack_top
     larl    %r2, __bss_start
     larl    %r3, __bss_end
 0:  clgr    %r2, %r3
@@ -108,14 +114,7 @@ __parm_area:
     .globl  ccwgate_secondary_entry
     .balign 4
 ccwgate_secondary_entry:
-    larl    %r15, __secondary_stack_top
-    larl    %r1, __secondary_fault_stack_top
-    stg     %r1, {fault_stack}(%r0)
-    aghi    %r15, -160
-    xc      0(8,%r15), 0(%r15)
-    stctg   %c0, %c0, 8(%r15)
-    oi      13(%r15), 0x04
-    lctlg   %c0, %c0, 8(%r15)
+    CPU_SETUP __secondary_stack_top, __secondary_fault_stack_top
     brasl   %r14, {secondary_start}
     j       .
 
