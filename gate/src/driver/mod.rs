@@ -26,7 +26,7 @@
 
 use crate::cmdline::{Config, DelaySweep, Scenario};
 use crate::css::{Cc, Orb, SenseId};
-use crate::oracle::{Class, Deviations, Interruption, Oracle, Violation};
+use crate::oracle::{violation, Deviations, Interruption, Oracle, Violation};
 use crate::rng::Rng;
 use crate::stats::Latency;
 use crate::trace::{Event, Ring};
@@ -276,15 +276,6 @@ pub struct Failure {
     /// lets a start begin) or `device-error` (the device's own unit check;
     /// [`Driver::sense`] has its sense bytes).
     pub environment: Option<&'static str>,
-}
-
-fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
-    Violation {
-        class,
-        what,
-        expected,
-        actual,
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -606,6 +597,7 @@ impl<C: Channel> Driver<C> {
 mod tests {
     use super::test_util::*;
     use super::*;
+    use crate::oracle::Class;
     use crate::sim::{HostBug, Sim};
     use crate::trace::EventKind;
     use std::vec::Vec;

@@ -177,7 +177,12 @@ impl Violation {
     }
 }
 
-const fn violation(class: Class, what: &'static str, expected: u32, actual: u32) -> Violation {
+pub(crate) const fn violation(
+    class: Class,
+    what: &'static str,
+    expected: u32,
+    actual: u32,
+) -> Violation {
     Violation::new(class, what, expected, actual)
 }
 
