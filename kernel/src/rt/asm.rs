@@ -172,7 +172,7 @@ unsafe extern "C" {
     pub static __secondary_prefix: [u8; 8192];
     /// The 4 KiB just below the second CPU's stack (linker.ld): patterned
     /// before that CPU starts, so that an overflow shows.
-    pub static __secondary_stack_guard: [u8; 4096];
+    pub static __secondary_stack_guard: [u8; super::smp::GUARD_LEN];
     /// The 896-byte area QEMU fills with the `-append` string.
     pub static __parm_area: [u8; 896];
 }

@@ -37,6 +37,9 @@ pub const SECOND: u16 = 1;
 /// writes there.
 const GUARD_BYTE: u8 = 0xc5;
 
+/// The guard's size (`.second_cpu` in linker.ld reserves as much).
+pub(super) const GUARD_LEN: usize = 4096;
+
 /// Why the second CPU could not be brought up (an ERROR verdict).
 #[derive(Clone, Copy, Debug)]
 pub enum SmpError {
@@ -149,7 +152,7 @@ fn guard() -> *mut u8 {
 }
 
 fn fill_guard() {
-    for i in 0..4096 {
+    for i in 0..GUARD_LEN {
         // SAFETY: the 4 KiB guard in .second_cpu, which nothing else uses;
         // the second CPU is not running yet.
         unsafe { core::ptr::write_volatile(guard().add(i), GUARD_BYTE) };
@@ -161,7 +164,7 @@ fn fill_guard() {
 /// CPU 0's lowcore too, and nothing the run saw can be trusted.
 pub fn second_stack_overflowed() -> bool {
     STARTED.load(Ordering::SeqCst)
-        && (0..4096).any(|i| {
+        && (0..GUARD_LEN).any(|i| {
             // SAFETY: a volatile read of the guard, which only an overflow
             // of the second stack writes.
             unsafe { core::ptr::read_volatile(guard().add(i)) != GUARD_BYTE }
