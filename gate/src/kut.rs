@@ -139,7 +139,7 @@ impl<W: Write + ?Sized> Write for OneLine<'_, W> {
 
 /// Fields of a FAIL or SKIP verdict repeated on its report line, in this
 /// order, when present.
-const EVIDENCE: [&str; 8] = [
+const EVIDENCE: [&str; 10] = [
     "sid",
     "iteration",
     "seed",
@@ -148,6 +148,8 @@ const EVIDENCE: [&str; 8] = [
     "actual",
     "host",
     "missing",
+    "error",
+    "token",
 ];
 
 /// The report line for a whole run, from its verdict line: PASS with seed
