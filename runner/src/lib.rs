@@ -13,6 +13,8 @@
 //!   failure rate per million iterations that `compare` weighs with
 //!   [`ccwgate_stats::compare_rates`].
 
+pub mod known;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
