@@ -107,6 +107,36 @@ impl Write for LineBuf {
     }
 }
 
+/// The last lines of the run, written at once ([`console::emergency_block`]).
+/// Only the one CPU that gets past `FINISHING` takes it.
+struct Block {
+    buf: [u8; crate::sclp::MAX_TEXT],
+    len: usize,
+}
+
+static BLOCK: spin::Mutex<Block> = spin::Mutex::new(Block {
+    buf: [0; crate::sclp::MAX_TEXT],
+    len: 0,
+});
+
+impl Block {
+    fn text(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for Block {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Prints the verdict without extra fields and stops.
 pub fn end(outcome: Outcome, reason: Option<&str>) -> ! {
     finish(outcome, reason, &|_| {})
@@ -181,13 +211,16 @@ pub fn finish(
     if let Some(r) = written {
         count(r);
     }
-    console::emergency(format_args!("{}{text}", run_line.text()));
     let reason = parsed.and_then(|p| p.get("reason"));
     let code = kut::exit_code(parsed.map_or(Outcome::Error, |p| p.outcome), reason);
-    let mut tail = LineBuf::new();
-    let _ = kut::summary_line(&mut tail, &tally());
-    let _ = kut::exit_line(&mut tail, code);
-    console::emergency(format_args!("{}", tail.text()));
+    // Report line, verdict, summary and status in one console write.
+    let mut block = BLOCK.lock();
+    block.len = 0;
+    let _ = block.write_str(run_line.text());
+    let _ = block.write_str(text);
+    let _ = kut::summary_line(&mut *block, &tally());
+    let _ = kut::exit_line(&mut *block, code);
+    console::emergency_block(block.text());
     rt::cpu::stop()
 }
 

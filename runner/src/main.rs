@@ -493,9 +493,16 @@ fn compare_cmd(c: CompareArgs) -> ExitCode {
     for (name, set, p) in [("A", &a, cmp.a), ("B", &b, cmp.b)] {
         let (rate, lo, hi) = p.per_million();
         let n = set.counts();
+        let known = if n.known > 0 {
+            format!(" ({} of them known)", n.known)
+        } else {
+            String::new()
+        };
         println!(
-            "{name}: {} runs, {} FAIL in {} iterations: {rate:.1} per million [{lo:.1}, {hi:.1}] (95 %)",
-            n.runs, n.fail, n.iterations
+            "{name}: {} runs, {} FAIL{known} in {} iterations: {rate:.1} per million [{lo:.1}, {hi:.1}] (95 %)",
+            n.runs,
+            n.fail + n.known,
+            n.iterations
         );
     }
     println!("p = {:.4}: {line}", cmp.p_value);
