@@ -195,7 +195,23 @@ pub fn finish(
         || outcome == Outcome::Error
         || (outcome == Outcome::Fail && so_far.failures == 0);
     let written = match parsed {
-        Some(p) if needed => kut::run_report(&mut run_line, &p).ok(),
+        Some(p) if needed => kut::run_report(&mut run_line, &p).ok().or_else(|| {
+            // Too long: a partial line must not run into the verdict.
+            run_line.len = 0;
+            let r = match p.outcome {
+                Outcome::Pass => Report::Pass,
+                _ if reason.is_some_and(kut::is_environment) => Report::Skip,
+                _ => Report::Fail,
+            };
+            kut::report_line(
+                &mut run_line,
+                r,
+                &[scenario_name()],
+                format_args!("(line too long)"),
+            )
+            .ok()
+            .map(|()| r)
+        }),
         Some(_) => None,
         // A verdict that does not parse (verdict-too-long) is still a
         // failed run.
