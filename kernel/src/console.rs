@@ -1,5 +1,6 @@
 //! Line-buffered console on top of [`crate::sclp`], and `println!`.
 
+use crate::rt;
 use crate::sclp::{self, Sccb};
 use core::fmt;
 use spin::Mutex;
@@ -55,16 +56,43 @@ pub fn _print(args: fmt::Arguments) {
     let _ = fmt::Write::write_fmt(&mut *CONSOLE.lock(), args);
 }
 
-/// Console access for the fatal path, which may have interrupted a holder of
-/// the lock: that holder never runs again, so its partial line is dropped.
+/// How long the fatal path waits for a console lock it cannot prove
+/// abandoned.
+const LOCK_WAIT_US: u64 = 100_000;
+
+/// Console access for the fatal path (and the verdict), which may have
+/// interrupted a holder of the lock: that holder never runs again, so its
+/// partial line is dropped.
+///
+/// The protocol: the first CPU to get here claims the end of the run and
+/// stops the other CPU ([`rt::smp::end_alone`]); a CPU that finds the end
+/// claimed by another stops itself without printing. Only when no other
+/// CPU runs is a held lock taken over; otherwise the lock is waited for,
+/// a bounded time, and the text dropped if it never comes free.
 pub fn emergency(args: fmt::Arguments) {
-    if CONSOLE.is_locked() {
-        // SAFETY: only reached on the way to stopping the CPU; the
-        // interrupted lock holder is never resumed.
+    let ending = rt::smp::end_alone();
+    if ending == rt::smp::Ending::Other {
+        rt::cpu::stop_this();
+    }
+    if ending == rt::smp::Ending::Alone && CONSOLE.is_locked() {
+        // SAFETY: no other CPU runs (none was started, or SIGP SENSE saw
+        // each stopped, and a stopped CPU is never restarted), so the lock's
+        // holder is a context of this CPU that the fatal path interrupted,
+        // and this path ends in stopping the CPU: the holder is never
+        // resumed, and nothing else can touch the console.
         unsafe { CONSOLE.force_unlock() };
         CONSOLE.lock().len = 0;
     }
-    _print(args);
+    let deadline = rt::clock::tod() + rt::clock::us_to_tod(LOCK_WAIT_US);
+    loop {
+        if let Some(mut console) = CONSOLE.try_lock() {
+            let _ = fmt::Write::write_fmt(&mut *console, args);
+            return;
+        }
+        if rt::clock::tod() >= deadline {
+            return;
+        }
+    }
 }
 
 #[macro_export]
