@@ -363,17 +363,29 @@ struct Run {
 }
 
 impl Run {
+    /// Runs check `id` (`f` executes it) and records what it saw.
+    #[inline(always)]
     fn check(&mut self, env: &mut Env, id: Id, f: impl FnOnce(&mut Env) -> Observed) {
+        let index = self.begin(id);
+        let observed = f(env);
+        self.record(index, observed);
+    }
+
+    /// The row of `id`, checked to be the group's next, announced to the
+    /// fault injector as the check running.
+    #[inline(never)]
+    fn begin(&mut self, id: Id) -> usize {
         let index = Check::number(id) as usize - 1;
-        assert_eq!(
-            index, self.next,
-            "conformance group runs a row out of place"
-        );
+        assert_eq!(index, self.next, "conformance group runs a row out of place");
         self.next += 1;
-        let check = &CHECKS[index];
         // The number of the check running: what the fault injector keys on.
         report::progress(index as u32 + 1);
-        let observed = f(env);
+        index
+    }
+
+    #[inline(never)]
+    fn record(&mut self, index: usize, observed: Observed) {
+        let check = &CHECKS[index];
         let shown = Shown::Observed(observed);
         match self.tally.record(index, observed) {
             Judged::Pass => println!("check: {:>3} PASS {} {shown}", index + 1, check.name),
