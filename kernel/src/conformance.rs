@@ -376,7 +376,10 @@ impl Run {
     #[inline(never)]
     fn begin(&mut self, id: Id) -> usize {
         let index = Check::number(id) as usize - 1;
-        assert_eq!(index, self.next, "conformance group runs a row out of place");
+        assert_eq!(
+            index, self.next,
+            "conformance group runs a row out of place"
+        );
         self.next += 1;
         // The number of the check running: what the fault injector keys on.
         report::progress(index as u32 + 1);

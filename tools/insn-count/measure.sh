@@ -26,6 +26,8 @@ count() { # log vcpu|total
     awk -v k="$2" '($1=="insn" && $2=="vcpu" && $3==k":") || ($1=="insn" && k=="total" && $2=="total:") {print $NF}' "$1"
 }
 for c in "${configs[@]}"; do
+    # ONLY=REGEX measures the configurations that match it.
+    [[ -n "${ONLY:-}" && ! "$c" =~ $ONLY ]] && continue
     read -r scenario rest <<<"$c"
     for n in $n1 $n2; do
         # shellcheck disable=SC2086

@@ -14,6 +14,9 @@ pub struct Issuer {
     /// With a second CPU to issue on: the choice of CPU for each
     /// instruction, drawn in the order the instructions are issued.
     elsewhere: Option<Rng>,
+    /// Interruption parameter of the last accepted SSCH (or of enabling):
+    /// what status found by TSCH alone is reported with.
+    intparm: u32,
     /// Where this CPU's TEST SUBCHANNEL stores. TSCH stores the IRB with
     /// cc 0 and 1 and only then is its SCSW read, so the buffer is not
     /// cleared before each TSCH.
@@ -26,6 +29,7 @@ impl Issuer {
         Issuer {
             sid,
             elsewhere: None,
+            intparm: gate::driver::ENABLE_INTPARM,
             irb: Irb::ZERO,
         }
     }
@@ -42,6 +46,11 @@ impl Issuer {
         self.sid
     }
 
+    /// Interruption parameter of the last START SUBCHANNEL accepted.
+    pub fn intparm(&self) -> u32 {
+        self.intparm
+    }
+
     /// Whether CPU 1 runs the next instruction.
     #[inline(always)]
     fn on_second(&mut self) -> bool {
@@ -49,11 +58,15 @@ impl Issuer {
     }
 
     pub fn ssch(&mut self, orb: &Orb) -> Cc {
-        if self.on_second() {
+        let cc = if self.on_second() {
             self.ssch_on_second(orb)
         } else {
             insn::ssch(self.sid, orb)
+        };
+        if cc == Cc::Zero {
+            self.intparm = orb.intparm;
         }
+        cc
     }
 
     /// START SUBCHANNEL issued by CPU 1.

@@ -246,7 +246,7 @@ impl Subchannel {
             (_, Collect::Irq) => Own::Irq(source::Irq),
             (_, Collect::Wait) => Own::Wait(source::Wait),
             (_, Collect::Poll) => Own::Tpi(source::Tpi),
-            (_, Collect::Tsch) => Own::Tsch(source::Tsch::new()),
+            (_, Collect::Tsch) => Own::Tsch(source::Tsch),
         };
         let source = if several {
             Chosen::Routed(Routed::new(index, own))
@@ -270,11 +270,7 @@ impl Channel for Subchannel {
     }
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        let cc = self.io.ssch(orb);
-        if cc == Cc::Zero {
-            self.source.started(orb.intparm);
-        }
-        cc
+        self.io.ssch(orb)
     }
 
     fn csch(&mut self) -> Cc {

@@ -44,9 +44,6 @@ pub trait Source {
     fn start_reveals_pending(&self) -> bool {
         false
     }
-    /// A START SUBCHANNEL with `intparm` was accepted.
-    #[inline(always)]
-    fn started(&mut self, _intparm: u32) {}
 }
 
 // ---- the interruption handler's slot (Irq, Wait) ----
@@ -114,7 +111,7 @@ impl Source for Irq {
         })
     }
 
-    #[inline(never)]
+    #[inline]
     fn collected(&mut self) -> Option<Interruption> {
         take()
     }
@@ -134,7 +131,7 @@ impl Source for Wait {
         })
     }
 
-    #[inline(never)]
+    #[inline]
     fn collected(&mut self) -> Option<Interruption> {
         take()
     }
@@ -163,25 +160,16 @@ impl Source for Tpi {
     }
 }
 
-/// `mode=tsch`: TEST SUBCHANNEL polled on the subchannel itself.
-pub struct Tsch {
-    /// Interruption parameter of the last accepted SSCH (or of enabling).
-    intparm: u32,
-}
-
-impl Tsch {
-    pub fn new() -> Self {
-        Tsch {
-            intparm: gate::driver::ENABLE_INTPARM,
-        }
-    }
-}
+/// `mode=tsch`: TEST SUBCHANNEL polled on the subchannel itself. No
+/// interruption code is stored, so the status is reported with the
+/// interruption parameter of the last START the issuer had accepted.
+pub struct Tsch;
 
 impl Source for Tsch {
     #[inline(always)]
     fn next(&mut self, io: &mut Issuer, deadline: u64) -> Option<Interruption> {
         loop {
-            let irq = io.test(io.sid(), self.intparm);
+            let irq = io.test(io.sid(), io.intparm());
             if irq.tsch_cc != gate::css::Cc::One || irq.tod >= deadline {
                 return (irq.tsch_cc != gate::css::Cc::One).then_some(irq);
             }
@@ -199,11 +187,6 @@ impl Source for Tsch {
     fn start_reveals_pending(&self) -> bool {
         true
     }
-
-    #[inline(always)]
-    fn started(&mut self, intparm: u32) {
-        self.intparm = intparm;
-    }
 }
 
 /// `cpus=io-elsewhere`: CPU 1 takes the interruptions and queues the status.
@@ -215,7 +198,7 @@ impl Source for Elsewhere {
         second::wait(deadline)
     }
 
-    #[inline(never)]
+    #[inline]
     fn collected(&mut self) -> Option<Interruption> {
         second::take()
     }
@@ -251,7 +234,6 @@ impl<S> Routed<S> {
 }
 
 impl<S: Source> Source for Routed<S> {
-    #[inline(never)]
     fn next(&mut self, io: &mut Issuer, deadline: u64) -> Option<Interruption> {
         loop {
             if let Some(irq) = self.kept() {
@@ -282,11 +264,6 @@ impl<S: Source> Source for Routed<S> {
     fn start_reveals_pending(&self) -> bool {
         self.inner.start_reveals_pending()
     }
-
-    #[inline(always)]
-    fn started(&mut self, intparm: u32) {
-        self.inner.started(intparm)
-    }
 }
 
 // ---- the chosen source, as one type ----
@@ -314,24 +291,22 @@ macro_rules! sources {
         }
 
         impl Source for Own {
+            #[inline(always)]
             fn next(&mut self, io: &mut Issuer, deadline: u64) -> Option<Interruption> {
                 match self {
                     $(Own::$name(s) => s.next(io, deadline),)+
                 }
             }
+            #[inline(always)]
             fn collected(&mut self) -> Option<Interruption> {
                 match self {
                     $(Own::$name(s) => s.collected(),)+
                 }
             }
+            #[inline(always)]
             fn start_reveals_pending(&self) -> bool {
                 match self {
                     $(Own::$name(s) => s.start_reveals_pending(),)+
-                }
-            }
-            fn started(&mut self, intparm: u32) {
-                match self {
-                    $(Own::$name(s) => s.started(intparm),)+
                 }
             }
         }
@@ -356,13 +331,6 @@ macro_rules! sources {
                 match self {
                     $(Chosen::$name(s) => s.start_reveals_pending(),)+
                     Chosen::Routed(s) => s.start_reveals_pending(),
-                }
-            }
-            #[inline(always)]
-            fn started(&mut self, intparm: u32) {
-                match self {
-                    $(Chosen::$name(s) => s.started(intparm),)+
-                    Chosen::Routed(s) => s.started(intparm),
                 }
             }
         }
