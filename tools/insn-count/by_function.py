@@ -26,10 +26,15 @@ def per_function(elf, log):
             total[name] += int(n) * int(runs)
     return total
 
-elf, a, b = sys.argv[1:4]
-d = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
-fa, fb = per_function(elf, a), per_function(elf, b)
-rows = sorted(((fb.get(k, 0) - fa.get(k, 0)) / d, k) for k in set(fa) | set(fb))
-for v, k in reversed(rows):
-    if abs(v) >= 0.5:
-        print(f"{v:9.1f}  {k[:110]}")
+if __name__ != "__main__":
+    pass
+elif len(sys.argv) < 4:
+    sys.exit(__doc__)
+else:
+  elf, a, b = sys.argv[1:4]
+  d = float(sys.argv[4]) if len(sys.argv) > 4 else 1.0
+  fa, fb = per_function(elf, a), per_function(elf, b)
+  rows = sorted(((fb.get(k, 0) - fa.get(k, 0)) / d, k) for k in set(fa) | set(fb))
+  for v, k in reversed(rows):
+      if abs(v) >= 0.5:
+          print(f"{v:9.1f}  {k[:110]}")
