@@ -2,7 +2,8 @@
 //! every instruction and interruption to the [`Oracle`] in the order they
 //! happened, checks the data the device wrote, and keeps the evidence.
 //!
-//! It reaches the machine only through [`Channel`], so the very same code runs
+//! It reaches the machine only through [`Channel`] (the instructions) and
+//! [`Status`] (where status comes from), so the very same code runs
 //! in the guest kernel against real instructions and on the host against the
 //! models in [`crate::sim`].
 //!
@@ -20,7 +21,7 @@
 //! - `environment.rs`: a violation made a [`Failure`], and whether it was
 //!   the environment's doing (a device gone, busy or reporting its own unit
 //!   check, whose sense bytes are read) rather than the host's;
-//! - this file: the constants, the [`Channel`] the driver reaches the
+//! - this file: the constants, the [`Channel`] and [`Status`] the driver reaches the
 //!   machine through, the results ([`Summary`], [`Landed`], [`Failure`]),
 //!   the [`Driver`] itself with its entry points, and the scenario steps.
 
@@ -354,7 +355,7 @@ pub struct Driver<C: Channel + Status> {
 }
 
 impl<C: Channel + Status> Driver<C> {
-    /// A driver for `chan`: a [`Channel`] it owns, or `&mut` one.
+    /// A driver for `chan`: a [`Channel`] and [`Status`] it owns, or `&mut` one.
     pub fn new(chan: C, config: &Config) -> Self {
         let sid = chan.sid();
         let t0 = chan.tod();
