@@ -61,3 +61,79 @@ fn a_passed_through_path_is_never_reset() {
         assert!(run.stdout.contains(&line), "no {line:?} in:\n{run}");
     }
 }
+
+/// Every check's report line, keyed by its number: outcome and the rest
+/// of the line (`PASS: ccwgate: conformance: NAME check=N SHOWN`, `SKIP:
+/// ... (why)`, `FAIL: ... expected=... actual=... rule: ...`), and the
+/// numbers in the order they ran.
+fn per_check(stdout: &str) -> (std::collections::BTreeMap<u32, String>, Vec<u32>) {
+    let mut lines = std::collections::BTreeMap::new();
+    let mut order = Vec::new();
+    for line in stdout.lines() {
+        let Some((outcome, rest)) = line.split_once(": ccwgate: conformance: ") else {
+            continue;
+        };
+        let mut number = None;
+        let words: Vec<&str> = rest
+            .split(' ')
+            .filter(|w| match w.strip_prefix("check=") {
+                Some(n) => {
+                    number = Some(n.parse::<u32>().expect("check number"));
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        let number = number.unwrap_or_else(|| panic!("no check= in {line:?}"));
+        let result = format!("{outcome} {}", words.join(" "));
+        assert!(
+            lines.insert(number, result).is_none(),
+            "check {number} twice in:\n{stdout}"
+        );
+        order.push(number);
+    }
+    (lines, order)
+}
+
+/// The groups of checks set up what they need and leave nothing behind:
+/// run reversed and shuffled by two seeds (`conformance_order=`), every
+/// check has the same number, outcome and observed value as in table
+/// order, and the verdict is the same.
+#[test]
+fn the_order_of_the_groups_changes_no_result() {
+    let boot = |order: &str| {
+        let token = format!("conformance_order={order}");
+        let run = run_qemu(&[
+            "--scenario",
+            "conformance",
+            "--timeout",
+            "60",
+            "--append",
+            &token,
+        ]);
+        assert_eq!(run.code, 0, "{order}: {run}");
+        run
+    };
+    let table = boot("table");
+    let (want, table_order) = per_check(&table.stdout);
+    assert_eq!(want.len(), CHECKS.len(), "{table}");
+    assert_eq!(table_order, (1..=CHECKS.len() as u32).collect::<Vec<_>>());
+    for order in ["reverse", "seed:1", "seed:0xc0ffee"] {
+        let run = boot(order);
+        let (got, ran) = per_check(&run.stdout);
+        assert_ne!(ran, table_order, "{order} ran in table order:\n{run}");
+        for (number, line) in &want {
+            assert_eq!(
+                got.get(number),
+                Some(line),
+                "{order}: check {number}:\n{run}"
+            );
+        }
+        assert_eq!(got.len(), want.len(), "{order}:\n{run}");
+        let (a, b) = (table.verdict(), run.verdict());
+        for key in ["checks_run", "passed", "skipped"] {
+            assert_eq!(a.get_u64(key), b.get_u64(key), "{order}: {key}:\n{run}");
+        }
+        assert_eq!(a.outcome, b.outcome, "{order}:\n{run}");
+    }
+}

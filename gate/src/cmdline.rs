@@ -17,11 +17,14 @@
 //! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
 //! | `measure`       | `0` or `1` (see [`Config::measure`])     | `0`            |
+//! | `conformance_order` | `table`, `reverse` or `seed:N` (see [`Config::conformance_order`]) | `table` |
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
 //!
 //! Anything unexpected is an error rather than ignored: a typo that silently
 //! fell back to a default would make a run look reproducible when it is not.
+
+pub use crate::conformance::Order;
 
 /// Size of the parameter area QEMU fills, NUL terminator included.
 pub const PARM_AREA_LEN: usize = 896;
@@ -319,6 +322,9 @@ pub struct Config {
     /// guest saw accepted at the end of a channel-I/O run
     /// ([`crate::measure`]).
     pub measure: bool,
+    /// `conformance_order=`: the order `scenario=conformance` runs its
+    /// groups of checks in; the results must not depend on it.
+    pub conformance_order: Order,
 }
 
 impl Config {
@@ -338,6 +344,7 @@ impl Config {
         wait_owed: false,
         cpus: Cpus::One,
         measure: false,
+        conformance_order: Order::Table,
     };
 }
 
@@ -465,10 +472,11 @@ enum Key {
     WaitOwed,
     Cpus,
     Measure,
+    ConformanceOrder,
 }
 
 impl Key {
-    const ALL: [Key; 14] = [
+    const ALL: [Key; 15] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -483,6 +491,7 @@ impl Key {
         Key::WaitOwed,
         Key::Cpus,
         Key::Measure,
+        Key::ConformanceOrder,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -501,6 +510,7 @@ impl Key {
             Key::WaitOwed => b"wait_owed",
             Key::Cpus => b"cpus",
             Key::Measure => b"measure",
+            Key::ConformanceOrder => b"conformance_order",
         }
     }
 }
@@ -536,6 +546,14 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
             }
         }
         Key::IoTimeoutMs => config.io_timeout_ms = within(number(value)?, 1, 600_000)?,
+        Key::ConformanceOrder => {
+            config.conformance_order = match value {
+                b"table" => Order::Table,
+                b"reverse" => Order::Reverse,
+                [b's', b'e', b'e', b'd', b':', seed @ ..] => Order::Seed(number(seed)?),
+                _ => return Err(ErrorKind::BadValue),
+            }
+        }
     }
     Ok(())
 }
@@ -692,8 +710,32 @@ mod tests {
                 wait_owed: true,
                 cpus: Cpus::Both,
                 measure: true,
+                conformance_order: Order::Table,
             }
         );
+        assert_eq!(
+            ok("conformance_order=reverse").conformance_order,
+            Order::Reverse
+        );
+        assert_eq!(
+            ok("conformance_order=seed:0x2a").conformance_order,
+            Order::Seed(42)
+        );
+        assert_eq!(
+            ok("conformance_order=table").conformance_order,
+            Order::Table
+        );
+        for bad in [
+            "conformance_order=up",
+            "conformance_order=seed:",
+            "conformance_order=seed:x",
+        ] {
+            assert_eq!(
+                parse(bad.as_bytes()).unwrap_err().kind,
+                ErrorKind::BadValue,
+                "{bad}"
+            );
+        }
         assert!(!ok("measure=0").measure);
         assert_eq!(parse(b"measure=2").unwrap_err().kind, ErrorKind::BadValue);
         assert!(!ok("checks=none").checks);

@@ -6,9 +6,11 @@
 //! Instructions" and chapter 17 "I/O Support Functions" unless said
 //! otherwise; CHANNEL SUBSYSTEM CALL is not in the public PoP, and its two
 //! checks follow how Linux and QEMU use it) and what the architecture says must come of it. The kernel
-//! executes each [`Id`] (one `match` arm per check, so a check without an
-//! implementation does not build) and hands back an [`Observed`];
-//! [`judge`] decides. The first failed check becomes the `FAIL conformance`
+//! executes the checks a [`Group`] at a time (one function per group, as
+//! kvm-unit-tests' `s390x/css.c` has one per test) and hands back an
+//! [`Observed`] for each; [`judge`] decides. A group sets up everything its
+//! checks read and leaves nothing another group reads, so the groups may run
+//! in any [`Order`] (`conformance_order=`) with the same results. The first failed check becomes the `FAIL conformance`
 //! verdict, naming the check with what was expected and what came.
 //!
 //! Program-interruption codes used: 0x0002 privileged operation, 0x0006
@@ -395,6 +397,82 @@ impl Check {
     }
 }
 
+/// Checks that run as a unit, in table order: the rows `first..=last` of
+/// [`CHECKS`]. Later checks of a group may read what earlier ones of the
+/// same group left (a SCHIB stored, a report word); nothing crosses groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub name: &'static str,
+    pub first: Id,
+    pub last: Id,
+}
+
+impl Group {
+    /// The group's rows as indices into [`CHECKS`].
+    pub fn range(&self) -> core::ops::Range<usize> {
+        Check::number(self.first) as usize - 1..Check::number(self.last) as usize
+    }
+}
+
+const fn group(name: &'static str, first: Id, last: Id) -> Group {
+    Group { name, first, last }
+}
+
+/// Every group, in table order; together they cover [`CHECKS`] once.
+pub const GROUPS: [Group; 13] = [
+    group("chsc", Id::ChscScsc, Id::ChscUnaligned),
+    group("alignment", Id::StschUnaligned1, Id::TpiNothingPending),
+    group("schm", Id::SchmMboUnaligned, Id::SchmNormal),
+    group("sid-bits", Id::StschOneBit, Id::TschReservedSid),
+    group("absent", Id::StschAbsent, Id::XschAbsent),
+    group("orb", Id::OrbAllOnes, Id::OrbRejectedStartedNothing),
+    group("pmcw-reserved", Id::PmcwBit0, Id::PmcwWord6Bit28),
+    group("pmcw-bit5", Id::Bit5SetMsch, Id::Bit5ClearStored),
+    group(
+        "round-trip",
+        Id::RoundTripMsch,
+        Id::RoundTripConcurrentSense,
+    ),
+    group("tsch-idle", Id::TschIdleCc, Id::TschIdleControls),
+    group("status-pending", Id::PendingSsch, Id::PendingCleared),
+    group("channel-reports", Id::StcrwNoneCc, Id::RchpNoMoreZeros),
+    group("measurement", Id::MbFmt0Index0, Id::MbFmt1Counts),
+];
+
+/// The order the groups run in (`conformance_order=`): the table's, its
+/// reverse, or shuffled by a seed. Within a group the checks keep their
+/// order; every check keeps its number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Order {
+    #[default]
+    Table,
+    Reverse,
+    Seed(u64),
+}
+
+impl Order {
+    /// Indices into [`GROUPS`], in run order.
+    pub fn groups(self) -> [usize; GROUPS.len()] {
+        let mut order = [0; GROUPS.len()];
+        for (i, slot) in order.iter_mut().enumerate() {
+            *slot = i;
+        }
+        match self {
+            Order::Table => {}
+            Order::Reverse => order.reverse(),
+            Order::Seed(seed) => {
+                // Fisher-Yates, from the end.
+                let mut rng = crate::rng::Rng::new(seed);
+                for i in (1..order.len()).rev() {
+                    let j = rng.below(i as u32 + 1) as usize;
+                    order.swap(i, j);
+                }
+            }
+        }
+        order
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,6 +491,41 @@ mod tests {
             assert!(!c.rule.is_empty());
             assert_eq!(Check::of(c.id).name, c.name);
         }
+    }
+
+    #[test]
+    fn groups_tile_the_table_in_order() {
+        let mut next = 0;
+        for g in GROUPS {
+            let r = g.range();
+            assert_eq!(r.start, next, "{} does not follow on", g.name);
+            assert!(r.end > r.start, "{} is empty", g.name);
+            next = r.end;
+        }
+        assert_eq!(next, CHECKS.len());
+    }
+
+    #[test]
+    fn every_order_is_a_permutation() {
+        let table: std::vec::Vec<usize> = (0..GROUPS.len()).collect();
+        assert_eq!(Order::Table.groups().to_vec(), table);
+        let mut reverse = table.clone();
+        reverse.reverse();
+        assert_eq!(Order::Reverse.groups().to_vec(), reverse);
+        let mut differ = 0;
+        for seed in 0..64 {
+            let got = Order::Seed(seed).groups();
+            let mut sorted = got.to_vec();
+            sorted.sort();
+            assert_eq!(sorted, table, "seed {seed}");
+            assert_eq!(
+                got,
+                Order::Seed(seed).groups(),
+                "seed {seed} not reproducible"
+            );
+            differ += usize::from(got.to_vec() != table);
+        }
+        assert!(differ > 60, "shuffles rarely move anything: {differ}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::css::{
     cmd, Cc, Ccw1, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
-use crate::driver::{Channel, IoArea, DATA_LEN, MAX_CCWS};
+use crate::driver::{Channel, IoArea, Status, DATA_LEN, MAX_CCWS};
 use crate::oracle::Interruption;
 use core::cell::Cell;
 
@@ -318,16 +318,18 @@ impl Channel for Sim {
         self.tick()
     }
 
-    fn collected(&mut self) -> Option<Interruption> {
-        None
-    }
-
     fn device_state(&mut self) -> crate::driver::DeviceState {
         if self.bug.is_some_and(|(b, _)| b == HostBug::DeviceGone) && self.fired {
             crate::driver::DeviceState::Gone
         } else {
             crate::driver::DeviceState::Present
         }
+    }
+}
+
+impl Status for Sim {
+    fn collected(&mut self) -> Option<Interruption> {
+        None
     }
 
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {

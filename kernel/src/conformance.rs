@@ -1,8 +1,11 @@
 //! `scenario=conformance`: how the host handles each channel instruction's
 //! operands and error cases. The table of checks (name, rule, expected
 //! outcome) is `gate::conformance`; this module executes each check on the
-//! real machine, one `match` arm per check, and prints one line per check
-//! (as kvm-unit-tests does) and the verdict.
+//! real machine, one function per [`gate::conformance::Group`] (as
+//! kvm-unit-tests' `s390x/css.c` has one per test), and prints one line per
+//! check (as kvm-unit-tests does) and the verdict. Each group sets up what
+//! it reads and leaves nothing behind for another, so `conformance_order=`
+//! (`reverse`, `seed:N`) runs them in another order with the same results.
 //!
 //! Instructions that must take a program interruption run as guarded
 //! instructions (`css::insn::*_at`, `*_guarded`) inside
@@ -15,7 +18,7 @@ use crate::css::{self, measurement};
 use crate::rt::{self, clock};
 use crate::{println, report};
 use gate::cmdline::{Config, Host};
-use gate::conformance::{Id, Observed, Outcome as Judged, Shown, Tally, CHECKS};
+use gate::conformance::{Check, Id, Observed, Outcome as Judged, Shown, Tally, CHECKS, GROUPS};
 use gate::css::{cmd, Cc, Ccw1, CcwFlags, Irb, Orb, PmcwChars, PmcwFlags, Schib};
 use gate::kut::Report;
 use gate::oracle::Class;
@@ -37,6 +40,8 @@ const MM_UPDATE: u16 = 0x0010;
 const PMCW_BIT5: u16 = 0x0400;
 /// A value STCRW must overwrite with zeros when it has no report.
 const MAGIC: u32 = 0xfeed_c0fe;
+/// I/O interruptions taken with TPI before a group, at most.
+const MAX_STALE: u32 = 256;
 /// Channel reports drained before the channel-report checks, at most.
 const MAX_DRAIN: u32 = 16;
 
@@ -69,21 +74,16 @@ const fn bit32(n: u32) -> u32 {
     0x8000_0000 >> n
 }
 
-/// The state checks hand on to the checks after them.
+/// What every group works with: the subchannel, the bound on each wait,
+/// the guarded instructions' operand area and the profile. No group leaves
+/// anything here for another: `schib` is only the buffer STSCH stores
+/// into, read by the check that stored it or by later checks of its group.
 struct Env {
     sid: u32,
     timeout: u64,
     scratch: spin::MutexGuard<'static, Scratch>,
-    /// Last SCHIB stored (or written, for the round trip).
+    /// The buffer of the last STSCH.
     schib: Schib,
-    wrote: Schib,
-    /// The SCSW TSCH stored without status pending.
-    idle_scsw: gate::css::Scsw,
-    crw: u32,
-    chpid: Option<u8>,
-    /// Why the RCHP checks after the first do not run, if they do not.
-    rchp_off: &'static str,
-    extended_mb: bool,
     /// `host=vfio-ccw`: the channel path is the host's real one, which
     /// RESET CHANNEL PATH must not touch.
     real_paths: bool,
@@ -150,6 +150,25 @@ impl Env {
             if insn::tsch(self.sid, &mut irb) != Cc::Zero {
                 return;
             }
+        }
+    }
+
+    /// No status pending on the subchannel, and no I/O interruption pending
+    /// (TPI, a bounded number of times). Under QEMU's TCG an interruption
+    /// stays queued after TSCH took its status: every start a group made
+    /// would otherwise reach the TPI checks of a group after it.
+    fn quiesce(&mut self, group: &str) {
+        self.settle();
+        let mut drained = 0;
+        while drained < MAX_STALE {
+            let Some((sid, _)) = insn::tpi() else { break };
+            drained += 1;
+            if sid == self.sid {
+                self.settle();
+            }
+        }
+        if drained > 0 {
+            println!("conformance: {drained} I/O interruptions pending before group {group}");
         }
     }
 
@@ -307,380 +326,75 @@ impl Env {
         insn::schm_guarded(0, 0);
     }
 
-    fn execute(&mut self, id: Id) -> Observed {
-        let sid = self.sid;
-        let bad_one = sid & 0x0000_ffff;
-        let bad_reserved = sid | 0x8000_0000;
-        match id {
-            Id::ChscScsc => {
-                self.scratch.0[..4096].fill(0);
-                // Request: length 16, command 0010 (store channel-subsystem
-                // characteristics); the response follows at offset 16.
-                self.place(0, &[0x00, 0x10, 0x00, 0x10]);
-                let observed = guarded(|| insn::chsc_at(&mut self.scratch, 0));
-                if observed != Observed::Cc(0) {
-                    return observed;
-                }
-                // General characteristics start at response offset 8;
-                // bit 48: extended measurement block facility.
-                self.extended_mb = self.scratch.0[16 + 8 + 6] & 0x80 != 0;
-                let code = u16::from_be_bytes([self.scratch.0[18], self.scratch.0[19]]);
-                Observed::Value(u64::from(code))
-            }
-            Id::ChscUnaligned => {
-                self.scratch.0[..4096].fill(0);
-                // An unassigned command, so that a host that took the
-                // request anyway would answer with a short response.
-                self.place(8, &[0x00, 0x10, 0x00, 0x00]);
-                guarded(|| insn::chsc_at(&mut self.scratch, 8))
-            }
-            Id::StschUnaligned1 => self.at(sid, 1, insn::stsch_at),
-            Id::StschUnaligned2 => self.at(sid, 2, insn::stsch_at),
-            Id::MschUnaligned1 | Id::MschUnaligned2 => {
-                let offset = if id == Id::MschUnaligned1 { 1 } else { 2 };
-                let s = self.current();
-                self.place(offset, &s.to_bytes());
-                self.at(sid, offset, insn::msch_at)
-            }
-            Id::SschUnaligned1 | Id::SschUnaligned2 => {
-                let offset = if id == Id::SschUnaligned1 { 1 } else { 2 };
-                self.place(offset, &nop_orb().to_bytes());
-                self.at(sid, offset, insn::ssch_at)
-            }
-            Id::TschUnaligned1 => self.at(sid, 1, insn::tsch_at),
-            Id::TschUnaligned2 => self.at(sid, 2, insn::tsch_at),
-            Id::StcrwUnaligned1 => self.at(0, 1, insn::stcrw_at),
-            Id::StcrwUnaligned2 => self.at(0, 2, insn::stcrw_at),
-            Id::TpiUnaligned1 => self.at(0, 1, insn::tpi_at),
-            Id::TpiUnaligned2 => self.at(0, 2, insn::tpi_at),
-            Id::TpiNothingPending => self.at(0, 0, insn::tpi_at),
-            Id::SchmMboUnaligned => completes(|| insn::schm_guarded(SCHM_UPDATE, 1)),
-            Id::SchmReservedFlags => completes(|| insn::schm_guarded(0xffff_fffc, 0)),
-            Id::SchmPrivileged => {
-                let mut at = 0;
-                match rt::expect_program_interruption(|| {
-                    at = insn::schm_in_problem_state(SCHM_UPDATE, 0)
-                }) {
-                    Ok(()) => Observed::Completed,
-                    Err(pi) => Observed::Program {
-                        code: pi.code,
-                        elsewhere: pi.address != at,
-                    },
-                }
-            }
-            Id::SchmNormal => {
-                let observed = completes(|| insn::schm_guarded(SCHM_UPDATE, 0));
-                insn::schm_guarded(0, 0);
-                observed
-            }
-            Id::StschOneBit => self.at(bad_one, 0, insn::stsch_at),
-            Id::MschOneBit => self.with_schib(bad_one, insn::msch_at),
-            Id::SschOneBit => self.with_orb(bad_one),
-            Id::TschOneBit => self.at(bad_one, 0, insn::tsch_at),
-            Id::CschOneBit => guarded(|| insn::csch_guarded(bad_one)),
-            Id::HschOneBit => guarded(|| insn::hsch_guarded(bad_one)),
-            Id::RschOneBit => guarded(|| insn::rsch_guarded(bad_one)),
-            Id::XschOneBit => {
-                let observed = guarded(|| insn::xsch_guarded(bad_one));
-                self.settle();
-                observed
-            }
-            Id::StschReservedSid => self.at(bad_reserved, 0, insn::stsch_at),
-            Id::TschReservedSid => self.at(bad_reserved, 0, insn::tsch_at),
-            Id::StschAbsent => self.at(ABSENT, 0, insn::stsch_at),
-            Id::MschAbsent => self.with_schib(ABSENT, insn::msch_at),
-            Id::SschAbsent => self.with_orb(ABSENT),
-            Id::TschAbsent => self.at(ABSENT, 0, insn::tsch_at),
-            Id::CschAbsent => guarded(|| insn::csch_guarded(ABSENT)),
-            Id::HschAbsent => guarded(|| insn::hsch_guarded(ABSENT)),
-            Id::RschAbsent => guarded(|| insn::rsch_guarded(ABSENT)),
-            Id::XschAbsent => guarded(|| insn::xsch_guarded(ABSENT)),
-            Id::OrbAllOnes => {
-                self.settle();
-                self.place(0, &[0xff; Orb::LEN]);
-                let scratch = &mut *self.scratch;
-                guarded(|| insn::ssch_at(sid, scratch, 0))
-            }
-            Id::OrbWord1Bit13 => self.ssch_with(bit32(13), 0),
-            Id::OrbWord1Bit26 => self.ssch_with(bit32(26), 0),
-            Id::OrbWord1Bit27 => self.ssch_with(bit32(27), 0),
-            Id::OrbWord1Bit28 => self.ssch_with(bit32(28), 0),
-            Id::OrbWord1Bit29 => self.ssch_with(bit32(29), 0),
-            Id::OrbWord1Bit30 => self.ssch_with(bit32(30), 0),
-            Id::OrbCpaBit0 => self.ssch_with(0, 0x8000_0000),
-            Id::OrbRejectedStartedNothing => {
-                let mut irb = Irb::ZERO;
-                let observed = cc(insn::tsch(sid, &mut irb));
-                self.settle();
-                observed
-            }
-            Id::PmcwBit0 => self.msch_with_flag(bit16(0)),
-            Id::PmcwBit0NotStored => self.flag_stored(bit16(0)),
-            Id::PmcwBit1 => self.msch_with_flag(bit16(1)),
-            Id::PmcwBit1NotStored => self.flag_stored(bit16(1)),
-            Id::PmcwBit6 => self.msch_with_flag(bit16(6)),
-            Id::PmcwBit6NotStored => self.flag_stored(bit16(6)),
-            Id::PmcwBit7 => self.msch_with_flag(bit16(7)),
-            Id::PmcwBit7NotStored => self.flag_stored(bit16(7)),
-            Id::PmcwWord6Bit0 => self.msch_with_chars(bit32(0)),
-            Id::PmcwWord6Bit28 => self.msch_with_chars(bit32(28)),
-            Id::Bit5SetMsch => self.msch_with_flag(PMCW_BIT5),
-            Id::Bit5SetStsch | Id::Bit5ClearStsch => cc(self.stsch()),
-            Id::Bit5SetStored | Id::Bit5ClearStored => {
-                Observed::Value(u64::from(self.schib.pmcw.flags & PMCW_BIT5))
-            }
-            Id::Bit5ClearMsch => {
-                let mut s = self.current();
-                s.pmcw.flags &= !PMCW_BIT5;
-                self.place(0, &s.to_bytes());
-                let scratch = &mut *self.scratch;
-                guarded(|| insn::msch_at(sid, scratch, 0))
-            }
-            Id::RoundTripMsch => {
-                let mut w = self.current();
-                w.pmcw.intparm = 0x5a5a_0001;
-                w.pmcw.set_isc(5);
-                w.pmcw.set_enabled(false);
-                w.pmcw.flags |= PmcwFlags::MULTIPATH.bits();
-                w.pmcw.mbi = 0x0042;
-                w.pmcw.flags = (w.pmcw.flags & !gate::css::Pmcw::MM_MASK) | MM_UPDATE;
-                w.pmcw.chars |= PmcwChars::CSENSE.bits();
-                self.wrote = w;
-                let observed = cc(self.modify(&w));
-                self.stsch();
-                observed
-            }
-            Id::RoundTripIntparm => Observed::Pair {
-                wrote: self.wrote.pmcw.intparm.into(),
-                read: self.schib.pmcw.intparm.into(),
-            },
-            Id::RoundTripIsc => Observed::Pair {
-                wrote: self.wrote.pmcw.isc().into(),
-                read: self.schib.pmcw.isc().into(),
-            },
-            Id::RoundTripEnable => Observed::Pair {
-                wrote: self.wrote.pmcw.is_enabled().into(),
-                read: self.schib.pmcw.is_enabled().into(),
-            },
-            Id::RoundTripMultipath => {
-                let bit = PmcwFlags::MULTIPATH.bits();
-                Observed::Pair {
-                    wrote: (self.wrote.pmcw.flags & bit).into(),
-                    read: (self.schib.pmcw.flags & bit).into(),
-                }
-            }
-            Id::RoundTripMbi => Observed::Pair {
-                wrote: self.wrote.pmcw.mbi.into(),
-                read: self.schib.pmcw.mbi.into(),
-            },
-            Id::RoundTripMm => {
-                let mask = gate::css::Pmcw::MM_MASK;
-                Observed::Pair {
-                    wrote: (self.wrote.pmcw.flags & mask).into(),
-                    read: (self.schib.pmcw.flags & mask).into(),
-                }
-            }
-            Id::RoundTripConcurrentSense => {
-                let bit = PmcwChars::CSENSE.bits();
-                let observed = Observed::Pair {
-                    wrote: (self.wrote.pmcw.chars & bit).into(),
-                    read: (self.schib.pmcw.chars & bit).into(),
-                };
-                // Back to the subchannel as the scenario found it.
-                let mut s = self.current();
-                s.pmcw.flags &= !(PmcwFlags::MULTIPATH.bits() | gate::css::Pmcw::MM_MASK);
-                s.pmcw.chars &= !bit;
-                s.pmcw.mbi = 0;
-                self.modify(&s);
-                if let Err(e) = css::enable(sid) {
-                    println!("conformance: re-enabling failed: {}", e.reason());
-                }
-                observed
-            }
-            Id::TschIdleCc => {
-                self.settle();
-                let mut irb = Irb::ZERO;
-                irb.scsw = gate::css::Scsw::from_words([u32::MAX; 3]);
-                let observed = cc(insn::tsch(sid, &mut irb));
-                self.idle_scsw = irb.scsw;
-                observed
-            }
-            Id::TschIdleControls => Observed::Value(u64::from(self.idle_scsw.words()[0] & 0x7fff)),
-            Id::PendingSsch => {
-                if insn::ssch(sid, &nop_orb()) != Cc::Zero || !self.wait_status_pending() {
-                    self.settle();
-                    return Observed::Skipped("no-status-pending");
-                }
-                cc(insn::ssch(sid, &nop_orb()))
-            }
-            Id::PendingMsch => {
-                let s = self.schib;
-                cc(insn::msch(sid, &s))
-            }
-            Id::PendingTsch | Id::PendingCleared => {
-                let mut irb = Irb::ZERO;
-                cc(insn::tsch(sid, &mut irb))
-            }
-            Id::StcrwNoneCc => {
-                for _ in 0..MAX_DRAIN {
-                    match insn::stcrw() {
-                        Some(crw) => println!("crw: {crw:#010x} pending before the checks"),
-                        None => break,
-                    }
-                }
-                let (c, word) = self.stcrw();
-                self.crw = word;
-                cc(c)
-            }
-            Id::RchpNoMoreCc | Id::RchpNoMoreZeros if self.chpid.is_none() => {
-                Observed::Skipped(self.rchp_off)
-            }
-            Id::StcrwNoneZeros | Id::RchpNoMoreZeros => Observed::Value(self.crw.into()),
-            Id::RchpReserved => {
-                if self.real_paths {
-                    // Resetting a passed-through device's real channel
-                    // path would disturb the host: the RCHP checks are off.
-                    self.rchp_off = "real-channel-path";
-                    return Observed::Skipped(self.rchp_off);
-                }
-                let Some(chpid) = self.installed_chpid() else {
-                    return Observed::Skipped("no-installed-chpid");
-                };
-                guarded(|| insn::rchp_guarded(0x0000_ff00 | u32::from(chpid)))
-            }
-            Id::RchpCc => match self.chpid {
-                Some(chpid) => guarded(|| insn::rchp_guarded(u32::from(chpid))),
-                None => Observed::Skipped(self.rchp_off),
-            },
-            Id::RchpCrwCc => {
-                if self.chpid.is_none() {
-                    return Observed::Skipped(self.rchp_off);
-                }
-                let deadline = self.deadline();
-                loop {
-                    let (c, word) = self.stcrw();
-                    self.crw = word;
-                    if c == Cc::Zero || clock::tod() >= deadline {
-                        return cc(c);
-                    }
-                }
-            }
-            Id::RchpCrwRsc => match self.chpid {
-                Some(_) => Observed::Value(u64::from((self.crw >> 24) & 0xf)),
-                None => Observed::Skipped(self.rchp_off),
-            },
-            Id::RchpCrwRsid => match self.chpid {
-                Some(chpid) => Observed::Pair {
-                    wrote: chpid.into(),
-                    read: u64::from(self.crw & 0xffff),
-                },
-                None => Observed::Skipped(self.rchp_off),
-            },
-            Id::RchpNoMoreCc => {
-                let (c, word) = self.stcrw();
-                self.crw = word;
-                cc(c)
-            }
-            Id::MbFmt0Index0 => {
-                insn::schm_guarded(0, 0);
-                insn::schm_guarded(SCHM_UPDATE, measurement::fmt0_origin());
-                match self.measure_fmt0(0) {
-                    Ok(()) => Observed::Value(measurement::fmt0_count(0).into()),
-                    Err(why) => Observed::Skipped(why),
-                }
-            }
-            Id::MbFmt0Index1 => match self.measure_fmt0(1) {
-                Ok(()) => Observed::Value(measurement::fmt0_count(1).into()),
-                Err(why) => Observed::Skipped(why),
-            },
-            Id::MbFmt0Index1Only => Observed::Value(measurement::fmt0_count(0).into()),
-            Id::MbFmt0Stopped => {
-                insn::schm_guarded(0, 0);
-                measurement::clear();
-                let result = self.starts(STARTS);
-                let counts =
-                    u64::from(measurement::fmt0_count(0)) + u64::from(measurement::fmt0_count(1));
-                self.measurement_off();
-                match result {
-                    Ok(()) => Observed::Value(counts),
-                    Err(why) => Observed::Skipped(why),
-                }
-            }
-            Id::MbFmt1Unaligned => {
-                if !self.extended_mb {
-                    return Observed::Skipped("no-extended-measurement-block");
-                }
-                insn::schm_guarded(SCHM_UPDATE, 0);
-                let s = self.fmt1_schib(measurement::fmt1_address() + 1);
-                self.place(0, &s.to_bytes());
-                let scratch = &mut *self.scratch;
-                guarded(|| insn::msch_at(sid, scratch, 0))
-            }
-            Id::MbFmt1Counts => {
-                if !self.extended_mb {
-                    return Observed::Skipped("no-extended-measurement-block");
-                }
-                measurement::clear();
-                let s = self.fmt1_schib(measurement::fmt1_address());
-                let result = match self.modify(&s) {
-                    Cc::Zero => self.starts(STARTS),
-                    _ => Err("msch-not-accepted"),
-                };
-                let count = measurement::fmt1_count();
-                self.measurement_off();
-                match result {
-                    Ok(()) => Observed::Value(count.into()),
-                    Err(why) => Observed::Skipped(why),
-                }
-            }
+    /// CHANNEL SUBSYSTEM CALL store-channel-subsystem-characteristics: its
+    /// outcome (the response code when it completed) and whether the
+    /// extended measurement block facility is installed.
+    fn scsc(&mut self) -> (Observed, bool) {
+        self.scratch.0[..4096].fill(0);
+        // Request: length 16, command 0010 (store channel-subsystem
+        // characteristics); the response follows at offset 16.
+        self.place(0, &[0x00, 0x10, 0x00, 0x10]);
+        let observed = guarded(|| insn::chsc_at(&mut self.scratch, 0));
+        if observed != Observed::Cc(0) {
+            return (observed, false);
         }
+        // General characteristics start at response offset 8;
+        // bit 48: extended measurement block facility.
+        let extended_mb = self.scratch.0[16 + 8 + 6] & 0x80 != 0;
+        let code = u16::from_be_bytes([self.scratch.0[18], self.scratch.0[19]]);
+        (Observed::Value(u64::from(code)), extended_mb)
     }
 
-    /// The CHPID of the first installed path (PIM bit), remembered.
+    /// The CHPID of the first installed path (PIM bit).
     fn installed_chpid(&mut self) -> Option<u8> {
         let s = self.current();
-        self.chpid = (0..8)
+        (0..8)
             .find(|i| s.pmcw.pim & (0x80 >> i) != 0)
-            .map(|i| s.pmcw.chpid[i]);
-        self.chpid
+            .map(|i| s.pmcw.chpid[i])
     }
 }
 
-pub fn run(config: &Config) -> ! {
-    // The checks run on one subchannel: the first that `devno=` names.
-    let found = css::find(&config.devno)
-        .unwrap_or_else(|e| crate::scenario::setup_error(e))
-        .as_slice()[0];
-    println!(
-        "conformance: subchannel 0.0.{:04x} devno 0.0.{:04x}, {} checks",
-        found.sid & 0xffff,
-        found.devno,
-        CHECKS.len()
-    );
-    css::enable(found.sid).unwrap_or_else(|e| crate::scenario::setup_error(e));
-    let mut env = Env {
-        sid: found.sid,
-        timeout: clock::us_to_tod(u64::from(config.io_timeout_ms) * 1000),
-        scratch: css::SCRATCH.lock(),
-        schib: Schib::ZERO,
-        wrote: Schib::ZERO,
-        idle_scsw: gate::css::Scsw::ZERO,
-        crw: 0,
-        chpid: None,
-        rchp_off: "no-installed-chpid",
-        extended_mb: false,
-        real_paths: config.host == Host::VfioCcw,
-    };
-    let mut tally = Tally::default();
-    for (index, check) in CHECKS.iter().enumerate() {
+/// Runs the checks of one group and records each: a group function calls
+/// [`Run::check`] once per row of its [`Group`], in table order (checked:
+/// a row out of place is a panic, an ERROR verdict).
+struct Run {
+    tally: Tally,
+    /// The row the group must run next.
+    next: usize,
+}
+
+impl Run {
+    /// Runs check `id` (`f` executes it) and records what it saw.
+    #[inline(always)]
+    fn check(&mut self, env: &mut Env, id: Id, f: impl FnOnce(&mut Env) -> Observed) {
+        let index = self.begin(id);
+        let observed = f(env);
+        self.record(index, observed);
+    }
+
+    /// The row of `id`, checked to be the group's next, announced to the
+    /// fault injector as the check running.
+    #[inline(never)]
+    fn begin(&mut self, id: Id) -> usize {
+        let index = Check::number(id) as usize - 1;
+        assert_eq!(
+            index, self.next,
+            "conformance group runs a row out of place"
+        );
+        self.next += 1;
         // The number of the check running: what the fault injector keys on.
         report::progress(index as u32 + 1);
-        let observed = env.execute(check.id);
+        index
+    }
+
+    #[inline(never)]
+    fn record(&mut self, index: usize, observed: Observed) {
+        let check = &CHECKS[index];
         let shown = Shown::Observed(observed);
         // One kvm-unit-tests report line per check, as its s390x/css.c
         // prints them.
         let n = index + 1;
-        match tally.record(index, observed) {
+        match self.tally.record(index, observed) {
             Judged::Pass => report::unit(
                 Report::Pass,
                 &["conformance"],
@@ -703,6 +417,461 @@ pub fn run(config: &Config) -> ! {
             ),
         }
     }
+}
+
+/// One function per [`GROUPS`] entry, in the same order.
+const GROUP_FNS: [fn(&mut Env, &mut Run); GROUPS.len()] = [
+    chsc,
+    alignment,
+    schm,
+    sid_bits,
+    absent,
+    orb,
+    pmcw_reserved,
+    pmcw_bit5,
+    round_trip,
+    tsch_idle,
+    status_pending,
+    channel_reports,
+    measurement_blocks,
+];
+
+fn chsc(env: &mut Env, r: &mut Run) {
+    r.check(env, Id::ChscScsc, |e| e.scsc().0);
+    r.check(env, Id::ChscUnaligned, |e| {
+        e.scratch.0[..4096].fill(0);
+        // An unassigned command, so that a host that took the request
+        // anyway would answer with a short response.
+        e.place(8, &[0x00, 0x10, 0x00, 0x00]);
+        guarded(|| insn::chsc_at(&mut e.scratch, 8))
+    });
+}
+
+fn alignment(env: &mut Env, r: &mut Run) {
+    let sid = env.sid;
+    r.check(env, Id::StschUnaligned1, |e| e.at(sid, 1, insn::stsch_at));
+    r.check(env, Id::StschUnaligned2, |e| e.at(sid, 2, insn::stsch_at));
+    for (id, offset) in [(Id::MschUnaligned1, 1), (Id::MschUnaligned2, 2)] {
+        r.check(env, id, |e| {
+            let s = e.current();
+            e.place(offset, &s.to_bytes());
+            e.at(sid, offset, insn::msch_at)
+        });
+    }
+    for (id, offset) in [(Id::SschUnaligned1, 1), (Id::SschUnaligned2, 2)] {
+        r.check(env, id, |e| {
+            e.place(offset, &nop_orb().to_bytes());
+            e.at(sid, offset, insn::ssch_at)
+        });
+    }
+    r.check(env, Id::TschUnaligned1, |e| e.at(sid, 1, insn::tsch_at));
+    r.check(env, Id::TschUnaligned2, |e| e.at(sid, 2, insn::tsch_at));
+    r.check(env, Id::StcrwUnaligned1, |e| e.at(0, 1, insn::stcrw_at));
+    r.check(env, Id::StcrwUnaligned2, |e| e.at(0, 2, insn::stcrw_at));
+    r.check(env, Id::TpiUnaligned1, |e| e.at(0, 1, insn::tpi_at));
+    r.check(env, Id::TpiUnaligned2, |e| e.at(0, 2, insn::tpi_at));
+    r.check(env, Id::TpiNothingPending, |e| e.at(0, 0, insn::tpi_at));
+}
+
+fn schm(env: &mut Env, r: &mut Run) {
+    r.check(env, Id::SchmMboUnaligned, |_| {
+        completes(|| insn::schm_guarded(SCHM_UPDATE, 1))
+    });
+    r.check(env, Id::SchmReservedFlags, |_| {
+        completes(|| insn::schm_guarded(0xffff_fffc, 0))
+    });
+    r.check(env, Id::SchmPrivileged, |_| {
+        let mut at = 0;
+        match rt::expect_program_interruption(|| at = insn::schm_in_problem_state(SCHM_UPDATE, 0)) {
+            Ok(()) => Observed::Completed,
+            Err(pi) => Observed::Program {
+                code: pi.code,
+                elsewhere: pi.address != at,
+            },
+        }
+    });
+    r.check(env, Id::SchmNormal, |_| {
+        completes(|| insn::schm_guarded(SCHM_UPDATE, 0))
+    });
+    // Measurements off, whatever the checks left on.
+    insn::schm_guarded(0, 0);
+}
+
+fn sid_bits(env: &mut Env, r: &mut Run) {
+    let bad_one = env.sid & 0x0000_ffff;
+    let bad_reserved = env.sid | 0x8000_0000;
+    r.check(env, Id::StschOneBit, |e| e.at(bad_one, 0, insn::stsch_at));
+    r.check(env, Id::MschOneBit, |e| {
+        e.with_schib(bad_one, insn::msch_at)
+    });
+    r.check(env, Id::SschOneBit, |e| e.with_orb(bad_one));
+    r.check(env, Id::TschOneBit, |e| e.at(bad_one, 0, insn::tsch_at));
+    r.check(env, Id::CschOneBit, |_| {
+        guarded(|| insn::csch_guarded(bad_one))
+    });
+    r.check(env, Id::HschOneBit, |_| {
+        guarded(|| insn::hsch_guarded(bad_one))
+    });
+    r.check(env, Id::RschOneBit, |_| {
+        guarded(|| insn::rsch_guarded(bad_one))
+    });
+    r.check(env, Id::XschOneBit, |e| {
+        let observed = guarded(|| insn::xsch_guarded(bad_one));
+        e.settle();
+        observed
+    });
+    r.check(env, Id::StschReservedSid, |e| {
+        e.at(bad_reserved, 0, insn::stsch_at)
+    });
+    r.check(env, Id::TschReservedSid, |e| {
+        e.at(bad_reserved, 0, insn::tsch_at)
+    });
+}
+
+fn absent(env: &mut Env, r: &mut Run) {
+    r.check(env, Id::StschAbsent, |e| e.at(ABSENT, 0, insn::stsch_at));
+    r.check(env, Id::MschAbsent, |e| e.with_schib(ABSENT, insn::msch_at));
+    r.check(env, Id::SschAbsent, |e| e.with_orb(ABSENT));
+    r.check(env, Id::TschAbsent, |e| e.at(ABSENT, 0, insn::tsch_at));
+    r.check(env, Id::CschAbsent, |_| {
+        guarded(|| insn::csch_guarded(ABSENT))
+    });
+    r.check(env, Id::HschAbsent, |_| {
+        guarded(|| insn::hsch_guarded(ABSENT))
+    });
+    r.check(env, Id::RschAbsent, |_| {
+        guarded(|| insn::rsch_guarded(ABSENT))
+    });
+    r.check(env, Id::XschAbsent, |_| {
+        guarded(|| insn::xsch_guarded(ABSENT))
+    });
+}
+
+fn orb(env: &mut Env, r: &mut Run) {
+    let sid = env.sid;
+    r.check(env, Id::OrbAllOnes, |e| {
+        e.settle();
+        e.place(0, &[0xff; Orb::LEN]);
+        let scratch = &mut *e.scratch;
+        guarded(|| insn::ssch_at(sid, scratch, 0))
+    });
+    for (id, bit) in [
+        (Id::OrbWord1Bit13, 13),
+        (Id::OrbWord1Bit26, 26),
+        (Id::OrbWord1Bit27, 27),
+        (Id::OrbWord1Bit28, 28),
+        (Id::OrbWord1Bit29, 29),
+        (Id::OrbWord1Bit30, 30),
+    ] {
+        r.check(env, id, |e| e.ssch_with(bit32(bit), 0));
+    }
+    r.check(env, Id::OrbCpaBit0, |e| e.ssch_with(0, 0x8000_0000));
+    r.check(env, Id::OrbRejectedStartedNothing, |e| {
+        let mut irb = Irb::ZERO;
+        let observed = cc(insn::tsch(sid, &mut irb));
+        e.settle();
+        observed
+    });
+}
+
+fn pmcw_reserved(env: &mut Env, r: &mut Run) {
+    for (set, stored, bit) in [
+        (Id::PmcwBit0, Id::PmcwBit0NotStored, 0),
+        (Id::PmcwBit1, Id::PmcwBit1NotStored, 1),
+        (Id::PmcwBit6, Id::PmcwBit6NotStored, 6),
+        (Id::PmcwBit7, Id::PmcwBit7NotStored, 7),
+    ] {
+        r.check(env, set, |e| e.msch_with_flag(bit16(bit)));
+        r.check(env, stored, |e| e.flag_stored(bit16(bit)));
+    }
+    r.check(env, Id::PmcwWord6Bit0, |e| e.msch_with_chars(bit32(0)));
+    r.check(env, Id::PmcwWord6Bit28, |e| e.msch_with_chars(bit32(28)));
+}
+
+fn pmcw_bit5(env: &mut Env, r: &mut Run) {
+    let sid = env.sid;
+    let mut stored = Schib::ZERO;
+    r.check(env, Id::Bit5SetMsch, |e| e.msch_with_flag(PMCW_BIT5));
+    r.check(env, Id::Bit5SetStsch, |e| {
+        cc(insn::stsch(e.sid, &mut stored))
+    });
+    r.check(env, Id::Bit5SetStored, |_| {
+        Observed::Value(u64::from(stored.pmcw.flags & PMCW_BIT5))
+    });
+    r.check(env, Id::Bit5ClearMsch, |e| {
+        let mut s = e.current();
+        s.pmcw.flags &= !PMCW_BIT5;
+        e.place(0, &s.to_bytes());
+        let scratch = &mut *e.scratch;
+        guarded(|| insn::msch_at(sid, scratch, 0))
+    });
+    r.check(env, Id::Bit5ClearStsch, |e| {
+        cc(insn::stsch(e.sid, &mut stored))
+    });
+    r.check(env, Id::Bit5ClearStored, |_| {
+        Observed::Value(u64::from(stored.pmcw.flags & PMCW_BIT5))
+    });
+}
+
+fn round_trip(env: &mut Env, r: &mut Run) {
+    let mut wrote = Schib::ZERO;
+    let mut read = Schib::ZERO;
+    r.check(env, Id::RoundTripMsch, |e| {
+        let mut w = e.current();
+        w.pmcw.intparm = 0x5a5a_0001;
+        w.pmcw.set_isc(5);
+        w.pmcw.set_enabled(false);
+        w.pmcw.flags |= PmcwFlags::MULTIPATH.bits();
+        w.pmcw.mbi = 0x0042;
+        w.pmcw.flags = (w.pmcw.flags & !gate::css::Pmcw::MM_MASK) | MM_UPDATE;
+        w.pmcw.chars |= PmcwChars::CSENSE.bits();
+        wrote = w;
+        let observed = cc(e.modify(&w));
+        read = e.current();
+        observed
+    });
+    let (w, s) = (&wrote.pmcw, &read.pmcw);
+    let pair = |wrote: u64, read: u64| Observed::Pair { wrote, read };
+    let multipath = PmcwFlags::MULTIPATH.bits();
+    let mm = gate::css::Pmcw::MM_MASK;
+    let csense = PmcwChars::CSENSE.bits();
+    r.check(env, Id::RoundTripIntparm, |_| {
+        pair(w.intparm.into(), s.intparm.into())
+    });
+    r.check(env, Id::RoundTripIsc, |_| {
+        pair(w.isc().into(), s.isc().into())
+    });
+    r.check(env, Id::RoundTripEnable, |_| {
+        pair(w.is_enabled().into(), s.is_enabled().into())
+    });
+    r.check(env, Id::RoundTripMultipath, |_| {
+        pair((w.flags & multipath).into(), (s.flags & multipath).into())
+    });
+    r.check(env, Id::RoundTripMbi, |_| pair(w.mbi.into(), s.mbi.into()));
+    r.check(env, Id::RoundTripMm, |_| {
+        pair((w.flags & mm).into(), (s.flags & mm).into())
+    });
+    r.check(env, Id::RoundTripConcurrentSense, |_| {
+        pair((w.chars & csense).into(), (s.chars & csense).into())
+    });
+    // Back to the subchannel as the scenario found it.
+    let mut s = env.current();
+    s.pmcw.flags &= !(multipath | mm);
+    s.pmcw.chars &= !csense;
+    s.pmcw.mbi = 0;
+    env.modify(&s);
+    if let Err(e) = css::enable(env.sid) {
+        println!("conformance: re-enabling failed: {}", e.reason());
+    }
+}
+
+fn tsch_idle(env: &mut Env, r: &mut Run) {
+    let mut idle_scsw = gate::css::Scsw::ZERO;
+    r.check(env, Id::TschIdleCc, |e| {
+        e.settle();
+        let mut irb = Irb::ZERO;
+        irb.scsw = gate::css::Scsw::from_words([u32::MAX; 3]);
+        let observed = cc(insn::tsch(e.sid, &mut irb));
+        idle_scsw = irb.scsw;
+        observed
+    });
+    r.check(env, Id::TschIdleControls, |_| {
+        Observed::Value(u64::from(idle_scsw.words()[0] & 0x7fff))
+    });
+}
+
+fn status_pending(env: &mut Env, r: &mut Run) {
+    let sid = env.sid;
+    r.check(env, Id::PendingSsch, |e| {
+        if insn::ssch(sid, &nop_orb()) != Cc::Zero || !e.wait_status_pending() {
+            e.settle();
+            return Observed::Skipped("no-status-pending");
+        }
+        cc(insn::ssch(sid, &nop_orb()))
+    });
+    r.check(env, Id::PendingMsch, |e| {
+        let s = e.schib;
+        cc(insn::msch(sid, &s))
+    });
+    for id in [Id::PendingTsch, Id::PendingCleared] {
+        r.check(env, id, |_| {
+            let mut irb = Irb::ZERO;
+            cc(insn::tsch(sid, &mut irb))
+        });
+    }
+}
+
+fn channel_reports(env: &mut Env, r: &mut Run) {
+    let mut crw = 0;
+    // The installed CHPID RESET CHANNEL PATH is tried on, or why not.
+    let mut chpid: Result<u8, &'static str> = Err("no-installed-chpid");
+    r.check(env, Id::StcrwNoneCc, |e| {
+        for _ in 0..MAX_DRAIN {
+            match insn::stcrw() {
+                Some(crw) => println!("crw: {crw:#010x} pending before the checks"),
+                None => break,
+            }
+        }
+        let (c, word) = e.stcrw();
+        crw = word;
+        cc(c)
+    });
+    r.check(env, Id::StcrwNoneZeros, |_| Observed::Value(crw.into()));
+    r.check(env, Id::RchpReserved, |e| {
+        if e.real_paths {
+            // Resetting a passed-through device's real channel path would
+            // disturb the host: the RCHP checks are off.
+            chpid = Err("real-channel-path");
+            return Observed::Skipped("real-channel-path");
+        }
+        let Some(installed) = e.installed_chpid() else {
+            return Observed::Skipped("no-installed-chpid");
+        };
+        chpid = Ok(installed);
+        guarded(|| insn::rchp_guarded(0x0000_ff00 | u32::from(installed)))
+    });
+    r.check(env, Id::RchpCc, |_| match chpid {
+        Ok(chpid) => guarded(|| insn::rchp_guarded(u32::from(chpid))),
+        Err(why) => Observed::Skipped(why),
+    });
+    r.check(env, Id::RchpCrwCc, |e| {
+        if let Err(why) = chpid {
+            return Observed::Skipped(why);
+        }
+        let deadline = e.deadline();
+        loop {
+            let (c, word) = e.stcrw();
+            crw = word;
+            if c == Cc::Zero || clock::tod() >= deadline {
+                return cc(c);
+            }
+        }
+    });
+    r.check(env, Id::RchpCrwRsc, |_| match chpid {
+        Ok(_) => Observed::Value(u64::from((crw >> 24) & 0xf)),
+        Err(why) => Observed::Skipped(why),
+    });
+    r.check(env, Id::RchpCrwRsid, |_| match chpid {
+        Ok(chpid) => Observed::Pair {
+            wrote: chpid.into(),
+            read: u64::from(crw & 0xffff),
+        },
+        Err(why) => Observed::Skipped(why),
+    });
+    r.check(env, Id::RchpNoMoreCc, |e| match chpid {
+        Ok(_) => {
+            let (c, word) = e.stcrw();
+            crw = word;
+            cc(c)
+        }
+        Err(why) => Observed::Skipped(why),
+    });
+    r.check(env, Id::RchpNoMoreZeros, |_| match chpid {
+        Ok(_) => Observed::Value(crw.into()),
+        Err(why) => Observed::Skipped(why),
+    });
+}
+
+fn measurement_blocks(env: &mut Env, r: &mut Run) {
+    let sid = env.sid;
+    // Whether format-1 blocks can be tried: the facility, asked here.
+    let extended_mb = env.scsc().1;
+    r.check(env, Id::MbFmt0Index0, |e| {
+        insn::schm_guarded(0, 0);
+        insn::schm_guarded(SCHM_UPDATE, measurement::fmt0_origin());
+        match e.measure_fmt0(0) {
+            Ok(()) => Observed::Value(measurement::fmt0_count(0).into()),
+            Err(why) => Observed::Skipped(why),
+        }
+    });
+    r.check(env, Id::MbFmt0Index1, |e| match e.measure_fmt0(1) {
+        Ok(()) => Observed::Value(measurement::fmt0_count(1).into()),
+        Err(why) => Observed::Skipped(why),
+    });
+    r.check(env, Id::MbFmt0Index1Only, |_| {
+        Observed::Value(measurement::fmt0_count(0).into())
+    });
+    r.check(env, Id::MbFmt0Stopped, |e| {
+        insn::schm_guarded(0, 0);
+        measurement::clear();
+        let result = e.starts(STARTS);
+        let counts = u64::from(measurement::fmt0_count(0)) + u64::from(measurement::fmt0_count(1));
+        e.measurement_off();
+        match result {
+            Ok(()) => Observed::Value(counts),
+            Err(why) => Observed::Skipped(why),
+        }
+    });
+    r.check(env, Id::MbFmt1Unaligned, |e| {
+        if !extended_mb {
+            return Observed::Skipped("no-extended-measurement-block");
+        }
+        insn::schm_guarded(SCHM_UPDATE, 0);
+        let s = e.fmt1_schib(measurement::fmt1_address() + 1);
+        e.place(0, &s.to_bytes());
+        let scratch = &mut *e.scratch;
+        guarded(|| insn::msch_at(sid, scratch, 0))
+    });
+    r.check(env, Id::MbFmt1Counts, |e| {
+        if !extended_mb {
+            return Observed::Skipped("no-extended-measurement-block");
+        }
+        measurement::clear();
+        let s = e.fmt1_schib(measurement::fmt1_address());
+        let result = match e.modify(&s) {
+            Cc::Zero => e.starts(STARTS),
+            _ => Err("msch-not-accepted"),
+        };
+        let count = measurement::fmt1_count();
+        e.measurement_off();
+        match result {
+            Ok(()) => Observed::Value(count.into()),
+            Err(why) => Observed::Skipped(why),
+        }
+    });
+    // Measurements off, whatever the checks left on.
+    env.measurement_off();
+}
+
+pub fn run(config: &Config) -> ! {
+    // The checks run on one subchannel: the first that `devno=` names.
+    let found = css::find(&config.devno)
+        .unwrap_or_else(|e| crate::scenario::setup_error(e))
+        .as_slice()[0];
+    println!(
+        "conformance: subchannel 0.0.{:04x} devno 0.0.{:04x}, {} checks",
+        found.sid & 0xffff,
+        found.devno,
+        CHECKS.len()
+    );
+    css::enable(found.sid).unwrap_or_else(|e| crate::scenario::setup_error(e));
+    let mut env = Env {
+        sid: found.sid,
+        timeout: clock::us_to_tod(u64::from(config.io_timeout_ms) * 1000),
+        scratch: css::SCRATCH.lock(),
+        schib: Schib::ZERO,
+        real_paths: config.host == Host::VfioCcw,
+    };
+    let mut run = Run {
+        tally: Tally::default(),
+        next: 0,
+    };
+    for g in config.conformance_order.groups() {
+        let group = &GROUPS[g];
+        // Each group starts from the same state: no status and no
+        // interruption pending, no SCHIB stored, whatever ran before.
+        env.quiesce(group.name);
+        env.schib = Schib::ZERO;
+        run.next = group.range().start;
+        GROUP_FNS[g](&mut env, &mut run);
+        assert_eq!(
+            run.next,
+            group.range().end,
+            "conformance group {} ran short",
+            group.name
+        );
+    }
+    let tally = run.tally;
     println!(
         "conformance: {} run, {} passed, {} failed, {} skipped",
         tally.run, tally.passed, tally.failed, tally.skipped

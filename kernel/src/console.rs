@@ -1,5 +1,6 @@
 //! Line-buffered console on top of [`crate::sclp`], and `println!`.
 
+use crate::rt;
 use crate::sclp::{self, Sccb};
 use core::fmt;
 use spin::Mutex;
@@ -55,22 +56,50 @@ pub fn _print(args: fmt::Arguments) {
     let _ = fmt::Write::write_fmt(&mut *CONSOLE.lock(), args);
 }
 
-/// Console access for the fatal path, which may have interrupted a holder of
-/// the lock: that holder never runs again, so its partial line is dropped.
+/// How long the fatal path waits for a console lock it cannot prove
+/// abandoned.
+const LOCK_WAIT_US: u64 = 100_000;
+
+/// Console access for the fatal path (and the verdict), which may have
+/// interrupted a holder of the lock: that holder never runs again, so its
+/// partial line is dropped ([`seize`] says when the lock is taken over).
 pub fn emergency(args: fmt::Arguments) {
-    let _ = fmt::Write::write_fmt(&mut *seize(), args);
+    if let Some(mut console) = seize() {
+        let _ = fmt::Write::write_fmt(&mut *console, args);
+    }
 }
 
-/// The console for the fatal path: its lock, taken from an interrupted
-/// holder if need be (whose partial line is dropped).
-fn seize() -> spin::MutexGuard<'static, Console> {
-    if CONSOLE.is_locked() {
-        // SAFETY: only reached on the way to stopping the CPU; the
-        // interrupted lock holder is never resumed.
+/// The console for the fatal path, or `None` when it cannot be had within
+/// [`LOCK_WAIT_US`] (the text is then dropped).
+///
+/// The protocol: the first CPU to get here claims the end of the run and
+/// stops the other CPU ([`rt::smp::end_alone`]); a CPU that finds the end
+/// claimed by another stops itself without printing. Only when no other
+/// CPU runs is a held lock taken over; otherwise the lock is waited for, a
+/// bounded time.
+fn seize() -> Option<spin::MutexGuard<'static, Console>> {
+    let ending = rt::smp::end_alone();
+    if ending == rt::smp::Ending::Other {
+        rt::cpu::stop_this();
+    }
+    if ending == rt::smp::Ending::Alone && CONSOLE.is_locked() {
+        // SAFETY: no other CPU runs (none was started, or SIGP SENSE saw
+        // each stopped, and a stopped CPU is never restarted), so the lock's
+        // holder is a context of this CPU that the fatal path interrupted,
+        // and this path ends in stopping the CPU: the holder is never
+        // resumed, and nothing else can touch the console.
         unsafe { CONSOLE.force_unlock() };
         CONSOLE.lock().len = 0;
     }
-    CONSOLE.lock()
+    let deadline = rt::clock::tod() + rt::clock::us_to_tod(LOCK_WAIT_US);
+    loop {
+        if let Some(console) = CONSOLE.try_lock() {
+            return Some(console);
+        }
+        if rt::clock::tod() >= deadline {
+            return None;
+        }
+    }
 }
 
 /// The run's last lines (at most [`sclp::MAX_TEXT`] bytes) as one SCLP
@@ -78,9 +107,11 @@ fn seize() -> spin::MutexGuard<'static, Console> {
 /// take the service signal a write waits for, and the console then counts
 /// as broken and drops every later write.
 pub fn emergency_block(text: &str) {
-    let mut console = seize();
-    console.flush();
-    let _ = sclp::write(&mut console.sccb, text.as_bytes());
+    if let Some(mut console) = seize() {
+        console.flush();
+        let _ = sclp::write(&mut console.sccb, text.as_bytes());
+    }
+}
 }
 
 #[macro_export]

@@ -37,7 +37,7 @@ use std::collections::VecDeque;
 use gate::css::{
     cmd, ActivityControl, Cc, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
-use gate::driver::{Channel, IoArea, DATA_LEN, GUARD_LEN, MAX_CCWS};
+use gate::driver::{Channel, IoArea, Status, DATA_LEN, GUARD_LEN, MAX_CCWS};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 
@@ -1550,7 +1550,9 @@ impl Channel for World {
     fn tod(&self) -> u64 {
         self.guest_at
     }
+}
 
+impl Status for World {
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
         self.wait(deadline)
     }

@@ -2,8 +2,8 @@
 //! into them, and what is checked in them when an operation ends.
 
 use super::{
-    violation, Channel, Driver, Failure, DATA_FILL, DATA_LEN, GUARD_BYTE, GUARD_LEN, MAX_CCWS,
-    SENSE_COUNT, SENSE_ID_COUNT,
+    violation, Channel, Driver, Failure, Status, DATA_FILL, DATA_LEN, GUARD_BYTE, GUARD_LEN,
+    MAX_CCWS, SENSE_COUNT, SENSE_ID_COUNT,
 };
 use crate::css::{cmd, Ccw1, CcwFlags, SenseId};
 use crate::oracle::{Class, Completed, Op, Program, Violation};
@@ -192,7 +192,7 @@ pub(super) fn build(
 /// allowed: status was pending when the start was to begin).
 const MAX_NOT_INITIATED: u32 = 8;
 
-impl<C: Channel> Driver<C> {
+impl<C: Channel + Status> Driver<C> {
     /// Checks the I/O areas when an operation ends: the area its program
     /// used (guards; data of a start that completed, or that never began and
     /// so must not have touched it), then that every area whose operation

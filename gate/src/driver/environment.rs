@@ -4,8 +4,8 @@
 
 use super::area::build;
 use super::{
-    is_emulated, race_not_exercised, Channel, DeviceState, Driver, Failure, ProgramKind, Summary,
-    SENSE_COUNT,
+    is_emulated, race_not_exercised, Channel, DeviceState, Driver, Failure, ProgramKind, Status,
+    Summary, SENSE_COUNT,
 };
 use crate::css::{Cc, DeviceStatus, Orb, StatusControl};
 use crate::oracle::{Class, Violation};
@@ -13,7 +13,7 @@ use crate::oracle::{Class, Violation};
 /// Sense byte 0: command reject.
 const SENSE_COMMAND_REJECT: u8 = 0x80;
 
-impl<C: Channel> Driver<C> {
+impl<C: Channel + Status> Driver<C> {
     pub(super) fn fail(&mut self, violation: Violation) -> Failure {
         let environment = self.environment(&violation);
         Failure {

@@ -3,7 +3,7 @@
 //! with `checks=none`, to the [`Tracker`]) in the order they happened.
 
 use super::area::build;
-use super::{violation, Channel, Driver, Failure, ProgramKind, NOW};
+use super::{violation, Channel, Driver, Failure, ProgramKind, Status, NOW};
 use crate::css::{Cc, SenseId, StatusControl};
 use crate::oracle::{Class, Interruption, Outstanding};
 use crate::trace::{Event, EventKind};
@@ -47,7 +47,7 @@ const SSCH_RETRIES: u32 = 4;
 /// deviation) waits before trying again: 100 µs.
 const BUSY_BACKOFF: u64 = 100 * 4096;
 
-impl<C: Channel> Driver<C> {
+impl<C: Channel + Status> Driver<C> {
     /// Whether an operation is outstanding.
     pub(super) fn outstanding(&self) -> bool {
         if self.config.checks {
@@ -295,7 +295,7 @@ impl<C: Channel> Driver<C> {
 
     /// Between iterations nothing is outstanding: whatever status is pending
     /// now was not asked for (or was presented twice). Where the next
-    /// START's condition code tells the same ([`Channel::start_reveals_pending`]),
+    /// START's condition code tells the same ([`Status::start_reveals_pending`]),
     /// that START takes it; after the last iteration nothing follows, so
     /// the drain runs then.
     #[inline(always)]

@@ -2,7 +2,8 @@
 //! every instruction and interruption to the [`Oracle`] in the order they
 //! happened, checks the data the device wrote, and keeps the evidence.
 //!
-//! It reaches the machine only through [`Channel`], so the very same code runs
+//! It reaches the machine only through [`Channel`] (the instructions) and
+//! [`Status`] (where status comes from), so the very same code runs
 //! in the guest kernel against real instructions and on the host against the
 //! models in [`crate::sim`].
 //!
@@ -20,7 +21,7 @@
 //! - `environment.rs`: a violation made a [`Failure`], and whether it was
 //!   the environment's doing (a device gone, busy or reporting its own unit
 //!   check, whose sense bytes are read) rather than the host's;
-//! - this file: the constants, the [`Channel`] the driver reaches the
+//! - this file: the constants, the [`Channel`] and [`Status`] the driver reaches the
 //!   machine through, the results ([`Summary`], [`Landed`], [`Failure`]),
 //!   the [`Driver`] itself with its entry points, and the scenario steps.
 
@@ -53,7 +54,7 @@ pub const SENSE_ID_COUNT: u16 = 32;
 /// Interruption parameter the kernel enables the subchannel with.
 pub const ENABLE_INTPARM: u32 = 0xccc0_0000;
 pub const TRACE_LEN: usize = 48;
-/// A deadline that has always passed: [`Channel::next_interruption`] then
+/// A deadline that has always passed: [`Status::next_interruption`] then
 /// hands out what is there and does not wait.
 pub const NOW: u64 = 0;
 
@@ -71,7 +72,9 @@ pub enum DeviceState {
 /// Bytes a SENSE after a unit check asks for (basic sense is 24 or 32).
 pub const SENSE_COUNT: u16 = 32;
 
-/// What the driver needs from the machine.
+/// What the driver needs from the machine: the instructions. Where status
+/// comes from is the other half, [`Status`]; the driver takes one value
+/// implementing both.
 pub trait Channel {
     /// The subchannel ID under test.
     fn sid(&self) -> u32;
@@ -82,6 +85,18 @@ pub trait Channel {
     fn hsch(&mut self) -> Cc;
     /// The TOD clock.
     fn tod(&self) -> u64;
+    /// Hears every event as it is recorded, when `verbose=3` asks for it.
+    fn log(&mut self, _event: &Event) {}
+    /// STORE SUBCHANNEL's view of the device, asked when an instruction or
+    /// a status says "not operational".
+    fn device_state(&mut self) -> DeviceState {
+        DeviceState::Present
+    }
+}
+
+/// Where the driver's status comes from: how it is collected is the
+/// implementation's business, chosen once when it is made.
+pub trait Status {
     /// The next interruption for any subchannel, in the order the status was
     /// collected, or `None` once the TOD clock passes `deadline`. Status must
     /// not be collected outside this call, so that the oracle sees
@@ -95,22 +110,15 @@ pub trait Channel {
     /// judged as if it came after it.
     fn collected(&mut self) -> Option<Interruption>;
     /// Whether START SUBCHANNEL's condition code tells everything a drain
-    /// would collect before it: the mode sees no status but this
-    /// subchannel's own, and that only through TEST SUBCHANNEL (`mode=tsch`:
-    /// no interruptions), so status left pending makes the next START cc 1,
+    /// would collect before it: the source sees no status but this
+    /// subchannel's own, and that only through TEST SUBCHANNEL (no
+    /// interruptions), so status left pending makes the next START cc 1,
     /// and the driver takes and judges it then. The drain between
     /// iterations is then left to the next START (CLEAR, which would
     /// withdraw the status unseen, and HALT, and the end of the run still
     /// drain first).
     fn start_reveals_pending(&self) -> bool {
         false
-    }
-    /// Hears every event as it is recorded, when `verbose=3` asks for it.
-    fn log(&mut self, _event: &Event) {}
-    /// STORE SUBCHANNEL's view of the device, asked when an instruction or
-    /// a status says "not operational".
-    fn device_state(&mut self) -> DeviceState {
-        DeviceState::Present
     }
 }
 
@@ -133,6 +141,15 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     fn tod(&self) -> u64 {
         (**self).tod()
     }
+    fn log(&mut self, event: &Event) {
+        (**self).log(event)
+    }
+    fn device_state(&mut self) -> DeviceState {
+        (**self).device_state()
+    }
+}
+
+impl<T: Status + ?Sized> Status for &mut T {
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
         (**self).next_interruption(deadline)
     }
@@ -141,12 +158,6 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     }
     fn start_reveals_pending(&self) -> bool {
         (**self).start_reveals_pending()
-    }
-    fn log(&mut self, event: &Event) {
-        (**self).log(event)
-    }
-    fn device_state(&mut self) -> DeviceState {
-        (**self).device_state()
     }
 }
 
@@ -306,7 +317,7 @@ pub fn default_iterations(scenario: Scenario) -> u32 {
     }
 }
 
-pub struct Driver<C: Channel> {
+pub struct Driver<C: Channel + Status> {
     chan: C,
     config: Config,
     oracle: Oracle,
@@ -327,7 +338,7 @@ pub struct Driver<C: Channel> {
     /// build refills only `data[..n]`.
     clean_from: [Option<usize>; 2],
     /// The drain after the last iteration is left to the next START
-    /// ([`Channel::start_reveals_pending`]).
+    /// ([`Status::start_reveals_pending`]).
     drain_owed: bool,
     /// The ORB of every start ([`Orb::format1`]), kept rather than built
     /// for each.
@@ -343,8 +354,8 @@ pub struct Driver<C: Channel> {
     summary: Summary,
 }
 
-impl<C: Channel> Driver<C> {
-    /// A driver for `chan`: a [`Channel`] it owns, or `&mut` one.
+impl<C: Channel + Status> Driver<C> {
+    /// A driver for `chan`: a [`Channel`] and [`Status`] it owns, or `&mut` one.
     pub fn new(chan: C, config: &Config) -> Self {
         let sid = chan.sid();
         let t0 = chan.tod();

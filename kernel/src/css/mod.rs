@@ -1,33 +1,26 @@
 //! The channel subsystem as the scenarios see it: discovery and enabling of
 //! the subchannel under test, and [`Subchannel`], the real-hardware
-//! implementation of [`gate::driver::Channel`].
-//!
-//! Status reaches the driver in one of four ways (`mode=` on the command line):
-//! - `irq`: the I/O-interruption handler runs TEST SUBCHANNEL and leaves the
-//!   result in a slot; the driver unmasks I/O interruptions only while it
-//!   waits in [`Channel::next_interruption`], one interruption per opening,
-//!   so it sees instructions and status in their true order.
-//! - `wait`: as `irq`, but the CPU waits for the interruption in an enabled
-//!   wait state instead of spinning.
-//! - `poll`: I/O interruptions stay masked; TEST PENDING INTERRUPTION is
-//!   polled and TEST SUBCHANNEL run for what it returns.
-//! - `tsch`: I/O interruptions stay masked; TEST SUBCHANNEL is polled on the
-//!   subchannel itself. No interruption code is ever stored, so the
-//!   interruption parameter is taken to be the subchannel's current one
-//!   (the last accepted SSCH's) and cannot be checked.
+//! implementation of [`gate::driver::Channel`] and [`gate::driver::Status`]:
+//! the instructions through an [`issue::Issuer`] (on this CPU, or on either
+//! CPU), the status from a [`source::Source`] (how it is collected: see
+//! [`source`]), both chosen once, in [`Subchannel::new`].
 
 pub mod insn;
+pub mod issue;
 pub mod second;
+pub mod source;
 
-use crate::rt::psw::PswMask;
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
-use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, Scsw, SubchannelId};
-use gate::driver::{Channel, DeviceState, IoArea, ENABLE_INTPARM, NOW};
+use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, SubchannelId};
+use gate::driver::{Channel, DeviceState, IoArea, Status, ENABLE_INTPARM};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
-use gate::route::Router;
+use issue::Issuer;
+use source::{Chosen, Own, Routed, Source};
 use spin::Mutex;
+
+pub use source::on_io_interruption;
 
 /// Interruption subclass ccwgate enables its subchannel with.
 pub const ISC: u8 = 3;
@@ -171,13 +164,6 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
     })
 }
 
-/// Status the I/O-interruption handler collected and the driver has not
-/// taken yet. One slot is enough: the handler returns with I/O masked, so
-/// each opening of I/O ([`Subchannel::interrupted`]) admits one interruption,
-/// and the slot is emptied right after. The driver takes the lock only with
-/// I/O masked, so it never spins against the handler.
-static TAKEN: Mutex<Option<Interruption>> = Mutex::new(None);
-
 /// Collects the status for an interruption code (from the lowcore or TPI).
 /// A subchannel ID no subchannel instruction accepts is passed on unasked
 /// (as TSCH cc 3, "not operational"), for the oracle to call it what it is:
@@ -205,7 +191,7 @@ fn collect(sid: u32, intparm: u32) -> Interruption {
 /// device's own error (`device-error`).
 static UNIT_CHECK_IRB: Mutex<Option<Irb>> = Mutex::new(None);
 
-fn keep_unit_check(cc: Cc, irb: &Irb) {
+pub(crate) fn keep_unit_check(cc: Cc, irb: &Irb) {
     if cc == Cc::Zero && irb.scsw.device_status().contains(DeviceStatus::UNIT_CHECK) {
         *UNIT_CHECK_IRB.lock() = Some(*irb);
     }
@@ -216,48 +202,21 @@ pub fn unit_check_irb() -> Option<Irb> {
     *UNIT_CHECK_IRB.lock()
 }
 
-/// The I/O-interruption path: collect the status of the interrupting
-/// subchannel at once, as an operating system would.
-pub fn on_io_interruption(sid: u32, intparm: u32) {
-    if cpu::address() != 0 {
-        return second::on_io_interruption(sid, intparm);
-    }
-    let irq = collect(sid, intparm);
-    if TAKEN.lock().replace(irq).is_some() {
-        // The handler masks I/O on return, so this is a ccwgate bug, and
-        // losing status silently would hide host bugs: say so loudly.
-        panic!("two I/O interruptions in one opening");
-    }
-}
-
-fn take() -> Option<Interruption> {
-    let mut slot = TAKEN.lock();
-    // Copy out only what is there (under TCG a block copy is a helper call).
-    if slot.is_none() {
-        return None;
-    }
-    slot.take()
-}
-
 #[repr(C, align(8))]
 struct Areas([IoArea; 2]);
 /// Each subchannel's pair of I/O areas, by its index in the run.
 static AREAS: [Mutex<Areas>; MAX_SUBCHANNELS] =
     [const { Mutex::new(Areas([IoArea::new(), IoArea::new()])) }; MAX_SUBCHANNELS];
 
-/// The subchannels under test and the status collected for one of them
-/// while another's driver waited ([`gate::route`]). Taken only by drivers,
-/// never by the interruption handler.
-static ROUTER: Mutex<Router> = Mutex::new(Router::new());
-
 /// Mixed into the seed for choosing the CPU of each instruction.
 const CPU_CHOICE_SEED: u64 = 0xc0c0_0001_5eed_0002;
 
 /// Makes `found` the subchannels of this run, in this order; member `i` is
-/// then [`Subchannel::new`]`(i, ..)`, with [`Router::intparm_base`]`(i)`
-/// for its interruption parameters when there are several.
+/// then [`Subchannel::new`]`(i, ..)`, with
+/// [`gate::route::Router::intparm_base`]`(i)` for its interruption
+/// parameters when there are several.
 pub fn members(found: &[Found]) {
-    let mut router = ROUTER.lock();
+    let mut router = source::ROUTER.lock();
     router.clear();
     for f in found {
         router.add(f.sid);
@@ -266,212 +225,41 @@ pub fn members(found: &[Found]) {
 
 /// A subchannel under test, driven by real instructions.
 pub struct Subchannel {
-    index: usize,
-    sid: u32,
-    mode: Collect,
-    cpus: Cpus,
-    /// Which CPU runs each instruction under `cpus=both`.
-    rng: Rng,
-    /// Interruption parameter of the last accepted SSCH (or of enabling).
-    intparm: u32,
-    /// Several subchannels under test: status goes through the [`ROUTER`].
-    /// With one, everything collected is this one's to judge.
-    several: bool,
-    /// Where this CPU's TEST SUBCHANNEL stores for the driver. TSCH stores
-    /// the IRB with cc 0 and 1 and only then is its SCSW read, so the
-    /// buffer is not cleared before each TSCH.
-    irb: Irb,
+    io: Issuer,
+    source: Chosen,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
 impl Subchannel {
-    /// Member `index` of the run (see [`members`]).
+    /// Member `index` of the run (see [`members`]): the one place that
+    /// turns `cpus=` and `mode=` into an issuer and a status source.
     pub fn new(index: usize, sid: u32, config: &Config) -> Self {
         let areas = AREAS[index].try_lock().expect("one Subchannel per member");
-        let several = ROUTER.lock().len() > 1;
-        Subchannel {
-            index,
-            sid,
-            mode: config.mode,
-            cpus: config.cpus,
-            rng: Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64),
-            intparm: ENABLE_INTPARM,
-            several,
-            irb: Irb::ZERO,
-            areas,
-        }
-    }
-
-    /// Keeps `irq` for the member it belongs to, or hands it back.
-    fn mine(&self, irq: Interruption) -> Option<Interruption> {
-        if !self.several {
-            return Some(irq);
-        }
-        ROUTER.lock().route(self.index, irq)
-    }
-
-    fn kept(&self) -> Option<Interruption> {
-        if !self.several {
-            return None;
-        }
-        ROUTER.lock().take(self.index)
-    }
-
-    /// Whether CPU 1 runs the next instruction (`cpus=both`, by the seed).
-    fn on_second(&mut self) -> bool {
-        self.cpus == Cpus::Both && self.rng.below(2) == 1
-    }
-
-    /// TEST SUBCHANNEL on this CPU or (`cpus=both`) the other.
-    #[inline(always)]
-    fn collect(&mut self, sid: u32, intparm: u32) -> Interruption {
-        let second = self.on_second();
-        // Both paths end in registers, and the status is built once from
-        // them: block copies are MVC, a helper call under TCG.
-        let (tsch_cc, [w0, w1, w2], tod) = if second || !SubchannelId(sid).is_addressable() {
-            self.collect_elsewhere(second, sid, intparm)
-        } else {
-            let tod = clock::tod();
-            let tsch_cc = insn::tsch(sid, &mut self.irb);
-            keep_unit_check(tsch_cc, &self.irb);
-            // TSCH stores the IRB with cc 0 and 1 only.
-            let stored = u32::from(matches!(tsch_cc, Cc::Zero | Cc::One)).wrapping_neg();
-            let [w0, w1, w2] = self.irb.scsw.words();
-            (tsch_cc, [w0 & stored, w1 & stored, w2 & stored], tod)
+        let several = source::ROUTER.lock().len() > 1;
+        let choice = Rng::new(config.seed ^ CPU_CHOICE_SEED ^ index as u64);
+        let io = match config.cpus {
+            Cpus::Both => Issuer::on_either(sid, choice),
+            Cpus::One | Cpus::IoElsewhere => Issuer::here(sid),
         };
-        Interruption {
-            sid,
-            intparm,
-            tsch_cc,
-            scsw: Scsw::from_words([w0, w1, w2]),
-            tod,
-        }
+        let own = match (config.cpus, config.mode) {
+            (Cpus::IoElsewhere, _) => Own::Elsewhere(source::Elsewhere),
+            (_, Collect::Irq) => Own::Irq(source::Irq),
+            (_, Collect::Wait) => Own::Wait(source::Wait),
+            (_, Collect::Poll) => Own::Tpi(source::Tpi),
+            (_, Collect::Tsch) => Own::Tsch(source::Tsch),
+        };
+        let source = if several {
+            Chosen::Routed(Routed::new(index, own))
+        } else {
+            own.into()
+        };
+        Subchannel { io, source, areas }
     }
-
-    /// [`Subchannel::collect`] off the usual path: on the other CPU, or for
-    /// a subchannel ID no instruction accepts.
-    #[cold]
-    #[inline(never)]
-    fn collect_elsewhere(&mut self, second: bool, sid: u32, intparm: u32) -> (Cc, [u32; 3], u64) {
-        if !second || !SubchannelId(sid).is_addressable() {
-            let irq = collect(sid, intparm);
-            return (irq.tsch_cc, irq.scsw.words(), irq.tod);
-        }
-        let tod = clock::tod();
-        let (tsch_cc, irb) = second::on_second(second::Work::Tsch { sid });
-        keep_unit_check(tsch_cc, &irb);
-        (tsch_cc, irb.scsw.words(), tod)
-    }
-
-    /// Status kept for this subchannel by the router, or taken by an
-    /// interruption handler and not handed out yet.
-    #[inline(never)]
-    fn collected_ahead(&mut self) -> Option<Interruption> {
-        if let Some(irq) = self.kept() {
-            return Some(irq);
-        }
-        loop {
-            let taken = match (self.cpus, self.mode) {
-                // CPU 1's queue may hold several, another member's ahead
-                // of this one's: route those on until this one's or none.
-                (Cpus::IoElsewhere, _) => second::take()?,
-                (_, Collect::Irq | Collect::Wait) => return take().and_then(|irq| self.mine(irq)),
-                // The polling modes keep I/O masked: no handler collects.
-                (_, Collect::Poll | Collect::Tsch) => return None,
-            };
-            if let Some(irq) = self.mine(taken) {
-                return Some(irq);
-            }
-        }
-    }
-
-    /// START SUBCHANNEL issued by CPU 1 (`cpus=both`).
-    #[cold]
-    #[inline(never)]
-    fn ssch_on_second(&self, orb: &Orb) -> Cc {
-        second::on_second(second::Work::Ssch {
-            sid: self.sid,
-            orb: *orb,
-        })
-        .0
-    }
-
-    /// Status from the machine in the run's mode, for any subchannel.
-    #[inline(always)]
-    fn raw(&mut self, deadline: u64) -> Option<Interruption> {
-        if self.cpus == Cpus::IoElsewhere {
-            return second::wait(deadline);
-        }
-        match self.mode {
-            Collect::Poll => self.poll(deadline),
-            Collect::Tsch => self.poll_tsch(deadline),
-            Collect::Irq => self.interrupted(deadline),
-            Collect::Wait => self.waited(deadline),
-        }
-    }
-
-    #[inline(never)]
-    fn poll(&mut self, deadline: u64) -> Option<Interruption> {
-        loop {
-            if let Some((sid, intparm)) = insn::tpi() {
-                return Some(self.collect(sid, intparm));
-            }
-            if passed(deadline) {
-                return None;
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn poll_tsch(&mut self, deadline: u64) -> Option<Interruption> {
-        loop {
-            let irq = self.collect(self.sid, self.intparm);
-            if irq.tsch_cc != Cc::One || irq.tod >= deadline {
-                return (irq.tsch_cc != Cc::One).then_some(irq);
-            }
-        }
-    }
-
-    #[inline(never)]
-    fn waited(&mut self, deadline: u64) -> Option<Interruption> {
-        // What is already pending comes in the moment I/O opens; only then
-        // idle, until an interruption or the clock comparator at the deadline.
-        take().or_else(open_once).or_else(|| {
-            clock::wait_until(deadline, PswMask::IO, || TAKEN.lock().is_some());
-            take()
-        })
-    }
-
-    #[inline(never)]
-    fn interrupted(&mut self, deadline: u64) -> Option<Interruption> {
-        take().or_else(|| loop {
-            if let Some(irq) = open_once() {
-                return Some(irq);
-            }
-            if passed(deadline) {
-                return None;
-            }
-        })
-    }
-}
-
-/// Whether `deadline` has passed; [`NOW`] has without reading the clock
-/// (the drain between iterations asks for what is there, nothing more).
-#[inline(always)]
-fn passed(deadline: u64) -> bool {
-    deadline == NOW || clock::tod() >= deadline
-}
-
-/// Opens I/O for a moment: an interruption already pending is taken then.
-fn open_once() -> Option<Interruption> {
-    cpu::unmask_io();
-    cpu::mask_io();
-    take()
 }
 
 impl Channel for Subchannel {
     fn sid(&self) -> u32 {
-        self.sid
+        self.io.sid()
     }
 
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
@@ -482,50 +270,19 @@ impl Channel for Subchannel {
     }
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        let cc = if self.on_second() {
-            self.ssch_on_second(orb)
-        } else {
-            insn::ssch(self.sid, orb)
-        };
-        // Only mode=tsch, which sees no interruption code, needs it.
-        if cc == Cc::Zero && self.mode == Collect::Tsch {
-            self.intparm = orb.intparm;
-        }
-        cc
+        self.io.ssch(orb)
     }
 
     fn csch(&mut self) -> Cc {
-        if self.on_second() {
-            return second::on_second(second::Work::Csch { sid: self.sid }).0;
-        }
-        insn::csch(self.sid)
+        self.io.csch()
     }
 
     fn hsch(&mut self) -> Cc {
-        if self.on_second() {
-            return second::on_second(second::Work::Hsch { sid: self.sid }).0;
-        }
-        insn::hsch(self.sid)
+        self.io.hsch()
     }
 
     fn tod(&self) -> u64 {
         clock::tod()
-    }
-
-    #[inline(always)]
-    fn collected(&mut self) -> Option<Interruption> {
-        // One subchannel polled: nothing is ever collected ahead.
-        let polled = matches!(self.mode, Collect::Poll | Collect::Tsch);
-        if !self.several && polled && self.cpus != Cpus::IoElsewhere {
-            return None;
-        }
-        self.collected_ahead()
-    }
-
-    fn start_reveals_pending(&self) -> bool {
-        // TSCH on this subchannel is the only collection: no interruption,
-        // no other subchannel's status, is ever seen between iterations.
-        self.mode == Collect::Tsch && self.cpus != Cpus::IoElsewhere
     }
 
     fn log(&mut self, event: &gate::trace::Event) {
@@ -534,7 +291,7 @@ impl Channel for Subchannel {
 
     fn device_state(&mut self) -> DeviceState {
         let mut schib = Schib::ZERO;
-        if insn::stsch(self.sid, &mut schib) != Cc::Zero || !schib.pmcw.device_number_valid() {
+        if insn::stsch(self.io.sid(), &mut schib) != Cc::Zero || !schib.pmcw.device_number_valid() {
             return DeviceState::Gone;
         }
         let p = &schib.pmcw;
@@ -544,20 +301,20 @@ impl Channel for Subchannel {
             DeviceState::Present
         }
     }
+}
 
+impl Status for Subchannel {
     fn next_interruption(&mut self, deadline: u64) -> Option<Interruption> {
-        if !self.several {
-            return self.raw(deadline);
-        }
-        loop {
-            if let Some(irq) = self.kept() {
-                return Some(irq);
-            }
-            let irq = self.raw(deadline)?;
-            if let Some(irq) = self.mine(irq) {
-                return Some(irq);
-            }
-        }
+        self.source.next(&mut self.io, deadline)
+    }
+
+    #[inline(always)]
+    fn collected(&mut self) -> Option<Interruption> {
+        self.source.collected()
+    }
+
+    fn start_reveals_pending(&self) -> bool {
+        self.source.start_reveals_pending()
     }
 }
 

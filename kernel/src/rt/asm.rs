@@ -168,11 +168,34 @@ unsafe extern "C" {
     pub fn ccwgate_io_stub();
     /// Where the second CPU starts (see `smp`).
     pub fn ccwgate_secondary_entry();
+    // Memory that is written at run time (by this kernel, the second CPU or
+    // QEMU) is declared `static mut`, so that no Rust reference to it ever
+    // promises immutability; only the accessors below take its address, and
+    // nothing forms a reference to it.
     /// The second CPU's 8 KiB prefix area (linker.ld).
-    pub static __secondary_prefix: [u8; 8192];
+    static mut __secondary_prefix: [u8; 8192];
     /// The 4 KiB just below the second CPU's stack (linker.ld): patterned
     /// before that CPU starts, so that an overflow shows.
-    pub static __secondary_stack_guard: [u8; super::smp::GUARD_LEN];
+    static mut __secondary_stack_guard: [u8; super::smp::GUARD_LEN];
     /// The 896-byte area QEMU fills with the `-append` string.
-    pub static __parm_area: [u8; 896];
+    static mut __parm_area: [u8; 896];
+}
+
+/// The second CPU's prefix area, 8 KiB: written before that CPU starts,
+/// then its lowcore. Accesses must be volatile (the CPU stores there).
+pub fn secondary_prefix() -> *mut u8 {
+    // Only the address is taken (safe for a `static mut`): no reference.
+    (&raw mut __secondary_prefix).cast::<u8>()
+}
+
+/// The guard below the second CPU's stack, [`super::smp::GUARD_LEN`] bytes.
+/// Accesses must be volatile (an overflow of that stack writes it).
+pub fn secondary_stack_guard() -> *mut u8 {
+    (&raw mut __secondary_stack_guard).cast::<u8>()
+}
+
+/// The 896-byte `-append` area, for volatile reads only (QEMU wrote it
+/// behind the compiler's back).
+pub fn parm_area() -> *const u8 {
+    (&raw const __parm_area).cast::<u8>()
 }

@@ -105,6 +105,12 @@ pub fn disable_isc(isc: u8) {
 /// as the end.
 pub fn stop() -> ! {
     super::smp::stop_others();
+    stop_this()
+}
+
+/// Stops this CPU alone (SIGP STOP to itself), falling back to a disabled
+/// wait. For a CPU that must not stop the others (another one ends the run).
+pub fn stop_this() -> ! {
     let address = address();
     // SAFETY: SIGP order 5 (stop) to ourselves.
     unsafe {

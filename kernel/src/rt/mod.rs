@@ -100,10 +100,9 @@ pub fn elapsed_us() -> u64 {
 /// behind the compiler's back, after the image was linked with zeroes there.
 pub fn command_line() -> [u8; 896] {
     let mut out = [0u8; 896];
-    // SAFETY: __parm_area is an 896-byte, always-mapped area defined in asm.
-    let base = core::ptr::addr_of!(asm::__parm_area).cast::<u8>();
+    let base = asm::parm_area();
     for (i, b) in out.iter_mut().enumerate() {
-        // SAFETY: i < 896, inside the area.
+        // SAFETY: i < 896, inside the always-mapped area defined in asm.
         *b = unsafe { core::ptr::read_volatile(base.add(i)) };
     }
     out

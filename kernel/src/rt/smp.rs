@@ -19,7 +19,7 @@ use super::lowcore;
 use super::psw::{Psw, PswMask};
 use super::{asm, clock, cpu, interrupts};
 use core::arch::asm;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// SIGNAL PROCESSOR orders (PoP ch. 4, "Signal-Processor Orders").
 const SIGP_SENSE: u8 = 1;
@@ -29,6 +29,12 @@ const SIGP_SET_PREFIX: u8 = 13;
 
 /// SIGP STOP attempts while the other CPU answers busy.
 const STOP_TRIES: u32 = 1000;
+
+/// SIGP SENSE status bit 25: the addressed CPU is in the stopped state.
+const STATUS_STOPPED: u32 = 1 << (31 - 25);
+
+/// How long [`end_alone`] waits for the other CPU to be seen stopped.
+const STOPPED_WAIT_US: u64 = 100_000;
 
 /// The second CPU's address.
 pub const SECOND: u16 = 1;
@@ -62,6 +68,8 @@ impl SmpError {
 }
 
 static STARTED: AtomicBool = AtomicBool::new(false);
+/// The CPU that is ending the run ([`end_alone`]), plus one; 0 while none is.
+static ENDING: AtomicU32 = AtomicU32::new(0);
 static ALIVE: AtomicBool = AtomicBool::new(false);
 
 /// SIGNAL PROCESSOR `order` to CPU `address` with `parameter`: the
@@ -118,9 +126,7 @@ pub fn start_second() -> Result<(), SmpError> {
 /// Fills the second CPU's prefix area: this CPU's new PSWs, the restart
 /// new PSW pointing at the secondary entry. Its absolute address.
 fn prepare_prefix_area() -> u32 {
-    let area = core::ptr::addr_of!(asm::__secondary_prefix)
-        .cast::<u8>()
-        .cast_mut();
+    let area = asm::secondary_prefix();
     let first = lowcore::RESTART_NEW_PSW;
     for offset in first..first + 6 * core::mem::size_of::<Psw>() {
         // SAFETY: both ranges lie in an 8 KiB lowcore (this CPU's at real 0,
@@ -146,9 +152,7 @@ fn prepare_prefix_area() -> u32 {
 }
 
 fn guard() -> *mut u8 {
-    core::ptr::addr_of!(asm::__secondary_stack_guard)
-        .cast::<u8>()
-        .cast_mut()
+    asm::secondary_stack_guard()
 }
 
 fn fill_guard() {
@@ -197,4 +201,51 @@ pub fn stop_others() {
             }
         }
     }
+}
+
+/// What [`end_alone`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// This CPU ends the run, and no other CPU runs: either none was
+    /// started, or every other one was seen in the stopped state.
+    Alone,
+    /// This CPU ends the run, but another CPU was not seen stopped in time.
+    NotAlone,
+    /// Another CPU is already ending the run; this one must only stop.
+    Other,
+}
+
+/// Claims the end of the run for this CPU and stops every other CPU
+/// (SIGP STOP), waiting a bounded time until SIGP SENSE reports each one
+/// stopped. The first CPU to call it ends the run; a second caller (both
+/// failing at once) gets [`Ending::Other`]. Calling it again on the CPU
+/// that claimed the end repeats the check.
+pub fn end_alone() -> Ending {
+    let this = u32::from(cpu::address()) + 1;
+    match ENDING.compare_exchange(0, this, Ordering::SeqCst, Ordering::SeqCst) {
+        Ok(_) => {}
+        Err(owner) if owner == this => {}
+        Err(_) => return Ending::Other,
+    }
+    if !STARTED.load(Ordering::SeqCst) {
+        return Ending::Alone;
+    }
+    stop_others();
+    let deadline = clock::tod() + clock::us_to_tod(STOPPED_WAIT_US);
+    let me = cpu::address();
+    for address in [0, SECOND] {
+        if address == me {
+            continue;
+        }
+        loop {
+            let (cc, status) = sigp(address, SIGP_SENSE, 0);
+            if cc == 1 && status & STATUS_STOPPED != 0 {
+                break;
+            }
+            if clock::tod() >= deadline {
+                return Ending::NotAlone;
+            }
+        }
+    }
+    Ending::Alone
 }
