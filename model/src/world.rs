@@ -355,10 +355,25 @@ enum Vpc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Wpc {
     Idle,
+    /// `k-irb-once`: take the pending IRB's copy under `sch->lock`.
+    Take,
+    /// `mutex-2026`: `mutex_lock(io_mutex)` before the solicited block.
+    Lock,
     Start,
-    Free { is_final: bool, solicited: bool },
-    Copy { is_final: bool, finished: bool },
-    Reset { is_final: bool, finished: bool },
+    Free {
+        is_final: bool,
+        solicited: bool,
+    },
+    Copy {
+        is_final: bool,
+        finished: bool,
+        ends: bool,
+    },
+    Reset {
+        is_final: bool,
+        finished: bool,
+        ends: bool,
+    },
     Signal,
 }
 
@@ -419,6 +434,16 @@ pub struct World {
     region_irb: Scsw,
     region_orb: Option<Orb>,
     io_mutex_vcpu: bool,
+    /// `mutex-2026`: the work item holds `io_mutex` from before its
+    /// solicited block to after its IDLE reset.
+    io_mutex_work: bool,
+    /// `k-irb-once`: `fsm_irq` marked `private->irb` pending and the work
+    /// item has not taken its copy yet.
+    irb_pending: bool,
+    /// `k-gen`: the start generation (`fsm_io_helper`, SSCH cc 0) and the
+    /// one `fsm_do_halt` / `fsm_do_clear` recorded (HSCH/CSCH cc 0).
+    start_gen: u64,
+    async_gen: u64,
     work_pending: bool,
     wpc: Wpc,
     eventfd: u32,
@@ -476,6 +501,10 @@ impl World {
             region_irb: Scsw::ZERO,
             region_orb: None,
             io_mutex_vcpu: false,
+            io_mutex_work: false,
+            irb_pending: false,
+            start_gen: 0,
+            async_gen: 0,
             work_pending: false,
             wpc: Wpc::Idle,
             eventfd: 0,
@@ -519,10 +548,13 @@ impl World {
                 // mutex_lock sleeps while the vCPU's write holds io_mutex.
                 // The reference host also waits until QEMU has read the
                 // IRB it copied last: the region holds one.
+                Wpc::Copy { .. } if self.variant.mutex_2026() => true,
                 Wpc::Copy { .. } => {
                     let unread = self.variant.architectural_relay() && self.eventfd > 0;
                     !self.io_mutex_vcpu && !unread
                 }
+                // mutex-2026: mutex_lock before the solicited block.
+                Wpc::Lock => !self.io_mutex_vcpu,
                 _ => true,
             },
             // Needs the BQL, then sleeps on io_mutex in the region read.
@@ -531,11 +563,20 @@ impl World {
             IOTHREAD => {
                 let held_back = self.variant.architectural_relay()
                     && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0;
-                self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu && !held_back
+                self.eventfd > 0
+                    && !self.bql_held()
+                    && !self.io_mutex_vcpu
+                    && !self.io_mutex_work
+                    && !held_back
             }
             VCPU => match self.vpc {
                 Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
                 Vpc::Done(_) => false,
+                // The region writes' mutex_trylock fails while the work
+                // item holds io_mutex (mutex-2026), and QEMU writes again
+                // on -EAGAIN: the vCPU spins until the work item lets go,
+                // modelled as waiting for it.
+                Vpc::IoWrite | Vpc::AsyncWrite { .. } => !self.io_mutex_work,
                 _ => true,
             },
             _ => false,
@@ -935,6 +976,8 @@ impl World {
                         self.mech.irb_overwritten += 1;
                     }
                     self.irb = irb;
+                    // k-irb-once: marked pending, under the same lock.
+                    self.irb_pending = true;
                 }
                 self.irb_taken = false;
                 if !self.work_pending {
@@ -951,6 +994,7 @@ impl World {
     /// a lock or a point where another CPU could change what it reads.
     fn work_step(&mut self) -> u64 {
         let t = self.draw(self.lat.host_step);
+        let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
         match self.wpc {
             Wpc::Idle => {
                 self.work_pending = false;
@@ -958,23 +1002,60 @@ impl World {
                     self.irb = irb;
                     self.work_pending = !self.irb_queue.is_empty();
                 }
-                self.wpc = Wpc::Start;
+                self.wpc = if self.variant.k_irb_once() {
+                    Wpc::Take
+                } else if self.variant.mutex_2026() {
+                    Wpc::Lock
+                } else {
+                    Wpc::Start
+                };
                 0
             }
-            Wpc::Start => {
-                self.irb_taken = self.irb_queue.is_empty();
+            Wpc::Take => {
+                // k-irb-once: under sch->lock, the pending IRB's copy and
+                // the mark cleared; nothing pending, nothing to do.
+                if !self.irb_pending {
+                    self.wpc = Wpc::Idle;
+                    if self.work_pending {
+                        self.wake(WORK, self.lat.host_step);
+                    }
+                    return t;
+                }
+                self.irb_pending = false;
+                self.irb_taken = true;
                 self.work_irb = self.irb;
-                let ac = self.irb.0[0] & AC;
+                self.wpc = if self.variant.mutex_2026() {
+                    Wpc::Lock
+                } else {
+                    Wpc::Start
+                };
+                t
+            }
+            Wpc::Lock => {
+                // mutex-2026: io_mutex from here to after the IDLE reset.
+                self.io_mutex_work = true;
+                self.wpc = Wpc::Start;
+                t
+            }
+            Wpc::Start => {
+                if !self.variant.k_irb_once() {
+                    self.irb_taken = self.irb_queue.is_empty();
+                }
+                if self.variant.architectural_relay() {
+                    self.work_irb = self.irb;
+                }
+                let seen = self.work_view();
+                let ac = seen.0[0] & AC;
                 let is_final = ac
                     & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
                     == 0;
                 // scsw_is_solicited: deferred cc set, or more than alert status.
-                let solicited = self.irb.0[0] & DCC != 0
-                    || sc(&self.irb) != (StatusControl::ALERT | StatusControl::PENDING).bits();
+                let solicited = seen.0[0] & DCC != 0
+                    || sc(&seen) != (StatusControl::ALERT | StatusControl::PENDING).bits();
                 if solicited {
-                    let mut irb = self.irb;
+                    let mut irb = seen;
                     self.cp_update_scsw(&mut irb);
-                    if self.variant.architectural_relay() {
+                    if self.works_on_a_copy() {
                         self.work_irb = irb;
                     } else {
                         // Upstream updates private->irb in place, which the
@@ -993,49 +1074,69 @@ impl World {
                 solicited,
             } => {
                 let mut finished = false;
+                let seen = self.work_view();
                 // A halt's or clear's final status while a start the guest
                 // issued after that halt or clear is being processed.
-                let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
                 if is_final
                     && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
-                    && fc(&self.irb) & halt_or_clear != 0
+                    && fc(&seen) & halt_or_clear != 0
                     && self.start_seq > self.async_seq
                 {
                     self.mech.stale_status_over_start += 1;
                 }
-                // The reference host frees a program only for status that
-                // can end it: not a halt's or clear's status whose request
-                // came before the program was started.
-                let ends_this_program = !self.variant.architectural_relay()
-                    || fc(&self.work_irb) & halt_or_clear == 0
-                    || self.start_seq < self.async_seq;
-                if solicited && is_final && self.state == Fsm::CpPending && ends_this_program {
+                // Whether the status can end the current program. The
+                // reference host: not a halt's or clear's status whose
+                // request came before the program was started; k-gen the
+                // same by its generations.
+                let ends = if self.variant.architectural_relay() {
+                    fc(&seen) & halt_or_clear == 0 || self.start_seq < self.async_seq
+                } else if self.variant.k_gen() {
+                    fc(&seen) & halt_or_clear == 0 || self.async_gen >= self.start_gen
+                } else {
+                    true
+                };
+                if solicited && is_final && self.state == Fsm::CpPending && ends {
                     self.cp_free();
                     finished = true;
                 }
-                self.wpc = Wpc::Copy { is_final, finished };
-                t
-            }
-            Wpc::Copy { is_final, finished } => {
-                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb). The
-                // reference host copies the IRB it took at the start.
-                self.region_irb = if self.variant.architectural_relay() {
-                    self.work_irb
-                } else {
-                    self.irb
+                self.wpc = Wpc::Copy {
+                    is_final,
+                    finished,
+                    ends,
                 };
-                self.wpc = Wpc::Reset { is_final, finished };
                 t
             }
-            Wpc::Reset { is_final, finished } => {
+            Wpc::Copy {
+                is_final,
+                finished,
+                ends,
+            } => {
+                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb). The
+                // reference host and k-irb-once copy the IRB taken at the
+                // start; under mutex-2026 the lock is already held.
+                self.region_irb = self.work_view();
+                self.wpc = Wpc::Reset {
+                    is_final,
+                    finished,
+                    ends,
+                };
+                t
+            }
+            Wpc::Reset {
+                is_final,
+                finished,
+                ends,
+            } => {
                 let reset = if self.variant.idle_only_when_cp_finished() {
                     finished
                 } else {
-                    is_final
+                    is_final && ends
                 };
                 if reset {
                     self.set_idle();
                 }
+                // mutex-2026: mutex_unlock after the IDLE reset.
+                self.io_mutex_work = false;
                 self.wpc = Wpc::Signal;
                 t
             }
@@ -1048,6 +1149,21 @@ impl World {
                 }
                 t
             }
+        }
+    }
+
+    /// Whether the work item works on a copy of the IRB of its own (the
+    /// reference host, k-irb-once) rather than on `private->irb`.
+    fn works_on_a_copy(&self) -> bool {
+        self.variant.architectural_relay() || self.variant.k_irb_once()
+    }
+
+    /// The IRB the work item is handling, as it reads it now.
+    fn work_view(&self) -> Scsw {
+        if self.works_on_a_copy() {
+            self.work_irb
+        } else {
+            self.irb
         }
     }
 
@@ -1149,6 +1265,10 @@ impl World {
             if let Some(s) = self.architectural(host) {
                 self.present_to_guest(s);
             }
+        } else if self.variant.q_relay() {
+            if let Some(s) = self.q_relay(host) {
+                self.present_to_guest(s);
+            }
         } else {
             // copy_scsw_to_guest: every field, function control included.
             self.present_to_guest(host);
@@ -1190,6 +1310,31 @@ impl World {
             false
         };
         belongs.then(|| {
+            let mut s = host;
+            set(&mut s, FC, guest_fc);
+            s
+        })
+    }
+
+    /// `q-relay`'s `vfio_ccw_io_notifier_handler`: nothing for a region
+    /// without status pending, nothing for status of a function the guest
+    /// no longer has (it has CLEAR and the IRB lacks it; it is idle and
+    /// the IRB has a function; it has START alone and the IRB has HALT or
+    /// CLEAR); otherwise the host's SCSW with the guest's function control.
+    fn q_relay(&self, host: Scsw) -> Option<Scsw> {
+        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+            return None;
+        }
+        let (host_fc, guest_fc) = (fc(&host), fc(&self.q_scsw));
+        let (start, halt, clear) = (
+            FunctionControl::START.bits(),
+            FunctionControl::HALT.bits(),
+            FunctionControl::CLEAR.bits(),
+        );
+        let gone = (guest_fc & clear != 0 && host_fc & clear == 0)
+            || (guest_fc == 0 && host_fc != 0)
+            || (guest_fc == start && host_fc & (halt | clear) != 0);
+        (!gone).then(|| {
             let mut s = host;
             set(&mut s, FC, guest_fc);
             s
@@ -1288,6 +1433,8 @@ impl World {
                 }
                 match cc {
                     0 => {
+                        // k-gen: a new start generation.
+                        self.start_gen += 1;
                         self.state = Fsm::CpPending;
                         self.vpc = Vpc::IoReturn(0);
                     }
@@ -1343,6 +1490,11 @@ impl World {
                         } else {
                             self.hw_hsch()
                         };
+                        if cc == 0 {
+                            // k-gen: fsm_do_halt / fsm_do_clear record the
+                            // generation of the start they act on.
+                            self.async_gen = self.start_gen;
+                        }
                         match cc {
                             0 => 0,
                             1 | 2 if !clear => EBUSY,
@@ -1464,7 +1616,7 @@ impl World {
                     self.vpc = Vpc::Done(Cc::Two);
                 } else {
                     self.q_scsw.0[0] |= FunctionControl::HALT.bits();
-                    if !self.variant.architectural_relay() {
+                    if !self.variant.architectural_relay() && !self.variant.q_relay() {
                         // Upstream removes the start function here.
                         self.q_scsw.0[0] &= !FunctionControl::START.bits();
                     }
@@ -1478,7 +1630,7 @@ impl World {
                     FC | AC,
                     FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
                 );
-                if self.variant.architectural_relay() {
+                if self.variant.architectural_relay() || self.variant.q_relay() {
                     // The clear function withdraws pending status and its
                     // interruption request.
                     set(&mut self.q_scsw, SC, 0);
