@@ -13,8 +13,13 @@
 //! Two ways to run it:
 //! - [`run`]: one timed run per seed (latencies drawn from [`Latencies`]);
 //!   many seeds give detection rates and iterations to detection.
-//! - [`exhaustive`]: every interleaving of one short scenario, depth-first
-//!   with a preemption bound, counting the ones that FAIL.
+//! - [`exhaustive`] / [`exhaustive_setup`]: every interleaving of a short
+//!   run (any channel-I/O scenario, a few iterations), depth-first with a
+//!   preemption bound, counting the ones that FAIL.
+//!
+//! Both take the kernel's [`Config`], best built by the kernel's own
+//! command-line parser ([`kernel_config`]), so that every token means in
+//! the model what it means in the guest.
 
 pub mod sched;
 pub mod variant;
@@ -26,7 +31,7 @@ use gate::cmdline::{Config, Scenario};
 use gate::driver::{Driver, Failure, Summary};
 
 pub use sched::{Dfs, Sched};
-pub use variant::Variant;
+pub use variant::{Base, Change, Variant};
 pub use world::{Latencies, Mechanism, Range, World, SID, US};
 
 /// The kernel's channel-I/O scenarios, which the model runs.
@@ -208,7 +213,19 @@ impl Default for Bounds {
     }
 }
 
-/// The exhaustive scenario: `csch-race` for one iteration at delay 0 (after
+/// The kernel's command-line parser (`gate::cmdline::parse`) on `line`, its
+/// rejection as the message the kernel's ERROR verdict would name.
+pub fn kernel_config(line: &str) -> Result<Config, String> {
+    gate::cmdline::parse(line.as_bytes()).map_err(|e| {
+        format!(
+            "kernel option `{}` rejected: {:?}",
+            String::from_utf8_lossy(e.token),
+            e.kind
+        )
+    })
+}
+
+/// The default exhaustive scenario: `csch-race` for one iteration at delay 0 (after
 /// the baseline SENSE ID, START, CLEAR, START), in which the scheduler, not
 /// a delay, decides where the CLEAR lands relative to the start's completion.
 pub fn exhaustive_config(seed: u64) -> Config {
@@ -222,24 +239,43 @@ pub fn exhaustive_config(seed: u64) -> Config {
 }
 
 /// Runs every interleaving of `config` on `variant` within `bounds`,
-/// calling `progress` with the number of runs so far.
+/// calling `progress` with the number of runs so far. The same as
+/// [`exhaustive_setup`] with [`Setup::new`]`(variant, *config)`.
 pub fn exhaustive(
     variant: Variant,
     config: &Config,
     bounds: Bounds,
+    progress: impl FnMut(u64),
+) -> Exhaustive {
+    exhaustive_setup(&Setup::new(variant, *config), bounds, progress)
+}
+
+/// The world of one interleaving of `setup` under `sched`.
+fn dfs_world(setup: &Setup, sched: Sched) -> World {
+    World::new(
+        setup.variant,
+        setup.latencies,
+        setup.host_cpus,
+        setup.config.seed,
+        sched,
+    )
+}
+
+/// Runs every interleaving of `setup` (its variant, its config: scenario,
+/// iterations, every kernel token; its seed is `setup.config.seed`) within
+/// `bounds`, calling `progress` with the number of runs so far. Latencies
+/// only order nothing here: every step takes its minimum.
+pub fn exhaustive_setup(
+    setup: &Setup,
+    bounds: Bounds,
     mut progress: impl FnMut(u64),
 ) -> Exhaustive {
+    let config = &setup.config;
     let mut report = Exhaustive::default();
     let mut dfs = Dfs::new(bounds.preemptions, bounds.depth);
     loop {
         dfs.begin();
-        let mut world = World::new(
-            variant,
-            Latencies::default(),
-            HOST_CPUS,
-            config.seed,
-            Sched::Dfs(dfs),
-        );
+        let mut world = dfs_world(setup, Sched::Dfs(dfs));
         let result = drive(&mut world, config, config.seed);
         let Sched::Dfs(d) = std::mem::replace(&mut world.sched, Sched::Timed) else {
             unreachable!("the world keeps its scheduler");
@@ -286,12 +322,15 @@ pub fn replay(
     preemptions: u32,
     schedule: &[u16],
 ) -> (RunResult, Vec<String>) {
-    let world = World::new(
-        variant,
-        Latencies::default(),
-        HOST_CPUS,
-        config.seed,
-        Sched::Dfs(Dfs::replay(schedule, preemptions)),
-    );
-    logged(world, config, true)
+    replay_setup(&Setup::new(variant, *config), preemptions, schedule)
+}
+
+/// [`replay`] for an interleaving of [`exhaustive_setup`].
+pub fn replay_setup(
+    setup: &Setup,
+    preemptions: u32,
+    schedule: &[u16],
+) -> (RunResult, Vec<String>) {
+    let world = dfs_world(setup, Sched::Dfs(Dfs::replay(schedule, preemptions)));
+    logged(world, &setup.config, true)
 }
