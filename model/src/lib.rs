@@ -32,7 +32,9 @@ use gate::driver::{Driver, Failure, Summary};
 
 pub use sched::{Dfs, Sched};
 pub use variant::{Base, Change, Variant};
-pub use world::{Latencies, Mechanism, Range, World, SID, US};
+pub use world::{
+    Latencies, Mechanism, Range, Unsolicited, UnsolicitedKind, World, SID, US,
+};
 
 /// The kernel's channel-I/O scenarios, which the model runs.
 pub const IO_SCENARIOS: [Scenario; 5] = [
@@ -55,7 +57,10 @@ pub struct Setup {
     /// Percent of completions whose device end the device presents
     /// separately (timed runs only).
     pub split_percent: u32,
-    /// What the kernel's command line would say; `seed` is replaced per run.
+    /// Status the device presents on its own (off by default).
+    pub unsolicited: Unsolicited,
+    /// What the kernel's command line would say; `seed` is replaced per run
+    /// (timed runs).
     pub config: Config,
 }
 
@@ -66,6 +71,7 @@ impl Setup {
             latencies: Latencies::default(),
             host_cpus: HOST_CPUS,
             split_percent: 0,
+            unsolicited: Unsolicited::OFF,
             config,
         }
     }
@@ -77,6 +83,10 @@ pub enum Outcome {
     /// Boxed: a summary carries the latency histogram.
     Pass(Box<Summary>),
     Fail(Failure),
+    /// The kernel's ERROR: the violation is the environment's doing
+    /// ([`Failure::environment`]: a device busy, a unit check of the
+    /// device's own), not the host's.
+    Error(Failure),
     /// Every interruption was allowed, but `require_race` is in force and
     /// the race steps never reached what is named (the kernel's ERROR
     /// `race-not-exercised`).
@@ -105,7 +115,15 @@ impl RunResult {
     pub fn summary(&self) -> Option<&Summary> {
         match &self.outcome {
             Outcome::Pass(s) | Outcome::NotExercised(s, _) => Some(s),
-            Outcome::Fail(_) => None,
+            Outcome::Fail(_) | Outcome::Error(_) => None,
+        }
+    }
+
+    /// The environment's ERROR that ended the run, if any.
+    pub fn error(&self) -> Option<&Failure> {
+        match &self.outcome {
+            Outcome::Error(f) => Some(f),
+            _ => None,
         }
     }
 }
@@ -139,6 +157,7 @@ fn timed(setup: &Setup, seed: u64, log: bool) -> (RunResult, Vec<String>) {
         Sched::Timed,
     );
     world.split_percent = setup.split_percent;
+    world.set_unsolicited(setup.unsolicited);
     logged(world, &config, log)
 }
 
@@ -159,12 +178,13 @@ fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
                 Some(missing) => Outcome::NotExercised(Box::new(summary), missing),
                 None => Outcome::Pass(Box::new(summary)),
             },
+            Err(failure) if failure.environment.is_some() => Outcome::Error(failure),
             Err(failure) => Outcome::Fail(failure),
         }
     };
     let iterations = match &outcome {
         Outcome::Pass(s) | Outcome::NotExercised(s, _) => s.iterations,
-        Outcome::Fail(f) => f.iteration + 1,
+        Outcome::Fail(f) | Outcome::Error(f) => f.iteration + 1,
     };
     RunResult {
         seed,
@@ -187,6 +207,8 @@ pub struct Exhaustive {
     /// Interleavings in which each host-internal event happened at least
     /// once, by [`Mechanism::EVENTS`] name.
     pub events: BTreeMap<&'static str, u64>,
+    /// Interleavings that ended in the environment's ERROR (not failing).
+    pub errors: u64,
     /// Runs that hit the depth bound.
     pub truncated: u64,
     /// False when `max_runs` stopped the enumeration early.
@@ -252,13 +274,15 @@ pub fn exhaustive(
 
 /// The world of one interleaving of `setup` under `sched`.
 fn dfs_world(setup: &Setup, sched: Sched) -> World {
-    World::new(
+    let mut world = World::new(
         setup.variant,
         setup.latencies,
         setup.host_cpus,
         setup.config.seed,
         sched,
-    )
+    );
+    world.set_unsolicited(setup.unsolicited);
+    world
 }
 
 /// Runs every interleaving of `setup` (its variant, its config: scenario,
@@ -289,6 +313,9 @@ pub fn exhaustive_setup(
             if n > 0 {
                 *report.events.entry(name).or_default() += 1;
             }
+        }
+        if result.error().is_some() {
+            report.errors += 1;
         }
         if let Some(f) = result.failure() {
             report.failing += 1;

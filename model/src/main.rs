@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use ccwgate_model::{
     default_sweep, exhaustive_setup, kernel_config, replay_setup, run, run_logged, Bounds,
-    Latencies, RunResult, Setup, Variant, IO_SCENARIOS, US,
+    Latencies, RunResult, Setup, Unsolicited, UnsolicitedKind, Variant, IO_SCENARIOS, US,
 };
 use ccwgate_stats::{compare_rates, Better, Proportion, Quantiles};
 use clap::Parser;
@@ -80,9 +80,30 @@ struct Args {
     /// Percent of completions whose device end comes separately.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     split_percent: u32,
+    /// Unsolicited status from the device, on average PERCENT % per model
+    /// start-to-status time (timed runs; exhaustive runs: once per
+    /// interleaving, at every point it can come). 0, the default, is off.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT")]
+    unsolicited: u32,
+    /// Which unsolicited status, comma-separated: attention, device-end,
+    /// unit-check (sense: intervention required; the kernel's ERROR
+    /// device-error), busy (busy + status modifier for a start not yet
+    /// begun; ERROR device-busy).
+    #[arg(long, default_value = "attention,device-end", value_delimiter = ',', value_parser = parse_kinds)]
+    unsolicited_kinds: Vec<UnsolicitedKind>,
     /// Host CPUs for the host's software contexts.
     #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
     host_cpus: usize,
+}
+
+fn parse_kinds(s: &str) -> Result<UnsolicitedKind, String> {
+    UnsolicitedKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = UnsolicitedKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "unknown unsolicited status `{s}` (one of: {})",
+            names.join(", ")
+        )
+    })
 }
 
 fn after_help() -> String {
@@ -250,6 +271,15 @@ fn report(variant: Variant, scenario: Scenario, config: &Config, cell: &Cell, ba
     if not_exercised > 0 {
         println!("    {not_exercised} runs: ERROR race-not-exercised");
     }
+    let mut errors: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for f in cell.results.iter().filter_map(RunResult::error) {
+        *errors
+            .entry((f.environment.unwrap_or("environment"), f.violation.what))
+            .or_default() += 1;
+    }
+    for ((reason, what), n) in errors {
+        println!("    {n:>6} x ERROR {reason} ({what}): the environment's, not the host's");
+    }
     let mut whats: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &failed {
         let v = r.failure().expect("failed").violation;
@@ -319,6 +349,7 @@ fn main() -> ExitCode {
     if args.seeds == 0 {
         return usage("--seeds must be at least 1");
     }
+    let unsolicited = Unsolicited::new(args.unsolicited, &args.unsolicited_kinds);
 
     if args.exhaustive {
         let explicit = std::env::args().any(|a| a == "--variant" || a.starts_with("--variant="));
@@ -356,6 +387,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 let setup = Setup {
                     latencies: lat,
                     host_cpus: args.host_cpus,
+                    unsolicited,
                     ..Setup::new(v, config)
                 };
                 let spinner = indicatif::ProgressBar::new_spinner();
@@ -369,7 +401,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 spinner.finish_and_clear();
                 any_failed |= r.failing > 0;
                 println!(
-                    "{:<13} {:<9} interleavings={}{} failing={} host-raced={}{} ({:.1} s)",
+                    "{:<13} {:<9} interleavings={}{} failing={} host-raced={}{}{} ({:.1} s)",
                     v.to_string(),
                     scenario.name(),
                     r.runs,
@@ -380,6 +412,11 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                     },
                     r.failing,
                     r.raced,
+                    if r.errors > 0 {
+                        format!(" environment-errors={}", r.errors)
+                    } else {
+                        String::new()
+                    },
                     if r.truncated > 0 {
                         format!(" depth-truncated={}", r.truncated)
                     } else {
@@ -424,6 +461,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
             latencies: lat,
             host_cpus: args.host_cpus,
             split_percent: args.split_percent,
+            unsolicited,
             ..Setup::new(args.variant, config)
         };
         let (r, log) = run_logged(&setup, args.first_seed);
@@ -477,6 +515,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 latencies: lat,
                 host_cpus: args.host_cpus,
                 split_percent: args.split_percent,
+                unsolicited,
                 ..Setup::new(v, config)
             };
             let cell = run_cell(&setup, &seeds, &progress);

@@ -9,6 +9,7 @@
 //! | 2 | workqueue | `vfio_ccw_sch_io_todo` |
 //! | 3 | QEMU I/O thread | `vfio_ccw_io_notifier_handler`: read the I/O region, copy the SCSW, `css_inject_io_interrupt` |
 //! | 4 | vCPU | the guest's instruction as QEMU (`css_do_ssch`/`hsch`/`csch`/`tsch`) and the host (`vfio_ccw_mdev_write_io_region`, `fsm_io_request`, `fsm_io_helper`, the async region, `fsm_do_halt`/`fsm_do_clear`) run it; KVM presenting an interruption |
+//! | 5 | control unit | unsolicited status ([`Unsolicited`], off by default): attention, a device end after a state change, a unit check (intervention required), busy with status modifier |
 //!
 //! A step is the code between two points where the real code can be
 //! preempted or overtaken by another CPU. Code under `sch->lock` with
@@ -202,6 +203,99 @@ impl Latencies {
     }
 }
 
+/// What a real DASD presents on its own ([`Unsolicited`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnsolicitedKind {
+    /// Attention (e.g. a shared device's state changed elsewhere).
+    Attention,
+    /// A device end alone: the device went from not ready to ready.
+    DeviceEnd,
+    /// A unit check; the sense that follows says intervention required.
+    UnitCheck,
+    /// Busy with status modifier: the control unit is busy with another
+    /// path. Only answers a start the device has not begun.
+    Busy,
+}
+
+impl UnsolicitedKind {
+    pub const ALL: [UnsolicitedKind; 4] = [
+        UnsolicitedKind::Attention,
+        UnsolicitedKind::DeviceEnd,
+        UnsolicitedKind::UnitCheck,
+        UnsolicitedKind::Busy,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            UnsolicitedKind::Attention => "attention",
+            UnsolicitedKind::DeviceEnd => "device-end",
+            UnsolicitedKind::UnitCheck => "unit-check",
+            UnsolicitedKind::Busy => "busy",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    fn device_status(self) -> DeviceStatus {
+        match self {
+            UnsolicitedKind::Attention => DeviceStatus::ATTENTION,
+            UnsolicitedKind::DeviceEnd => DeviceStatus::DEVICE_END,
+            UnsolicitedKind::UnitCheck => DeviceStatus::UNIT_CHECK,
+            UnsolicitedKind::Busy => DeviceStatus::BUSY | DeviceStatus::STATUS_MODIFIER,
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Status the device presents on its own, as a real DASD can (PoP ch. 16,
+/// alert status): while the real subchannel is idle, as unsolicited alert
+/// status with no function; while a start is pending that the device has
+/// not begun, in place of that start (deferred condition code 1, the start
+/// not initiated). Timed runs present it at `percent` % per model
+/// start-to-status time on average (exponential intervals drawn from the
+/// seed); exhaustive runs present it once per interleaving, at every point
+/// it can happen. Off (`percent` 0) by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unsolicited {
+    pub percent: u32,
+    kinds: u8,
+}
+
+impl Unsolicited {
+    pub const OFF: Unsolicited = Unsolicited {
+        percent: 0,
+        kinds: 0,
+    };
+
+    /// `percent` with `kinds` (none: attention and device end).
+    pub fn new(percent: u32, kinds: &[UnsolicitedKind]) -> Self {
+        let kinds = if kinds.is_empty() {
+            &[UnsolicitedKind::Attention, UnsolicitedKind::DeviceEnd][..]
+        } else {
+            kinds
+        };
+        Unsolicited {
+            percent,
+            kinds: kinds.iter().fold(0, |m, k| m | k.bit()),
+        }
+    }
+
+    pub fn on(&self) -> bool {
+        self.percent > 0 && self.kinds != 0
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = UnsolicitedKind> + '_ {
+        UnsolicitedKind::ALL
+            .into_iter()
+            .filter(|k| self.kinds & k.bit() != 0)
+    }
+}
+
 /// Ground truth of the host's mechanism: what happened inside, whether or
 /// not the guest noticed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -224,11 +318,13 @@ pub struct Mechanism {
     pub store_after_free: u64,
     /// Guest-visible status that QEMU replaced while still pending.
     pub status_replaced: u64,
+    /// Unsolicited status the device presented ([`Unsolicited`]).
+    pub unsolicited: u64,
 }
 
 impl Mechanism {
     /// Names of the counters, as reports print them.
-    pub const EVENTS: [&'static str; 8] = [
+    pub const EVENTS: [&'static str; 9] = [
         "stale-status-over-start",
         "freed-while-running",
         "idle-under-start",
@@ -237,10 +333,11 @@ impl Mechanism {
         "irb-wiped",
         "store-after-free",
         "status-replaced",
+        "unsolicited",
     ];
 
     /// Every counter with its name.
-    pub fn events(&self) -> [(&'static str, u64); 8] {
+    pub fn events(&self) -> [(&'static str, u64); 9] {
         let n = [
             self.stale_status_over_start,
             self.freed_while_running,
@@ -250,6 +347,7 @@ impl Mechanism {
             self.irb_wiped,
             self.store_after_free,
             self.status_replaced,
+            self.unsolicited,
         ];
         core::array::from_fn(|i| (Self::EVENTS[i], n[i]))
     }
@@ -389,8 +487,14 @@ const HOST_IRQ: usize = 1;
 const WORK: usize = 2;
 const IOTHREAD: usize = 3;
 const VCPU: usize = 4;
-const CONTEXTS: usize = 5;
-const CONTEXT_NAMES: [&str; CONTEXTS] = ["device", "host-irq", "work", "iothread", "vcpu"];
+const CONTROL_UNIT: usize = 5;
+const CONTEXTS: usize = 6;
+const CONTEXT_NAMES: [&str; CONTEXTS] = ["device", "host-irq", "work", "iothread", "vcpu", "cu"];
+
+/// Contexts that are host software and hold a host CPU while they run.
+fn software(ctx: usize) -> bool {
+    (WORK..=VCPU).contains(&ctx)
+}
 
 pub struct World {
     variant: Variant,
@@ -406,6 +510,13 @@ pub struct World {
     pub mech: Mechanism,
     /// Percent of completions whose device end comes separately.
     pub split_percent: u32,
+    unsolicited: Unsolicited,
+    /// Timed: when the device next presents unsolicited status (as soon as
+    /// it can from then on). Exhaustive: how many it may still present.
+    next_unsolicited: u64,
+    unsolicited_left: u32,
+    /// A unit check's sense (intervention required) awaits a SENSE.
+    sense_pending: bool,
     steps: u64,
     /// When set, one line per step: when, which context, what it did.
     pub log: Option<Vec<String>>,
@@ -480,6 +591,10 @@ impl World {
             cpus: vec![0; host_cpus.max(1)],
             mech: Mechanism::default(),
             split_percent: 0,
+            unsolicited: Unsolicited::OFF,
+            next_unsolicited: u64::MAX,
+            unsolicited_left: 0,
+            sense_pending: false,
             steps: 0,
             log: None,
             areas: [IoArea::new(), IoArea::new()],
@@ -522,6 +637,91 @@ impl World {
     /// Steps taken so far, all contexts.
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+
+    /// Lets the device present unsolicited status ([`Unsolicited`]).
+    pub fn set_unsolicited(&mut self, u: Unsolicited) {
+        self.unsolicited = u;
+        if !u.on() {
+            self.next_unsolicited = u64::MAX;
+            self.unsolicited_left = 0;
+        } else if self.timed() {
+            self.next_unsolicited = self.now + self.unsolicited_interval();
+        } else {
+            self.unsolicited_left = 1;
+        }
+    }
+
+    /// An exponentially distributed wait with mean `100 / percent` model
+    /// start-to-status times.
+    fn unsolicited_interval(&mut self) -> u64 {
+        let mean = self.lat.start_to_status() as f64 * 100.0 / f64::from(self.unsolicited.percent);
+        let u = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        (-(1.0 - u).ln() * mean) as u64
+    }
+
+    /// Whether the device could present unsolicited status now: the real
+    /// subchannel idle without status pending, or a start pending that the
+    /// device has not begun.
+    fn unsolicited_possible(&self) -> bool {
+        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+            return false;
+        }
+        match self.op {
+            DevOp::Idle => fc(&self.hw) == 0,
+            DevOp::Start { begun: false, .. } => true,
+            _ => false,
+        }
+    }
+
+    fn unsolicited_due(&self) -> bool {
+        self.unsolicited.on()
+            && self.unsolicited_possible()
+            && if self.timed() {
+                self.next_unsolicited != u64::MAX
+            } else {
+                self.unsolicited_left > 0
+            }
+    }
+
+    /// The control unit presents unsolicited status: alert status with no
+    /// function on an idle subchannel, or, in place of a start the device
+    /// has not begun, the start function with deferred condition code 1.
+    fn control_unit_step(&mut self) -> u64 {
+        let starting = matches!(self.op, DevOp::Start { begun: false, .. });
+        let kinds: Vec<UnsolicitedKind> = self
+            .unsolicited
+            .kinds()
+            .filter(|&k| starting || k != UnsolicitedKind::Busy)
+            .collect();
+        if self.timed() {
+            self.next_unsolicited = self.now + self.unsolicited_interval();
+        } else {
+            self.unsolicited_left -= 1;
+        }
+        if kinds.is_empty() {
+            return 0; // busy alone, and no start to answer
+        }
+        let kind = kinds[self.rng.below(kinds.len() as u32) as usize];
+        self.mech.unsolicited += 1;
+        if kind == UnsolicitedKind::UnitCheck {
+            self.sense_pending = true;
+        }
+        let alert = (StatusControl::ALERT | StatusControl::PENDING).bits();
+        let ds = ds_word(kind.device_status());
+        if starting {
+            // PoP ch. 16 Deferred Condition Code 1: the start function was
+            // not initiated; it stays indicated with start pending.
+            let dcc1 = 0x0100_0000;
+            self.make_pending([
+                dcc1 | FunctionControl::START.bits() | ActivityControl::START_PENDING.bits() | alert,
+                0,
+                ds,
+            ]);
+        } else {
+            self.make_pending([alert, 0, ds]);
+        }
+        0
     }
 
     fn timed(&self) -> bool {
@@ -569,6 +769,7 @@ impl World {
                     && !self.io_mutex_work
                     && !held_back
             }
+            CONTROL_UNIT => self.unsolicited_due(),
             VCPU => match self.vpc {
                 Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
                 Vpc::Done(_) => false,
@@ -629,7 +830,7 @@ impl World {
             }
         }
         self.ready[pick.ctx] = self.now + took;
-        if pick.ctx >= WORK {
+        if software(pick.ctx) {
             // Software contexts hold a host CPU for the step.
             if let Some(cpu) = self.cpus.iter_mut().min() {
                 *cpu = self.now + took;
@@ -641,8 +842,11 @@ impl World {
     /// When context `c` can start its next step: its own readiness, and for
     /// software a free host CPU.
     fn start_time(&self, c: usize) -> u64 {
+        if c == CONTROL_UNIT {
+            return self.next_unsolicited;
+        }
         let ready = self.ready[c];
-        if c >= WORK {
+        if software(c) {
             ready.max(self.cpus.iter().copied().min().unwrap_or(0))
         } else {
             ready
@@ -661,6 +865,7 @@ impl World {
             }
             WORK => format!("{:?}", self.wpc),
             IOTHREAD => format!("relay irb={:08x}", self.region_irb.0[0]),
+            CONTROL_UNIT => "unsolicited".into(),
             _ => match self.vpc {
                 Vpc::Enter(Insn::Ssch(o)) => {
                     format!("SSCH intparm={:x} cpa={:x}", o.intparm, o.cpa)
@@ -682,6 +887,7 @@ impl World {
             HOST_IRQ => self.host_irq_step(),
             WORK => self.work_step(),
             IOTHREAD => self.relay_step(),
+            CONTROL_UNIT => self.control_unit_step(),
             _ => self.vcpu_step(),
         }
     }
@@ -823,6 +1029,17 @@ impl World {
                     return 0;
                 };
                 let mut residual = ccw.count;
+                if ccw.cmd == cmd::SENSE {
+                    // Sense byte 0 bit 1: intervention required, after the
+                    // unit check that left it; zeros otherwise.
+                    let mut sense = [0u8; 32];
+                    if std::mem::take(&mut self.sense_pending) {
+                        sense[0] = 0x40;
+                    }
+                    let n = usize::from(ccw.count).min(sense.len());
+                    self.store(ccw.cda, &sense[..n]);
+                    residual = ccw.count - n as u16;
+                }
                 if ccw.cmd == cmd::SENSE_ID {
                     let n = usize::from(ccw.count).min(DEVICE_ID.len());
                     if self.chunk_free(chain) {
