@@ -527,6 +527,9 @@ pub struct World {
     q_intparm: u32,
     q_channel_prog: u32,
     q_saved_ctrl: u32,
+    /// The reference relay: unsolicited status kept until the guest's
+    /// subchannel is idle.
+    q_held: Option<Scsw>,
     /// KVM's floating I/O interruptions: (subchannel, parameter).
     flic: VecDeque<(u32, u32)>,
     guest_waiting: bool,
@@ -602,6 +605,7 @@ impl World {
             q_intparm: 0,
             q_channel_prog: 0,
             q_saved_ctrl: 0,
+            q_held: None,
             flic: VecDeque::new(),
             guest_waiting: false,
             presented: None,
@@ -1384,9 +1388,21 @@ impl World {
         }
     }
 
-    /// Status the host took that has not reached the guest's SCHIB yet.
+    /// A start's final status that the host took and that has not reached
+    /// the guest's SCHIB yet (the reference host: queued, in the work item,
+    /// or in the I/O region unread). Unsolicited status does not count: it
+    /// ends no function.
     fn final_status_in_flight(&self) -> bool {
-        !self.irb_taken || self.work_pending || self.wpc != Wpc::Idle || self.eventfd > 0
+        let ends_a_start = |s: &Scsw| {
+            fc(s) & FunctionControl::START.bits() != 0
+                && sc(s) & StatusControl::PENDING.bits() != 0
+                && s.0[0]
+                    & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
+                    == 0
+        };
+        self.irb_queue.iter().any(ends_a_start)
+            || (self.wpc != Wpc::Idle && (ends_a_start(&self.irb) || ends_a_start(&self.work_irb)))
+            || (self.eventfd > 0 && ends_a_start(&self.region_irb))
     }
 
     fn set_idle(&mut self) {
@@ -1499,14 +1515,22 @@ impl World {
     /// control. Everything else is status of a function the guest has
     /// already seen end (a CLEAR withdrew it, a halt found the device idle
     /// after the start ended, or the work item handed it over twice).
-    fn architectural(&self, host: Scsw) -> Option<Scsw> {
+    fn architectural(&mut self, host: Scsw) -> Option<Scsw> {
         if sc(&host) & StatusControl::PENDING.bits() == 0 {
             return None;
         }
         let host_fc = fc(&host);
         let guest_fc = fc(&self.q_scsw);
         if host_fc == 0 && sc(&host) == (StatusControl::ALERT | StatusControl::PENDING).bits() {
-            return Some(host); // unsolicited
+            // Unsolicited: presented at once while the guest's subchannel
+            // is idle; while the guest has a function outstanding, kept
+            // until its status has been taken (the device's status came
+            // before the guest's function reached it).
+            if guest_fc == 0 {
+                return Some(host);
+            }
+            self.q_held = Some(host);
+            return None;
         }
         let (start, halt, clear) = (
             FunctionControl::START.bits(),
@@ -1529,6 +1553,11 @@ impl World {
         belongs.then(|| {
             let mut s = host;
             set(&mut s, FC, guest_fc);
+            if guest_fc & halt != 0 {
+                // The guest's halt was performed: it ends any start still
+                // pending (a start the device never began, deferred cc 1).
+                s.0[0] &= !(ActivityControl::START_PENDING | ActivityControl::RESUME_PENDING).bits();
+            }
             s
         })
     }
@@ -1702,11 +1731,18 @@ impl World {
                     Fsm::Idle | Fsm::CpPending => {
                         self.seq += 1;
                         self.async_seq = self.seq;
-                        let cc = if clear {
+                        let mut cc = if clear {
                             self.hw_csch()
                         } else {
                             self.hw_hsch()
                         };
+                        if cc == 1 && !clear && self.variant.architectural_relay() {
+                            // As for a start: the reference host takes the
+                            // pending status (its interruption handler's
+                            // work) and halts again.
+                            self.host_takes_status();
+                            cc = self.hw_hsch();
+                        }
                         if cc == 0 {
                             // k-gen: fsm_do_halt / fsm_do_clear record the
                             // generation of the start they act on.
@@ -1761,6 +1797,11 @@ impl World {
                     self.flic.remove(i);
                 }
                 let stored = test_subchannel(&mut self.q_scsw);
+                if self.q_scsw.0[0] & (FC | SC) == 0 {
+                    if let Some(held) = self.q_held.take() {
+                        self.present_to_guest(held);
+                    }
+                }
                 let pending = stored.is_some();
                 let s = stored.unwrap_or(Scsw::ZERO);
                 let t = self.draw(self.lat.intercept);
