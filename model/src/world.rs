@@ -1388,21 +1388,21 @@ impl World {
         }
     }
 
-    /// A start's final status that the host took and that has not reached
+    /// Status for a function that the host took and that has not reached
     /// the guest's SCHIB yet (the reference host: queued, in the work item,
     /// or in the I/O region unread). Unsolicited status does not count: it
     /// ends no function.
     fn final_status_in_flight(&self) -> bool {
-        let ends_a_start = |s: &Scsw| {
-            fc(s) & FunctionControl::START.bits() != 0
-                && sc(s) & StatusControl::PENDING.bits() != 0
-                && s.0[0]
-                    & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
-                    == 0
+        let for_a_function = |s: &Scsw| fc(s) != 0;
+        let in_work = match self.wpc {
+            Wpc::Idle => false,
+            // Popped from the queue, not copied yet.
+            Wpc::Take | Wpc::Lock | Wpc::Start => for_a_function(&self.irb),
+            _ => for_a_function(&self.work_irb),
         };
-        self.irb_queue.iter().any(ends_a_start)
-            || (self.wpc != Wpc::Idle && (ends_a_start(&self.irb) || ends_a_start(&self.work_irb)))
-            || (self.eventfd > 0 && ends_a_start(&self.region_irb))
+        self.irb_queue.iter().any(for_a_function)
+            || in_work
+            || (self.eventfd > 0 && for_a_function(&self.region_irb))
     }
 
     fn set_idle(&mut self) {
@@ -1736,10 +1736,15 @@ impl World {
                         } else {
                             self.hw_hsch()
                         };
-                        if cc == 1 && !clear && self.variant.architectural_relay() {
-                            // As for a start: the reference host takes the
-                            // pending status (its interruption handler's
-                            // work) and halts again.
+                        if cc == 1
+                            && !clear
+                            && self.variant.architectural_relay()
+                            && fc(&self.hw) == 0
+                        {
+                            // Unsolicited status pending at the real
+                            // subchannel: the reference host takes it (its
+                            // interruption handler's work) and halts again.
+                            // A start's status pending ends the halt below.
                             self.host_takes_status();
                             cc = self.hw_hsch();
                         }
