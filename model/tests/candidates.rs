@@ -122,6 +122,19 @@ fn rows_fixed_q_relay_with_and_without_k_irb_once_fail_hsch_race_by_freeing_the_
     }
 }
 
+/// Not in the table: without k-irb-once, a work item run that
+/// `fsm_irq` overtook copies the newer IRB and the rerun frees the next
+/// program, so none of the three changes can be dropped.
+#[test]
+fn fixed_q_relay_k_gen_without_k_irb_once_still_frees_the_next_program() {
+    let r = exhaustive("fixed+q-relay+k-gen", Scenario::HschRace, 1, "", 2);
+    assert!(r.failing > 0);
+    assert_eq!(
+        r.classes.keys().collect::<Vec<_>>(),
+        [&("ccw-address", "ccw-address-outside-program")]
+    );
+}
+
 #[test]
 fn row_fixed_q_relay_k_irb_once_k_gen_passes_timed_in_every_scenario() {
     let v = "fixed+q-relay+k-irb-once+k-gen";
