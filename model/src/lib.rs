@@ -32,9 +32,7 @@ use gate::driver::{Driver, Failure, Summary};
 
 pub use sched::{Dfs, Sched};
 pub use variant::{Base, Change, Variant};
-pub use world::{
-    Latencies, Mechanism, Range, Unsolicited, UnsolicitedKind, World, SID, US,
-};
+pub use world::{Latencies, Mechanism, Range, Unsolicited, UnsolicitedKind, World, SID, US};
 
 /// The kernel's channel-I/O scenarios, which the model runs.
 pub const IO_SCENARIOS: [Scenario; 5] = [
@@ -353,11 +351,7 @@ pub fn replay(
 }
 
 /// [`replay`] for an interleaving of [`exhaustive_setup`].
-pub fn replay_setup(
-    setup: &Setup,
-    preemptions: u32,
-    schedule: &[u16],
-) -> (RunResult, Vec<String>) {
+pub fn replay_setup(setup: &Setup, preemptions: u32, schedule: &[u16]) -> (RunResult, Vec<String>) {
     let world = dfs_world(setup, Sched::Dfs(Dfs::replay(schedule, preemptions)));
     logged(world, &setup.config, true)
 }

@@ -375,7 +375,11 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 args.preemptions,
                 config.host.name(),
                 u8::from(config.wait_owed),
-                if args.append.is_empty() { "" } else { ", --append " },
+                if args.append.is_empty() {
+                    ""
+                } else {
+                    ", --append "
+                },
                 args.append
             );
             for &v in &variants {

@@ -718,7 +718,9 @@ impl World {
             // not initiated; it stays indicated with start pending.
             let dcc1 = 0x0100_0000;
             self.make_pending([
-                dcc1 | FunctionControl::START.bits() | ActivityControl::START_PENDING.bits() | alert,
+                dcc1 | FunctionControl::START.bits()
+                    | ActivityControl::START_PENDING.bits()
+                    | alert,
                 0,
                 ds,
             ]);
@@ -1556,7 +1558,8 @@ impl World {
             if guest_fc & halt != 0 {
                 // The guest's halt was performed: it ends any start still
                 // pending (a start the device never began, deferred cc 1).
-                s.0[0] &= !(ActivityControl::START_PENDING | ActivityControl::RESUME_PENDING).bits();
+                s.0[0] &=
+                    !(ActivityControl::START_PENDING | ActivityControl::RESUME_PENDING).bits();
             }
             s
         })

@@ -84,7 +84,11 @@ fn row_fixed_k_irb_once_k_gen_fails_by_default_passes_timed_wait_owed_and_repeat
         assert_eq!(failed, SEEDS, "{scenario:?}");
     }
     for scenario in RACES {
-        assert_eq!(timed(v, scenario, "wait_owed=1", SEEDS).0, 0, "{scenario:?}");
+        assert_eq!(
+            timed(v, scenario, "wait_owed=1", SEEDS).0,
+            0,
+            "{scenario:?}"
+        );
     }
     // QEMU reads the region between io_todo's copy and its signal, and the
     // next run's signal makes it read the same IRB again.
@@ -140,7 +144,11 @@ fn row_fixed_q_relay_k_irb_once_k_gen_passes_timed_in_every_scenario() {
     let v = "fixed+q-relay+k-irb-once+k-gen";
     for scenario in ccwgate_model::IO_SCENARIOS {
         for append in ["", "wait_owed=1"] {
-            assert_eq!(timed(v, scenario, append, SEEDS).0, 0, "{scenario:?} {append}");
+            assert_eq!(
+                timed(v, scenario, append, SEEDS).0,
+                0,
+                "{scenario:?} {append}"
+            );
         }
     }
 }
@@ -193,7 +201,10 @@ fn upstream_and_mutex_2026_fail_and_wait_owed_only_hides_it_from_timed_runs() {
 fn exhaustive_honours_every_kernel_token_scenario_and_iterations() {
     let base = exhaustive("fixed", Scenario::CschRace, 1, "", 2);
     let owed = exhaustive("fixed", Scenario::CschRace, 1, "wait_owed=1", 2);
-    assert_ne!(base.runs, owed.runs, "wait_owed=1 changes what is enumerated");
+    assert_ne!(
+        base.runs, owed.runs,
+        "wait_owed=1 changes what is enumerated"
+    );
     assert_ne!(base.failing, owed.failing);
     let two = exhaustive("fixed", Scenario::CschRace, 2, "", 1);
     let one = exhaustive("fixed", Scenario::CschRace, 1, "", 1);
@@ -277,7 +288,9 @@ fn with_unsolicited_status_unfixed_and_fixed_fail_alike() {
         };
         for seed in 0..SEEDS {
             let r = run(&setup, seed);
-            let f = r.failure().unwrap_or_else(|| panic!("{v} seed {seed} passed"));
+            let f = r
+                .failure()
+                .unwrap_or_else(|| panic!("{v} seed {seed} passed"));
             assert_eq!(f.violation.what, "no-function-during-start", "{v} {seed}");
         }
     }

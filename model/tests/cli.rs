@@ -151,7 +151,10 @@ fn exhaustive_honours_wait_owed_and_the_candidate_set_passes() {
     };
     let (rc, owed, _) = exhaustive("host=vfio-ccw wait_owed=1");
     assert_eq!(rc, 1, "{owed}");
-    assert!(owed.contains("wait_owed=1") && !owed.contains("failing=0"), "{owed}");
+    assert!(
+        owed.contains("wait_owed=1") && !owed.contains("failing=0"),
+        "{owed}"
+    );
     let (rc, plain, _) = exhaustive("host=vfio-ccw");
     assert_eq!(rc, 1);
     assert_ne!(count(&owed), count(&plain), "{owed}\n{plain}");
@@ -159,7 +162,14 @@ fn exhaustive_honours_wait_owed_and_the_candidate_set_passes() {
     let full = "fixed+q-relay+k-irb-once+k-gen";
     for append in ["host=vfio-ccw", "host=vfio-ccw wait_owed=1"] {
         let (rc, out, _) = model(&[
-            "--variant", full, "--scenario", "all", "--seeds", "1000", "--append", append,
+            "--variant",
+            full,
+            "--scenario",
+            "all",
+            "--seeds",
+            "1000",
+            "--append",
+            append,
         ]);
         assert_eq!(rc, 0, "{out}");
         let (rc, out, _) = model(&[
