@@ -60,6 +60,23 @@ impl Base {
         }
     }
 
+    /// What the base is, for `--help` and reports.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Base::Unfixed => "Linux 5.12 vfio-ccw with QEMU's relay (7.2 through 10.x)",
+            Base::CpInitCheck => "+ c6c82e0cd812 \"Check initialized flag in cp_init()\"",
+            Base::IdleInFsm => "+ 6c02ac4c9211 \"Reset FSM state to IDLE inside FSM\"",
+            Base::Fixed => {
+                "+ 2af7a834a435 \"Serialize FSM IDLE state with I/O completion\": upstream \
+through its newest copies"
+            }
+            Base::Reference => {
+                "the architecture's bound (not a patch; takes no changes): the fixed host \
+behind a relay that follows the architecture"
+            }
+        }
+    }
+
     /// The upstream commit this base adds to the one before it.
     pub const fn commit(self) -> &'static str {
         match self {
@@ -317,7 +334,7 @@ impl fmt::Display for Variant {
 pub fn help() -> String {
     let mut s = String::from("Hosts: BASE[+CHANGE...], changes in any order.\nBases:\n");
     for b in Base::ALL {
-        s += &format!("  {:<14} {}\n", b.name(), b.commit());
+        s += &format!("  {:<14} {}\n", b.name(), b.title());
     }
     s += "Changes:\n";
     for c in Change::ALL {
