@@ -312,9 +312,13 @@ pub struct Config {
     /// `wait_owed=1`: after a deviation ended a halt or clear early (start
     /// status in its place), take the halt's or clear's own status before
     /// starting again. By default the next start goes out at once, as
-    /// after any final status: that is the window QEMU's whole-SCSW copy
-    /// opens for the 2021 race. A host that fails by default and passes
-    /// with `wait_owed=1` races only through that window.
+    /// after any final status: the widest way into the 2021 race, opened
+    /// by QEMU's whole-SCSW copy. It is not the only way in: the model's
+    /// exhaustive runs still fail upstream with `wait_owed=1` (the host
+    /// relaying an IRB twice when `fsm_irq` overwrites it under a running
+    /// work item; QEMU's CSCH not withdrawing pending status). A host
+    /// that fails by default and passes with `wait_owed=1` has closed none
+    /// of those for certain (see docs/model.md).
     pub wait_owed: bool,
     pub cpus: Cpus,
     /// `measure=1`: the channel subsystem's own count of the starts it

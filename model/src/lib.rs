@@ -13,8 +13,13 @@
 //! Two ways to run it:
 //! - [`run`]: one timed run per seed (latencies drawn from [`Latencies`]);
 //!   many seeds give detection rates and iterations to detection.
-//! - [`exhaustive`]: every interleaving of one short scenario, depth-first
-//!   with a preemption bound, counting the ones that FAIL.
+//! - [`exhaustive`] / [`exhaustive_setup`]: every interleaving of a short
+//!   run (any channel-I/O scenario, a few iterations), depth-first with a
+//!   preemption bound, counting the ones that FAIL.
+//!
+//! Both take the kernel's [`Config`], best built by the kernel's own
+//! command-line parser ([`kernel_config`]), so that every token means in
+//! the model what it means in the guest.
 
 pub mod sched;
 pub mod variant;
@@ -26,8 +31,8 @@ use gate::cmdline::{Config, Scenario};
 use gate::driver::{Driver, Failure, Summary};
 
 pub use sched::{Dfs, Sched};
-pub use variant::Variant;
-pub use world::{Latencies, Mechanism, Range, World, SID, US};
+pub use variant::{Base, Change, Variant};
+pub use world::{Latencies, Mechanism, Range, Unsolicited, UnsolicitedKind, World, SID, US};
 
 /// The kernel's channel-I/O scenarios, which the model runs.
 pub const IO_SCENARIOS: [Scenario; 5] = [
@@ -50,7 +55,10 @@ pub struct Setup {
     /// Percent of completions whose device end the device presents
     /// separately (timed runs only).
     pub split_percent: u32,
-    /// What the kernel's command line would say; `seed` is replaced per run.
+    /// Status the device presents on its own (off by default).
+    pub unsolicited: Unsolicited,
+    /// What the kernel's command line would say; `seed` is replaced per run
+    /// (timed runs).
     pub config: Config,
 }
 
@@ -61,6 +69,7 @@ impl Setup {
             latencies: Latencies::default(),
             host_cpus: HOST_CPUS,
             split_percent: 0,
+            unsolicited: Unsolicited::OFF,
             config,
         }
     }
@@ -72,6 +81,10 @@ pub enum Outcome {
     /// Boxed: a summary carries the latency histogram.
     Pass(Box<Summary>),
     Fail(Failure),
+    /// The kernel's ERROR: the violation is the environment's doing
+    /// ([`Failure::environment`]: a device busy, a unit check of the
+    /// device's own), not the host's.
+    Error(Failure),
     /// Every interruption was allowed, but `require_race` is in force and
     /// the race steps never reached what is named (the kernel's ERROR
     /// `race-not-exercised`).
@@ -100,7 +113,15 @@ impl RunResult {
     pub fn summary(&self) -> Option<&Summary> {
         match &self.outcome {
             Outcome::Pass(s) | Outcome::NotExercised(s, _) => Some(s),
-            Outcome::Fail(_) => None,
+            Outcome::Fail(_) | Outcome::Error(_) => None,
+        }
+    }
+
+    /// The environment's ERROR that ended the run, if any.
+    pub fn error(&self) -> Option<&Failure> {
+        match &self.outcome {
+            Outcome::Error(f) => Some(f),
+            _ => None,
         }
     }
 }
@@ -134,6 +155,7 @@ fn timed(setup: &Setup, seed: u64, log: bool) -> (RunResult, Vec<String>) {
         Sched::Timed,
     );
     world.split_percent = setup.split_percent;
+    world.set_unsolicited(setup.unsolicited);
     logged(world, &config, log)
 }
 
@@ -154,12 +176,13 @@ fn drive(world: &mut World, config: &Config, seed: u64) -> RunResult {
                 Some(missing) => Outcome::NotExercised(Box::new(summary), missing),
                 None => Outcome::Pass(Box::new(summary)),
             },
+            Err(failure) if failure.environment.is_some() => Outcome::Error(failure),
             Err(failure) => Outcome::Fail(failure),
         }
     };
     let iterations = match &outcome {
         Outcome::Pass(s) | Outcome::NotExercised(s, _) => s.iterations,
-        Outcome::Fail(f) => f.iteration + 1,
+        Outcome::Fail(f) | Outcome::Error(f) => f.iteration + 1,
     };
     RunResult {
         seed,
@@ -182,6 +205,8 @@ pub struct Exhaustive {
     /// Interleavings in which each host-internal event happened at least
     /// once, by [`Mechanism::EVENTS`] name.
     pub events: BTreeMap<&'static str, u64>,
+    /// Interleavings that ended in the environment's ERROR (not failing).
+    pub errors: u64,
     /// Runs that hit the depth bound.
     pub truncated: u64,
     /// False when `max_runs` stopped the enumeration early.
@@ -208,7 +233,19 @@ impl Default for Bounds {
     }
 }
 
-/// The exhaustive scenario: `csch-race` for one iteration at delay 0 (after
+/// The kernel's command-line parser (`gate::cmdline::parse`) on `line`, its
+/// rejection as the message the kernel's ERROR verdict would name.
+pub fn kernel_config(line: &str) -> Result<Config, String> {
+    gate::cmdline::parse(line.as_bytes()).map_err(|e| {
+        format!(
+            "kernel option `{}` rejected: {:?}",
+            String::from_utf8_lossy(e.token),
+            e.kind
+        )
+    })
+}
+
+/// The default exhaustive scenario: `csch-race` for one iteration at delay 0 (after
 /// the baseline SENSE ID, START, CLEAR, START), in which the scheduler, not
 /// a delay, decides where the CLEAR lands relative to the start's completion.
 pub fn exhaustive_config(seed: u64) -> Config {
@@ -222,24 +259,45 @@ pub fn exhaustive_config(seed: u64) -> Config {
 }
 
 /// Runs every interleaving of `config` on `variant` within `bounds`,
-/// calling `progress` with the number of runs so far.
+/// calling `progress` with the number of runs so far. The same as
+/// [`exhaustive_setup`] with [`Setup::new`]`(variant, *config)`.
 pub fn exhaustive(
     variant: Variant,
     config: &Config,
     bounds: Bounds,
+    progress: impl FnMut(u64),
+) -> Exhaustive {
+    exhaustive_setup(&Setup::new(variant, *config), bounds, progress)
+}
+
+/// The world of one interleaving of `setup` under `sched`.
+fn dfs_world(setup: &Setup, sched: Sched) -> World {
+    let mut world = World::new(
+        setup.variant,
+        setup.latencies,
+        setup.host_cpus,
+        setup.config.seed,
+        sched,
+    );
+    world.set_unsolicited(setup.unsolicited);
+    world
+}
+
+/// Runs every interleaving of `setup` (its variant, its config: scenario,
+/// iterations, every kernel token; its seed is `setup.config.seed`) within
+/// `bounds`, calling `progress` with the number of runs so far. Latencies
+/// only order nothing here: every step takes its minimum.
+pub fn exhaustive_setup(
+    setup: &Setup,
+    bounds: Bounds,
     mut progress: impl FnMut(u64),
 ) -> Exhaustive {
+    let config = &setup.config;
     let mut report = Exhaustive::default();
     let mut dfs = Dfs::new(bounds.preemptions, bounds.depth);
     loop {
         dfs.begin();
-        let mut world = World::new(
-            variant,
-            Latencies::default(),
-            HOST_CPUS,
-            config.seed,
-            Sched::Dfs(dfs),
-        );
+        let mut world = dfs_world(setup, Sched::Dfs(dfs));
         let result = drive(&mut world, config, config.seed);
         let Sched::Dfs(d) = std::mem::replace(&mut world.sched, Sched::Timed) else {
             unreachable!("the world keeps its scheduler");
@@ -253,6 +311,9 @@ pub fn exhaustive(
             if n > 0 {
                 *report.events.entry(name).or_default() += 1;
             }
+        }
+        if result.error().is_some() {
+            report.errors += 1;
         }
         if let Some(f) = result.failure() {
             report.failing += 1;
@@ -286,12 +347,11 @@ pub fn replay(
     preemptions: u32,
     schedule: &[u16],
 ) -> (RunResult, Vec<String>) {
-    let world = World::new(
-        variant,
-        Latencies::default(),
-        HOST_CPUS,
-        config.seed,
-        Sched::Dfs(Dfs::replay(schedule, preemptions)),
-    );
-    logged(world, config, true)
+    replay_setup(&Setup::new(variant, *config), preemptions, schedule)
+}
+
+/// [`replay`] for an interleaving of [`exhaustive_setup`].
+pub fn replay_setup(setup: &Setup, preemptions: u32, schedule: &[u16]) -> (RunResult, Vec<String>) {
+    let world = dfs_world(setup, Sched::Dfs(Dfs::replay(schedule, preemptions)));
+    logged(world, &setup.config, true)
 }

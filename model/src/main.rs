@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use ccwgate_model::{
-    default_sweep, exhaustive, exhaustive_config, replay, run, run_logged, Bounds, Latencies,
-    RunResult, Setup, Variant, IO_SCENARIOS, US,
+    default_sweep, exhaustive_setup, kernel_config, replay_setup, run, run_logged, Bounds,
+    Latencies, RunResult, Setup, Unsolicited, UnsolicitedKind, Variant, IO_SCENARIOS, US,
 };
 use ccwgate_stats::{compare_rates, Better, Proportion, Quantiles};
 use clap::Parser;
@@ -20,14 +20,12 @@ use gate::cmdline::{Config, Scenario};
 #[command(
     name = "ccwgate-model",
     about = "Run ccwgate's driver and oracle against a model of the vfio-ccw/QEMU pass-through path",
-    after_help = "Variants: unfixed (v5.12), cp-init-check (+c6c82e0cd812), idle-in-fsm (+6c02ac4c9211), \
-fixed (+2af7a834a435, today's upstream), reference (architecture-exact relay).\n\
-Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
-Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error."
+    after_help = after_help()
 )]
 struct Args {
-    /// Host variant to model.
-    #[arg(long, default_value = "fixed", value_parser = parse_variant)]
+    /// Host to model: BASE[+CHANGE...] (see below), e.g.
+    /// `fixed+q-relay+k-irb-once+k-gen`.
+    #[arg(long, default_value = "fixed", value_parser = Variant::parse)]
     variant: Variant,
     /// Scenario (a channel-I/O scenario of the kernel, or `all`).
     #[arg(long, default_value = "csch-race")]
@@ -38,26 +36,30 @@ struct Args {
     /// First seed.
     #[arg(long, default_value_t = 1)]
     first_seed: u64,
-    /// Iterations per run.
-    #[arg(long, default_value_t = 300)]
-    iterations: u32,
+    /// Iterations per run (default 300; 1 with --exhaustive).
+    #[arg(long)]
+    iterations: Option<u32>,
     /// Delay sweep MIN:MAX:STEP in TOD units (4096 = 1 us) or `auto`, as
     /// the kernel's `delay=`. Default: 0 to twice the model's
-    /// start-to-status time.
+    /// start-to-status time (timed), 0:0:1 (--exhaustive: the scheduler,
+    /// not a delay, decides where a CLEAR or HALT lands).
     #[arg(long)]
     delay: Option<String>,
     /// Delay bands to report detections in.
     #[arg(long, default_value_t = 4)]
     bands: u32,
-    /// Further kernel command-line tokens (e.g. `io_timeout_ms=50`), passed
-    /// to the driver and oracle unchanged.
+    /// Further kernel command-line tokens (e.g. `host=vfio-ccw wait_owed=1`),
+    /// passed to the driver and oracle through the kernel's own parser, in
+    /// timed and exhaustive runs alike.
     #[arg(long, default_value = "")]
     append: String,
     /// Run both variants on the same seeds and say which fails less often.
-    #[arg(long, num_args = 2, value_names = ["A", "B"], value_parser = parse_variant)]
+    #[arg(long, num_args = 2, value_names = ["A", "B"], value_parser = Variant::parse)]
     compare: Option<Vec<Variant>>,
-    /// Enumerate every interleaving of START; CLEAR; START (all variants
-    /// unless --variant is given explicitly).
+    /// Enumerate every interleaving of --scenario (default csch-race) for
+    /// --iterations (default 1) after the baseline SENSE ID, with at most
+    /// --preemptions preemptions each (all bases unless --variant is given
+    /// explicitly).
     #[arg(long)]
     exhaustive: bool,
     /// Preemptions per interleaving in --exhaustive.
@@ -78,16 +80,38 @@ struct Args {
     /// Percent of completions whose device end comes separately.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     split_percent: u32,
+    /// Unsolicited status from the device, on average PERCENT % per model
+    /// start-to-status time (timed runs; exhaustive runs: once per
+    /// interleaving, at every point it can come). 0, the default, is off.
+    #[arg(long, default_value_t = 0, value_name = "PERCENT")]
+    unsolicited: u32,
+    /// Which unsolicited status, comma-separated: attention, device-end,
+    /// unit-check (sense: intervention required; the kernel's ERROR
+    /// device-error), busy (busy + status modifier for a start not yet
+    /// begun; ERROR device-busy).
+    #[arg(long, default_value = "attention,device-end", value_delimiter = ',', value_parser = parse_kinds)]
+    unsolicited_kinds: Vec<UnsolicitedKind>,
     /// Host CPUs for the host's software contexts.
     #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
     host_cpus: usize,
 }
 
-fn parse_variant(s: &str) -> Result<Variant, String> {
-    Variant::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
-        format!("unknown variant `{s}` (one of: {})", names.join(", "))
+fn parse_kinds(s: &str) -> Result<UnsolicitedKind, String> {
+    UnsolicitedKind::from_name(s).ok_or_else(|| {
+        let names: Vec<_> = UnsolicitedKind::ALL.iter().map(|k| k.name()).collect();
+        format!(
+            "unknown unsolicited status `{s}` (one of: {})",
+            names.join(", ")
+        )
     })
+}
+
+fn after_help() -> String {
+    format!(
+        "{}Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
+Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error.",
+        ccwgate_model::variant::help()
+    )
 }
 
 fn usage(msg: &str) -> ExitCode {
@@ -124,28 +148,29 @@ fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The kernel's own parser turns the options into the driver's `Config`.
+/// The kernel's own parser turns the options into the driver's `Config`,
+/// for timed and exhaustive runs alike.
 fn config(args: &Args, scenario: Scenario, lat: &Latencies) -> Result<Config, String> {
     let sweep = match &args.delay {
         Some(d) => d.clone(),
+        None if args.exhaustive => "0:0:1".to_string(),
         None => {
             let s = default_sweep(lat);
             format!("{}:{}:{}", s.min, s.max, s.step)
         }
     };
+    let iterations = args
+        .iterations
+        .unwrap_or(if args.exhaustive { 1 } else { 300 });
     let line = format!(
-        "scenario={} iterations={} delay={} {}",
+        "scenario={} iterations={iterations} delay={sweep} {}",
         scenario.name(),
-        args.iterations,
-        sweep,
         args.append
     );
-    gate::cmdline::parse(line.as_bytes()).map_err(|e| {
-        format!(
-            "kernel option `{}` rejected: {:?}",
-            String::from_utf8_lossy(e.token),
-            e.kind
-        )
+    // Timed runs replace the seed per run; an exhaustive one runs the first.
+    kernel_config(&line).map(|c| Config {
+        seed: args.first_seed,
+        ..c
     })
 }
 
@@ -212,7 +237,7 @@ fn report(variant: Variant, scenario: Scenario, config: &Config, cell: &Cell, ba
     let raced = cell.results.iter().filter(|r| r.mechanism.raced()).count();
     print!(
         "{:<13} {:<9} runs={runs} detected={} rate={:.1}% [{:.1}%, {:.1}%]",
-        variant.name(),
+        variant.to_string(),
         scenario.name(),
         failed.len(),
         detected.estimate() * 100.0,
@@ -245,6 +270,15 @@ fn report(variant: Variant, scenario: Scenario, config: &Config, cell: &Cell, ba
     }
     if not_exercised > 0 {
         println!("    {not_exercised} runs: ERROR race-not-exercised");
+    }
+    let mut errors: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    for f in cell.results.iter().filter_map(RunResult::error) {
+        *errors
+            .entry((f.environment.unwrap_or("environment"), f.violation.what))
+            .or_default() += 1;
+    }
+    for ((reason, what), n) in errors {
+        println!("    {n:>6} x ERROR {reason} ({what}): the environment's, not the host's");
     }
     let mut whats: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for r in &failed {
@@ -315,6 +349,7 @@ fn main() -> ExitCode {
     if args.seeds == 0 {
         return usage("--seeds must be at least 1");
     }
+    let unsolicited = Unsolicited::new(args.unsolicited, &args.unsolicited_kinds);
 
     if args.exhaustive {
         let explicit = std::env::args().any(|a| a == "--variant" || a.starts_with("--variant="));
@@ -324,73 +359,94 @@ fn main() -> ExitCode {
             Variant::ALL.to_vec()
         };
         let mut any_failed = false;
-        let appended = match gate::cmdline::parse(args.append.as_bytes()) {
-            Ok(c) => c,
-            Err(e) => {
-                return usage(&format!(
-                    "kernel option `{}` rejected: {:?}",
-                    String::from_utf8_lossy(e.token),
-                    e.kind
-                ))
-            }
-        };
-        let config = Config {
-            host: appended.host,
-            ..exhaustive_config(args.first_seed)
-        };
-        println!(
-            "exhaustive: csch-race, 1 iteration at delay 0 (baseline SENSE ID, START, CLEAR, START), \
-at most {} preemptions per interleaving, host={}",
-            args.preemptions,
-            config.host.name()
-        );
-        for v in variants {
-            let bounds = Bounds {
-                preemptions: args.preemptions,
-                max_runs: args.max_runs,
-                ..Bounds::default()
+        for &scenario in &scenarios {
+            let config = match config(&args, scenario, &lat) {
+                Ok(c) => c,
+                Err(e) => return usage(&e),
             };
-            let spinner = indicatif::ProgressBar::new_spinner();
-            let started = std::time::Instant::now();
-            let r = exhaustive(v, &config, bounds, |n| {
-                if n % 4096 == 0 {
-                    spinner.set_message(format!("{} interleavings", n));
-                    spinner.tick();
-                }
-            });
-            spinner.finish_and_clear();
-            any_failed |= r.failing > 0;
             println!(
-                "{:<13} interleavings={}{} failing={} host-raced={} ({:.1} s)",
-                v.name(),
-                r.runs,
-                if r.complete {
+                "exhaustive: {} for {} iteration(s) after the baseline SENSE ID, delay {}:{}:{}, \
+at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
+                scenario.name(),
+                config.iterations.unwrap_or(0),
+                config.delay.min,
+                config.delay.max,
+                config.delay.step,
+                args.preemptions,
+                config.host.name(),
+                u8::from(config.wait_owed),
+                if args.append.is_empty() {
                     ""
                 } else {
-                    " (stopped by --max-runs)"
+                    ", --append "
                 },
-                r.failing,
-                r.raced,
-                started.elapsed().as_secs_f64()
+                args.append
             );
-            for ((class, what), n) in &r.classes {
-                println!("    {n:>8} x {class} {what}");
-            }
-            let events: Vec<String> = r
-                .events
-                .iter()
-                .map(|(name, n)| format!("{name}:{n}"))
-                .collect();
-            if !events.is_empty() {
-                println!("    host events (interleavings): {}", events.join(" "));
-            }
-            if let Some(s) = &r.first_failing {
-                if args.trace {
-                    let (res, log) = replay(v, &config, args.preemptions, s);
-                    for l in log {
-                        println!("    {l}");
+            for &v in &variants {
+                let bounds = Bounds {
+                    preemptions: args.preemptions,
+                    max_runs: args.max_runs,
+                    ..Bounds::default()
+                };
+                let setup = Setup {
+                    latencies: lat,
+                    host_cpus: args.host_cpus,
+                    unsolicited,
+                    ..Setup::new(v, config)
+                };
+                let spinner = indicatif::ProgressBar::new_spinner();
+                let started = std::time::Instant::now();
+                let r = exhaustive_setup(&setup, bounds, |n| {
+                    if n % 4096 == 0 {
+                        spinner.set_message(format!("{} interleavings", n));
+                        spinner.tick();
                     }
-                    println!("    {:?}", res.outcome);
+                });
+                spinner.finish_and_clear();
+                any_failed |= r.failing > 0;
+                println!(
+                    "{:<13} {:<9} interleavings={}{} failing={} host-raced={}{}{} ({:.1} s)",
+                    v.to_string(),
+                    scenario.name(),
+                    r.runs,
+                    if r.complete {
+                        ""
+                    } else {
+                        " (stopped by --max-runs)"
+                    },
+                    r.failing,
+                    r.raced,
+                    if r.errors > 0 {
+                        format!(" environment-errors={}", r.errors)
+                    } else {
+                        String::new()
+                    },
+                    if r.truncated > 0 {
+                        format!(" depth-truncated={}", r.truncated)
+                    } else {
+                        String::new()
+                    },
+                    started.elapsed().as_secs_f64()
+                );
+                for ((class, what), n) in &r.classes {
+                    println!("    {n:>8} x {class} {what}");
+                }
+                let events: Vec<String> = r
+                    .events
+                    .iter()
+                    .map(|(name, n)| format!("{name}:{n}"))
+                    .collect();
+                if !events.is_empty() {
+                    println!("    host events (interleavings): {}", events.join(" "));
+                }
+                if let Some(s) = &r.first_failing {
+                    if args.trace {
+                        let (res, log) = replay_setup(&setup, args.preemptions, s);
+                        for l in log {
+                            println!("    {l}");
+                        }
+                        println!("    {:?}", res.outcome);
+                    }
                 }
             }
         }
@@ -409,6 +465,7 @@ at most {} preemptions per interleaving, host={}",
             latencies: lat,
             host_cpus: args.host_cpus,
             split_percent: args.split_percent,
+            unsolicited,
             ..Setup::new(args.variant, config)
         };
         let (r, log) = run_logged(&setup, args.first_seed);
@@ -443,7 +500,7 @@ at most {} preemptions per interleaving, host={}",
 (model start-to-status ~{:.0} us), {} host CPUs",
         args.seeds,
         args.first_seed,
-        args.iterations,
+        args.iterations.unwrap_or(300),
         us(lat.start_to_status()),
         args.host_cpus
     );
@@ -462,6 +519,7 @@ at most {} preemptions per interleaving, host={}",
                 latencies: lat,
                 host_cpus: args.host_cpus,
                 split_percent: args.split_percent,
+                unsolicited,
                 ..Setup::new(v, config)
             };
             let cell = run_cell(&setup, &seeds, &progress);

@@ -1,14 +1,21 @@
 //! The hosts the model can be: upstream before and after each commit of the
-//! May 2021 vfio-ccw series, and an architecture-exact reference relay.
+//! May 2021 vfio-ccw series (the *bases*), each optionally with candidate
+//! fixes (the *changes*), and an architecture-exact reference relay.
 //!
-//! A variant only switches the lines of code that the real commits changed
-//! (see [`crate::world`] for where each switch is read); everything the
-//! guest sees follows from running that code.
+//! A host is written `BASE[+CHANGE...]`, e.g. `fixed+q-relay+k-irb-once+k-gen`;
+//! the changes are order-insensitive and [`Variant`]'s `Display` prints them
+//! in one canonical order ([`Change::ALL`]). A base or change only switches
+//! the lines of code that the real commit (or the candidate patch) changes
+//! (see [`crate::world`] for where each switch is read); everything the guest
+//! sees follows from running that code.
 
 use std::fmt;
+use std::str::FromStr;
 
+/// The upstream host before and after each commit of the 2021 series, or
+/// the architecture's bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Variant {
+pub enum Base {
     /// Linux 5.12: before the series.
     Unfixed,
     /// Adds c6c82e0cd812 "vfio-ccw: Check initialized flag in cp_init()":
@@ -22,16 +29,161 @@ pub enum Variant {
     /// Adds 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
     /// completion": `vfio_ccw_sch_io_todo` returns to IDLE only when it
     /// freed a finished channel program, not after every final status.
-    /// Today's upstream.
+    /// Upstream Linux through its newest copies of these files, with QEMU's
+    /// relay as in 7.2 through 10.x.
     Fixed,
     /// The fixed host behind a relay that follows the architecture: QEMU
     /// keeps the guest's function control, an accepted CLEAR withdraws
-    /// pending status and discards start status not yet presented, and a
-    /// HALT keeps the start function.
+    /// pending status and discards start status not yet presented, a HALT
+    /// keeps the start function, every IRB is queued and handed over once,
+    /// and a program is freed only by status that ends it. Not a patch: the
+    /// bound a patched host is measured against. Takes no changes.
     Reference,
 }
 
+impl Base {
+    pub const ALL: [Base; 5] = [
+        Base::Unfixed,
+        Base::CpInitCheck,
+        Base::IdleInFsm,
+        Base::Fixed,
+        Base::Reference,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Base::Unfixed => "unfixed",
+            Base::CpInitCheck => "cp-init-check",
+            Base::IdleInFsm => "idle-in-fsm",
+            Base::Fixed => "fixed",
+            Base::Reference => "reference",
+        }
+    }
+
+    /// What the base is, for `--help` and reports.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Base::Unfixed => "Linux 5.12 vfio-ccw with QEMU's relay (7.2 through 10.x)",
+            Base::CpInitCheck => "+ c6c82e0cd812 \"Check initialized flag in cp_init()\"",
+            Base::IdleInFsm => "+ 6c02ac4c9211 \"Reset FSM state to IDLE inside FSM\"",
+            Base::Fixed => {
+                "+ 2af7a834a435 \"Serialize FSM IDLE state with I/O completion\": upstream \
+through its newest copies"
+            }
+            Base::Reference => {
+                "the architecture's bound (not a patch; takes no changes): the fixed host \
+behind a relay that follows the architecture"
+            }
+        }
+    }
+
+    /// The upstream commit this base adds to the one before it.
+    pub const fn commit(self) -> &'static str {
+        match self {
+            Base::Unfixed => "v5.12",
+            Base::CpInitCheck => "c6c82e0cd812",
+            Base::IdleInFsm => "6c02ac4c9211",
+            Base::Fixed => "2af7a834a435",
+            Base::Reference => "architecture",
+        }
+    }
+}
+
+/// A candidate fix, applied on top of a base. Each names the upstream
+/// function and the lines it changes ([`Change::patch`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Change {
+    /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: a relay that only
+    /// relays status the guest can own.
+    QRelay,
+    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: each IRB handed to the
+    /// work item once, and the work item working on its own copy.
+    KIrbOnce,
+    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: a start generation so
+    /// that a halt's or clear's status does not end a newer start.
+    KGen,
+    /// Linux, the July 2026 series "s390/vfio_ccw fixes": the work item
+    /// holds `io_mutex` across its whole body.
+    Mutex2026,
+}
+
+impl Change {
+    /// In canonical order (as `Display` prints them).
+    pub const ALL: [Change; 4] = [
+        Change::QRelay,
+        Change::KIrbOnce,
+        Change::KGen,
+        Change::Mutex2026,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Change::QRelay => "q-relay",
+            Change::KIrbOnce => "k-irb-once",
+            Change::KGen => "k-gen",
+            Change::Mutex2026 => "mutex-2026",
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The change as a patch to the upstream functions, in words (for
+    /// `--help`, the docs and reports).
+    pub const fn patch(self) -> &'static str {
+        match self {
+            Change::QRelay => {
+                "QEMU: vfio_ccw_io_notifier_handler injects nothing for a region \
+without status pending or for status of a function the guest no longer has (the guest \
+has CLEAR and the IRB lacks it; the guest is idle and the IRB has a function; the guest \
+has START alone and the IRB has HALT or CLEAR), and its copy_scsw_to_guest keeps the \
+guest's function control instead of the host's; css_do_csch withdraws pending status \
+and its interruption request; css_do_hsch keeps the start function instead of \
+removing it"
+            }
+            Change::KIrbOnce => {
+                "Linux: fsm_irq marks private->irb pending under sch->lock; \
+vfio_ccw_sch_io_todo first takes a copy of it under sch->lock and clears the mark, \
+returns at once when nothing was pending, and uses only its copy after that \
+(cp_update_scsw, the is_final test, the memcpy into the I/O region)"
+            }
+            Change::KGen => {
+                "Linux: fsm_io_helper counts a start generation on SSCH cc 0; \
+fsm_do_halt and fsm_do_clear record it on HSCH/CSCH cc 0; vfio_ccw_sch_io_todo calls \
+cp_free (and resets IDLE) only for status that can end the current start, not for a \
+halt's or clear's status recorded before the current start's generation"
+            }
+            Change::Mutex2026 => {
+                "Linux (\"s390/vfio_ccw fixes\", July 2026): vfio_ccw_sch_io_todo takes \
+io_mutex before the scsw_is_solicited / cp_free block and releases it after the IDLE \
+reset, instead of only around the memcpy into the I/O region"
+            }
+        }
+    }
+}
+
+/// A host: a base and a set of changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Variant {
+    pub base: Base,
+    changes: u8,
+}
+
+#[allow(non_upper_case_globals)]
 impl Variant {
+    // The bases alone, under the names they had when `Variant` was an enum
+    // of them (so that `Variant::Fixed` still reads as before).
+    pub const Unfixed: Variant = Variant::of(Base::Unfixed);
+    pub const CpInitCheck: Variant = Variant::of(Base::CpInitCheck);
+    pub const IdleInFsm: Variant = Variant::of(Base::IdleInFsm);
+    pub const Fixed: Variant = Variant::of(Base::Fixed);
+    pub const Reference: Variant = Variant::of(Base::Reference);
+}
+
+impl Variant {
+    /// The five bases alone: upstream before and after each commit, and the
+    /// reference.
     pub const ALL: [Variant; 5] = [
         Variant::Unfixed,
         Variant::CpInitCheck,
@@ -40,58 +192,155 @@ impl Variant {
         Variant::Reference,
     ];
 
-    pub const fn name(self) -> &'static str {
-        match self {
-            Variant::Unfixed => "unfixed",
-            Variant::CpInitCheck => "cp-init-check",
-            Variant::IdleInFsm => "idle-in-fsm",
-            Variant::Fixed => "fixed",
-            Variant::Reference => "reference",
-        }
+    /// A base without changes.
+    pub const fn of(base: Base) -> Self {
+        Variant { base, changes: 0 }
     }
 
-    /// The upstream commit this variant adds to the one before it.
-    pub const fn commit(self) -> &'static str {
-        match self {
-            Variant::Unfixed => "v5.12",
-            Variant::CpInitCheck => "c6c82e0cd812",
-            Variant::IdleInFsm => "6c02ac4c9211",
-            Variant::Fixed => "2af7a834a435",
-            Variant::Reference => "architecture",
+    /// This host with `change` added (the reference takes none: `None`).
+    pub const fn with(self, change: Change) -> Option<Self> {
+        if matches!(self.base, Base::Reference) {
+            return None;
         }
+        Some(Variant {
+            base: self.base,
+            changes: self.changes | change.bit(),
+        })
     }
 
+    pub const fn has(self, change: Change) -> bool {
+        self.changes & change.bit() != 0
+    }
+
+    /// The changes, in canonical order.
+    pub fn changes(self) -> impl Iterator<Item = Change> {
+        Change::ALL.into_iter().filter(move |&c| self.has(c))
+    }
+
+    /// Parses `BASE[+CHANGE...]` (changes in any order, each at most once).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut parts = s.split('+');
+        let base_name = parts.next().unwrap_or_default();
+        let base = Base::ALL
+            .into_iter()
+            .find(|b| b.name() == base_name)
+            .ok_or_else(|| {
+                let names: Vec<_> = Base::ALL.iter().map(|b| b.name()).collect();
+                format!(
+                    "unknown host base `{base_name}` in `{s}` (one of: {})",
+                    names.join(", ")
+                )
+            })?;
+        let mut v = Variant::of(base);
+        for name in parts {
+            let change = Change::ALL
+                .into_iter()
+                .find(|c| c.name() == name)
+                .ok_or_else(|| {
+                    let names: Vec<_> = Change::ALL.iter().map(|c| c.name()).collect();
+                    format!(
+                        "unknown change `{name}` in `{s}` (one of: {})",
+                        names.join(", ")
+                    )
+                })?;
+            if v.has(change) {
+                return Err(format!("change `{name}` given twice in `{s}`"));
+            }
+            v = v
+                .with(change)
+                .ok_or_else(|| format!("`reference` takes no changes (`{s}`)"))?;
+        }
+        Ok(v)
+    }
+
+    /// [`Variant::parse`], `None` for anything it rejects.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.name() == name)
+        Self::parse(name).ok()
+    }
+
+    /// The base alone (without changes).
+    pub const fn name(self) -> &'static str {
+        self.base.name()
+    }
+
+    pub const fn commit(self) -> &'static str {
+        self.base.commit()
     }
 
     /// `cp_init` checks `cp->initialized` (c6c82e0cd812).
     pub fn cp_init_checks(self) -> bool {
-        self >= Variant::CpInitCheck
+        self.base >= Base::CpInitCheck
     }
 
     /// The IDLE reset after a failed request lives in `fsm_io_request`'s
     /// error path (6c02ac4c9211).
     pub fn idle_reset_in_fsm(self) -> bool {
-        self >= Variant::IdleInFsm
+        self.base >= Base::IdleInFsm
     }
 
     /// `vfio_ccw_sch_io_todo` resets IDLE only when it freed the program
     /// (2af7a834a435).
     pub fn idle_only_when_cp_finished(self) -> bool {
-        self >= Variant::Fixed
+        self.base >= Base::Fixed
     }
 
     /// QEMU's side follows the architecture instead of upstream QEMU.
     pub fn architectural_relay(self) -> bool {
-        self == Variant::Reference
+        self.base == Base::Reference
+    }
+
+    /// [`Change::QRelay`].
+    pub fn q_relay(self) -> bool {
+        self.has(Change::QRelay)
+    }
+
+    /// [`Change::KIrbOnce`].
+    pub fn k_irb_once(self) -> bool {
+        self.has(Change::KIrbOnce)
+    }
+
+    /// [`Change::KGen`].
+    pub fn k_gen(self) -> bool {
+        self.has(Change::KGen)
+    }
+
+    /// [`Change::Mutex2026`].
+    pub fn mutex_2026(self) -> bool {
+        self.has(Change::Mutex2026)
     }
 }
 
+impl FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+/// The canonical name: the base, then each change in [`Change::ALL`] order.
 impl fmt::Display for Variant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.base.name())?;
+        for c in self.changes() {
+            write!(f, "+{}", c.name())?;
+        }
+        Ok(())
     }
+}
+
+/// What `--help` and the docs print about the hosts: each base with its
+/// commit, each change with the upstream function and the line it changes.
+pub fn help() -> String {
+    let mut s = String::from("Hosts: BASE[+CHANGE...], changes in any order.\nBases:\n");
+    for b in Base::ALL {
+        s += &format!("  {:<14} {}\n", b.name(), b.title());
+    }
+    s += "Changes:\n";
+    for c in Change::ALL {
+        s += &format!("  {:<14} {}\n", c.name(), c.patch());
+    }
+    s
 }
 
 #[cfg(test)]
@@ -100,7 +349,6 @@ mod tests {
 
     #[test]
     fn commits_apply_cumulatively() {
-        use Variant::*;
         let switches = |v: Variant| {
             (
                 v.cp_init_checks(),
@@ -108,14 +356,44 @@ mod tests {
                 v.idle_only_when_cp_finished(),
             )
         };
-        assert_eq!(switches(Unfixed), (false, false, false));
-        assert_eq!(switches(CpInitCheck), (true, false, false));
-        assert_eq!(switches(IdleInFsm), (true, true, false));
-        assert_eq!(switches(Fixed), (true, true, true));
-        assert_eq!(switches(Reference), (true, true, true));
+        assert_eq!(switches(Variant::Unfixed), (false, false, false));
+        assert_eq!(switches(Variant::CpInitCheck), (true, false, false));
+        assert_eq!(switches(Variant::IdleInFsm), (true, true, false));
+        assert_eq!(switches(Variant::Fixed), (true, true, true));
+        assert_eq!(switches(Variant::Reference), (true, true, true));
         for v in Variant::ALL {
             assert_eq!(Variant::from_name(v.name()), Some(v));
-            assert_eq!(v.architectural_relay(), v == Reference);
+            assert_eq!(v.to_string(), v.name());
+            assert_eq!(v.architectural_relay(), v == Variant::Reference);
+        }
+    }
+
+    #[test]
+    fn changes_compose_in_any_order_and_print_canonically() {
+        let a: Variant = "fixed+k-gen+q-relay+k-irb-once".parse().unwrap();
+        let b: Variant = "fixed+q-relay+k-irb-once+k-gen".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.to_string(), "fixed+q-relay+k-irb-once+k-gen");
+        assert!(a.q_relay() && a.k_irb_once() && a.k_gen() && !a.mutex_2026());
+        assert_eq!(a.base, Base::Fixed);
+        let m: Variant = "fixed+mutex-2026".parse().unwrap();
+        assert!(m.mutex_2026() && !m.q_relay());
+        assert_eq!(m.to_string().parse::<Variant>(), Ok(m));
+        let u: Variant = "unfixed+k-gen".parse().unwrap();
+        assert!(!u.cp_init_checks() && u.k_gen());
+    }
+
+    #[test]
+    fn bad_hosts_are_refused_naming_the_part() {
+        for (s, part) in [
+            ("fixd", "fixd"),
+            ("fixed+q-rely", "q-rely"),
+            ("fixed+k-gen+k-gen", "twice"),
+            ("reference+k-gen", "reference"),
+            ("", "``"),
+        ] {
+            let e = Variant::parse(s).unwrap_err();
+            assert!(e.contains(part), "{s}: {e}");
         }
     }
 }

@@ -9,6 +9,7 @@
 //! | 2 | workqueue | `vfio_ccw_sch_io_todo` |
 //! | 3 | QEMU I/O thread | `vfio_ccw_io_notifier_handler`: read the I/O region, copy the SCSW, `css_inject_io_interrupt` |
 //! | 4 | vCPU | the guest's instruction as QEMU (`css_do_ssch`/`hsch`/`csch`/`tsch`) and the host (`vfio_ccw_mdev_write_io_region`, `fsm_io_request`, `fsm_io_helper`, the async region, `fsm_do_halt`/`fsm_do_clear`) run it; KVM presenting an interruption |
+//! | 5 | control unit | unsolicited status ([`Unsolicited`], off by default): attention, a device end after a state change, a unit check (intervention required), busy with status modifier |
 //!
 //! A step is the code between two points where the real code can be
 //! preempted or overtaken by another CPU. Code under `sch->lock` with
@@ -202,6 +203,99 @@ impl Latencies {
     }
 }
 
+/// What a real DASD presents on its own ([`Unsolicited`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UnsolicitedKind {
+    /// Attention (e.g. a shared device's state changed elsewhere).
+    Attention,
+    /// A device end alone: the device went from not ready to ready.
+    DeviceEnd,
+    /// A unit check; the sense that follows says intervention required.
+    UnitCheck,
+    /// Busy with status modifier: the control unit is busy with another
+    /// path. Only answers a start the device has not begun.
+    Busy,
+}
+
+impl UnsolicitedKind {
+    pub const ALL: [UnsolicitedKind; 4] = [
+        UnsolicitedKind::Attention,
+        UnsolicitedKind::DeviceEnd,
+        UnsolicitedKind::UnitCheck,
+        UnsolicitedKind::Busy,
+    ];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            UnsolicitedKind::Attention => "attention",
+            UnsolicitedKind::DeviceEnd => "device-end",
+            UnsolicitedKind::UnitCheck => "unit-check",
+            UnsolicitedKind::Busy => "busy",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    fn device_status(self) -> DeviceStatus {
+        match self {
+            UnsolicitedKind::Attention => DeviceStatus::ATTENTION,
+            UnsolicitedKind::DeviceEnd => DeviceStatus::DEVICE_END,
+            UnsolicitedKind::UnitCheck => DeviceStatus::UNIT_CHECK,
+            UnsolicitedKind::Busy => DeviceStatus::BUSY | DeviceStatus::STATUS_MODIFIER,
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// Status the device presents on its own, as a real DASD can (PoP ch. 16,
+/// alert status): while the real subchannel is idle, as unsolicited alert
+/// status with no function; while a start is pending that the device has
+/// not begun, in place of that start (deferred condition code 1, the start
+/// not initiated). Timed runs present it at `percent` % per model
+/// start-to-status time on average (exponential intervals drawn from the
+/// seed); exhaustive runs present it once per interleaving, at every point
+/// it can happen. Off (`percent` 0) by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Unsolicited {
+    pub percent: u32,
+    kinds: u8,
+}
+
+impl Unsolicited {
+    pub const OFF: Unsolicited = Unsolicited {
+        percent: 0,
+        kinds: 0,
+    };
+
+    /// `percent` with `kinds` (none: attention and device end).
+    pub fn new(percent: u32, kinds: &[UnsolicitedKind]) -> Self {
+        let kinds = if kinds.is_empty() {
+            &[UnsolicitedKind::Attention, UnsolicitedKind::DeviceEnd][..]
+        } else {
+            kinds
+        };
+        Unsolicited {
+            percent,
+            kinds: kinds.iter().fold(0, |m, k| m | k.bit()),
+        }
+    }
+
+    pub fn on(&self) -> bool {
+        self.percent > 0 && self.kinds != 0
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = UnsolicitedKind> + '_ {
+        UnsolicitedKind::ALL
+            .into_iter()
+            .filter(|k| self.kinds & k.bit() != 0)
+    }
+}
+
 /// Ground truth of the host's mechanism: what happened inside, whether or
 /// not the guest noticed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -224,11 +318,13 @@ pub struct Mechanism {
     pub store_after_free: u64,
     /// Guest-visible status that QEMU replaced while still pending.
     pub status_replaced: u64,
+    /// Unsolicited status the device presented ([`Unsolicited`]).
+    pub unsolicited: u64,
 }
 
 impl Mechanism {
     /// Names of the counters, as reports print them.
-    pub const EVENTS: [&'static str; 8] = [
+    pub const EVENTS: [&'static str; 9] = [
         "stale-status-over-start",
         "freed-while-running",
         "idle-under-start",
@@ -237,10 +333,11 @@ impl Mechanism {
         "irb-wiped",
         "store-after-free",
         "status-replaced",
+        "unsolicited",
     ];
 
     /// Every counter with its name.
-    pub fn events(&self) -> [(&'static str, u64); 8] {
+    pub fn events(&self) -> [(&'static str, u64); 9] {
         let n = [
             self.stale_status_over_start,
             self.freed_while_running,
@@ -250,6 +347,7 @@ impl Mechanism {
             self.irb_wiped,
             self.store_after_free,
             self.status_replaced,
+            self.unsolicited,
         ];
         core::array::from_fn(|i| (Self::EVENTS[i], n[i]))
     }
@@ -355,10 +453,25 @@ enum Vpc {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Wpc {
     Idle,
+    /// `k-irb-once`: take the pending IRB's copy under `sch->lock`.
+    Take,
+    /// `mutex-2026`: `mutex_lock(io_mutex)` before the solicited block.
+    Lock,
     Start,
-    Free { is_final: bool, solicited: bool },
-    Copy { is_final: bool, finished: bool },
-    Reset { is_final: bool, finished: bool },
+    Free {
+        is_final: bool,
+        solicited: bool,
+    },
+    Copy {
+        is_final: bool,
+        finished: bool,
+        ends: bool,
+    },
+    Reset {
+        is_final: bool,
+        finished: bool,
+        ends: bool,
+    },
     Signal,
 }
 
@@ -374,8 +487,14 @@ const HOST_IRQ: usize = 1;
 const WORK: usize = 2;
 const IOTHREAD: usize = 3;
 const VCPU: usize = 4;
-const CONTEXTS: usize = 5;
-const CONTEXT_NAMES: [&str; CONTEXTS] = ["device", "host-irq", "work", "iothread", "vcpu"];
+const CONTROL_UNIT: usize = 5;
+const CONTEXTS: usize = 6;
+const CONTEXT_NAMES: [&str; CONTEXTS] = ["device", "host-irq", "work", "iothread", "vcpu", "cu"];
+
+/// Contexts that are host software and hold a host CPU while they run.
+fn software(ctx: usize) -> bool {
+    (WORK..=VCPU).contains(&ctx)
+}
 
 pub struct World {
     variant: Variant,
@@ -391,6 +510,13 @@ pub struct World {
     pub mech: Mechanism,
     /// Percent of completions whose device end comes separately.
     pub split_percent: u32,
+    unsolicited: Unsolicited,
+    /// Timed: when the device next presents unsolicited status (as soon as
+    /// it can from then on). Exhaustive: how many it may still present.
+    next_unsolicited: u64,
+    unsolicited_left: u32,
+    /// A unit check's sense (intervention required) awaits a SENSE.
+    sense_pending: bool,
     steps: u64,
     /// When set, one line per step: when, which context, what it did.
     pub log: Option<Vec<String>>,
@@ -401,6 +527,9 @@ pub struct World {
     q_intparm: u32,
     q_channel_prog: u32,
     q_saved_ctrl: u32,
+    /// The reference relay: unsolicited status kept until the guest's
+    /// subchannel is idle.
+    q_held: Option<Scsw>,
     /// KVM's floating I/O interruptions: (subchannel, parameter).
     flic: VecDeque<(u32, u32)>,
     guest_waiting: bool,
@@ -419,6 +548,16 @@ pub struct World {
     region_irb: Scsw,
     region_orb: Option<Orb>,
     io_mutex_vcpu: bool,
+    /// `mutex-2026`: the work item holds `io_mutex` from before its
+    /// solicited block to after its IDLE reset.
+    io_mutex_work: bool,
+    /// `k-irb-once`: `fsm_irq` marked `private->irb` pending and the work
+    /// item has not taken its copy yet.
+    irb_pending: bool,
+    /// `k-gen`: the start generation (`fsm_io_helper`, SSCH cc 0) and the
+    /// one `fsm_do_halt` / `fsm_do_clear` recorded (HSCH/CSCH cc 0).
+    start_gen: u64,
+    async_gen: u64,
     work_pending: bool,
     wpc: Wpc,
     eventfd: u32,
@@ -455,6 +594,10 @@ impl World {
             cpus: vec![0; host_cpus.max(1)],
             mech: Mechanism::default(),
             split_percent: 0,
+            unsolicited: Unsolicited::OFF,
+            next_unsolicited: u64::MAX,
+            unsolicited_left: 0,
+            sense_pending: false,
             steps: 0,
             log: None,
             areas: [IoArea::new(), IoArea::new()],
@@ -462,6 +605,7 @@ impl World {
             q_intparm: 0,
             q_channel_prog: 0,
             q_saved_ctrl: 0,
+            q_held: None,
             flic: VecDeque::new(),
             guest_waiting: false,
             presented: None,
@@ -476,6 +620,10 @@ impl World {
             region_irb: Scsw::ZERO,
             region_orb: None,
             io_mutex_vcpu: false,
+            io_mutex_work: false,
+            irb_pending: false,
+            start_gen: 0,
+            async_gen: 0,
             work_pending: false,
             wpc: Wpc::Idle,
             eventfd: 0,
@@ -493,6 +641,93 @@ impl World {
     /// Steps taken so far, all contexts.
     pub fn steps(&self) -> u64 {
         self.steps
+    }
+
+    /// Lets the device present unsolicited status ([`Unsolicited`]).
+    pub fn set_unsolicited(&mut self, u: Unsolicited) {
+        self.unsolicited = u;
+        if !u.on() {
+            self.next_unsolicited = u64::MAX;
+            self.unsolicited_left = 0;
+        } else if self.timed() {
+            self.next_unsolicited = self.now + self.unsolicited_interval();
+        } else {
+            self.unsolicited_left = 1;
+        }
+    }
+
+    /// An exponentially distributed wait with mean `100 / percent` model
+    /// start-to-status times.
+    fn unsolicited_interval(&mut self) -> u64 {
+        let mean = self.lat.start_to_status() as f64 * 100.0 / f64::from(self.unsolicited.percent);
+        let u = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        (-(1.0 - u).ln() * mean) as u64
+    }
+
+    /// Whether the device could present unsolicited status now: the real
+    /// subchannel idle without status pending, or a start pending that the
+    /// device has not begun.
+    fn unsolicited_possible(&self) -> bool {
+        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+            return false;
+        }
+        match self.op {
+            DevOp::Idle => fc(&self.hw) == 0,
+            DevOp::Start { begun: false, .. } => true,
+            _ => false,
+        }
+    }
+
+    fn unsolicited_due(&self) -> bool {
+        self.unsolicited.on()
+            && self.unsolicited_possible()
+            && if self.timed() {
+                self.next_unsolicited != u64::MAX
+            } else {
+                self.unsolicited_left > 0
+            }
+    }
+
+    /// The control unit presents unsolicited status: alert status with no
+    /// function on an idle subchannel, or, in place of a start the device
+    /// has not begun, the start function with deferred condition code 1.
+    fn control_unit_step(&mut self) -> u64 {
+        let starting = matches!(self.op, DevOp::Start { begun: false, .. });
+        let kinds: Vec<UnsolicitedKind> = self
+            .unsolicited
+            .kinds()
+            .filter(|&k| starting || k != UnsolicitedKind::Busy)
+            .collect();
+        if self.timed() {
+            self.next_unsolicited = self.now + self.unsolicited_interval();
+        } else {
+            self.unsolicited_left -= 1;
+        }
+        if kinds.is_empty() {
+            return 0; // busy alone, and no start to answer
+        }
+        let kind = kinds[self.rng.below(kinds.len() as u32) as usize];
+        self.mech.unsolicited += 1;
+        if kind == UnsolicitedKind::UnitCheck {
+            self.sense_pending = true;
+        }
+        let alert = (StatusControl::ALERT | StatusControl::PENDING).bits();
+        let ds = ds_word(kind.device_status());
+        if starting {
+            // PoP ch. 16 Deferred Condition Code 1: the start function was
+            // not initiated; it stays indicated with start pending.
+            let dcc1 = 0x0100_0000;
+            self.make_pending([
+                dcc1 | FunctionControl::START.bits()
+                    | ActivityControl::START_PENDING.bits()
+                    | alert,
+                0,
+                ds,
+            ]);
+        } else {
+            self.make_pending([alert, 0, ds]);
+        }
+        0
     }
 
     fn timed(&self) -> bool {
@@ -519,10 +754,13 @@ impl World {
                 // mutex_lock sleeps while the vCPU's write holds io_mutex.
                 // The reference host also waits until QEMU has read the
                 // IRB it copied last: the region holds one.
+                Wpc::Copy { .. } if self.variant.mutex_2026() => true,
                 Wpc::Copy { .. } => {
                     let unread = self.variant.architectural_relay() && self.eventfd > 0;
                     !self.io_mutex_vcpu && !unread
                 }
+                // mutex-2026: mutex_lock before the solicited block.
+                Wpc::Lock => !self.io_mutex_vcpu,
                 _ => true,
             },
             // Needs the BQL, then sleeps on io_mutex in the region read.
@@ -531,11 +769,21 @@ impl World {
             IOTHREAD => {
                 let held_back = self.variant.architectural_relay()
                     && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0;
-                self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu && !held_back
+                self.eventfd > 0
+                    && !self.bql_held()
+                    && !self.io_mutex_vcpu
+                    && !self.io_mutex_work
+                    && !held_back
             }
+            CONTROL_UNIT => self.unsolicited_due(),
             VCPU => match self.vpc {
                 Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
                 Vpc::Done(_) => false,
+                // The region writes' mutex_trylock fails while the work
+                // item holds io_mutex (mutex-2026), and QEMU writes again
+                // on -EAGAIN: the vCPU spins until the work item lets go,
+                // modelled as waiting for it.
+                Vpc::IoWrite | Vpc::AsyncWrite { .. } => !self.io_mutex_work,
                 _ => true,
             },
             _ => false,
@@ -588,7 +836,7 @@ impl World {
             }
         }
         self.ready[pick.ctx] = self.now + took;
-        if pick.ctx >= WORK {
+        if software(pick.ctx) {
             // Software contexts hold a host CPU for the step.
             if let Some(cpu) = self.cpus.iter_mut().min() {
                 *cpu = self.now + took;
@@ -600,8 +848,11 @@ impl World {
     /// When context `c` can start its next step: its own readiness, and for
     /// software a free host CPU.
     fn start_time(&self, c: usize) -> u64 {
+        if c == CONTROL_UNIT {
+            return self.next_unsolicited;
+        }
         let ready = self.ready[c];
-        if c >= WORK {
+        if software(c) {
             ready.max(self.cpus.iter().copied().min().unwrap_or(0))
         } else {
             ready
@@ -620,6 +871,7 @@ impl World {
             }
             WORK => format!("{:?}", self.wpc),
             IOTHREAD => format!("relay irb={:08x}", self.region_irb.0[0]),
+            CONTROL_UNIT => "unsolicited".into(),
             _ => match self.vpc {
                 Vpc::Enter(Insn::Ssch(o)) => {
                     format!("SSCH intparm={:x} cpa={:x}", o.intparm, o.cpa)
@@ -641,6 +893,7 @@ impl World {
             HOST_IRQ => self.host_irq_step(),
             WORK => self.work_step(),
             IOTHREAD => self.relay_step(),
+            CONTROL_UNIT => self.control_unit_step(),
             _ => self.vcpu_step(),
         }
     }
@@ -782,6 +1035,17 @@ impl World {
                     return 0;
                 };
                 let mut residual = ccw.count;
+                if ccw.cmd == cmd::SENSE {
+                    // Sense byte 0 bit 1: intervention required, after the
+                    // unit check that left it; zeros otherwise.
+                    let mut sense = [0u8; 32];
+                    if std::mem::take(&mut self.sense_pending) {
+                        sense[0] = 0x40;
+                    }
+                    let n = usize::from(ccw.count).min(sense.len());
+                    self.store(ccw.cda, &sense[..n]);
+                    residual = ccw.count - n as u16;
+                }
                 if ccw.cmd == cmd::SENSE_ID {
                     let n = usize::from(ccw.count).min(DEVICE_ID.len());
                     if self.chunk_free(chain) {
@@ -935,6 +1199,8 @@ impl World {
                         self.mech.irb_overwritten += 1;
                     }
                     self.irb = irb;
+                    // k-irb-once: marked pending, under the same lock.
+                    self.irb_pending = true;
                 }
                 self.irb_taken = false;
                 if !self.work_pending {
@@ -951,6 +1217,7 @@ impl World {
     /// a lock or a point where another CPU could change what it reads.
     fn work_step(&mut self) -> u64 {
         let t = self.draw(self.lat.host_step);
+        let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
         match self.wpc {
             Wpc::Idle => {
                 self.work_pending = false;
@@ -958,23 +1225,60 @@ impl World {
                     self.irb = irb;
                     self.work_pending = !self.irb_queue.is_empty();
                 }
-                self.wpc = Wpc::Start;
+                self.wpc = if self.variant.k_irb_once() {
+                    Wpc::Take
+                } else if self.variant.mutex_2026() {
+                    Wpc::Lock
+                } else {
+                    Wpc::Start
+                };
                 0
             }
-            Wpc::Start => {
-                self.irb_taken = self.irb_queue.is_empty();
+            Wpc::Take => {
+                // k-irb-once: under sch->lock, the pending IRB's copy and
+                // the mark cleared; nothing pending, nothing to do.
+                if !self.irb_pending {
+                    self.wpc = Wpc::Idle;
+                    if self.work_pending {
+                        self.wake(WORK, self.lat.host_step);
+                    }
+                    return t;
+                }
+                self.irb_pending = false;
+                self.irb_taken = true;
                 self.work_irb = self.irb;
-                let ac = self.irb.0[0] & AC;
+                self.wpc = if self.variant.mutex_2026() {
+                    Wpc::Lock
+                } else {
+                    Wpc::Start
+                };
+                t
+            }
+            Wpc::Lock => {
+                // mutex-2026: io_mutex from here to after the IDLE reset.
+                self.io_mutex_work = true;
+                self.wpc = Wpc::Start;
+                t
+            }
+            Wpc::Start => {
+                if !self.variant.k_irb_once() {
+                    self.irb_taken = self.irb_queue.is_empty();
+                }
+                if self.variant.architectural_relay() {
+                    self.work_irb = self.irb;
+                }
+                let seen = self.work_view();
+                let ac = seen.0[0] & AC;
                 let is_final = ac
                     & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
                     == 0;
                 // scsw_is_solicited: deferred cc set, or more than alert status.
-                let solicited = self.irb.0[0] & DCC != 0
-                    || sc(&self.irb) != (StatusControl::ALERT | StatusControl::PENDING).bits();
+                let solicited = seen.0[0] & DCC != 0
+                    || sc(&seen) != (StatusControl::ALERT | StatusControl::PENDING).bits();
                 if solicited {
-                    let mut irb = self.irb;
+                    let mut irb = seen;
                     self.cp_update_scsw(&mut irb);
-                    if self.variant.architectural_relay() {
+                    if self.works_on_a_copy() {
                         self.work_irb = irb;
                     } else {
                         // Upstream updates private->irb in place, which the
@@ -993,49 +1297,69 @@ impl World {
                 solicited,
             } => {
                 let mut finished = false;
+                let seen = self.work_view();
                 // A halt's or clear's final status while a start the guest
                 // issued after that halt or clear is being processed.
-                let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
                 if is_final
                     && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
-                    && fc(&self.irb) & halt_or_clear != 0
+                    && fc(&seen) & halt_or_clear != 0
                     && self.start_seq > self.async_seq
                 {
                     self.mech.stale_status_over_start += 1;
                 }
-                // The reference host frees a program only for status that
-                // can end it: not a halt's or clear's status whose request
-                // came before the program was started.
-                let ends_this_program = !self.variant.architectural_relay()
-                    || fc(&self.work_irb) & halt_or_clear == 0
-                    || self.start_seq < self.async_seq;
-                if solicited && is_final && self.state == Fsm::CpPending && ends_this_program {
+                // Whether the status can end the current program. The
+                // reference host: not a halt's or clear's status whose
+                // request came before the program was started; k-gen the
+                // same by its generations.
+                let ends = if self.variant.architectural_relay() {
+                    fc(&seen) & halt_or_clear == 0 || self.start_seq < self.async_seq
+                } else if self.variant.k_gen() {
+                    fc(&seen) & halt_or_clear == 0 || self.async_gen >= self.start_gen
+                } else {
+                    true
+                };
+                if solicited && is_final && self.state == Fsm::CpPending && ends {
                     self.cp_free();
                     finished = true;
                 }
-                self.wpc = Wpc::Copy { is_final, finished };
-                t
-            }
-            Wpc::Copy { is_final, finished } => {
-                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb). The
-                // reference host copies the IRB it took at the start.
-                self.region_irb = if self.variant.architectural_relay() {
-                    self.work_irb
-                } else {
-                    self.irb
+                self.wpc = Wpc::Copy {
+                    is_final,
+                    finished,
+                    ends,
                 };
-                self.wpc = Wpc::Reset { is_final, finished };
                 t
             }
-            Wpc::Reset { is_final, finished } => {
+            Wpc::Copy {
+                is_final,
+                finished,
+                ends,
+            } => {
+                // mutex_lock(io_mutex); memcpy(irb_area, &private->irb). The
+                // reference host and k-irb-once copy the IRB taken at the
+                // start; under mutex-2026 the lock is already held.
+                self.region_irb = self.work_view();
+                self.wpc = Wpc::Reset {
+                    is_final,
+                    finished,
+                    ends,
+                };
+                t
+            }
+            Wpc::Reset {
+                is_final,
+                finished,
+                ends,
+            } => {
                 let reset = if self.variant.idle_only_when_cp_finished() {
                     finished
                 } else {
-                    is_final
+                    is_final && ends
                 };
                 if reset {
                     self.set_idle();
                 }
+                // mutex-2026: mutex_unlock after the IDLE reset.
+                self.io_mutex_work = false;
                 self.wpc = Wpc::Signal;
                 t
             }
@@ -1051,9 +1375,36 @@ impl World {
         }
     }
 
-    /// Status the host took that has not reached the guest's SCHIB yet.
+    /// Whether the work item works on a copy of the IRB of its own (the
+    /// reference host, k-irb-once) rather than on `private->irb`.
+    fn works_on_a_copy(&self) -> bool {
+        self.variant.architectural_relay() || self.variant.k_irb_once()
+    }
+
+    /// The IRB the work item is handling, as it reads it now.
+    fn work_view(&self) -> Scsw {
+        if self.works_on_a_copy() {
+            self.work_irb
+        } else {
+            self.irb
+        }
+    }
+
+    /// Status for a function that the host took and that has not reached
+    /// the guest's SCHIB yet (the reference host: queued, in the work item,
+    /// or in the I/O region unread). Unsolicited status does not count: it
+    /// ends no function.
     fn final_status_in_flight(&self) -> bool {
-        !self.irb_taken || self.work_pending || self.wpc != Wpc::Idle || self.eventfd > 0
+        let for_a_function = |s: &Scsw| fc(s) != 0;
+        let in_work = match self.wpc {
+            Wpc::Idle => false,
+            // Popped from the queue, not copied yet.
+            Wpc::Take | Wpc::Lock | Wpc::Start => for_a_function(&self.irb),
+            _ => for_a_function(&self.work_irb),
+        };
+        self.irb_queue.iter().any(for_a_function)
+            || in_work
+            || (self.eventfd > 0 && for_a_function(&self.region_irb))
     }
 
     fn set_idle(&mut self) {
@@ -1149,6 +1500,10 @@ impl World {
             if let Some(s) = self.architectural(host) {
                 self.present_to_guest(s);
             }
+        } else if self.variant.q_relay() {
+            if let Some(s) = self.q_relay(host) {
+                self.present_to_guest(s);
+            }
         } else {
             // copy_scsw_to_guest: every field, function control included.
             self.present_to_guest(host);
@@ -1162,14 +1517,22 @@ impl World {
     /// control. Everything else is status of a function the guest has
     /// already seen end (a CLEAR withdrew it, a halt found the device idle
     /// after the start ended, or the work item handed it over twice).
-    fn architectural(&self, host: Scsw) -> Option<Scsw> {
+    fn architectural(&mut self, host: Scsw) -> Option<Scsw> {
         if sc(&host) & StatusControl::PENDING.bits() == 0 {
             return None;
         }
         let host_fc = fc(&host);
         let guest_fc = fc(&self.q_scsw);
         if host_fc == 0 && sc(&host) == (StatusControl::ALERT | StatusControl::PENDING).bits() {
-            return Some(host); // unsolicited
+            // Unsolicited: presented at once while the guest's subchannel
+            // is idle; while the guest has a function outstanding, kept
+            // until its status has been taken (the device's status came
+            // before the guest's function reached it).
+            if guest_fc == 0 {
+                return Some(host);
+            }
+            self.q_held = Some(host);
+            return None;
         }
         let (start, halt, clear) = (
             FunctionControl::START.bits(),
@@ -1190,6 +1553,37 @@ impl World {
             false
         };
         belongs.then(|| {
+            let mut s = host;
+            set(&mut s, FC, guest_fc);
+            if guest_fc & halt != 0 {
+                // The guest's halt was performed: it ends any start still
+                // pending (a start the device never began, deferred cc 1).
+                s.0[0] &=
+                    !(ActivityControl::START_PENDING | ActivityControl::RESUME_PENDING).bits();
+            }
+            s
+        })
+    }
+
+    /// `q-relay`'s `vfio_ccw_io_notifier_handler`: nothing for a region
+    /// without status pending, nothing for status of a function the guest
+    /// no longer has (it has CLEAR and the IRB lacks it; it is idle and
+    /// the IRB has a function; it has START alone and the IRB has HALT or
+    /// CLEAR); otherwise the host's SCSW with the guest's function control.
+    fn q_relay(&self, host: Scsw) -> Option<Scsw> {
+        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+            return None;
+        }
+        let (host_fc, guest_fc) = (fc(&host), fc(&self.q_scsw));
+        let (start, halt, clear) = (
+            FunctionControl::START.bits(),
+            FunctionControl::HALT.bits(),
+            FunctionControl::CLEAR.bits(),
+        );
+        let gone = (guest_fc & clear != 0 && host_fc & clear == 0)
+            || (guest_fc == 0 && host_fc != 0)
+            || (guest_fc == start && host_fc & (halt | clear) != 0);
+        (!gone).then(|| {
             let mut s = host;
             set(&mut s, FC, guest_fc);
             s
@@ -1288,6 +1682,8 @@ impl World {
                 }
                 match cc {
                     0 => {
+                        // k-gen: a new start generation.
+                        self.start_gen += 1;
                         self.state = Fsm::CpPending;
                         self.vpc = Vpc::IoReturn(0);
                     }
@@ -1338,11 +1734,28 @@ impl World {
                     Fsm::Idle | Fsm::CpPending => {
                         self.seq += 1;
                         self.async_seq = self.seq;
-                        let cc = if clear {
+                        let mut cc = if clear {
                             self.hw_csch()
                         } else {
                             self.hw_hsch()
                         };
+                        if cc == 1
+                            && !clear
+                            && self.variant.architectural_relay()
+                            && fc(&self.hw) == 0
+                        {
+                            // Unsolicited status pending at the real
+                            // subchannel: the reference host takes it (its
+                            // interruption handler's work) and halts again.
+                            // A start's status pending ends the halt below.
+                            self.host_takes_status();
+                            cc = self.hw_hsch();
+                        }
+                        if cc == 0 {
+                            // k-gen: fsm_do_halt / fsm_do_clear record the
+                            // generation of the start they act on.
+                            self.async_gen = self.start_gen;
+                        }
                         match cc {
                             0 => 0,
                             1 | 2 if !clear => EBUSY,
@@ -1392,6 +1805,11 @@ impl World {
                     self.flic.remove(i);
                 }
                 let stored = test_subchannel(&mut self.q_scsw);
+                if self.q_scsw.0[0] & (FC | SC) == 0 {
+                    if let Some(held) = self.q_held.take() {
+                        self.present_to_guest(held);
+                    }
+                }
                 let pending = stored.is_some();
                 let s = stored.unwrap_or(Scsw::ZERO);
                 let t = self.draw(self.lat.intercept);
@@ -1464,7 +1882,7 @@ impl World {
                     self.vpc = Vpc::Done(Cc::Two);
                 } else {
                     self.q_scsw.0[0] |= FunctionControl::HALT.bits();
-                    if !self.variant.architectural_relay() {
+                    if !self.variant.architectural_relay() && !self.variant.q_relay() {
                         // Upstream removes the start function here.
                         self.q_scsw.0[0] &= !FunctionControl::START.bits();
                     }
@@ -1478,7 +1896,7 @@ impl World {
                     FC | AC,
                     FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
                 );
-                if self.variant.architectural_relay() {
+                if self.variant.architectural_relay() || self.variant.q_relay() {
                     // The clear function withdraws pending status and its
                     // interruption request.
                     set(&mut self.q_scsw, SC, 0);

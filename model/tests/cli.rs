@@ -124,3 +124,112 @@ fn exhaustive_reports_counts_per_variant() {
     assert_eq!(rc, 0, "{out}");
     assert!(out.contains("failing=0"), "{out}");
 }
+
+/// Issue 17's "done when" commands.
+#[test]
+fn exhaustive_honours_wait_owed_and_the_candidate_set_passes() {
+    let count = |out: &str| -> u64 {
+        let key = "interleavings=";
+        let at = out.find(key).expect("a count") + key.len();
+        out[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let exhaustive = |append: &str| {
+        model(&[
+            "--exhaustive",
+            "--preemptions",
+            "3",
+            "--variant",
+            "fixed",
+            "--append",
+            append,
+        ])
+    };
+    let (rc, owed, _) = exhaustive("host=vfio-ccw wait_owed=1");
+    assert_eq!(rc, 1, "{owed}");
+    assert!(
+        owed.contains("wait_owed=1") && !owed.contains("failing=0"),
+        "{owed}"
+    );
+    let (rc, plain, _) = exhaustive("host=vfio-ccw");
+    assert_eq!(rc, 1);
+    assert_ne!(count(&owed), count(&plain), "{owed}\n{plain}");
+
+    let full = "fixed+q-relay+k-irb-once+k-gen";
+    for append in ["host=vfio-ccw", "host=vfio-ccw wait_owed=1"] {
+        let (rc, out, _) = model(&[
+            "--variant",
+            full,
+            "--scenario",
+            "all",
+            "--seeds",
+            "1000",
+            "--append",
+            append,
+        ]);
+        assert_eq!(rc, 0, "{out}");
+        let (rc, out, _) = model(&[
+            "--exhaustive",
+            "--variant",
+            full,
+            "--scenario",
+            "csch-race",
+            "--append",
+            append,
+        ]);
+        assert_eq!(rc, 0, "{out}");
+    }
+    for v in [
+        "fixed",
+        "fixed+mutex-2026",
+        "fixed+k-irb-once+k-gen",
+        "fixed+q-relay",
+    ] {
+        let (rc, out, _) = model(&[
+            "--variant",
+            v,
+            "--scenario",
+            "hsch-race",
+            "--seeds",
+            "20",
+            "--append",
+            "host=vfio-ccw",
+        ]);
+        assert_eq!(rc, 1, "{v}: {out}");
+    }
+}
+
+#[test]
+fn hosts_parse_in_any_order_and_print_canonically() {
+    let (rc, out, _) = model(&[
+        "--variant",
+        "fixed+k-gen+k-irb-once+q-relay",
+        "--scenario",
+        "ssch",
+        "--seeds",
+        "2",
+    ]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("fixed+q-relay+k-irb-once+k-gen ssch"), "{out}");
+    let (rc, _, err) = model(&["--variant", "fixed+q-rely"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("q-rely"), "{err}");
+    let (rc, help, _) = model(&["--help"]);
+    assert_eq!(rc, 0);
+    for needle in [
+        "mutex-2026",
+        "k-irb-once",
+        "k-gen",
+        "q-relay",
+        "vfio_ccw_sch_io_todo",
+        "fsm_irq",
+        "css_do_csch",
+        "vfio_ccw_io_notifier_handler",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+}

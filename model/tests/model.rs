@@ -178,12 +178,15 @@ fn under_vfio_ccw_the_late_clear_status_lands_on_the_next_start() {
 }
 
 /// The same hosts with `wait_owed=1`: the guest takes the clear's or
-/// halt's own status before its next start, so the window above never
-/// opens, and no upstream variant races at all (ground truth): the 2021
-/// window is reached only through QEMU's whole-SCSW copy. Deviations are
-/// still counted, and the owed status is still demanded.
+/// halt's own status before its next start, and with the default latencies
+/// timed runs then pass and never race (ground truth). That holds for timed
+/// runs only: exhaustively the window has other ways in (a host-only path
+/// through `fsm_irq` overwriting `private->irb` while `io_todo` runs, and
+/// `css_do_csch` not withdrawing pending status), see
+/// `tests/candidates.rs`. Deviations are still counted, and the owed status
+/// is still demanded.
 #[test]
-fn with_wait_owed_no_upstream_variant_races() {
+fn with_wait_owed_timed_runs_of_upstream_variants_pass_and_never_race() {
     for variant in [Variant::Unfixed, Variant::Fixed] {
         for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
             let setup = Setup::new(
