@@ -112,7 +112,6 @@ pub fn emergency_block(text: &str) {
         let _ = sclp::write(&mut console.sccb, text.as_bytes());
     }
 }
-}
 
 #[macro_export]
 macro_rules! println {
