@@ -5,6 +5,8 @@
 //! Exit status: 0 when every run passed, 1 when any failed, 2 for usage
 //! errors.
 
+mod report;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -23,9 +25,14 @@ use gate::cmdline::{Config, Scenario};
     after_help = "Variants: unfixed (v5.12), cp-init-check (+c6c82e0cd812), idle-in-fsm (+6c02ac4c9211), \
 fixed (+2af7a834a435, today's upstream), reference (architecture-exact relay).\n\
 Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
-Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error."
+Evidence report: `ccwgate-model report --out DIR` runs the matrix of hosts x race scenarios x modes and \
+writes DIR/index.html and DIR/report.md (see `ccwgate-model report --help` and docs/report.md).\n\
+Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error.",
+    args_conflicts_with_subcommands = true
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Host variant to model.
     #[arg(long, default_value = "fixed", value_parser = parse_variant)]
     variant: Variant,
@@ -83,6 +90,14 @@ struct Args {
     host_cpus: usize,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Run the evidence matrix (hosts x csch-race, hsch-race, mixed x timed,
+    /// timed wait_owed=1, exhaustive; all host=vfio-ccw) and write
+    /// DIR/index.html and DIR/report.md with their SVG plots.
+    Report(report::ReportArgs),
+}
+
 fn parse_variant(s: &str) -> Result<Variant, String> {
     Variant::from_name(s).ok_or_else(|| {
         let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
@@ -133,12 +148,20 @@ fn config(args: &Args, scenario: Scenario, lat: &Latencies) -> Result<Config, St
             format!("{}:{}:{}", s.min, s.max, s.step)
         }
     };
+    kernel_config(scenario, args.iterations, &sweep, &args.append)
+}
+
+/// The command line `scenario=S iterations=N delay=D APPEND` through the
+/// kernel's own parser.
+fn kernel_config(
+    scenario: Scenario,
+    iterations: u32,
+    delay: &str,
+    append: &str,
+) -> Result<Config, String> {
     let line = format!(
-        "scenario={} iterations={} delay={} {}",
+        "scenario={} iterations={iterations} delay={delay} {append}",
         scenario.name(),
-        args.iterations,
-        sweep,
-        args.append
     );
     gate::cmdline::parse(line.as_bytes()).map_err(|e| {
         format!(
@@ -293,6 +316,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(Command::Report(r)) = &args.command {
+        return report::main(r);
+    }
     let mut lat = Latencies::default();
     for spec in &args.latencies {
         if let Err(e) = set_latency(&mut lat, spec) {
