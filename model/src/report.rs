@@ -729,6 +729,8 @@ struct Row {
     per_million: String,
     classes: String,
     raced: String,
+    /// pass, fail or na: how the page colours the FAIL cell.
+    class: &'static str,
 }
 
 const HEADER: [&str; 10] = [
@@ -773,6 +775,7 @@ fn row(cell: &Cell) -> Row {
         per_million: "-".into(),
         classes: "-".into(),
         raced: "-".into(),
+        class: "na",
     };
     match &cell.result {
         CellResult::Unavailable => Row {
@@ -789,6 +792,11 @@ fn row(cell: &Cell) -> Row {
             }
             Row {
                 fail,
+                class: if t.failed() + t.not_exercised == 0 {
+                    "pass"
+                } else {
+                    "fail"
+                },
                 bounds: format!("[{}, {}]", pct(lo), pct(hi)),
                 to_detection: match Quantiles::of(&t.to_detection) {
                     Some(q) => format!("{} / {} / {}", q.median, q.p90, q.worst),
@@ -819,6 +827,7 @@ fn row(cell: &Cell) -> Row {
             }
             Row {
                 fail: format!("{}/{} = {}", r.failing, r.runs, pct(p.estimate())),
+                class: if r.failing == 0 { "pass" } else { "fail" },
                 bounds: "exact (enumerated)".into(),
                 classes: classes_text(&r.classes),
                 raced: format!("{}/{}", r.raced, r.runs),
@@ -826,6 +835,27 @@ fn row(cell: &Cell) -> Row {
             }
         }
     }
+}
+
+/// The detailed table: a row per cell, one row for all cells of a host
+/// this build does not know.
+fn rows(report: &Report) -> Vec<Row> {
+    let mut out: Vec<Row> = Vec::new();
+    for c in &report.cells {
+        if let CellResult::Unavailable = c.result {
+            if out.iter().any(|r| r.host == c.host) {
+                continue;
+            }
+            out.push(Row {
+                scenario: "all",
+                mode: "all",
+                ..row(c)
+            });
+        } else {
+            out.push(row(c));
+        }
+    }
+    out
 }
 
 /// The short verdict of a cell for the overview matrix.
@@ -885,29 +915,35 @@ fn header_lines(report: &Report) -> Vec<String> {
     ]
 }
 
-/// Distinct exhaustive enumerations and what the cells asked of them.
+/// What the exhaustive cells asked for and this build did not enumerate:
+/// one line per enumeration and set of tokens left out, naming the cells.
 fn exhaustive_notes(report: &Report) -> Vec<String> {
-    let mut notes: Vec<String> = Vec::new();
+    // (what was enumerated, what was left out) -> cells
+    let mut groups: Vec<((String, String), Vec<String>)> = Vec::new();
     for c in &report.cells {
         if let CellResult::Exhaustive { requested, run } = &c.result {
             let skipped = ignored(requested, &run.config);
             if skipped.is_empty() {
                 continue;
             }
-            let note = format!(
-                "{} {} ({}): enumerated {} ({:.1} s); asked for {} as well, which this build's \
-                 exhaustive mode does not take.",
-                c.host,
-                c.scenario.name(),
-                c.mode.label,
-                enumerated_text(&run.config),
-                run.seconds,
-                skipped.join(" ")
-            );
-            notes.push(note);
+            let key = (enumerated_text(&run.config), skipped.join(" "));
+            let cell = format!("{} {}", c.host, c.scenario.name());
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cells)) => cells.push(cell),
+                None => groups.push((key, vec![cell])),
+            }
         }
     }
-    notes
+    groups
+        .into_iter()
+        .map(|((enumerated, skipped), cells)| {
+            format!(
+                "enumerated {enumerated}: this build's exhaustive mode does not take {skipped} \
+                 (cells: {})",
+                cells.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn md_cell(s: &str) -> String {
@@ -1008,7 +1044,7 @@ fn plot_err<E: std::fmt::Debug>(e: E) -> String {
 /// line per host.
 fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
     let scenarios = &report.plan.scenarios;
-    let width = 420 * scenarios.len().max(1) as u32;
+    let width = 380 * scenarios.len().max(1) as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
@@ -1032,6 +1068,7 @@ fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                 .configure_mesh()
                 .x_desc("iterations")
                 .y_desc("runs detected (%)")
+                .y_label_formatter(&|y| format!("{y:.0}"))
                 .light_line_style(WHITE.mix(0.0))
                 .draw()
                 .map_err(plot_err)?;
@@ -1054,8 +1091,11 @@ fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                 }
                 let last = points.last().map_or(0.0, |p| p.1);
                 points.push((max_x, last));
+                // Hosts that fail alike draw the same line: earlier ones
+                // wider, so that each stays visible under the next.
+                let w = 2 + (cells.len() - 1 - i) as u32;
                 chart
-                    .draw_series(LineSeries::new(points, c.stroke_width(2)))
+                    .draw_series(LineSeries::new(points, c.stroke_width(w)))
                     .map_err(plot_err)?
                     .label(host.to_string())
                     .legend(move |(x, y)| {
@@ -1078,7 +1118,8 @@ fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
     Ok(Plot {
         file: format!("detections-{}.svg", mode.slug),
         title: format!(
-            "Runs detected by iteration, cumulative, per host ({})",
+            "Runs detected by iteration, cumulative, per host ({}; coinciding lines are \
+             drawn wider for the earlier host)",
             mode.label
         ),
         svg,
@@ -1094,7 +1135,7 @@ fn bands_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
     let lo = f64::from(sweep.min) / US as f64;
     let hi = (f64::from(sweep.max) / US as f64).max(lo + 1.0);
     let band_w = (hi - lo) / f64::from(bands);
-    let width = 420 * scenarios.len().max(1) as u32;
+    let width = 380 * scenarios.len().max(1) as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, 440)).into_drawing_area();
@@ -1134,6 +1175,7 @@ fn bands_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
             chart
                 .configure_mesh()
                 .x_desc("delay START to CLEAR/HALT (us)")
+                .x_label_formatter(&|x| format!("{x:.0}"))
                 .y_desc("detections")
                 .light_line_style(WHITE.mix(0.0))
                 .draw()
@@ -1204,127 +1246,199 @@ const READING: &str = "Each timed cell runs gate's own driver and oracle against
     IDLE under a start), which the guest cannot see; it counts stale IRBs on the host, not \
     harm.";
 
-/// `report.md`: the text, the table, plots linked by file name.
-pub fn markdown(report: &Report, plots: &[Plot]) -> String {
-    let mut md = String::new();
-    let _ = writeln!(md, "# {TITLE}\n");
-    for l in header_lines(report) {
-        let _ = writeln!(md, "{l}  ");
-    }
-    let _ = writeln!(md, "\n{READING}\n");
+/// A table cell: its text, whether it is code, and a class for the page.
+#[derive(Clone, Debug)]
+struct Td {
+    text: String,
+    code: bool,
+    class: Option<&'static str>,
+}
 
-    let _ = writeln!(md, "## Overview\n");
+fn td(text: impl Into<String>) -> Td {
+    Td {
+        text: text.into(),
+        code: false,
+        class: None,
+    }
+}
+
+/// The documents' content, rendered once as markdown and once as HTML.
+#[derive(Clone, Debug)]
+enum Block {
+    H2(String),
+    H3(String),
+    Para(String),
+    List(Vec<String>),
+    Table(Vec<String>, Vec<Vec<Td>>),
+    /// A plot, by index.
+    Figure(usize),
+    Pre(Vec<String>),
+}
+
+fn blocks(report: &Report, plots: &[Plot]) -> Vec<Block> {
+    let mut b = Vec::new();
+    for l in header_lines(report) {
+        b.push(Block::Para(l));
+    }
+    b.push(Block::Para(READING.to_string()));
+
+    b.push(Block::H2("Overview".into()));
     let cols: Vec<(Scenario, Mode)> = report
         .plan
         .scenarios
         .iter()
         .flat_map(|&s| report.plan.modes.iter().map(move |&m| (s, m)))
         .collect();
-    let _ = write!(md, "| host |");
-    for (s, m) in &cols {
-        let _ = write!(md, " {} {} |", s.name(), m.label);
-    }
-    let _ = write!(md, "\n|---|");
-    for _ in &cols {
-        let _ = write!(md, "---|");
-    }
-    md.push('\n');
-    for h in &report.plan.hosts {
-        let _ = write!(md, "| `{}` |", md_cell(h));
-        for (s, m) in &cols {
-            let text = report
-                .cells
-                .iter()
-                .find(|c| &c.host == h && c.scenario == *s && c.mode == *m)
-                .map_or("-".to_string(), overview);
-            let _ = write!(md, " {} |", md_cell(&text));
-        }
-        md.push('\n');
-    }
+    let mut header = vec!["host".to_string()];
+    header.extend(cols.iter().map(|(s, m)| format!("{} {}", s.name(), m.label)));
+    let table = report
+        .plan
+        .hosts
+        .iter()
+        .map(|h| {
+            let mut row = vec![Td {
+                code: true,
+                ..td(h.as_str())
+            }];
+            for (s, m) in &cols {
+                let text = report
+                    .cells
+                    .iter()
+                    .find(|c| &c.host == h && c.scenario == *s && c.mode == *m)
+                    .map_or("-".to_string(), overview);
+                row.push(Td {
+                    class: Some(class_of(&text)),
+                    ..td(text)
+                });
+            }
+            row
+        })
+        .collect();
+    b.push(Block::Table(header, table));
     let notes = exhaustive_notes(report);
     if !notes.is_empty() {
-        let _ = writeln!(
-            md,
-            "\n\\* what this build's exhaustive mode enumerated differs from what the cell asks \
-             for:\n"
-        );
-        for n in dedup_notes(&notes) {
-            let _ = writeln!(md, "- {}", md_cell(&n));
-        }
+        b.push(Block::Para(
+            "* The exhaustive enumeration differs from what the cell asks for:".into(),
+        ));
+        b.push(Block::List(notes));
+    }
+    b.push(Block::Para("Exhaustive enumerations run:".into()));
+    b.push(Block::List(enumerations(report)));
+
+    b.push(Block::H2("The candidate changes".into()));
+    let table = parts(report)
+        .into_iter()
+        .map(|p| {
+            vec![
+                Td {
+                    code: true,
+                    ..td(p)
+                },
+                td(describe(p).unwrap_or("(no description)")),
+            ]
+        })
+        .collect();
+    b.push(Block::Table(
+        vec!["name".into(), "the change to upstream".into()],
+        table,
+    ));
+    b.push(Block::Para(
+        "A host is a base followed by changes joined with +:".into(),
+    ));
+    b.push(Block::List(
+        changes(report)
+            .into_iter()
+            .map(|(h, ps)| {
+                let avail = if resolve(&h).is_some() {
+                    ""
+                } else {
+                    " (not available in this build)"
+                };
+                let names: Vec<String> = ps.into_iter().map(|(p, _)| p).collect();
+                format!("{h}{avail}: {}", names.join(" + "))
+            })
+            .collect(),
+    ));
+
+    b.push(Block::H2("Plots".into()));
+    for i in 0..plots.len() {
+        b.push(Block::Figure(i));
     }
 
-    let _ = writeln!(md, "\n## The table\n");
-    let _ = writeln!(md, "| {} |", HEADER.join(" | "));
-    let _ = writeln!(md, "|{}", "---|".repeat(HEADER.len()));
-    for c in &report.cells {
-        let r = row(c);
-        let cells: Vec<String> = r.cells().iter().map(|s| md_cell(s)).collect();
-        let _ = writeln!(md, "| {} |", cells.join(" | "));
-    }
+    b.push(Block::H2("The table".into()));
+    let table = rows(report)
+        .iter()
+        .map(|r| {
+            r.cells()
+                .iter()
+                .enumerate()
+                .map(|(i, text)| Td {
+                    class: (i == 4).then_some(r.class),
+                    ..td(*text)
+                })
+                .collect()
+        })
+        .collect();
+    b.push(Block::Table(
+        HEADER.iter().map(|h| h.to_string()).collect(),
+        table,
+    ));
 
-    let _ = writeln!(md, "\n## Plots\n");
-    for p in plots {
-        let _ = writeln!(md, "![{}]({})\n", p.title, p.file);
-    }
-
-    let _ = writeln!(md, "## The candidate changes\n");
-    let _ = writeln!(md, "| name | the change to upstream |\n|---|---|");
-    for p in parts(report) {
-        let text = describe(p).unwrap_or("(no description)");
-        let _ = writeln!(md, "| `{}` | {} |", md_cell(p), md_cell(text));
-    }
-    let _ = writeln!(md, "\nHosts are a base followed by changes joined with `+`:\n");
-    for (h, ps) in changes(report) {
-        let avail = if resolve(&h).is_some() {
-            ""
-        } else {
-            " (not available in this build)"
-        };
-        let names: Vec<String> = ps.iter().map(|(p, _)| format!("`{p}`")).collect();
-        let _ = writeln!(md, "- `{h}`{avail}: {}", names.join(" + "));
-    }
-
-    let _ = writeln!(md, "\n## Shortest failing interleavings of the upstream variants\n");
+    b.push(Block::H2(
+        "Shortest failing interleavings of the upstream variants".into(),
+    ));
     for (h, i) in &report.shortest {
-        let _ = writeln!(md, "### `{h}`\n");
+        b.push(Block::H3(h.clone()));
         match i {
-            None => {
-                let _ = writeln!(md, "No failing run or interleaving in this report.\n");
-            }
+            None => b.push(Block::Para(
+                "No failing run or interleaving in this report.".into(),
+            )),
             Some(i) => {
-                let _ = writeln!(
-                    md,
-                    "{} steps; {}.\n\nVerdict: `{}`\n\n```text",
+                b.push(Block::Para(format!(
+                    "{} steps; {}. Verdict: {}",
                     i.steps.len(),
                     i.source,
                     i.verdict
-                );
-                for l in &i.steps {
-                    let _ = writeln!(md, "{l}");
-                }
-                let _ = writeln!(md, "```\n");
+                )));
+                b.push(Block::Pre(i.steps.clone()));
             }
         }
     }
-    md
+    b
 }
 
-fn dedup_notes(notes: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for n in notes {
-        if !out.contains(n) {
-            out.push(n.clone());
+/// Each distinct exhaustive enumeration: host, what, how many, how long.
+fn enumerations(report: &Report) -> Vec<String> {
+    let mut seen: Vec<*const ExhaustiveRun> = Vec::new();
+    let mut out = Vec::new();
+    for c in &report.cells {
+        if let CellResult::Exhaustive { run, .. } = &c.result {
+            if seen.contains(&Arc::as_ptr(run)) {
+                continue;
+            }
+            seen.push(Arc::as_ptr(run));
+            let r = &run.result;
+            out.push(format!(
+                "{}: {}, {} interleavings{}, {} failing, {} truncated by the depth bound, {:.1} s",
+                c.host,
+                enumerated_text(&run.config),
+                r.runs,
+                if r.complete {
+                    ""
+                } else {
+                    " (stopped by --max-runs)"
+                },
+                r.failing,
+                r.truncated,
+                run.seconds
+            ));
         }
+    }
+    if out.is_empty() {
+        out.push("none".into());
     }
     out
 }
-
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}\
-table{border-collapse:collapse;font-size:13px;margin:1em 0}\
-th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;text-align:left}\
-th{background:#eee}td.fail{background:#fde2e2}td.pass{background:#e2f5e2}\
-td.na{color:#888;background:#f4f4f4}pre{background:#f6f6f6;padding:8px;font-size:12px;\
-overflow-x:auto}figure{margin:1em 0}figcaption{font-weight:bold}code{background:#f2f2f2}";
 
 fn class_of(text: &str) -> &'static str {
     if text.starts_with("FAIL") || text.starts_with("ERROR") {
@@ -1334,6 +1448,72 @@ fn class_of(text: &str) -> &'static str {
     } else {
         "na"
     }
+}
+
+/// `report.md`: the text, the table, plots linked by file name.
+pub fn markdown(report: &Report, plots: &[Plot]) -> String {
+    let mut md = format!("# {TITLE}\n\n");
+    for block in blocks(report, plots) {
+        match block {
+            Block::H2(t) => {
+                let _ = writeln!(md, "## {t}\n");
+            }
+            Block::H3(t) => {
+                let _ = writeln!(md, "### {t}\n");
+            }
+            Block::Para(t) => {
+                let _ = writeln!(md, "{}\n", t.replace('*', "\\*"));
+            }
+            Block::List(items) => {
+                for i in items {
+                    let _ = writeln!(md, "- {}", i.replace('*', "\\*"));
+                }
+                md.push('\n');
+            }
+            Block::Table(header, rows) => {
+                let _ = writeln!(md, "| {} |", header.join(" | "));
+                let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
+                for r in rows {
+                    let cells: Vec<String> = r
+                        .iter()
+                        .map(|c| {
+                            let t = md_cell(&c.text);
+                            if c.code {
+                                format!("`{t}`")
+                            } else {
+                                t.replace('*', "\\*")
+                            }
+                        })
+                        .collect();
+                    let _ = writeln!(md, "| {} |", cells.join(" | "));
+                }
+                md.push('\n');
+            }
+            Block::Figure(i) => {
+                let _ = writeln!(md, "![{}]({})\n", plots[i].title, plots[i].file);
+            }
+            Block::Pre(lines) => {
+                let _ = writeln!(md, "```text");
+                for l in lines {
+                    let _ = writeln!(md, "{l}");
+                }
+                let _ = writeln!(md, "```\n");
+            }
+        }
+    }
+    md
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1400px;color:#222}\
+table{border-collapse:collapse;font-size:13px;margin:1em 0}\
+th,td{border:1px solid #bbb;padding:3px 6px;vertical-align:top;text-align:left}\
+th{background:#eee}td.fail{background:#fde2e2}td.pass{background:#e2f5e2}\
+td.na{color:#888;background:#f4f4f4}pre{background:#f6f6f6;padding:8px;font-size:12px;\
+overflow-x:auto}figure{margin:1em 0}figcaption{font-weight:bold}code{background:#f2f2f2}";
+
+/// plotters' SVG as an inline element: from `<svg` on (no XML prolog).
+fn inline_svg(svg: &str) -> &str {
+    svg.find("<svg").map_or(svg, |i| &svg[i..])
 }
 
 /// `index.html`: self-contained, the plots inline.
@@ -1346,148 +1526,58 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
         escape(TITLE),
         escape(TITLE)
     );
-    for l in header_lines(report) {
-        let _ = writeln!(h, "<p>{}</p>", escape(&l));
-    }
-    let _ = writeln!(h, "<p>{}</p>", escape(READING));
-
-    let _ = writeln!(h, "<h2>Overview</h2>\n<table>\n<tr><th>host</th>");
-    let cols: Vec<(Scenario, Mode)> = report
-        .plan
-        .scenarios
-        .iter()
-        .flat_map(|&s| report.plan.modes.iter().map(move |&m| (s, m)))
-        .collect();
-    for (s, m) in &cols {
-        let _ = write!(h, "<th>{}<br>{}</th>", escape(s.name()), escape(m.label));
-    }
-    let _ = writeln!(h, "</tr>");
-    for host in &report.plan.hosts {
-        let _ = write!(h, "<tr><td><code>{}</code></td>", escape(host));
-        for (s, m) in &cols {
-            let text = report
-                .cells
-                .iter()
-                .find(|c| &c.host == host && c.scenario == *s && c.mode == *m)
-                .map_or("-".to_string(), overview);
-            let _ = write!(h, "<td class=\"{}\">{}</td>", class_of(&text), escape(&text));
-        }
-        let _ = writeln!(h, "</tr>");
-    }
-    let _ = writeln!(h, "</table>");
-    let notes = exhaustive_notes(report);
-    if !notes.is_empty() {
-        let _ = writeln!(
-            h,
-            "<p>* what this build's exhaustive mode enumerated differs from what the cell asks \
-             for:</p>\n<ul>"
-        );
-        for n in dedup_notes(&notes) {
-            let _ = writeln!(h, "<li>{}</li>", escape(&n));
-        }
-        let _ = writeln!(h, "</ul>");
-    }
-
-    let _ = writeln!(h, "<h2>The table</h2>\n<table>\n<tr>");
-    for c in HEADER {
-        let _ = write!(h, "<th>{}</th>", escape(c));
-    }
-    let _ = writeln!(h, "</tr>");
-    for c in &report.cells {
-        let r = row(c);
-        let _ = write!(h, "<tr>");
-        for (i, text) in r.cells().iter().enumerate() {
-            let class = if i == 4 {
-                match &c.result {
-                    CellResult::Unavailable => " class=\"na\"",
-                    _ if text.starts_with("0/") => " class=\"pass\"",
-                    _ => " class=\"fail\"",
-                }
-            } else {
-                ""
-            };
-            let _ = write!(h, "<td{class}>{}</td>", escape(text));
-        }
-        let _ = writeln!(h, "</tr>");
-    }
-    let _ = writeln!(h, "</table>");
-
-    let _ = writeln!(h, "<h2>Plots</h2>");
-    for p in plots {
-        // plotters' SVG, inline: no XML prolog, and it is its own element.
-        let svg = p
-            .svg
-            .trim_start_matches(|c: char| c != '<')
-            .trim_start_matches("<?xml")
-            .to_string();
-        let svg = match svg.find("<svg") {
-            Some(i) => svg[i..].to_string(),
-            None => svg,
-        };
-        let _ = writeln!(
-            h,
-            "<figure>\n<figcaption>{}</figcaption>\n{svg}\n</figure>",
-            escape(&p.title)
-        );
-    }
-
-    let _ = writeln!(
-        h,
-        "<h2>The candidate changes</h2>\n<table>\n<tr><th>name</th><th>the change to upstream</th></tr>"
-    );
-    for p in parts(report) {
-        let text = describe(p).unwrap_or("(no description)");
-        let _ = writeln!(
-            h,
-            "<tr><td><code>{}</code></td><td>{}</td></tr>",
-            escape(p),
-            escape(text)
-        );
-    }
-    let _ = writeln!(
-        h,
-        "</table>\n<p>Hosts are a base followed by changes joined with <code>+</code>:</p>\n<ul>"
-    );
-    for (host, ps) in changes(report) {
-        let avail = if resolve(&host).is_some() {
-            ""
-        } else {
-            " (not available in this build)"
-        };
-        let names: Vec<String> = ps
-            .iter()
-            .map(|(p, _)| format!("<code>{}</code>", escape(p)))
-            .collect();
-        let _ = writeln!(
-            h,
-            "<li><code>{}</code>{}: {}</li>",
-            escape(&host),
-            escape(avail),
-            names.join(" + ")
-        );
-    }
-    let _ = writeln!(h, "</ul>");
-
-    let _ = writeln!(
-        h,
-        "<h2>Shortest failing interleavings of the upstream variants</h2>"
-    );
-    for (host, i) in &report.shortest {
-        let _ = writeln!(h, "<h3><code>{}</code></h3>", escape(host));
-        match i {
-            None => {
-                let _ = writeln!(h, "<p>No failing run or interleaving in this report.</p>");
+    for block in blocks(report, plots) {
+        match block {
+            Block::H2(t) => {
+                let _ = writeln!(h, "<h2>{}</h2>", escape(&t));
             }
-            Some(i) => {
+            Block::H3(t) => {
+                let _ = writeln!(h, "<h3><code>{}</code></h3>", escape(&t));
+            }
+            Block::Para(t) => {
+                let _ = writeln!(h, "<p>{}</p>", escape(&t));
+            }
+            Block::List(items) => {
+                let _ = writeln!(h, "<ul>");
+                for i in items {
+                    let _ = writeln!(h, "<li>{}</li>", escape(&i));
+                }
+                let _ = writeln!(h, "</ul>");
+            }
+            Block::Table(header, rows) => {
+                let _ = write!(h, "<table>\n<tr>");
+                for c in header {
+                    let _ = write!(h, "<th>{}</th>", escape(&c));
+                }
+                let _ = writeln!(h, "</tr>");
+                for r in rows {
+                    let _ = write!(h, "<tr>");
+                    for c in r {
+                        let class = c
+                            .class
+                            .map_or(String::new(), |k| format!(" class=\"{k}\""));
+                        if c.code {
+                            let _ = write!(h, "<td{class}><code>{}</code></td>", escape(&c.text));
+                        } else {
+                            let _ = write!(h, "<td{class}>{}</td>", escape(&c.text));
+                        }
+                    }
+                    let _ = writeln!(h, "</tr>");
+                }
+                let _ = writeln!(h, "</table>");
+            }
+            Block::Figure(i) => {
                 let _ = writeln!(
                     h,
-                    "<p>{} steps; {}.</p>\n<p>Verdict: <code>{}</code></p>\n<pre>",
-                    i.steps.len(),
-                    escape(&i.source),
-                    escape(&i.verdict)
+                    "<figure>\n<figcaption>{}</figcaption>\n{}\n</figure>",
+                    escape(&plots[i].title),
+                    inline_svg(&plots[i].svg)
                 );
-                for l in &i.steps {
-                    let _ = writeln!(h, "{}", escape(l));
+            }
+            Block::Pre(lines) => {
+                let _ = writeln!(h, "<pre>");
+                for l in lines {
+                    let _ = writeln!(h, "{}", escape(&l));
                 }
                 let _ = writeln!(h, "</pre>");
             }
@@ -1552,6 +1642,7 @@ mod tests {
         assert!(!page.contains("<?xml"), "no XML prolog inline");
         assert!(md.contains(&format!("| {} |", HEADER.join(" | "))), "{md}");
         assert!(md.contains("| unfixed | csch-race | timed |"), "{md}");
+        assert!(md.contains("![Runs detected by iteration"), "{md}");
         assert!(md.contains("detections-timed.svg") && md.contains("bands-timed.svg"));
         for f in ["detections-timed.svg", "bands-timed-wait-owed.svg"] {
             let svg = std::fs::read_to_string(dir.join(f)).unwrap();
@@ -1588,10 +1679,10 @@ mod tests {
         let plots = plots(&report).unwrap();
         let md = markdown(&report, &plots);
         assert!(
-            md.contains("| no-such-base+no-such-change | csch-race | timed | - | not available in this build |"),
+            md.contains("| no-such-base+no-such-change | all | all | - | not available in this build |"),
             "{md}"
         );
-        assert!(md.contains("`no-such-base+no-such-change` (not available in this build)"));
+        assert!(md.contains("- no-such-base+no-such-change (not available in this build)"));
         assert!(html(&report, &plots).contains("not available in this build"));
     }
 
