@@ -182,11 +182,13 @@ pub fn describe(name: &str) -> Option<&'static str> {
 // ---- options ----
 
 #[derive(clap::Args, Debug, Clone)]
-#[command(after_help = "The matrix: unfixed, cp-init-check, idle-in-fsm, fixed, fixed+mutex-2026, \
+#[command(
+    after_help = "The matrix: unfixed, cp-init-check, idle-in-fsm, fixed, fixed+mutex-2026, \
 fixed+k-irb-once+k-gen, fixed+q-relay, fixed+q-relay+k-irb-once, fixed+q-relay+k-irb-once+k-gen, \
 reference x csch-race, hsch-race, mixed x {timed, timed wait_owed=1, exhaustive}, all host=vfio-ccw. \
 Hosts this build does not know are listed as not available. How to read it: docs/report.md.\n\
-Exit status: 0 when the report was written, 2 for usage or write errors.")]
+Exit status: 0 when the report was written, 2 for usage or write errors."
+)]
 pub struct ReportArgs {
     /// Directory to write index.html, report.md and the SVG plots into
     /// (created if missing; files of the same names are replaced).
@@ -238,10 +240,7 @@ pub fn main(args: &ReportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!(
-                "ccwgate-model report: writing {}: {e}",
-                args.out.display()
-            );
+            eprintln!("ccwgate-model report: writing {}: {e}", args.out.display());
             ExitCode::from(2)
         }
     }
@@ -426,9 +425,15 @@ pub fn ignored(requested: &Config, enumerated: &Config) -> Vec<String> {
         out.push(format!("host={}", requested.host.name()));
     }
     let named = [
-        ("require_race", requested.require_race != enumerated.require_race),
+        (
+            "require_race",
+            requested.require_race != enumerated.require_race,
+        ),
         ("mode", requested.mode != enumerated.mode),
-        ("io_timeout_ms", requested.io_timeout_ms != enumerated.io_timeout_ms),
+        (
+            "io_timeout_ms",
+            requested.io_timeout_ms != enumerated.io_timeout_ms,
+        ),
         ("measure", requested.measure != enumerated.measure),
         ("cpus", requested.cpus != enumerated.cpus),
         ("checks", requested.checks != enumerated.checks),
@@ -452,7 +457,8 @@ fn enumerated_text(c: &Config) -> String {
     let mut s = format!(
         "{} x {} iteration(s), host={}",
         c.scenario.name(),
-        c.iterations.map_or("the scenario's".to_string(), |n| n.to_string()),
+        c.iterations
+            .map_or("the scenario's".to_string(), |n| n.to_string()),
         c.host.name()
     );
     if c.wait_owed {
@@ -656,8 +662,7 @@ fn shortest_for(plan: &Plan, name: &str, cells: &[Cell]) -> Option<Interleaving>
                 }
                 seen.push(Arc::as_ptr(run));
                 if let Some((_, schedule)) = &run.result.shortest_failing {
-                    let (r, steps) =
-                        replay(host, &run.config, plan.bounds.preemptions, schedule);
+                    let (r, steps) = replay(host, &run.config, plan.bounds.preemptions, schedule);
                     candidates.push(Interleaving {
                         source: format!(
                             "exhaustive ({}, at most {} preemptions): the failing interleaving \
@@ -805,7 +810,11 @@ fn row(cell: &Cell) -> Row {
                 per_million: format!("{rate:.0} [{rlo:.0}, {rhi:.0}]"),
                 classes: classes_text(&t.classes),
                 raced: format!("{}/{}", t.raced, t.runs),
-                ..base(format!("{} seeds x {}", t.runs, t.config.iterations.unwrap_or(0)))
+                ..base(format!(
+                    "{} seeds x {}",
+                    t.runs,
+                    t.config.iterations.unwrap_or(0)
+                ))
             }
         }
         CellResult::Exhaustive { requested, run } => {
@@ -814,7 +823,11 @@ fn row(cell: &Cell) -> Row {
             let mut runs = format!(
                 "{} interleavings{}",
                 r.runs,
-                if r.complete { "" } else { " (stopped by --max-runs)" }
+                if r.complete {
+                    ""
+                } else {
+                    " (stopped by --max-runs)"
+                }
             );
             let _ = write!(runs, " of {}", enumerated_text(&run.config));
             let skipped = ignored(requested, &run.config);
@@ -973,10 +986,7 @@ fn changes(report: &Report) -> Vec<(String, Vec<(String, Option<&'static str>)>)
         .hosts
         .iter()
         .map(|h| {
-            let parts = h
-                .split('+')
-                .map(|p| (p.to_string(), describe(p)))
-                .collect();
+            let parts = h.split('+').map(|p| (p.to_string(), describe(p))).collect();
             (h.clone(), parts)
         })
         .collect()
@@ -1058,7 +1068,10 @@ fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                 .max()
                 .unwrap_or(1);
             let mut chart = ChartBuilder::on(panel)
-                .caption(format!("{} ({})", scenario.name(), mode.label), ("sans-serif", 16))
+                .caption(
+                    format!("{} ({})", scenario.name(), mode.label),
+                    ("sans-serif", 16),
+                )
                 .margin(10)
                 .x_label_area_size(36)
                 .y_label_area_size(48)
@@ -1198,7 +1211,9 @@ fn bands_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                     .draw_series(bars)
                     .map_err(plot_err)?
                     .label(host.to_string())
-                    .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled())
+                    });
             }
             if !cells.is_empty() {
                 chart
@@ -1290,7 +1305,10 @@ fn blocks(report: &Report, plots: &[Plot]) -> Vec<Block> {
         .flat_map(|&s| report.plan.modes.iter().map(move |&m| (s, m)))
         .collect();
     let mut header = vec!["host".to_string()];
-    header.extend(cols.iter().map(|(s, m)| format!("{} {}", s.name(), m.label)));
+    header.extend(
+        cols.iter()
+            .map(|(s, m)| format!("{} {}", s.name(), m.label)),
+    );
     let table = report
         .plan
         .hosts
@@ -1553,9 +1571,7 @@ pub fn html(report: &Report, plots: &[Plot]) -> String {
                 for r in rows {
                     let _ = write!(h, "<tr>");
                     for c in r {
-                        let class = c
-                            .class
-                            .map_or(String::new(), |k| format!(" class=\"{k}\""));
+                        let class = c.class.map_or(String::new(), |k| format!(" class=\"{k}\""));
                         if c.code {
                             let _ = write!(h, "<td{class}><code>{}</code></td>", escape(&c.text));
                         } else {
@@ -1622,10 +1638,7 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "ccwgate-report-{name}-{}",
-            std::process::id()
-        ));
+        let d = std::env::temp_dir().join(format!("ccwgate-report-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         d
     }
@@ -1679,7 +1692,9 @@ mod tests {
         let plots = plots(&report).unwrap();
         let md = markdown(&report, &plots);
         assert!(
-            md.contains("| no-such-base+no-such-change | all | all | - | not available in this build |"),
+            md.contains(
+                "| no-such-base+no-such-change | all | all | - | not available in this build |"
+            ),
             "{md}"
         );
         assert!(md.contains("- no-such-base+no-such-change (not available in this build)"));
@@ -1730,7 +1745,10 @@ mod tests {
         if got == asked {
             assert!(skipped.is_empty());
         } else {
-            assert!(skipped.contains(&"scenario=hsch-race".to_string()), "{skipped:?}");
+            assert!(
+                skipped.contains(&"scenario=hsch-race".to_string()),
+                "{skipped:?}"
+            );
             assert!(skipped.contains(&"wait_owed=1".to_string()), "{skipped:?}");
         }
         assert!(ignored(&got, &got).is_empty());
