@@ -566,7 +566,9 @@ pub fn run(plan: &Plan, progress: bool) -> Result<Report, String> {
     // The cells' configs first (a bad token fails before anything runs),
     // and the distinct exhaustive enumerations they need.
     let mut jobs: Vec<(Host, Config)> = Vec::new();
-    let mut layout: Vec<(String, Scenario, Mode, Option<Host>, Config, Option<usize>)> = Vec::new();
+    // Per cell: host name, scenario, mode, host, config, exhaustive job.
+    type Planned = (String, Scenario, Mode, Option<Host>, Config, Option<usize>);
+    let mut layout: Vec<Planned> = Vec::new();
     for name in &plan.hosts {
         let host = resolve(name);
         for &scenario in &plan.scenarios {
@@ -703,7 +705,7 @@ fn pct(x: f64) -> String {
     let p = x * 100.0;
     if p == 0.0 || p == 100.0 {
         format!("{p:.0} %")
-    } else if p < 1.0 || p > 99.0 {
+    } else if !(1.0..=99.0).contains(&p) {
         format!("{p:.2} %")
     } else {
         format!("{p:.1} %")
@@ -979,16 +981,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// The hosts' names split into their parts, each with its text.
-fn changes(report: &Report) -> Vec<(String, Vec<(String, Option<&'static str>)>)> {
+/// The hosts' names with the names of their parts.
+fn changes(report: &Report) -> Vec<(String, Vec<String>)> {
     report
         .plan
         .hosts
         .iter()
-        .map(|h| {
-            let parts = h.split('+').map(|p| (p.to_string(), describe(p))).collect();
-            (h.clone(), parts)
-        })
+        .map(|h| (h.clone(), h.split('+').map(str::to_string).collect()))
         .collect()
 }
 
@@ -1372,8 +1371,7 @@ fn blocks(report: &Report, plots: &[Plot]) -> Vec<Block> {
                 } else {
                     " (not available in this build)"
                 };
-                let names: Vec<String> = ps.into_iter().map(|(p, _)| p).collect();
-                format!("{h}{avail}: {}", names.join(" + "))
+                format!("{h}{avail}: {}", ps.join(" + "))
             })
             .collect(),
     ));
