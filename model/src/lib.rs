@@ -213,6 +213,10 @@ pub struct Exhaustive {
     pub complete: bool,
     /// The scheduler's choices of the first failing interleaving.
     pub first_failing: Option<Vec<u16>>,
+    /// The failing interleaving with the fewest steps (the first of them
+    /// in enumeration order): its step count and the scheduler's choices,
+    /// for [`replay`].
+    pub shortest_failing: Option<(u64, Vec<u16>)>,
 }
 
 /// Bounds of [`exhaustive`].
@@ -299,6 +303,7 @@ pub fn exhaustive_setup(
         dfs.begin();
         let mut world = dfs_world(setup, Sched::Dfs(dfs));
         let result = drive(&mut world, config, config.seed);
+        let steps = world.steps();
         let Sched::Dfs(d) = std::mem::replace(&mut world.sched, Sched::Timed) else {
             unreachable!("the world keeps its scheduler");
         };
@@ -323,6 +328,13 @@ pub fn exhaustive_setup(
                 .or_default() += 1;
             if report.first_failing.is_none() {
                 report.first_failing = Some(dfs.schedule());
+            }
+            if report
+                .shortest_failing
+                .as_ref()
+                .is_none_or(|(fewest, _)| steps < *fewest)
+            {
+                report.shortest_failing = Some((steps, dfs.schedule()));
             }
         }
         progress(report.runs);

@@ -5,6 +5,8 @@
 //! Exit status: 0 when every run passed, 1 when any failed, 2 for usage
 //! errors.
 
+mod report;
+
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
@@ -20,9 +22,12 @@ use gate::cmdline::{Config, Scenario};
 #[command(
     name = "ccwgate-model",
     about = "Run ccwgate's driver and oracle against a model of the vfio-ccw/QEMU pass-through path",
-    after_help = after_help()
+    after_help = after_help(),
+    args_conflicts_with_subcommands = true
 )]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Host to model: BASE[+CHANGE...] (see below), e.g.
     /// `fixed+q-relay+k-irb-once+k-gen`.
     #[arg(long, default_value = "fixed", value_parser = Variant::parse)]
@@ -106,9 +111,19 @@ fn parse_kinds(s: &str) -> Result<UnsolicitedKind, String> {
     })
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Run the evidence matrix (hosts x csch-race, hsch-race, mixed x timed,
+    /// timed wait_owed=1, exhaustive; all host=vfio-ccw) and write
+    /// DIR/index.html and DIR/report.md with their SVG plots.
+    Report(report::ReportArgs),
+}
+
 fn after_help() -> String {
     format!(
         "{}Scenarios: ssch, csch-race, hsch-race, csch-idle, mixed, or all.\n\
+Evidence report: `ccwgate-model report --out DIR` runs the matrix of hosts x race scenarios x modes and \
+writes DIR/index.html and DIR/report.md (see `ccwgate-model report --help` and docs/report.md).\n\
 Exit status: 0 every run passed, 1 some run failed (or was ERROR race-not-exercised), 2 usage error.",
         ccwgate_model::variant::help()
     )
@@ -327,6 +342,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(Command::Report(r)) = &args.command {
+        return report::main(r);
+    }
     let mut lat = Latencies::default();
     for spec in &args.latencies {
         if let Err(e) = set_latency(&mut lat, spec) {

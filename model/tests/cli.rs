@@ -233,3 +233,33 @@ fn hosts_parse_in_any_order_and_print_canonically() {
         assert!(help.contains(needle), "{needle}: {help}");
     }
 }
+
+#[test]
+fn report_writes_the_page_and_the_markdown() {
+    let dir = std::env::temp_dir().join(format!("ccwgate-cli-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_str().expect("utf-8 path");
+    let (rc, _, err) = model(&[
+        "report",
+        "--out",
+        out,
+        "--seeds",
+        "3",
+        "--iterations",
+        "60",
+        "--preemptions",
+        "1",
+    ]);
+    assert_eq!(rc, 0, "{err}");
+    let page = std::fs::read_to_string(dir.join("index.html")).expect("index.html");
+    assert!(page.matches("<svg").count() >= 2, "plots inline");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    assert!(
+        md.contains("| host | scenario | mode | runs | FAIL |"),
+        "{md}"
+    );
+    assert!(dir.join("detections-timed.svg").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+    let (rc, _, err) = model(&["report"]);
+    assert_eq!(rc, 2, "--out is required: {err}");
+}
