@@ -26,6 +26,11 @@ Guest options (become kernel command-line tokens, see README "Options"):
                       (spinning or in an enabled wait), TPI polling or TSCH polling
   --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
   --verbose N         guest log level 0-3
+  --runs N            batch: run the configuration for N seeds in one boot
+                      (seed, seed+K, ...), one RUN: line each, then one
+                      VERDICT line for all (README "Batches")
+  --seed-step K       seed distance between a batch's runs (default 1)
+  --keep-going        a batch goes on after a FAIL or ERROR run
   --append TOKENS     raw extra command-line tokens, appended last
                       (host=strict|vfio-ccw picks the judgement profile;
                       a --device vfio-ccw,... makes vfio-ccw the default)
@@ -99,6 +104,9 @@ while [ $# -gt 0 ]; do
         --mode) need_value "$@"; append+=("mode=$2"); shift 2 ;;
         --io-timeout-ms) need_value "$@"; append+=("io_timeout_ms=$2"); shift 2 ;;
         --verbose) need_value "$@"; append+=("verbose=$2"); shift 2 ;;
+        --runs) need_value "$@"; append+=("runs=$2"); shift 2 ;;
+        --seed-step) need_value "$@"; append+=("seed_step=$2"); shift 2 ;;
+        --keep-going) append+=("keep_going=1"); shift ;;
         --append) need_value "$@"; extra_append="$2"; shift 2 ;;
         --timeout) need_value "$@"; timeout=$2; shift 2 ;;
         --accel) need_value "$@"; accel=$2; shift 2 ;;
