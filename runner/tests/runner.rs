@@ -24,7 +24,7 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn load(p: &PathBuf) -> Results {
-    Results::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    Results::load(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
 /// Test cases and failures of a JUnit file, read with an XML reader.
