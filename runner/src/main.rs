@@ -55,7 +55,10 @@ enum Cmd {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Bench {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Iterations per run.
     #[arg(long, default_value_t = 100_000)]
     iterations: u32,
@@ -71,6 +74,44 @@ struct Bench {
     /// Write the figures here (JSON).
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// The same campaign slice a boot per run (the old way) and in batch
+    /// boots (the new way), side by side: runs per second of each, their
+    /// ratio, and whether the verdict records are the same.
+    Campaign(BenchCampaign),
+}
+
+#[derive(Args)]
+struct BenchCampaign {
+    /// Seeds in the slice (each runs every scenario in every mode).
+    #[arg(long, default_value_t = 32)]
+    seeds: u64,
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Iterations per run.
+    #[arg(long, default_value_t = 300)]
+    iterations: u32,
+    /// Runs in parallel (default: the number of CPUs).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Runs per batch boot, the new way.
+    #[arg(long, default_value_t = BATCH)]
+    batch: usize,
+    /// Rounds of old-then-new.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    /// Boot this kernel instead of building one.
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// Write the figures here (JSON).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Further run-qemu.sh options for every run, after `--`.
+    #[arg(last = true)]
+    extra: Vec<String>,
 }
 
 #[derive(Args)]
@@ -863,7 +904,139 @@ fn peer_run(peer: &Path, mode: &str, iterations: u32, timeout: u32) -> Result<f6
     peer_rate(&text).ok_or_else(|| format!("the peer printed no rate in mode {mode}:\n{text}"))
 }
 
+/// One way's figures in `bench campaign`.
+#[derive(serde::Serialize)]
+struct Way {
+    batch: usize,
+    runs: usize,
+    seconds: Vec<f64>,
+    runs_per_s: Option<Spread>,
+}
+
+fn bench_campaign(b: BenchCampaign) -> ExitCode {
+    if b.repeats == 0 || b.seeds == 0 || b.batch < 2 {
+        return fatal("--repeats and --seeds must be at least 1, --batch at least 2");
+    }
+    let setup = match Setup::new(&workspace(), b.kernel.clone(), 120, b.extra.clone()) {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    let jobs = campaign_jobs(
+        b.first_seed..b.first_seed + b.seeds,
+        b.iterations,
+        sweeps_for(&b.extra),
+    );
+    let workers = b.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    println!(
+        "campaign slice: seeds {}..={}, {} runs of {} iterations, {workers} jobs, {} round(s) of old then new",
+        b.first_seed,
+        b.first_seed + b.seeds - 1,
+        jobs.len(),
+        b.iterations,
+        b.repeats
+    );
+    let key = |r: &Record| {
+        (
+            r.job.clone(),
+            r.verdict.clone(),
+            r.reason.clone(),
+            r.class.clone(),
+            r.what.clone(),
+            r.iterations_done,
+        )
+    };
+    let mut ways = [(1usize, Vec::new()), (b.batch, Vec::new())];
+    let mut differ = 0;
+    let mut not_pass = 0;
+    for _ in 0..b.repeats {
+        let mut round: Vec<Vec<Record>> = Vec::new();
+        for (batch, secs) in ways.iter_mut() {
+            let reporter = Reporter::new(false, None);
+            let started = Instant::now();
+            let ran = run_all(
+                &setup,
+                jobs.clone().into_iter(),
+                usize::MAX,
+                *batch,
+                workers,
+                &reporter,
+                None,
+                |_| false,
+            );
+            secs.push(started.elapsed().as_secs_f64());
+            let merged = Results::merge(vec![Results {
+                records: ran.records,
+            }]);
+            not_pass += merged.records.iter().filter(|r| !r.passed()).count();
+            round.push(merged.records);
+            if stop::requested() {
+                return ExitCode::from(INTERRUPTED);
+            }
+        }
+        let (old, new) = (&round[0], &round[1]);
+        differ += old.len().abs_diff(new.len())
+            + old
+                .iter()
+                .zip(new)
+                .filter(|(a, b)| key(a) != key(b))
+                .count();
+    }
+    let report: Vec<Way> = ways
+        .iter()
+        .map(|(batch, secs)| Way {
+            batch: *batch,
+            runs: jobs.len(),
+            runs_per_s: Spread::of(
+                &secs
+                    .iter()
+                    .map(|s| jobs.len() as f64 / s.max(1e-9))
+                    .collect::<Vec<_>>(),
+            ),
+            seconds: secs.clone(),
+        })
+        .collect();
+    for (w, name) in report
+        .iter()
+        .zip(["old: a boot per run", "new: batch boots"])
+    {
+        let r = w.runs_per_s.expect("at least one round");
+        println!(
+            "{name:<22} (--batch {:>3}): {} runs in {:.1} s median: {:.1} runs/s ({:.1} … {:.1})",
+            w.batch,
+            w.runs,
+            w.runs as f64 / r.median,
+            r.median,
+            r.min,
+            r.max
+        );
+    }
+    let (old, new) = (report[0].runs_per_s.unwrap(), report[1].runs_per_s.unwrap());
+    println!("ratio new/old: {:.2}x runs/s", new.median / old.median);
+    if differ == 0 {
+        println!(
+            "verdict records (job, verdict, reason, class, what, iterations): identical, {} runs each way; {not_pass} not PASS",
+            jobs.len()
+        );
+    } else {
+        println!("verdict records: {differ} differ between the two ways");
+    }
+    if let Some(p) = &b.json {
+        let text = serde_json::to_string_pretty(&report).expect("figures serialise");
+        if let Err(e) = std::fs::write(p, text) {
+            return fatal(&format!("cannot write {}: {e}", p.display()));
+        }
+    }
+    ExitCode::from(if differ > 0 { 2 } else { 0 })
+}
+
 fn bench(b: Bench) -> ExitCode {
+    if let Some(BenchWhat::Campaign(c)) = b.what {
+        return bench_campaign(c);
+    }
     if b.repeats == 0 || b.iterations == 0 {
         return fatal("--repeats and --iterations must be at least 1");
     }
