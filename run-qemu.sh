@@ -28,7 +28,7 @@ Guest options (become kernel command-line tokens, see README "Options"):
   --verbose N         guest log level 0-3
   --runs N            batch: run the configuration for N seeds in one boot
                       (seed, seed+K, ...), one RUN: line each, then one
-                      VERDICT line for all (README "Batches")
+                      VERDICT line for all (docs/campaigns.md)
   --seed-step K       seed distance between a batch's runs (default 1)
   --keep-going        a batch goes on after a FAIL or ERROR run
   --append TOKENS     raw extra command-line tokens, appended last

@@ -322,7 +322,7 @@ pub struct Config {
     /// guest saw accepted at the end of a channel-I/O run
     /// ([`crate::measure`]).
     pub measure: bool,
-    /// `runs=N` (README "Batches"): one boot runs the configuration for N
+    /// `runs=N` (docs/campaigns.md): one boot runs the configuration for N
     /// seeds, `seed`, `seed + seed_step`, ..., one run line each, then one
     /// verdict line for all of them. 1 (the default) is an ordinary boot.
     pub runs: u32,

@@ -25,7 +25,7 @@
 //!
 //! [`VerdictLine`] writes the line and [`parse`] reads it back.
 //!
-//! A batch boot (`runs=N`, README "Batches") prints one run line per run
+//! A batch boot (`runs=N`, docs/campaigns.md) prints one run line per run
 //! before its one verdict line. A run line is a verdict line with `RUN: `
 //! in place of `VERDICT: ` and a final `run=<k>` (1-based) field; its
 //! `elapsed_us` counts from the start of that run. [`VerdictLine::start_run`]

@@ -21,7 +21,7 @@ static DRIVERS: Mutex<[Option<Driver<css::Subchannel>>; MAX_SUBCHANNELS]> =
     Mutex::new([const { None }; MAX_SUBCHANNELS]);
 
 /// Runs the channel-I/O scenario `config` names: once, or in a batch
-/// (`runs=N`, README "Batches") once per seed, each run from a subchannel
+/// (`runs=N`, docs/campaigns.md) once per seed, each run from a subchannel
 /// brought back to a known state and with a fresh driver (oracle, trace,
 /// statistics), as if it had booted alone.
 pub fn run(config: &Config) -> ! {

@@ -1,5 +1,5 @@
 //! Boot once, run many: jobs that differ only in their seed go to one
-//! batch boot (`run-qemu.sh --runs N --seed-step K`, README "Batches"),
+//! batch boot (`run-qemu.sh --runs N --seed-step K`, docs/campaigns.md),
 //! and each `RUN:` line it prints becomes that run's [`Record`], the same
 //! record a boot of its own would have given.
 

@@ -129,7 +129,7 @@ struct Common {
     #[arg(long, default_value_t = 300)]
     iterations: u32,
     /// Runs per boot: runs that differ only in their seed share one batch
-    /// boot (README "Batches"); 1 boots once per run.
+    /// boot (docs/campaigns.md); 1 boots once per run.
     #[arg(long, default_value_t = BATCH)]
     batch: usize,
     #[command(flatten)]

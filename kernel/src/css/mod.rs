@@ -184,7 +184,7 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
 }
 
 /// Brings subchannel `sid`, used by a batch's previous run, back to a
-/// known state for the next (README "Batches"): CLEAR SUBCHANNEL ends
+/// known state for the next (docs/campaigns.md): CLEAR SUBCHANNEL ends
 /// whatever that run left going, its status and any other left pending
 /// are collected and dropped, and the subchannel is disabled; [`enable`]
 /// then enables it as at boot. Each wait is bounded by `timeout_ms`.
