@@ -5,8 +5,11 @@
 use e2e::{run_qemu, Run};
 use gate::verdict::{parse_run, Outcome};
 
+/// A run line's fields, owned.
+type Fields = Vec<(String, String)>;
+
 /// The run lines of a batch boot, parsed: (run, outcome, fields).
-fn run_lines(run: &Run) -> Vec<(u32, Outcome, Vec<(String, String)>)> {
+fn run_lines(run: &Run) -> Vec<(u32, Outcome, Fields)> {
     run.stdout
         .lines()
         .filter(|l| l.starts_with("RUN: "))
