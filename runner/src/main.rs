@@ -926,6 +926,10 @@ fn bench_campaign(b: BenchCampaign) -> ExitCode {
         b.iterations,
         sweeps_for(&b.extra),
     );
+    // Its boots lead process groups of their own: a Ctrl-C must end them.
+    if let Err(e) = stop::install() {
+        return fatal(&e);
+    }
     let workers = b.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
