@@ -5,7 +5,12 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often a batch boot's progress is looked at.
+const WATCH: Duration = Duration::from_millis(100);
 
 use crate::{record_from, stop, Job, Record, Setup, ONCE_PER_SEED};
 
@@ -289,23 +294,52 @@ pub fn run_batch(setup: &Setup, batch: &Batch, on_record: &mut dyn FnMut(&Record
         out.records.push(r);
         return out;
     }
-    let mut lines = BufReader::new(stdout);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match lines.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = String::from_utf8_lossy(&buf);
-                if let Some(r) = reader.line(&line, Instant::now()) {
-                    on_record(&r);
+    // Each run gets --timeout of its own: a boot whose next run line is
+    // that late is ended here, not only at run-qemu.sh's limit for the
+    // whole batch.
+    let per_run = Duration::from_secs(u64::from(setup.timeout_s));
+    let last = Mutex::new(Instant::now());
+    let (done, stalled) = (AtomicBool::new(false), AtomicBool::new(false));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                std::thread::sleep(WATCH);
+                let since = last.lock().map(|t| t.elapsed()).unwrap_or_default();
+                if since > per_run && !done.load(Ordering::SeqCst) {
+                    stalled.store(true, Ordering::SeqCst);
+                    stop::end_group(pid);
+                    break;
+                }
+            }
+        });
+        let mut lines = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match lines.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    if let Some(r) = reader.line(&line, Instant::now()) {
+                        if let Ok(mut t) = last.lock() {
+                            *t = Instant::now();
+                        }
+                        on_record(&r);
+                    }
                 }
             }
         }
-    }
+        done.store(true, Ordering::SeqCst);
+    });
     let status = child.wait();
     stop::forget(pid);
-    let stderr = err_thread.join().unwrap_or_default();
+    let mut stderr = err_thread.join().unwrap_or_default();
+    if stalled.load(Ordering::SeqCst) {
+        stderr.push_str(&format!(
+            "ccwgate: ERROR: timeout: no run line within {}s (--timeout, per run of a batch)\n",
+            setup.timeout_s
+        ));
+    }
     let exit = status.ok().and_then(|s| s.code()).unwrap_or(-1);
     let before = reader.records.len();
     let out = reader.end(exit, &stderr, stop::requested(), Instant::now());

@@ -50,6 +50,22 @@ pub fn request() {
     });
 }
 
+/// Ends the group `pid` leads (a stalled boot): SIGTERM, and SIGKILL
+/// [`GRACE`] later if it is still registered.
+pub fn end_group(pid: u32) {
+    signal(&[pid], Signal::SIGTERM);
+    std::thread::spawn(move || {
+        std::thread::sleep(GRACE);
+        let still = CHILDREN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&pid);
+        if still {
+            signal(&[pid], Signal::SIGKILL);
+        }
+    });
+}
+
 fn signal(pids: &[u32], sig: Signal) {
     for &pid in pids {
         // A group that has already gone is no error.

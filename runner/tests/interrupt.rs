@@ -250,3 +250,39 @@ fn a_soak_stopped_by_sigterm_keeps_its_runs_and_resumes() {
     seeds.sort();
     assert_eq!(seeds, (1..=400).collect::<Vec<_>>());
 }
+
+#[test]
+fn a_stalled_batch_boot_is_ended_after_one_run_timeout() {
+    use ccwgate_runner::batch::{run_batch, Batch};
+    use ccwgate_runner::{Job, Setup};
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    // QEMU started stopped (-S): the guest never prints a run line.
+    let setup = Setup::new(workspace, None, 2, vec!["--".into(), "-S".into()]).unwrap();
+    let jobs: Vec<Job> = (1..=3)
+        .map(|seed| Job {
+            scenario: "ssch".into(),
+            seed,
+            mode: "irq".into(),
+            delay: "auto".into(),
+            iterations: 10,
+        })
+        .collect();
+    let batch = Batch {
+        jobs: jobs.clone(),
+        seed_step: 1,
+    };
+    let mut streamed = Vec::new();
+    let out = run_batch(&setup, &batch, &mut |r| streamed.push(r.clone()));
+    // Ended by the per-run limit (2 s), not run-qemu.sh's for the batch (6 s).
+    assert_eq!(out.records.len(), 1, "{:?}", out.records);
+    let r = &out.records[0];
+    assert_eq!((r.job.seed, r.verdict.as_str()), (1, "ERROR"));
+    assert!(
+        r.reason
+            .as_deref()
+            .is_some_and(|w| w.contains("no run line within 2s")),
+        "{r:?}"
+    );
+    assert_eq!(out.unrun, jobs[1..]);
+    assert_eq!(streamed, out.records);
+}
