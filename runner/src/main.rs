@@ -329,8 +329,9 @@ struct Ran {
     records: Vec<Record>,
     /// Runs under way when a signal stopped the runner.
     interrupted: Vec<Job>,
-    /// Jobs never handed out because of the stop (finite sources only).
-    not_run: usize,
+    /// Jobs never handed out because of the stop (`None` unless the
+    /// source was finite and counted: a soak's may run on for hours).
+    not_run: Option<usize>,
     /// The first failure to write the JSON Lines file.
     journal_error: Option<String>,
 }
@@ -347,6 +348,7 @@ fn run_all(
     workers: usize,
     reporter: &Reporter,
     journal: Option<&Journal>,
+    count_left: bool,
     halt: impl Fn(&Record) -> bool + Sync,
 ) -> Ran {
     let queue = Mutex::new(Dispatcher {
@@ -394,11 +396,7 @@ fn run_all(
             });
         }
     });
-    let not_run = if stop::requested() {
-        queue.lock().expect("queue").left()
-    } else {
-        0
-    };
+    let not_run = (count_left && stop::requested()).then(|| queue.lock().expect("queue").left());
     Ran {
         records: out.into_inner().expect("results"),
         interrupted: interrupted.into_inner().expect("interrupted"),
@@ -478,10 +476,13 @@ fn report_end(
             Some(p) => format!("; resume with --resume {}", p.display()),
             None => " (no --json: nothing to resume from)".into(),
         };
+        let not_run = ran
+            .not_run
+            .map(|n| format!(", {n} not run"))
+            .unwrap_or_default();
         eprintln!(
-            "ccwgate: stopped by a signal: {} runs interrupted, {} not run{how}",
+            "ccwgate: stopped by a signal: {} runs interrupted{not_run}{how}",
             ran.interrupted.len(),
-            ran.not_run
         );
     }
     Ok(())
@@ -599,6 +600,7 @@ fn campaign(c: Campaign) -> ExitCode {
         workers(&common),
         &reporter,
         journal.as_ref(),
+        true,
         |_| false,
     );
     reporter.bar.finish_and_clear();
@@ -614,7 +616,10 @@ fn campaign(c: Campaign) -> ExitCode {
     }
     let mut line = results.counts().campaign_line(started.elapsed().as_secs());
     if stop::requested() {
-        line.push_str(&Counts::stopped_suffix(ran.interrupted.len(), ran.not_run));
+        line.push_str(&Counts::stopped_suffix(
+            ran.interrupted.len(),
+            ran.not_run.unwrap_or(0),
+        ));
     }
     if common.reports.tap {
         println!("# {line}");
@@ -747,6 +752,7 @@ fn soak(s: Soak) -> ExitCode {
         workers(&common),
         &reporter,
         journal.as_ref(),
+        false,
         |r| r.failed() && !keep_going,
     );
     reporter.bar.finish_and_clear();
@@ -969,6 +975,7 @@ fn bench_campaign(b: BenchCampaign) -> ExitCode {
                 workers,
                 &reporter,
                 None,
+                true,
                 |_| false,
             );
             secs.push(started.elapsed().as_secs_f64());
