@@ -396,6 +396,9 @@ fn run_all(
             });
         }
     });
+    if stop::requested() && !stop::settle() {
+        eprintln!("ccwgate: some process of a stopped run did not end after SIGKILL");
+    }
     let not_run = (count_left && stop::requested()).then(|| queue.lock().expect("queue").left());
     Ran {
         records: out.into_inner().expect("results"),

@@ -24,6 +24,9 @@ pub const GRACE: Duration = Duration::from_secs(5);
 static STOPPED: AtomicBool = AtomicBool::new(false);
 /// The running run-qemu.sh process ids (each its group's id).
 static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+/// Groups whose leader ended after a stop: [`settle`] makes sure nothing
+/// of them is left either.
+static ENDED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Installs the handler for SIGINT, SIGTERM and SIGHUP.
 pub fn install() -> Result<(), String> {
@@ -92,4 +95,35 @@ pub fn forget(pid: u32) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .retain(|&p| p != pid);
+    if requested() {
+        ENDED.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+    }
+}
+
+/// After a stop: waits, at most [`GRACE`] and a second, until no process
+/// of any group the runner started is left, sending SIGKILL to what is
+/// left at [`GRACE`]. Returns whether none is left.
+pub fn settle() -> bool {
+    let groups = || {
+        let mut g = CHILDREN.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        g.extend(ENDED.lock().unwrap_or_else(|e| e.into_inner()).iter());
+        g
+    };
+    let alive = |g: &u32| killpg(Pid::from_raw(*g as i32), None).is_ok();
+    let start = std::time::Instant::now();
+    let mut killed = false;
+    loop {
+        let left: Vec<u32> = groups().into_iter().filter(alive).collect();
+        if left.is_empty() {
+            return true;
+        }
+        if !killed && start.elapsed() >= GRACE {
+            signal(&left, Signal::SIGKILL);
+            killed = true;
+        }
+        if start.elapsed() >= GRACE + Duration::from_secs(1) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
