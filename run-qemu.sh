@@ -27,6 +27,11 @@ Guest options (become kernel command-line tokens, see README "Options"):
                       (spinning or in an enabled wait), TPI polling or TSCH polling
   --io-timeout-ms N   bounded wait for one I/O's status (default 1000)
   --verbose N         guest log level 0-3
+  --runs N            batch: run the configuration for N seeds in one boot
+                      (seed, seed+K, ...), one RUN: line each, then one
+                      VERDICT line for all (docs/campaigns.md)
+  --seed-step K       seed distance between a batch's runs (default 1)
+  --keep-going        a batch goes on after a FAIL or ERROR run
   --append TOKENS     raw extra command-line tokens, appended last
                       (host=strict|vfio-ccw picks the judgement profile;
                       a --device vfio-ccw,... makes vfio-ccw the default)
@@ -79,7 +84,10 @@ for a in "$@"; do
 done
 die() { echo "run-qemu.sh: ERROR: $*" >&2; exit "$error_status"; }
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Every fork costs a campaign a few ms per boot: parameter expansion
+# instead of dirname, builtins instead of seq and command substitutions.
+case "${BASH_SOURCE[0]}" in */*) here=${BASH_SOURCE[0]%/*} ;; *) here=. ;; esac
+[[ "$here" = /* ]] || here="$PWD/$here"
 target=s390x-unknown-linux-gnu
 append=()
 extra_append=""
@@ -111,6 +119,9 @@ while [ $# -gt 0 ]; do
         --mode) need_value "$@"; append+=("mode=$2"); shift 2 ;;
         --io-timeout-ms) need_value "$@"; append+=("io_timeout_ms=$2"); shift 2 ;;
         --verbose) need_value "$@"; append+=("verbose=$2"); shift 2 ;;
+        --runs) need_value "$@"; append+=("runs=$2"); shift 2 ;;
+        --seed-step) need_value "$@"; append+=("seed_step=$2"); shift 2 ;;
+        --keep-going) append+=("keep_going=1"); shift ;;
         --append) need_value "$@"; extra_append="$2"; shift 2 ;;
         --timeout) need_value "$@"; timeout=$2; shift 2 ;;
         --accel) need_value "$@"; accel=$2; shift 2 ;;
@@ -164,7 +175,8 @@ fi
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
 [ -n "$cpus" ] && [ "$cpus" != one ] && [ "$smp" -lt 2 ] && smp=2
 case "$accel" in
-    tcg) accel_args=(-accel "tcg$([ "$smp" -gt 1 ] && echo ,thread=multi)" -cpu max) ;;
+    tcg) accel_args=(-accel tcg -cpu max)
+         [ "$smp" -gt 1 ] && accel_args[1]=tcg,thread=multi ;;
     kvm) accel_args=(-accel kvm -cpu host) ;;
     *) die "--accel must be tcg or kvm, got '$accel'" ;;
 esac
@@ -263,8 +275,9 @@ fi
 qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio "${accel_args[@]}"
       -smp "$smp" -m 128 -serial stdio -kernel "$kernel" -append "$cmdline")
 if [ "$default_device" = 1 ]; then
-    for n in $(seq 1 "$emulated"); do
-        qemu+=(-device "virtio-rng-ccw,devno=fe.0.$(printf %04x "$n")")
+    for ((n = 1; n <= emulated; n++)); do
+        printf -v devno %04x "$n"
+        qemu+=(-device "virtio-rng-ccw,devno=fe.0.$devno")
     done
 fi
 for d in "${devices[@]}"; do qemu+=(-device "$d"); done
@@ -366,8 +379,11 @@ if [ -n "$inject" ]; then
     grep -q '^inject: marker=' "$gdb_log" || die "the injection of $inject_class never fired"
 fi
 
-verdicts=$(tr -d '\r' <"$log" | grep -a -c '^VERDICT: ')
-verdict=$(tr -d '\r' <"$log" | grep -a -m1 '^VERDICT: ')
+# One grep for the verdict lines (a console line may end in \r).
+mapfile -t verdict_lines < <(grep -a '^VERDICT: ' "$log")
+verdicts=${#verdict_lines[@]}
+verdict=${verdict_lines[0]:-}
+verdict=${verdict%$'\r'}
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then
     die "timeout: no end after ${timeout}s (${verdicts} verdict line(s) seen)"
 fi

@@ -285,6 +285,9 @@ impl Devices {
     }
 }
 
+/// The most runs one batch boot makes (`runs=`).
+pub const MAX_RUNS: u32 = 100_000;
+
 /// Everything the command line can set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -329,6 +332,15 @@ pub struct Config {
     /// `conformance_order=`: the order `scenario=conformance` runs its
     /// groups of checks in; the results must not depend on it.
     pub conformance_order: Order,
+    /// `runs=N` (docs/campaigns.md): one boot runs the configuration for N
+    /// seeds, `seed`, `seed + seed_step`, ..., one run line each, then one
+    /// verdict line for all of them. 1 (the default) is an ordinary boot.
+    pub runs: u32,
+    /// `seed_step=K`: the seed distance between a batch's runs (default 1).
+    pub seed_step: u64,
+    /// `keep_going=1`: a batch goes on after a FAIL or ERROR run instead
+    /// of stopping there.
+    pub keep_going: bool,
 }
 
 impl Config {
@@ -349,7 +361,21 @@ impl Config {
         cpus: Cpus::One,
         measure: false,
         conformance_order: Order::Table,
+        runs: 1,
+        seed_step: 1,
+        keep_going: false,
     };
+
+    /// Whether this boot runs a batch (`runs=` above 1).
+    pub fn batch(&self) -> bool {
+        self.runs > 1
+    }
+
+    /// The seed of the batch's run `k` (0-based).
+    pub fn run_seed(&self, k: u32) -> u64 {
+        self.seed
+            .wrapping_add(u64::from(k).wrapping_mul(self.seed_step))
+    }
 }
 
 impl Default for Config {
@@ -417,8 +443,9 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
     };
 
     let mut config = Config::DEFAULT;
-    let mut seen = 0u16;
+    let mut seen = 0u32;
     let mut cpus_token: &[u8] = &[];
+    let mut runs_token: &[u8] = &[];
     for token in text.split(|&b| is_separator(b)).filter(|t| !t.is_empty()) {
         let fail = |kind| CmdlineError { token, kind };
         if !token.iter().all(|b| (0x21..=0x7e).contains(b)) {
@@ -432,7 +459,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
             .into_iter()
             .find(|k| k.name() == key)
             .ok_or_else(|| fail(ErrorKind::UnknownKey))?;
-        let bit = 1u16 << key as u16;
+        let bit = 1u32 << key as u32;
         if seen & bit != 0 {
             return Err(fail(ErrorKind::Duplicate));
         }
@@ -441,6 +468,22 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
         if matches!(key, Key::Cpus) {
             cpus_token = token;
         }
+        if matches!(key, Key::Runs) {
+            runs_token = token;
+        }
+    }
+    // A batch re-runs the channel-I/O scenarios on one CPU: the second
+    // CPU, the measurement block and the other scenarios boot once a run.
+    let batchable = !matches!(
+        config.scenario,
+        Scenario::Selftest | Scenario::Crash | Scenario::Conformance
+    ) && config.cpus == Cpus::One
+        && !config.measure;
+    if config.batch() && !batchable {
+        return Err(CmdlineError {
+            token: runs_token,
+            kind: ErrorKind::Conflict,
+        });
     }
     // Status taken on the other CPU comes only by interruption.
     if config.cpus == Cpus::IoElsewhere && matches!(config.mode, Collect::Poll | Collect::Tsch) {
@@ -450,7 +493,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
         });
     }
     // Without delay= the race scenarios size their own sweep.
-    if seen & (1 << Key::Delay as u16) == 0 {
+    if seen & (1 << Key::Delay as u32) == 0 {
         config.delay_auto = true;
     }
     Ok(config)
@@ -477,10 +520,13 @@ enum Key {
     Cpus,
     Measure,
     ConformanceOrder,
+    Runs,
+    SeedStep,
+    KeepGoing,
 }
 
 impl Key {
-    const ALL: [Key; 15] = [
+    const ALL: [Key; 18] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -496,6 +542,9 @@ impl Key {
         Key::Cpus,
         Key::Measure,
         Key::ConformanceOrder,
+        Key::Runs,
+        Key::SeedStep,
+        Key::KeepGoing,
     ];
 
     fn name(self) -> &'static [u8] {
@@ -515,6 +564,9 @@ impl Key {
             Key::Cpus => b"cpus",
             Key::Measure => b"measure",
             Key::ConformanceOrder => b"conformance_order",
+            Key::Runs => b"runs",
+            Key::SeedStep => b"seed_step",
+            Key::KeepGoing => b"keep_going",
         }
     }
 }
@@ -532,6 +584,9 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         Key::Cpus => config.cpus = Cpus::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::WaitOwed => config.wait_owed = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Measure => config.measure = within(number::<u8>(value)?, 0, 1)? == 1,
+        Key::Runs => config.runs = within(number(value)?, 1, MAX_RUNS)?,
+        Key::SeedStep => config.seed_step = within(number(value)?, 1, u64::MAX)?,
+        Key::KeepGoing => config.keep_going = within(number::<u8>(value)?, 0, 1)? == 1,
         Key::Checks => {
             config.checks = match value {
                 b"all" => true,
@@ -690,7 +745,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0 wait_owed=1 cpus=both measure=1",
+                    require_race=0 wait_owed=1 cpus=both measure=1 runs=1 seed_step=3 keep_going=1",
         );
         assert_eq!(
             c,
@@ -715,6 +770,9 @@ mod tests {
                 cpus: Cpus::Both,
                 measure: true,
                 conformance_order: Order::Table,
+                runs: 1,
+                seed_step: 3,
+                keep_going: true,
             }
         );
         assert_eq!(
@@ -965,6 +1023,46 @@ mod tests {
             );
         }
         assert_eq!(ok("cpus=both mode=tsch").cpus, Cpus::Both);
+    }
+
+    #[test]
+    fn batch_tokens() {
+        let c = ok("");
+        assert_eq!(
+            (c.runs, c.seed_step, c.keep_going, c.batch()),
+            (1, 1, false, false)
+        );
+        let c = ok("scenario=ssch seed=7 runs=5 seed_step=4 keep_going=1");
+        assert_eq!(
+            (c.runs, c.seed_step, c.keep_going, c.batch()),
+            (5, 4, true, true)
+        );
+        assert_eq!(
+            (0..5).map(|k| c.run_seed(k)).collect::<std::vec::Vec<_>>(),
+            [7, 11, 15, 19, 23]
+        );
+        assert!(!ok("runs=1").batch());
+        for bad in ["runs=0", "runs=100001", "seed_step=0", "keep_going=2"] {
+            assert_eq!(err(bad).0, ErrorKind::BadValue, "{bad}");
+        }
+        assert_eq!(err("runs=2 runs=3").0, ErrorKind::Duplicate);
+        // What boots once per run cannot batch: named by the runs= token.
+        for other in [
+            "scenario=selftest",
+            "scenario=conformance",
+            "scenario=crash",
+            "scenario=ssch cpus=both",
+            "scenario=ssch measure=1",
+        ] {
+            let line = std::format!("{other} runs=2");
+            let e = parse(line.as_bytes()).unwrap_err();
+            assert_eq!(
+                (e.kind, e.token),
+                (ErrorKind::Conflict, &b"runs=2"[..]),
+                "{other}"
+            );
+            assert!(parse(std::format!("{other} runs=1").as_bytes()).is_ok());
+        }
     }
 
     #[test]

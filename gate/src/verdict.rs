@@ -27,6 +27,12 @@
 //! kernel prints kvm-unit-tests' report lines before it and its
 //! `SUMMARY:` and `EXIT: STATUS=` lines after it ([`crate::kut`]); no
 //! other line of a run starts with `VERDICT: `.
+//!
+//! A batch boot (`runs=N`, docs/campaigns.md) prints one run line per run
+//! before its one verdict line. A run line is a verdict line with `RUN: `
+//! in place of `VERDICT: ` and a final `run=<k>` (1-based) field; its
+//! `elapsed_us` counts from the start of that run. [`VerdictLine::start_run`]
+//! writes it and [`parse_run`] reads it back: the one parser of run lines.
 
 use core::fmt::{self, Write};
 
@@ -35,6 +41,10 @@ use core::fmt::{self, Write};
 pub const MAX_FIELDS: usize = 32;
 
 const PREFIX: &str = "VERDICT: ";
+/// What a batch boot's per-run result line starts with.
+pub const RUN_PREFIX: &str = "RUN: ";
+/// The run line's last field: the run's 1-based place in the batch.
+pub const RUN_KEY: &str = "run";
 const LEADING: [&str; 4] = ["scenario", "seed", "iterations", "elapsed_us"];
 const REASON: &str = "reason";
 /// Stands in for a `reason` the caller failed to give, so the line still
@@ -96,6 +106,8 @@ impl fmt::Display for Hex {
 pub struct VerdictLine<'w, W: fmt::Write> {
     w: &'w mut W,
     keys: [&'static str; MAX_FIELDS],
+    /// `Some(k)`: a run line, `run=k` written by `finish`.
+    run: Option<u32>,
     fields: usize,
     reason_due: bool,
     result: fmt::Result,
@@ -110,16 +122,52 @@ impl<'w, W: fmt::Write> VerdictLine<'w, W> {
         iterations: u32,
         elapsed_us: u64,
     ) -> Self {
+        Self::begin(w, None, outcome, scenario, seed, iterations, elapsed_us)
+    }
+
+    /// A batch's run line for run `run` (1-based): as a verdict line, but
+    /// starting `RUN: ` and ending with `run=<run>`.
+    pub fn start_run(
+        w: &'w mut W,
+        run: u32,
+        outcome: Outcome,
+        scenario: &str,
+        seed: u64,
+        iterations: u32,
+        elapsed_us: u64,
+    ) -> Self {
+        Self::begin(
+            w,
+            Some(run),
+            outcome,
+            scenario,
+            seed,
+            iterations,
+            elapsed_us,
+        )
+    }
+
+    fn begin(
+        w: &'w mut W,
+        run: Option<u32>,
+        outcome: Outcome,
+        scenario: &str,
+        seed: u64,
+        iterations: u32,
+        elapsed_us: u64,
+    ) -> Self {
         let mut keys = [""; MAX_FIELDS];
         keys[..LEADING.len()].copy_from_slice(&LEADING);
         let mut line = VerdictLine {
             w,
             keys,
+            run,
             fields: LEADING.len(),
             reason_due: outcome != Outcome::Pass,
             result: Ok(()),
         };
-        let r = write!(line.w, "{PREFIX}{outcome} scenario=")
+        let prefix = if run.is_some() { RUN_PREFIX } else { PREFIX };
+        let r = write!(line.w, "{prefix}{outcome} scenario=")
             .and_then(|()| escape(line.w, scenario.as_bytes()))
             .and_then(|()| {
                 write!(
@@ -154,6 +202,9 @@ impl<'w, W: fmt::Write> VerdictLine<'w, W> {
     /// Ends the line with `\n`; `Err` if anything went wrong on the way.
     pub fn finish(mut self) -> fmt::Result {
         self.fill_missing_reason();
+        if let Some(run) = self.run {
+            self.extra(RUN_KEY, |w| write!(w, "{run}"));
+        }
         let r = self.w.write_char('\n');
         self.note(r);
         self.result
@@ -313,9 +364,26 @@ impl<'a> Parsed<'a> {
 /// Reads one line (with or without its `\n` or `\r\n`); `None` unless it
 /// follows the format in the module documentation to the letter.
 pub fn parse(line: &str) -> Option<Parsed<'_>> {
+    parse_with(PREFIX, line)
+}
+
+/// Reads one run line of a batch boot: its run number (1-based) and the
+/// fields, `run` last among them. `None` unless it is a run line to the
+/// letter (a verdict line's format, `RUN: `, `run=<k>` last, `k` >= 1).
+pub fn parse_run(line: &str) -> Option<(u32, Parsed<'_>)> {
+    let parsed = parse_with(RUN_PREFIX, line)?;
+    let &(key, value) = parsed.fields().last()?;
+    if key != RUN_KEY || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let run: u32 = value.parse().ok().filter(|&k| k >= 1)?;
+    Some((run, parsed))
+}
+
+fn parse_with<'l>(prefix: &str, line: &'l str) -> Option<Parsed<'l>> {
     let line = line.strip_suffix('\n').unwrap_or(line);
     let line = line.strip_suffix('\r').unwrap_or(line);
-    let mut words = line.strip_prefix(PREFIX)?.split(' ');
+    let mut words = line.strip_prefix(prefix)?.split(' ');
     let outcome = Outcome::from_name(words.next()?)?;
     let mut parsed = Parsed {
         outcome,
@@ -361,6 +429,43 @@ mod tests {
         build(&mut v);
         let r = v.finish();
         (s, r)
+    }
+
+    #[test]
+    fn run_lines_round_trip_and_only_parse_as_run_lines() {
+        let mut s = String::new();
+        let mut v = VerdictLine::start_run(&mut s, 3, Outcome::Fail, "ssch", 9, 17, 500);
+        v.reason("bad-status").field("class", "bad-status");
+        assert_eq!(v.finish(), Ok(()));
+        assert_eq!(
+            s,
+            "RUN: FAIL scenario=ssch seed=9 iterations=17 elapsed_us=500 reason=bad-status class=bad-status run=3\n"
+        );
+        let (run, p) = parse_run(&s).expect("a run line");
+        assert_eq!(run, 3);
+        assert_eq!(p.outcome, Outcome::Fail);
+        assert_eq!(
+            (p.get("reason"), p.get_u64("seed")),
+            (Some("bad-status"), Some(9))
+        );
+        assert_eq!(parse(&s), None, "a run line is no verdict line");
+        let verdict = s.replacen("RUN: ", "VERDICT: ", 1);
+        assert_eq!(parse_run(&verdict), None, "a verdict line is no run line");
+        // `run` must be last, decimal and at least 1.
+        for bad in [
+            "RUN: PASS scenario=s seed=1 iterations=1 elapsed_us=1",
+            "RUN: PASS scenario=s seed=1 iterations=1 elapsed_us=1 run=0",
+            "RUN: PASS scenario=s seed=1 iterations=1 elapsed_us=1 run=x",
+            "RUN: PASS scenario=s seed=1 iterations=1 elapsed_us=1 run=1 a=b",
+            "RUN: PASS scenario=s seed=1 iterations=1 elapsed_us=1 run=+1",
+        ] {
+            assert_eq!(parse_run(bad), None, "{bad}");
+        }
+        // A caller's own `run` field is misuse, like any repeated key.
+        let mut s = String::new();
+        let mut v = VerdictLine::start_run(&mut s, 1, Outcome::Pass, "ssch", 1, 1, 1);
+        v.field("run", 5);
+        assert!(v.finish().is_err());
     }
 
     #[test]

@@ -20,9 +20,38 @@ const MAX_CRWS: u32 = 16;
 static DRIVERS: Mutex<[Option<Driver<css::Subchannel>>; MAX_SUBCHANNELS]> =
     Mutex::new([const { None }; MAX_SUBCHANNELS]);
 
+/// Runs the channel-I/O scenario `config` names: once, or in a batch
+/// (`runs=N`, docs/campaigns.md) once per seed, each run from a subchannel
+/// brought back to a known state and with a fresh driver (oracle, trace,
+/// statistics), as if it had booted alone.
 pub fn run(config: &Config) -> ! {
+    if config.batch() {
+        report::batch(config);
+    }
+    for k in 0..config.runs {
+        let own = Config {
+            seed: config.run_seed(k),
+            ..*config
+        };
+        if config.batch() {
+            report::begin_run(&own, k + 1);
+        }
+        run_once(&own, k > 0);
+    }
+    report::end_batch()
+}
+
+/// One run; returns only when a batch goes on with another.
+fn run_once(config: &Config, again: bool) {
     let found = css::find(&config.devno).unwrap_or_else(|e| setup_error(e));
     let found = found.as_slice();
+    if again {
+        // What the previous run of the batch left: gone before this one.
+        css::fresh_state();
+        for f in found {
+            css::reset(f.sid, config.io_timeout_ms).unwrap_or_else(|e| setup_error(e));
+        }
+    }
     for f in found {
         println!(
             "css: subchannel 0.0.{:04x} devno 0.0.{:04x} mode={}",
@@ -84,6 +113,21 @@ pub fn run(config: &Config) -> ! {
         });
     }
     let drivers = &mut drivers[..found.len()];
+    judge(drivers, found, config, measuring);
+    // The batch goes on: the drivers (and the I/O areas they hold) go.
+    for d in drivers.iter_mut() {
+        *d = None;
+    }
+}
+
+/// Runs the scenario on `drivers` and ends the run with its run or
+/// verdict line.
+fn judge(
+    drivers: &mut [Option<Driver<css::Subchannel>>],
+    found: &[css::Found],
+    config: &Config,
+    measuring: Option<Option<Format>>,
+) {
     let start = clock::tod();
     let result = drive(drivers, config);
     let ticks = clock::tod().saturating_sub(start);
@@ -113,7 +157,7 @@ pub fn run(config: &Config) -> ! {
     if let Err((i, f)) = &result {
         if let Some(reason) = f.environment {
             let sense = drivers[*i].as_ref().map_or(&[][..], |d| d.sense());
-            environment(f, reason, sense);
+            return environment(f, reason, sense);
         }
     }
     let measured = measuring.flatten().map(|format| {
@@ -145,7 +189,7 @@ uncounted, starts refused under ssch-busy-while-idle may be counted)",
                 deviations: own.deviations,
                 environment: None,
             };
-            fail(&failure, config, &[], measured, found.len());
+            return fail(&failure, config, &[], measured, found.len());
         }
     }
     match result {
@@ -221,13 +265,13 @@ const RACER_SEED: u64 = 0x5ca1_ab1e_0f5c_a1e5;
 /// Every interruption was allowed, but the race steps never reached the
 /// completion window (or never took a status before the CLEAR/HALT): the
 /// run says nothing about the race, so it is no PASS.
-fn not_exercised(s: &Summary, missing: &str) -> ! {
+fn not_exercised(s: &Summary, missing: &str) {
     println!(
         "ERROR: the race never reached its {missing}: landed={} with delays {}:{}:{} (TOD units); \
 try delay=auto or a sweep up to twice lat_median",
         s.landed, s.sweep.min, s.sweep.max, s.sweep.step
     );
-    report::finish(Outcome::Error, Some("race-not-exercised"), &|line| {
+    report::conclude(Outcome::Error, Some("race-not-exercised"), &|line| {
         line.field("missing", missing)
             .field("landed", s.landed)
             .field(
@@ -248,6 +292,9 @@ pub(crate) fn setup_error(e: css::SetupError) -> ! {
         }
         css::SetupError::NotEnabled { sid } => {
             line.field("sid", hex(sid));
+        }
+        css::SetupError::ResetFailed { sid, step } => {
+            line.field("sid", hex(sid)).field("step", step);
         }
     })
 }
@@ -296,7 +343,7 @@ fn pass(
     config: &Config,
     subchannels: usize,
     measured: Option<(Format, u32)>,
-) -> ! {
+) {
     let per_s = u64::from(s.iterations) * 1_000_000 * clock::TOD_PER_US / ticks.max(1);
     let (min, median, max) = s.latency.summary().unwrap_or((0, 0, 0));
     println!(
@@ -304,7 +351,7 @@ fn pass(
         s.iterations, s.starts, s.clears, s.halts, s.interruptions, s.unsolicited
     );
     println!("summary: start latency (TOD units) min={min} median={median} max={max}");
-    report::finish(Outcome::Pass, None, &|line| {
+    report::conclude(Outcome::Pass, None, &|line| {
         line.field("starts", s.starts)
             .field("clears", s.clears)
             .field("halts", s.halts)
@@ -335,7 +382,7 @@ fn pass(
 
 /// A violation that was the environment's doing: ERROR with its reason,
 /// and what the oracle saw as evidence.
-fn environment(f: &Failure, reason: &str, sense: &[u8]) -> ! {
+fn environment(f: &Failure, reason: &str, sense: &[u8]) {
     let v = &f.violation;
     println!(
         "ERROR: {reason} (the host is not to blame): {} sid={:#010x} iteration={} expected={:#x} actual={:#x}",
@@ -349,7 +396,7 @@ fn environment(f: &Failure, reason: &str, sense: &[u8]) -> ! {
             Words(&irb.ecw)
         );
     }
-    report::finish(Outcome::Error, Some(reason), &|line| {
+    report::conclude(Outcome::Error, Some(reason), &|line| {
         line.field("what", v.what)
             .field("sid", hex(f.sid))
             .field("iteration", f.iteration)
@@ -394,7 +441,7 @@ fn fail(
     sense: &[u8],
     measured: Option<(Format, u32)>,
     subchannels: usize,
-) -> ! {
+) {
     let v = &f.violation;
     // The `FAIL: ccwgate: <scenario>: <class> <what> ...` report line comes
     // from the verdict (report::finish); these explain it.
@@ -402,7 +449,7 @@ fn fail(
     if !sense.is_empty() {
         println!("INFO: sense after the unit check: {}", Bytes(sense));
     }
-    report::finish(Outcome::Fail, Some(v.class.name()), &|line| {
+    report::conclude(Outcome::Fail, Some(v.class.name()), &|line| {
         line.field("class", v.class.name())
             .field("what", v.what)
             .field("sid", hex(f.sid))

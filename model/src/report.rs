@@ -268,7 +268,7 @@ pub struct ExhaustiveRun {
 pub enum CellResult {
     /// The host name does not resolve in this build.
     Unavailable,
-    Timed(Timed),
+    Timed(Box<Timed>),
     /// The enumeration the cell asked for (shared by cells asking for the
     /// same host and config).
     Exhaustive(Arc<ExhaustiveRun>),
@@ -515,7 +515,7 @@ pub fn run(plan: &Plan, progress: bool) -> Result<Report, String> {
                 let setup = Setup::new(h, config);
                 let cell = crate::run_cell(&setup, &seeds, &hidden);
                 bar.inc(1);
-                CellResult::Timed(reduce_timed(config, &cell.results))
+                CellResult::Timed(Box::new(reduce_timed(config, &cell.results)))
             }
         };
         cells.push(Cell {
@@ -869,7 +869,7 @@ fn timed_of<'a>(report: &'a Report, mode: &Mode, scenario: Scenario) -> Vec<(&'a
         .iter()
         .filter(|c| c.mode == *mode && c.scenario == scenario)
         .filter_map(|c| match &c.result {
-            CellResult::Timed(t) => Some((c.host.as_str(), t)),
+            CellResult::Timed(t) => Some((c.host.as_str(), &**t)),
             _ => None,
         })
         .collect()

@@ -29,8 +29,9 @@ pub enum Base {
     /// Adds 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
     /// completion": `vfio_ccw_sch_io_todo` returns to IDLE only when it
     /// freed a finished channel program, not after every final status.
-    /// Upstream Linux through its newest copies of these files, with QEMU's
-    /// relay as in 7.2 through 10.x.
+    /// Upstream Linux as of the newest copies of these files read here
+    /// (before the 2026 series, docs/model.md), with QEMU's relay as in 7.2
+    /// through 10.x.
     Fixed,
     /// The fixed host behind a relay that follows the architecture: QEMU
     /// keeps the guest's function control, an accepted CLEAR withdraws
@@ -68,7 +69,7 @@ impl Base {
             Base::IdleInFsm => "+ 6c02ac4c9211 \"Reset FSM state to IDLE inside FSM\"",
             Base::Fixed => {
                 "+ 2af7a834a435 \"Serialize FSM IDLE state with I/O completion\": upstream \
-through its newest copies"
+as of the newest copies read here (before the 2026 series)"
             }
             Base::Reference => {
                 "the architecture's bound (not a patch; takes no changes): the fixed host \
@@ -102,8 +103,9 @@ pub enum Change {
     /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: a start generation so
     /// that a halt's or clear's status does not end a newer start.
     KGen,
-    /// Linux, the July 2026 series "s390/vfio_ccw fixes": the work item
-    /// holds `io_mutex` across its whole body.
+    /// Linux, the July 2026 series "s390/vfio_ccw fixes" as issue 17
+    /// describes it (its merged diff was not available): the work item holds
+    /// `io_mutex` across its solicited / `cp_free` / IDLE block.
     Mutex2026,
 }
 
@@ -155,7 +157,8 @@ cp_free (and resets IDLE) only for status that can end the current start, not fo
 halt's or clear's status recorded before the current start's generation"
             }
             Change::Mutex2026 => {
-                "Linux (\"s390/vfio_ccw fixes\", July 2026): vfio_ccw_sch_io_todo takes \
+                "Linux (the July 2026 \"s390/vfio_ccw fixes\" locking change as described, not \
+checked against the merged diff): vfio_ccw_sch_io_todo takes \
 io_mutex before the scsw_is_solicited / cp_free block and releases it after the IDLE \
 reset, instead of only around the memcpy into the I/O region"
             }

@@ -22,6 +22,10 @@ use std::time::Instant;
 use ccwgate_stats::{compare_rates, Better, Comparison, Proportion};
 use serde::{Deserialize, Serialize};
 
+pub mod batch;
+pub mod journal;
+pub mod stop;
+
 /// The channel-I/O scenarios and the ways of collecting status.
 pub const SCENARIOS: [&str; 7] = [
     "smoke",
@@ -275,11 +279,7 @@ pub fn run_job(setup: &Setup, job: &Job) -> Record {
         ),
         Err(e) => (-1, String::new(), format!("run-qemu.sh did not start: {e}")),
     };
-    let mut r = record(setup, job, exit, &stdout, &stderr, wall_ms);
-    if let Some(k) = &setup.known {
-        known::mark(&mut r, k);
-    }
-    r
+    record(setup, job, exit, &stdout, &stderr, wall_ms)
 }
 
 /// The record of a run that printed `stdout` and `stderr` and exited `exit`.
@@ -291,11 +291,30 @@ pub fn record(
     stderr: &str,
     wall_ms: u64,
 ) -> Record {
-    let line = stdout
-        .lines()
-        .map(|l| l.trim_end_matches('\r'))
-        .find(|l| l.starts_with("VERDICT: "));
-    let parsed = line.and_then(gate::verdict::parse);
+    let lines: Vec<&str> = stdout.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let line = lines.iter().copied().find(|l| l.starts_with("VERDICT: "));
+    let parsed = line.and_then(|l| gate::verdict::parse(l).map(|p| (l, p)));
+    let mut r = record_from(setup, job, parsed, exit, &lines, stderr, wall_ms);
+    if let (Some(l), None) = (line, parsed) {
+        // A verdict line that does not parse is evidence too.
+        r.evidence.insert(0, l.to_string());
+    }
+    r
+}
+
+/// The record of a run whose result line (a boot's verdict line or a
+/// batch's run line) is `line`, parsed, with `lines` of console before it,
+/// `stderr` from run-qemu.sh, and exit status `exit`.
+pub fn record_from(
+    setup: &Setup,
+    job: &Job,
+    line: Option<(&str, gate::verdict::Parsed<'_>)>,
+    exit: i32,
+    lines: &[&str],
+    stderr: &str,
+    wall_ms: u64,
+) -> Record {
+    let parsed = line.map(|(_, p)| p);
     let field = |k: &str| parsed.as_ref().and_then(|p| p.get(k)).map(str::to_string);
     let num = |k: &str| parsed.as_ref().and_then(|p| p.get_u64(k)).unwrap_or(0);
     let mut verdict = parsed
@@ -308,12 +327,13 @@ pub fn record(
         verdict = "ERROR".into();
     }
     let mut evidence: Vec<String> = Vec::new();
-    if let Some(l) = line {
+    if let Some((l, _)) = line {
         evidence.push(l.to_string());
     }
     if verdict != "PASS" {
-        let lines: Vec<&str> = stdout
-            .lines()
+        let kept: Vec<&str> = lines
+            .iter()
+            .copied()
             .filter(|l| {
                 l.starts_with("FAIL:")
                     || l.starts_with("SKIP:")
@@ -323,8 +343,8 @@ pub fn record(
             })
             .chain(stderr.lines().filter(|l| l.contains("ERROR")))
             .collect();
-        let skip = lines.len().saturating_sub(EVIDENCE_LINES);
-        evidence.extend(lines[skip..].iter().map(|l| l.to_string()));
+        let skip = kept.len().saturating_sub(EVIDENCE_LINES);
+        evidence.extend(kept[skip..].iter().map(|l| l.to_string()));
     }
     let reason = field("reason").or_else(|| {
         (parsed.is_none())
@@ -337,7 +357,7 @@ pub fn record(
             })
             .flatten()
     });
-    Record {
+    let mut r = Record {
         job: job.clone(),
         verdict,
         reason,
@@ -351,7 +371,13 @@ pub fn record(
         qemu_version: setup.qemu_version.clone(),
         kernel_version: setup.kernel_version.clone(),
         known: None,
+    };
+    // Known open bugs are marked where every record is made, a boot's or
+    // a batch's run alike.
+    if let Some(k) = &setup.known {
+        known::mark(&mut r, k);
     }
+    r
 }
 
 /// A set of records, as written to and read from `--json`.
@@ -423,9 +449,28 @@ impl Results {
         serde_json::from_str(text).map_err(|e| format!("not a ccwgate result file: {e}"))
     }
 
+    /// One record per line (JSON Lines), as `--json` writes them.
+    pub fn to_jsonl(&self) -> String {
+        self.records
+            .iter()
+            .map(|r| serde_json::to_string(r).expect("records serialise") + "\n")
+            .collect()
+    }
+
+    /// Reads `--json` output: JSON Lines or the older whole-file JSON.
+    pub fn load(text: &str) -> Result<Results, String> {
+        journal::load(text).map(|l| l.results)
+    }
+
     /// One JUnit test case per run; a FAIL is a failure with its evidence,
     /// an ERROR an error.
     pub fn to_junit(&self, name: &str) -> String {
+        self.to_junit_with(name, &[])
+    }
+
+    /// As [`Results::to_junit`], with `interrupted`, the runs a stop cut
+    /// short, as skipped test cases whose message says so.
+    pub fn to_junit_with(&self, name: &str, interrupted: &[Job]) -> String {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new(name);
         for r in &self.records {
@@ -460,6 +505,13 @@ impl Results {
             case.set_time(std::time::Duration::from_millis(r.wall_ms));
             suite.add_test_case(case);
         }
+        for job in interrupted {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message("interrupted: the runner was stopped during this run");
+            let mut case = TestCase::new(job.name(), status);
+            case.set_classname(format!("ccwgate.{}", job.scenario));
+            suite.add_test_case(case);
+        }
         let mut report = Report::new("ccwgate");
         report.add_test_suite(suite);
         report.to_string().expect("JUnit serialises")
@@ -488,6 +540,11 @@ impl Counts {
             "campaign: runs={} pass={} fail={} error={}{known} iterations={} seconds={seconds}",
             self.runs, self.pass, self.fail, self.error, self.iterations
         )
+    }
+
+    /// What a stop left out, appended to a summary line.
+    pub fn stopped_suffix(interrupted: usize, not_run: usize) -> String {
+        format!(" interrupted={interrupted} not_run={not_run}")
     }
 
     /// The soak's summary line.

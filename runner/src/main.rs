@@ -2,7 +2,8 @@
 //! through run-qemu.sh, with JSON, JUnit and TAP reports.
 //!
 //! Exit status: 0 every run passed; 1 some run failed (FAIL); 2 an ERROR
-//! run, or a usage or setup problem.
+//! run, or a usage or setup problem; 3 stopped by SIGINT, SIGTERM or SIGHUP
+//! (the finished runs are in `--json`, `--resume` completes it).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -11,10 +12,18 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ccwgate_runner::known::{self, KnownBugs};
+use ccwgate_runner::batch::{batches, run_batch, Batch};
+use ccwgate_runner::journal::{self, Journal, Plan};
 use ccwgate_runner::{
-    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, sweeps_for, Job,
-    Record, Results, Setup, Spread, MODES, SCENARIOS,
+    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, stop, sweeps_for,
+    Counts, Job, Record, Results, Setup, Spread, MODES, SCENARIOS,
 };
+use std::collections::VecDeque;
+
+/// Exit status of a campaign or soak stopped by a signal.
+const INTERRUPTED: u8 = 3;
+/// Runs per batch boot by default.
+const BATCH: usize = 32;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
@@ -22,7 +31,8 @@ use clap::{Args, Parser, Subcommand};
     name = "ccwgate",
     about = "Campaigns, soak runs and A/B comparisons of the ccwgate guest kernel",
     after_help = "Exit status: 0 every run passed (or failed only with known open bugs, --known), \
-1 some run failed, 2 an ERROR run or a usage/setup problem."
+1 some run failed, 2 an ERROR run or a usage/setup problem, 3 stopped by SIGINT/SIGTERM/SIGHUP \
+(finished runs kept in --json; --resume FILE completes it)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -51,7 +61,10 @@ enum Cmd {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Bench {
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// Iterations per run.
     #[arg(long, default_value_t = 100_000)]
     iterations: u32,
@@ -67,6 +80,44 @@ struct Bench {
     /// Write the figures here (JSON).
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// The same campaign slice a boot per run (the old way) and in batch
+    /// boots (the new way), side by side: runs per second of each, their
+    /// ratio, and whether the verdict records are the same.
+    Campaign(BenchCampaign),
+}
+
+#[derive(Args)]
+struct BenchCampaign {
+    /// Seeds in the slice (each runs every scenario in every mode).
+    #[arg(long, default_value_t = 32)]
+    seeds: u64,
+    #[arg(long, default_value_t = 1)]
+    first_seed: u64,
+    /// Iterations per run.
+    #[arg(long, default_value_t = 300)]
+    iterations: u32,
+    /// Runs in parallel (default: the number of CPUs).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Runs per batch boot, the new way.
+    #[arg(long, default_value_t = BATCH)]
+    batch: usize,
+    /// Rounds of old-then-new.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    /// Boot this kernel instead of building one.
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// Write the figures here (JSON).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Further run-qemu.sh options for every run, after `--`.
+    #[arg(last = true)]
+    extra: Vec<String>,
 }
 
 #[derive(Args)]
@@ -114,6 +165,10 @@ struct Common {
     /// Iterations per run.
     #[arg(long, default_value_t = 300)]
     iterations: u32,
+    /// Runs per boot: runs that differ only in their seed share one batch
+    /// boot (docs/campaigns.md); 1 boots once per run.
+    #[arg(long, default_value_t = BATCH)]
+    batch: usize,
     #[command(flatten)]
     reports: Reports,
     #[command(flatten)]
@@ -127,7 +182,7 @@ struct Common {
 /// Where the records go.
 #[derive(Args)]
 struct Reports {
-    /// Write every run's record here (JSON).
+    /// Write every run's record here as it ends (JSON Lines, the plan first).
     #[arg(long)]
     json: Option<PathBuf>,
     /// Write a JUnit report here (one test case per run).
@@ -152,6 +207,10 @@ struct Campaign {
     /// `-- --cpus io-elsewhere` (default: all four).
     #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(MODES))]
     modes: Vec<String>,
+    /// Go on with the campaign a stopped run left in FILE (its --json):
+    /// the same jobs, the finished ones not run again; appends to FILE.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -183,6 +242,11 @@ struct Soak {
     /// Scenario (default: mixed).
     #[arg(long, default_value = "mixed")]
     scenario: String,
+    /// Go on with the soak a stopped run left in FILE (its --json): the
+    /// same seeds, the finished ones not run again; appends to FILE. A
+    /// --duration starts afresh.
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -271,51 +335,209 @@ impl Reporter {
     }
 }
 
-/// Runs `jobs` on `workers` threads; `stop` ends it early (soak).
+/// Hands out batches: jobs are taken from `source` `chunk` at a time and
+/// grouped ([`batches`]); the runs a stopped batch did not reach come back
+/// first.
+struct Dispatcher<I> {
+    source: I,
+    chunk: usize,
+    batch: usize,
+    extra: Vec<String>,
+    ready: VecDeque<Batch>,
+}
+
+impl<I: Iterator<Item = Job>> Dispatcher<I> {
+    fn next(&mut self) -> Option<Batch> {
+        if self.ready.is_empty() {
+            let jobs: Vec<Job> = self.source.by_ref().take(self.chunk).collect();
+            self.ready.extend(batches(jobs, self.batch, &self.extra));
+        }
+        self.ready.pop_front()
+    }
+
+    fn again(&mut self, jobs: Vec<Job>) {
+        for b in batches(jobs, self.batch, &self.extra).into_iter().rev() {
+            self.ready.push_front(b);
+        }
+    }
+
+    /// Jobs not handed out (with a finite source).
+    fn left(&mut self) -> usize {
+        self.ready.iter().map(|b| b.jobs.len()).sum::<usize>() + self.source.by_ref().count()
+    }
+}
+
+/// What [`run_all`] gave.
+struct Ran {
+    records: Vec<Record>,
+    /// Runs under way when a signal stopped the runner.
+    interrupted: Vec<Job>,
+    /// Jobs never handed out because of the stop (`None` unless the
+    /// source was finite and counted: a soak's may run on for hours).
+    not_run: Option<usize>,
+    /// The first failure to write the JSON Lines file.
+    journal_error: Option<String>,
+}
+
+/// Runs the jobs of `source` on `workers` threads, `batch` per boot at
+/// most, each record to `journal` and the reporter as its run ends;
+/// `halt` ends it early (soak), as does a signal ([`stop`]).
+#[allow(clippy::too_many_arguments)]
 fn run_all(
     setup: &Setup,
-    jobs: impl Iterator<Item = Job> + Send,
+    source: impl Iterator<Item = Job> + Send,
+    chunk: usize,
+    batch: usize,
     workers: usize,
     reporter: &Reporter,
-    stop: impl Fn(&Record) -> bool + Sync,
-) -> Vec<Record> {
-    let queue = Mutex::new(jobs);
+    journal: Option<&Journal>,
+    count_left: bool,
+    halt: impl Fn(&Record) -> bool + Sync,
+) -> Ran {
+    let queue = Mutex::new(Dispatcher {
+        source,
+        chunk: chunk.max(1),
+        batch,
+        extra: setup.extra.clone(),
+        ready: VecDeque::new(),
+    });
     let out = Mutex::new(Vec::new());
+    let interrupted = Mutex::new(Vec::new());
+    let journal_error = Mutex::new(None);
     let halted = AtomicBool::new(false);
     std::thread::scope(|s| {
         for _ in 0..workers.max(1) {
             s.spawn(|| loop {
-                if halted.load(Ordering::SeqCst) {
+                if halted.load(Ordering::SeqCst) || stop::requested() {
                     break;
                 }
-                let Some(job) = queue.lock().expect("queue").next() else {
+                let Some(b) = queue.lock().expect("queue").next() else {
                     break;
                 };
-                let r = run_job(setup, &job);
-                reporter.finished(&r);
-                if stop(&r) {
-                    halted.store(true, Ordering::SeqCst);
+                let ran = run_batch(setup, &b, &mut |r| {
+                    if let Some(j) = journal {
+                        if let Err(e) = j.record(r) {
+                            journal_error
+                                .lock()
+                                .expect("journal error")
+                                .get_or_insert(e.to_string());
+                        }
+                    }
+                    reporter.finished(r);
+                    if halt(r) {
+                        halted.store(true, Ordering::SeqCst);
+                    }
+                });
+                out.lock().expect("results").extend(ran.records);
+                interrupted
+                    .lock()
+                    .expect("interrupted")
+                    .extend(ran.interrupted);
+                if !ran.unrun.is_empty() {
+                    queue.lock().expect("queue").again(ran.unrun);
                 }
-                out.lock().expect("results").push(r);
             });
         }
     });
-    out.into_inner().expect("results")
+    if stop::requested() && !stop::settle() {
+        eprintln!("ccwgate: some process of a stopped run did not end after SIGKILL");
+    }
+    let not_run = (count_left && stop::requested()).then(|| queue.lock().expect("queue").left());
+    Ran {
+        records: out.into_inner().expect("results"),
+        interrupted: interrupted.into_inner().expect("interrupted"),
+        not_run,
+        journal_error: journal_error.into_inner().expect("journal error"),
+    }
 }
 
-fn write_reports(results: &Results, reports: &Reports, suite: &str) -> Result<(), String> {
-    if let Some(p) = &reports.json {
-        std::fs::write(p, results.to_json())
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-    }
-    if let Some(p) = &reports.junit {
-        std::fs::write(p, results.to_junit(suite))
+fn write_junit(
+    results: &Results,
+    interrupted: &[Job],
+    path: Option<&Path>,
+    suite: &str,
+) -> Result<(), String> {
+    if let Some(p) = path {
+        std::fs::write(p, results.to_junit_with(suite, interrupted))
             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
     Ok(())
 }
 
+/// Where `--json` goes: a fresh file with `plan` first, or with `--resume`
+/// the file being resumed, appended to.
+fn journal_for(
+    resume: Option<&Path>,
+    json: Option<&Path>,
+    plan: &Plan,
+) -> Result<Option<Journal>, String> {
+    match (resume, json) {
+        (Some(r), Some(j)) if r != j => Err(format!(
+            "--resume appends to {}; --json {} would be another file",
+            r.display(),
+            j.display()
+        )),
+        (Some(r), _) => Journal::append(r).map(Some),
+        (None, Some(j)) => Journal::create(j, plan).map(Some),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The plan and records of a result file to resume.
+fn resumed(path: &Path) -> Result<(Plan, Results), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let loaded = journal::load(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let plan = loaded.plan.ok_or_else(|| {
+        format!(
+            "{}: no plan line (written by an older ccwgate?): cannot resume it",
+            path.display()
+        )
+    })?;
+    Ok((plan, loaded.results))
+}
+
+/// The end of a campaign or soak: TAP's interrupted lines and plan, the
+/// JUnit file, a note on a stop; `Err` for a file that could not be written.
+fn report_end(
+    results: &Results,
+    ran: &Ran,
+    reports: &Reports,
+    suite: &str,
+    resume_hint: Option<&Path>,
+) -> Result<(), String> {
+    if reports.tap {
+        let done = ran.records.len();
+        for (i, job) in ran.interrupted.iter().enumerate() {
+            println!("not ok {} - {} # interrupted", done + i + 1, job.name());
+        }
+        println!("1..{}", done + ran.interrupted.len());
+    }
+    write_junit(results, &ran.interrupted, reports.junit.as_deref(), suite)?;
+    if let Some(e) = &ran.journal_error {
+        return Err(format!("writing the --json file failed: {e}"));
+    }
+    if stop::requested() {
+        let how = match resume_hint {
+            Some(p) => format!("; resume with --resume {}", p.display()),
+            None => " (no --json: nothing to resume from)".into(),
+        };
+        let not_run = ran
+            .not_run
+            .map(|n| format!(", {n} not run"))
+            .unwrap_or_default();
+        eprintln!(
+            "ccwgate: stopped by a signal: {} runs interrupted{not_run}{how}",
+            ran.interrupted.len(),
+        );
+    }
+    Ok(())
+}
+
 fn status(results: &Results) -> ExitCode {
+    if stop::requested() {
+        return ExitCode::from(INTERRUPTED);
+    }
     let c = results.counts();
     ExitCode::from(if c.error > 0 {
         2
@@ -349,41 +571,105 @@ fn workers(common: &Common) -> usize {
 }
 
 fn campaign(c: Campaign) -> ExitCode {
-    let setup = match setup(&c.common) {
+    let (plan, done) = match &c.resume {
+        Some(f) => match resumed(f) {
+            Ok((p @ Plan::Campaign { .. }, done)) => (p, done),
+            Ok(_) => {
+                return fatal(&format!(
+                    "{}: a soak's results, not a campaign's",
+                    f.display()
+                ))
+            }
+            Err(e) => return fatal(&e),
+        },
+        None => (
+            Plan::Campaign {
+                seeds: c.seeds,
+                first_seed: c.first_seed,
+                shard: c.shard,
+                modes: c.modes.clone(),
+                iterations: c.common.iterations,
+                extra: c.common.extra.clone(),
+            },
+            Results::default(),
+        ),
+    };
+    let Plan::Campaign {
+        seeds,
+        first_seed,
+        shard: slice,
+        modes,
+        iterations,
+        extra,
+    } = plan.clone()
+    else {
+        unreachable!("a campaign plan");
+    };
+    let mut common = c.common;
+    common.iterations = iterations;
+    common.extra = extra;
+    let setup = match setup(&common) {
         Ok(s) => s,
         Err(e) => return fatal(&e),
     };
-    let sweeps = sweeps_for(&c.common.extra);
-    let mut jobs = campaign_jobs(
-        c.first_seed..c.first_seed + c.seeds,
-        c.common.iterations,
-        sweeps,
-    );
-    if !c.modes.is_empty() {
-        jobs.retain(|j| c.modes.contains(&j.mode));
+    let sweeps = sweeps_for(&common.extra);
+    let mut jobs = campaign_jobs(first_seed..first_seed + seeds, iterations, sweeps);
+    if !modes.is_empty() {
+        jobs.retain(|j| modes.contains(&j.mode));
     }
-    if let Some((i, n)) = c.shard {
+    if let Some((i, n)) = slice {
         jobs = shard(jobs, i, n);
     }
-    if c.common.reports.tap {
-        println!("TAP version 13\n1..{}", jobs.len());
+    let todo = journal::remaining(jobs, &done);
+    if c.resume.is_some() {
+        eprintln!(
+            "ccwgate: resuming: {} runs done, {} to run",
+            done.records.len(),
+            todo.len()
+        );
     }
-    let reporter = Reporter::new(c.common.reports.tap, Some(jobs.len() as u64));
+    let journal = match journal_for(c.resume.as_deref(), common.reports.json.as_deref(), &plan) {
+        Ok(j) => j,
+        Err(e) => return fatal(&e),
+    };
+    if let Err(e) = stop::install() {
+        return fatal(&e);
+    }
+    if common.reports.tap {
+        println!("TAP version 13");
+    }
+    let reporter = Reporter::new(common.reports.tap, Some(todo.len() as u64));
     let started = Instant::now();
-    let records = run_all(
+    let ran = run_all(
         &setup,
-        jobs.into_iter(),
-        workers(&c.common),
+        todo.into_iter(),
+        usize::MAX,
+        common.batch,
+        workers(&common),
         &reporter,
+        journal.as_ref(),
+        true,
         |_| false,
     );
     reporter.bar.finish_and_clear();
-    let results = Results::merge(vec![Results { records }]);
-    if let Err(e) = write_reports(&results, &c.common.reports, "campaign") {
+    let results = Results::merge(vec![
+        done,
+        Results {
+            records: ran.records.clone(),
+        },
+    ]);
+    let hint = c.resume.as_deref().or(common.reports.json.as_deref());
+    if let Err(e) = report_end(&results, &ran, &common.reports, "campaign", hint) {
         return fatal(&e);
     }
-    let line = results.counts().campaign_line(started.elapsed().as_secs());
-    if c.common.reports.tap {
+    let mut line = results.counts().campaign_line(started.elapsed().as_secs());
+    if stop::requested() {
+        line.push_str(&Counts::stopped_suffix(
+            ran.interrupted.len(),
+            ran.not_run.unwrap_or(0),
+        ));
+    }
+    if common.reports.tap {
         println!("# {line}");
     } else {
         println!("{line}");
@@ -398,7 +684,7 @@ fn merge(m: Merge) -> ExitCode {
             Ok(t) => t,
             Err(e) => return fatal(&format!("cannot read {}: {e}", p.display())),
         };
-        match Results::from_json(&text) {
+        match Results::load(&text) {
             Ok(r) => parts.push(r),
             Err(e) => return fatal(&format!("{}: {e}", p.display())),
         }
@@ -415,7 +701,12 @@ fn merge(m: Merge) -> ExitCode {
         Ok(None) => {}
         Err(e) => return fatal(&e),
     }
-    if let Err(e) = write_reports(&results, &m.reports, "campaign") {
+    if let Some(p) = &m.reports.json {
+        if let Err(e) = std::fs::write(p, results.to_jsonl()) {
+            return fatal(&format!("cannot write {}: {e}", p.display()));
+        }
+    }
+    if let Err(e) = write_junit(&results, &[], m.reports.junit.as_deref(), "campaign") {
         return fatal(&e);
     }
     if m.reports.tap {
@@ -426,26 +717,67 @@ fn merge(m: Merge) -> ExitCode {
 }
 
 fn soak(s: Soak) -> ExitCode {
-    if !SCENARIOS.contains(&s.scenario.as_str()) {
+    let (plan, done) = match &s.resume {
+        Some(f) => match resumed(f) {
+            Ok((p @ Plan::Soak { .. }, done)) => (p, done),
+            Ok(_) => {
+                return fatal(&format!(
+                    "{}: a campaign's results, not a soak's",
+                    f.display()
+                ))
+            }
+            Err(e) => return fatal(&e),
+        },
+        None => (
+            Plan::Soak {
+                runs: s.runs,
+                duration_s: s.duration.map(|d| d.as_secs()),
+                keep_going: s.keep_going,
+                first_seed: s.first_seed,
+                scenario: s.scenario.clone(),
+                iterations: s.common.iterations,
+                extra: s.common.extra.clone(),
+            },
+            Results::default(),
+        ),
+    };
+    let Plan::Soak {
+        runs,
+        duration_s,
+        keep_going,
+        first_seed: first,
+        scenario,
+        iterations,
+        extra,
+    } = plan.clone()
+    else {
+        unreachable!("a soak plan");
+    };
+    if !SCENARIOS.contains(&scenario.as_str()) {
         return fatal(&format!(
             "unknown scenario `{}` (one of: {})",
-            s.scenario,
+            scenario,
             SCENARIOS.join(", ")
         ));
     }
-    if s.runs.is_none() && s.duration.is_none() {
+    if runs.is_none() && duration_s.is_none() {
         return fatal("soak needs --runs N or --duration D");
     }
-    let setup = match setup(&s.common) {
+    let mut common = s.common;
+    common.iterations = iterations;
+    common.extra = extra;
+    let setup = match setup(&common) {
         Ok(x) => x,
         Err(e) => return fatal(&e),
     };
-    let deadline = s.duration.map(|d| Instant::now() + d);
-    let limit = s.runs.unwrap_or(u64::MAX);
-    let (scenario, iterations, first) = (s.scenario.clone(), s.common.iterations, s.first_seed);
-    let sweeps = sweeps_for(&s.common.extra);
+    let deadline = duration_s.map(|d| Instant::now() + Duration::from_secs(d));
+    let limit = runs.unwrap_or(u64::MAX);
+    let sweeps = sweeps_for(&common.extra);
+    let seen: std::collections::HashSet<u64> = done.records.iter().map(|r| r.job.seed).collect();
+    // A soak that already stopped at its first FAIL has nothing left.
+    let over = !keep_going && done.records.iter().any(Record::failed);
     // Fresh seeds, the modes and sweeps turning with them; the deadline is
-    // checked when a run is handed out.
+    // checked when a run is handed out (a chunk of runs at a time).
     let jobs = (0..limit)
         .map(move |i| Job {
             scenario: scenario.clone(),
@@ -454,25 +786,51 @@ fn soak(s: Soak) -> ExitCode {
             delay: sweeps[((first + i) % sweeps.len() as u64) as usize].into(),
             iterations,
         })
+        .filter(move |j| !over && !seen.contains(&j.seed))
         .take_while(move |_| deadline.is_none_or(|d| Instant::now() < d));
-    if s.common.reports.tap {
+    let journal = match journal_for(s.resume.as_deref(), common.reports.json.as_deref(), &plan) {
+        Ok(j) => j,
+        Err(e) => return fatal(&e),
+    };
+    if let Err(e) = stop::install() {
+        return fatal(&e);
+    }
+    if common.reports.tap {
         println!("TAP version 13");
     }
-    let reporter = Reporter::new(s.common.reports.tap, s.runs);
-    let keep_going = s.keep_going;
-    let records = run_all(&setup, jobs, workers(&s.common), &reporter, |r| {
-        r.failed() && !keep_going
-    });
+    let total = runs.map(|n| n.saturating_sub(done.records.len() as u64));
+    let reporter = Reporter::new(common.reports.tap, total);
+    // Soak seeds turn through modes and sweeps with a period of four: a
+    // chunk of 16 batches' worth makes full batches.
+    let chunk = common.batch.saturating_mul(16);
+    let ran = run_all(
+        &setup,
+        jobs,
+        chunk,
+        common.batch,
+        workers(&common),
+        &reporter,
+        journal.as_ref(),
+        false,
+        |r| r.failed() && !keep_going,
+    );
     reporter.bar.finish_and_clear();
-    let results = Results::merge(vec![Results { records }]);
-    if s.common.reports.tap {
-        println!("1..{}", results.records.len());
-    }
-    if let Err(e) = write_reports(&results, &s.common.reports, "soak") {
+    let results = Results::merge(vec![
+        done,
+        Results {
+            records: ran.records.clone(),
+        },
+    ]);
+    let hint = s.resume.as_deref().or(common.reports.json.as_deref());
+    if let Err(e) = report_end(&results, &ran, &common.reports, "soak", hint) {
         return fatal(&e);
     }
     let c = results.counts();
-    println!("{}", c.soak_line());
+    let mut line = c.soak_line();
+    if stop::requested() {
+        line.push_str(&format!(", {} interrupted", ran.interrupted.len()));
+    }
+    println!("{line}");
     if let Some(f) = results.records.iter().find(|r| r.failed()) {
         println!("first FAIL: {}", f.job.name());
     }
@@ -483,7 +841,7 @@ fn compare_cmd(c: CompareArgs) -> ExitCode {
     let load = |p: &PathBuf| -> Result<Results, String> {
         let text =
             std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-        Results::from_json(&text).map_err(|e| format!("{}: {e}", p.display()))
+        Results::load(&text).map_err(|e| format!("{}: {e}", p.display()))
     };
     let (a, b) = match (load(&c.a), load(&c.b)) {
         (Ok(a), Ok(b)) => (a, b),
@@ -675,7 +1033,144 @@ fn peer_run(peer: &Path, mode: &str, iterations: u32, timeout: u32) -> Result<f6
     peer_rate(&text).ok_or_else(|| format!("the peer printed no rate in mode {mode}:\n{text}"))
 }
 
+/// One way's figures in `bench campaign`.
+#[derive(serde::Serialize)]
+struct Way {
+    batch: usize,
+    runs: usize,
+    seconds: Vec<f64>,
+    runs_per_s: Option<Spread>,
+}
+
+fn bench_campaign(b: BenchCampaign) -> ExitCode {
+    if b.repeats == 0 || b.seeds == 0 || b.batch < 2 {
+        return fatal("--repeats and --seeds must be at least 1, --batch at least 2");
+    }
+    let setup = match Setup::new(&workspace(), b.kernel.clone(), 120, b.extra.clone()) {
+        Ok(s) => s,
+        Err(e) => return fatal(&e),
+    };
+    let jobs = campaign_jobs(
+        b.first_seed..b.first_seed + b.seeds,
+        b.iterations,
+        sweeps_for(&b.extra),
+    );
+    // Its boots lead process groups of their own: a Ctrl-C must end them.
+    if let Err(e) = stop::install() {
+        return fatal(&e);
+    }
+    let workers = b.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    println!(
+        "campaign slice: seeds {}..={}, {} runs of {} iterations, {workers} jobs, {} round(s) of old then new",
+        b.first_seed,
+        b.first_seed + b.seeds - 1,
+        jobs.len(),
+        b.iterations,
+        b.repeats
+    );
+    let key = |r: &Record| {
+        (
+            r.job.clone(),
+            r.verdict.clone(),
+            r.reason.clone(),
+            r.class.clone(),
+            r.what.clone(),
+            r.iterations_done,
+        )
+    };
+    let mut ways = [(1usize, Vec::new()), (b.batch, Vec::new())];
+    let mut differ = 0;
+    let mut not_pass = 0;
+    for _ in 0..b.repeats {
+        let mut round: Vec<Vec<Record>> = Vec::new();
+        for (batch, secs) in ways.iter_mut() {
+            let reporter = Reporter::new(false, None);
+            let started = Instant::now();
+            let ran = run_all(
+                &setup,
+                jobs.clone().into_iter(),
+                usize::MAX,
+                *batch,
+                workers,
+                &reporter,
+                None,
+                true,
+                |_| false,
+            );
+            secs.push(started.elapsed().as_secs_f64());
+            let merged = Results::merge(vec![Results {
+                records: ran.records,
+            }]);
+            not_pass += merged.records.iter().filter(|r| !r.passed()).count();
+            round.push(merged.records);
+            if stop::requested() {
+                return ExitCode::from(INTERRUPTED);
+            }
+        }
+        let (old, new) = (&round[0], &round[1]);
+        differ += old.len().abs_diff(new.len())
+            + old
+                .iter()
+                .zip(new)
+                .filter(|(a, b)| key(a) != key(b))
+                .count();
+    }
+    let report: Vec<Way> = ways
+        .iter()
+        .map(|(batch, secs)| Way {
+            batch: *batch,
+            runs: jobs.len(),
+            runs_per_s: Spread::of(
+                &secs
+                    .iter()
+                    .map(|s| jobs.len() as f64 / s.max(1e-9))
+                    .collect::<Vec<_>>(),
+            ),
+            seconds: secs.clone(),
+        })
+        .collect();
+    for (w, name) in report
+        .iter()
+        .zip(["old: a boot per run", "new: batch boots"])
+    {
+        let r = w.runs_per_s.expect("at least one round");
+        println!(
+            "{name:<22} (--batch {:>3}): {} runs in {:.1} s median: {:.1} runs/s ({:.1} … {:.1})",
+            w.batch,
+            w.runs,
+            w.runs as f64 / r.median,
+            r.median,
+            r.min,
+            r.max
+        );
+    }
+    let (old, new) = (report[0].runs_per_s.unwrap(), report[1].runs_per_s.unwrap());
+    println!("ratio new/old: {:.2}x runs/s", new.median / old.median);
+    if differ == 0 {
+        println!(
+            "verdict records (job, verdict, reason, class, what, iterations): identical, {} runs each way; {not_pass} not PASS",
+            jobs.len()
+        );
+    } else {
+        println!("verdict records: {differ} differ between the two ways");
+    }
+    if let Some(p) = &b.json {
+        let text = serde_json::to_string_pretty(&report).expect("figures serialise");
+        if let Err(e) = std::fs::write(p, text) {
+            return fatal(&format!("cannot write {}: {e}", p.display()));
+        }
+    }
+    ExitCode::from(if differ > 0 { 2 } else { 0 })
+}
+
 fn bench(b: Bench) -> ExitCode {
+    if let Some(BenchWhat::Campaign(c)) = b.what {
+        return bench_campaign(c);
+    }
     if b.repeats == 0 || b.iterations == 0 {
         return fatal("--repeats and --iterations must be at least 1");
     }

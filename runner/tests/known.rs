@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ccwgate_runner::Results;
 
 fn workspace() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -190,13 +189,15 @@ fn the_runner_shows_a_known_fail_in_junit_tap_and_json() {
         run.stdout.contains("0 passed, 0 failed, 0 errors, 1 known"),
         "{run}"
     );
-    let results = Results::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let results = ccwgate_runner::journal::load(&std::fs::read_to_string(&json).unwrap())
+        .unwrap()
+        .results;
     let r = &results.records[0];
     assert_eq!(r.verdict, "FAIL");
     assert_eq!(r.known.as_deref(), Some("test-start-status-after-clear"));
     let text = std::fs::read_to_string(&json).unwrap();
     assert!(
-        text.contains("\"known\": \"test-start-status-after-clear\""),
+        text.contains("\"known\":\"test-start-status-after-clear\""),
         "{text}"
     );
     let xml = std::fs::read_to_string(&junit).unwrap();

@@ -23,8 +23,12 @@ fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// A `--json` file's records in campaign order (the file holds them in
+/// the order the runs ended).
 fn load(p: &PathBuf) -> Results {
-    Results::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    Results::merge(vec![
+        Results::load(&std::fs::read_to_string(p).unwrap()).unwrap()
+    ])
 }
 
 /// Test cases and failures of a JUnit file, read with an XML reader.

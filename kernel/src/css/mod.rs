@@ -12,7 +12,7 @@ pub mod source;
 
 use crate::rt::{clock, cpu};
 use gate::cmdline::{Collect, Config, Cpus, Devices, MAX_SUBCHANNELS};
-use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, SubchannelId};
+use gate::css::{Cc, DeviceStatus, Irb, Orb, Schib, StatusControl, SubchannelId};
 use gate::driver::{Channel, DeviceState, IoArea, Status, ENABLE_INTPARM};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
@@ -30,8 +30,19 @@ pub const ISC: u8 = 3;
 pub enum SetupError {
     NoDevice,
     NoSuchDevno(u16),
-    EnableFailed { sid: u32, cc: u8 },
-    NotEnabled { sid: u32 },
+    EnableFailed {
+        sid: u32,
+        cc: u8,
+    },
+    NotEnabled {
+        sid: u32,
+    },
+    /// Between a batch's runs ([`reset`]): the subchannel did not come
+    /// back to idle and disabled; `step` says where it stuck.
+    ResetFailed {
+        sid: u32,
+        step: &'static str,
+    },
 }
 
 impl SetupError {
@@ -41,6 +52,7 @@ impl SetupError {
             SetupError::NoSuchDevno(_) => "no-such-devno",
             SetupError::EnableFailed { .. } => "enable-failed",
             SetupError::NotEnabled { .. } => "enable-not-effective",
+            SetupError::ResetFailed { .. } => "reset-failed",
         }
     }
 }
@@ -162,6 +174,87 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
             cc: cc.as_u8(),
         },
     })
+}
+
+/// Brings subchannel `sid`, used by a batch's previous run, back to a
+/// known state for the next (docs/campaigns.md): CLEAR SUBCHANNEL ends
+/// whatever that run left going, its status and any other left pending
+/// are collected and dropped, and the subchannel is disabled; [`enable`]
+/// then enables it as at boot. Each wait is bounded by `timeout_ms`.
+pub fn reset(sid: u32, timeout_ms: u32) -> Result<(), SetupError> {
+    let fail = |step| Err(SetupError::ResetFailed { sid, step });
+    let deadline = clock::tod() + clock::us_to_tod(u64::from(timeout_ms) * 1000);
+    if insn::csch(sid) == Cc::Three {
+        return fail("csch");
+    }
+    let mut schib = Schib::ZERO;
+    let mut irb = Irb::ZERO;
+    // The clear's own status, then idle: no function, nothing pending.
+    loop {
+        if insn::tsch(sid, &mut irb) == Cc::Three || insn::stsch(sid, &mut schib) != Cc::Zero {
+            return fail("gone");
+        }
+        let scsw = schib.scsw;
+        if scsw.fc().is_empty() && !scsw.sc().contains(StatusControl::PENDING) {
+            break;
+        }
+        if clock::tod() > deadline {
+            return fail("clear");
+        }
+        clock::spin_until(clock::tod() + clock::us_to_tod(10));
+    }
+    for _ in 0..ENABLE_ATTEMPTS {
+        if insn::stsch(sid, &mut schib) != Cc::Zero {
+            return fail("gone");
+        }
+        if !schib.pmcw.is_enabled() {
+            return drain(sid);
+        }
+        schib.pmcw.set_enabled(false);
+        match insn::msch(sid, &schib) {
+            Cc::Zero => {}
+            Cc::One => {
+                insn::tsch(sid, &mut irb);
+            }
+            Cc::Two => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
+            Cc::Three => return fail("gone"),
+        }
+    }
+    fail("disable")
+}
+
+/// Takes the I/O interruptions still pending after [`reset`]: they belong
+/// to the previous run, not to the next. The host may keep an interruption
+/// request whose status TEST SUBCHANNEL already took (QEMU does), and
+/// `mode=poll`/`tsch` runs leave one per status they polled.
+fn drain(sid: u32) -> Result<(), SetupError> {
+    let mut irb = Irb::ZERO;
+    for _ in 0..DRAIN_LIMIT {
+        match insn::tpi() {
+            Some((pending, _)) if SubchannelId(pending).is_addressable() => {
+                insn::tsch(pending, &mut irb);
+            }
+            Some(_) => {}
+            None => return Ok(()),
+        }
+    }
+    Err(SetupError::ResetFailed { sid, step: "drain" })
+}
+
+/// Pending interruptions [`drain`] takes at most: a run leaves at most a
+/// few per iteration, so hitting it means the host keeps making them.
+const DRAIN_LIMIT: u32 = 1 << 24;
+
+/// Forgets what the collection paths kept from a batch's previous run
+/// (the interruption slot, the last unit check's IRB) and gives every
+/// member fresh I/O areas. Called with no [`Subchannel`] alive.
+pub fn fresh_state() {
+    *source::TAKEN.lock() = None;
+    *UNIT_CHECK_IRB.lock() = None;
+    for areas in &AREAS {
+        *areas.lock() = Areas([IoArea::new(), IoArea::new()]);
+    }
+    source::ROUTER.lock().clear();
 }
 
 /// Collects the status for an interruption code (from the lowcore or TPI).

@@ -53,7 +53,7 @@ pub trait Source {
 /// each opening of I/O ([`open_once`]) admits one interruption, and the
 /// slot is emptied right after. The driver takes the lock only with I/O
 /// masked, so it never spins against the handler.
-static TAKEN: Mutex<Option<Interruption>> = Mutex::new(None);
+pub(super) static TAKEN: Mutex<Option<Interruption>> = Mutex::new(None);
 
 /// The I/O-interruption path: collect the status of the interrupting
 /// subchannel at once, as an operating system would. CPU 1's interruptions
