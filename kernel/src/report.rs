@@ -63,7 +63,6 @@ fn tally() -> Tally {
     }
 }
 
-
 /// The batch: its planned runs (0 for an ordinary boot), the 1-based run
 /// under way, when it started (guest us since boot), whether it goes on
 /// after a FAIL or ERROR, and the first run's seed.
@@ -330,7 +329,11 @@ fn print_line(
     let _ = block.write_str(text);
     if !batching() {
         let reason = parsed.and_then(|p| p.get("reason"));
-        closing(&mut block, parsed.map_or(Outcome::Error, |p| p.outcome), reason);
+        closing(
+            &mut block,
+            parsed.map_or(Outcome::Error, |p| p.outcome),
+            reason,
+        );
     }
     // Report line and verdict or run line (and an ordinary boot's summary
     // and status) in one console write.

@@ -18,11 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use ccwgate_model::variant::{Base, Change};
 use ccwgate_model::{
     default_sweep, exhaustive, kernel_config, replay, run_logged, Bounds, Exhaustive, Latencies,
     Outcome, Setup, Variant, US,
 };
-use ccwgate_model::variant::{Base, Change};
 use ccwgate_stats::{Proportion, Quantiles};
 use gate::cmdline::{Config, DelaySweep, Scenario};
 use plotters::prelude::*;

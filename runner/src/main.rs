@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use ccwgate_runner::known::{self, KnownBugs};
 use ccwgate_runner::batch::{batches, run_batch, Batch};
 use ccwgate_runner::journal::{self, Journal, Plan};
+use ccwgate_runner::known::{self, KnownBugs};
 use ccwgate_runner::{
     campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, stop, sweeps_for,
     Counts, Job, Record, Results, Setup, Spread, MODES, SCENARIOS,
