@@ -221,16 +221,25 @@ pub enum Deviation {
     /// does not restore it when the host refuses: status that arrives
     /// afterwards carries the refused start's parameter.
     IntparmOfRefusedStart,
+    /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
+    /// over the guest's for unsolicited status too: status a device
+    /// presented on its own (attention, a device end after a state change)
+    /// while the guest's start is outstanding shows no function, where the
+    /// architecture has the start function shown (or, while the start is
+    /// pending, the start not initiated with deferred cc 1). The start's own
+    /// status still follows.
+    UnsolicitedStatusOverStart,
 }
 
 impl Deviation {
-    pub const ALL: [Deviation; 6] = [
+    pub const ALL: [Deviation; 7] = [
         Deviation::StartStatusAfterClear,
         Deviation::StartStatusAfterHalt,
         Deviation::ClearPresentsPendingStatus,
         Deviation::HschBusyForPendingStatus,
         Deviation::SschBusyWhileIdle,
         Deviation::IntparmOfRefusedStart,
+        Deviation::UnsolicitedStatusOverStart,
     ];
 
     /// The stable name, also the `what` of the strict FAIL.
@@ -242,6 +251,7 @@ impl Deviation {
             Deviation::HschBusyForPendingStatus => "hsch-busy-for-pending-status",
             Deviation::SschBusyWhileIdle => "ssch-busy-while-idle",
             Deviation::IntparmOfRefusedStart => "intparm-of-refused-start",
+            Deviation::UnsolicitedStatusOverStart => "unsolicited-status-over-start",
         }
     }
 }
@@ -498,6 +508,8 @@ enum State {
         tod: u64,
         /// A start was outstanding when HSCH was accepted.
         with_start: bool,
+        /// That start's program (meaningful only `with_start`).
+        program: Program,
         due: Due,
     },
     Clear {
@@ -554,10 +566,11 @@ pub struct Oracle {
     last_words: [u32; 3],
 }
 
-/// At most a start and the clear or halt that ended it can have requests
-/// queued at once; the cap keeps a host that does withdraw requests (as the
-/// architecture allows) from building up an excuse for spurious ones.
-const MAX_REQUESTS: u8 = 2;
+/// At most a start, the clear or halt that ended it and a status a
+/// deviation left owed can have requests queued at once; the cap keeps a
+/// host that does withdraw requests (as the architecture allows) from
+/// building up an excuse for spurious ones.
+const MAX_REQUESTS: u8 = 3;
 
 impl Oracle {
     /// `intparm` is the parameter set by the MSCH that enabled the
@@ -606,6 +619,13 @@ impl Oracle {
                 Ok(())
             }
         }
+    }
+
+    /// Presentations still to come, each with its own interruption request:
+    /// the outstanding operation's status and a status a deviation left
+    /// owed.
+    fn still_due(&self) -> u8 {
+        u8::from(!matches!(self.state, State::Idle)) + u8::from(self.owed.is_some())
     }
 
     /// An operation was accepted and will make an interruption request.
@@ -728,19 +748,24 @@ impl Oracle {
             // alike, dequeues I/O interruptions only when presenting them or
             // on a channel report. Such a request's TSCH finds no status and
             // the guest learns nothing wrong, so it is excused while the
-            // guest's own operations can account for it.
-            Cc::One if self.requests > 0 => {
+            // guest's own operations can account for it: requests beyond
+            // those whose status is still to come (the outstanding
+            // operation's, an owed one's). The outstanding operation's own
+            // request cannot be the empty one: its status is stored before
+            // its interruption is requested (PoP ch. 16: the interruption
+            // condition is made pending together with status pending).
+            Cc::One if self.requests > self.still_due() => {
                 self.requests -= 1;
                 self.stats.withdrawn += 1;
                 return Ok(None);
             }
             Cc::One => {
-                return Err(violation(
-                    Class::SpuriousInterrupt,
-                    "no-status-pending",
-                    0,
-                    1,
-                ));
+                let what = if self.still_due() > 0 {
+                    "no-status-while-outstanding"
+                } else {
+                    "no-status-pending"
+                };
+                return Err(violation(Class::SpuriousInterrupt, what, 0, 1));
             }
             // PoP ch. 14 TEST SUBCHANNEL: cc 2 is never set; cc 3 means
             // not operational.
@@ -776,8 +801,9 @@ impl Oracle {
             State::Halt {
                 tod,
                 with_start,
+                program,
                 due,
-            } => self.on_halt(irq, tod, with_start, due),
+            } => self.on_halt(irq, tod, with_start, program, due),
             State::Clear { tod, withdrew } => self.on_clear(irq, tod, withdrew),
         }
     }
@@ -954,11 +980,35 @@ mod tests {
             o.interruption(&i).unwrap_err(),
             Violation::new(Class::SpuriousInterrupt, "no-status-pending", 0, 1)
         );
-        // One request per accepted operation: a start's request may find its
-        // status gone once, not twice.
+        // The outstanding start's own request cannot be the empty one: its
+        // status is stored before its interruption is requested. (Before
+        // issue 20 this was excused, counting the start's own request.)
         let mut o = started(P1);
-        o.interruption(&i).unwrap();
+        assert_eq!(
+            o.interruption(&i).unwrap_err(),
+            Violation::new(
+                Class::SpuriousInterrupt,
+                "no-status-while-outstanding",
+                0,
+                1
+            )
+        );
+        // A status a deviation left owed is still to come too.
+        let mut o = vfio(cleared_start(oracle()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(o.owed(), Some(Op::Clear));
+        // The start's request (its status replaced) is spare: one excused.
+        assert_eq!(o.interruption(&i), Ok(None));
         assert_eq!(o.stats().withdrawn, 1);
+        assert_eq!(
+            class_of(o.interruption(&i)),
+            (Class::SpuriousInterrupt, "no-status-while-outstanding")
+        );
+        // A withdrawn status's request is excused once, not twice.
+        let mut o = started(P1);
+        o.csch(Cc::Zero, 1050).unwrap();
+        assert_eq!(o.interruption(&i), Ok(None));
+        o.interruption(&irq(P1, CLEAR_DONE, 1200)).unwrap().unwrap();
         assert_eq!(
             class_of(o.interruption(&i)),
             (Class::SpuriousInterrupt, "no-status-pending")
@@ -1006,16 +1056,24 @@ mod tests {
             ..irq(P1, [0; 3], 1150)
         };
         // The device end is a presentation of its own with its own
-        // interruption request, which may be presented before its status
-        // is stored: one empty interruption between the two is excused.
+        // interruption request, made when its status is stored: an empty
+        // interruption between the two has no request to stand for. (Before
+        // issue 20 one was excused, counting the device end's own request.)
         let mut o = started(P1);
         o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
             .unwrap();
-        assert_eq!(o.interruption(&empty), Ok(None));
+        assert_eq!(
+            class_of(o.interruption(&empty)),
+            (Class::SpuriousInterrupt, "no-status-while-outstanding")
+        );
+        // After the device end, with the start's request spare from a
+        // CLEAR, one is.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
         o.interruption(&irq(P1, SECONDARY_ALONE, 1200))
             .unwrap()
             .unwrap();
-        // And no more than that.
         assert_eq!(class_of(o.interruption(&empty)).0, Class::SpuriousInterrupt);
     }
 
