@@ -45,6 +45,7 @@ mod data;
 mod halt_clear;
 mod start;
 mod status;
+pub mod table;
 #[cfg(test)]
 mod test_util;
 
