@@ -15,7 +15,7 @@
 
 use super::{Class, Deviation};
 use crate::css::{ActivityControl as Ac, DeviceStatus as Ds, FunctionControl as Fc};
-use crate::css::{StatusControl as Sc, SubchannelStatus as Cs};
+use crate::css::StatusControl as Sc;
 
 /// A guest-visible operation state: what the guest has outstanding on the
 /// subchannel when a status is presented.
@@ -115,7 +115,7 @@ impl Cpa {
         1 << self as u8
     }
 
-    const fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Cpa::End => "end",
             Cpa::Inside => "inside",
@@ -721,7 +721,7 @@ pub fn judge(st: St, w: &Word) -> Option<(usize, &'static Row)> {
 mod tests {
     use super::*;
     use crate::cmdline::Host;
-    use crate::css::{Cc, Scsw};
+    use crate::css::{Cc, Scsw, SubchannelStatus as Cs};
     use crate::oracle::test_util::*;
     use crate::oracle::{Completed, Oracle, Outstanding, Violation};
     use std::string::String;
