@@ -1274,4 +1274,111 @@ mod tests {
             "start-status-after-clear:5,ssch-busy-while-idle:2"
         );
     }
+
+    // ---- what mutation testing found untested (docs/mutation.md) ----
+
+    #[test]
+    fn every_counter_counts() {
+        let mut o = oracle();
+        assert_eq!(o.sid(), SID);
+        o.ssch(P1, PROG, Cc::Zero, 1000).unwrap();
+        o.interruption(&irq(P1, START_DONE, 1100)).unwrap().unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1200).unwrap();
+        o.hsch(Cc::Zero, 1300).unwrap();
+        // The halt caught the start before it began: deferred cc 1.
+        o.interruption(&irq(P2, [0x01C0_6011, 0, 0x8000_0000], 1400))
+            .unwrap()
+            .unwrap();
+        o.hsch(Cc::Zero, 1500).unwrap();
+        o.interruption(&irq(P2, HALT_IDLE, 1600)).unwrap().unwrap();
+        o.csch(Cc::Zero, 1700).unwrap();
+        o.interruption(&irq(P2, CLEAR_DONE, 1800)).unwrap().unwrap();
+        o.ssch(0x5EED_0003, PROG, Cc::Zero, 1900).unwrap();
+        o.csch(Cc::Zero, 2000).unwrap();
+        o.interruption(&irq(0x5EED_0003, CLEAR_DONE, 2100))
+            .unwrap()
+            .unwrap();
+        let s = o.stats();
+        assert_eq!(
+            (s.ssch, s.hsch, s.csch, s.interruptions, s.starts),
+            (3, 2, 2, 5, 1)
+        );
+        assert_eq!(
+            (s.halts, s.halts_of_start, s.starts_not_initiated),
+            (2, 1, 1)
+        );
+        assert_eq!((s.clears, s.clears_of_op), (2, 1));
+    }
+
+    #[test]
+    fn a_replay_is_recognised_among_the_last_completions() {
+        // The earlier of two completed starts presented again: both are
+        // remembered.
+        let mut o = oracle();
+        o.ssch(P1, PROG, Cc::Zero, 1000).unwrap();
+        o.interruption(&irq(P1, START_DONE, 1100)).unwrap().unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1200).unwrap();
+        o.interruption(&irq(P2, START_DONE, 1300)).unwrap().unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START_DONE, 1400))),
+            (Class::DuplicateStatus, "start-status-repeated")
+        );
+        // And the ring wraps: the fifth completion replaces the first.
+        let mut o = oracle();
+        for k in 0..5u32 {
+            o.ssch(P1 + k, PROG, Cc::Zero, 1000).unwrap();
+            o.interruption(&irq(P1 + k, START_DONE, 1100))
+                .unwrap()
+                .unwrap();
+        }
+        for k in 1..5u32 {
+            o.ssch(0x6000 + k, PROG, Cc::Zero, 2000).unwrap();
+            assert_eq!(
+                class_of(o.interruption(&irq(P1 + k, START_DONE, 2100))).0,
+                Class::DuplicateStatus,
+                "{k}"
+            );
+            o.csch(Cc::Zero, 2200).unwrap();
+            o.interruption(&irq(0x6000 + k, CLEAR_DONE, 2300)).unwrap();
+        }
+    }
+
+    #[test]
+    fn deviations_add_up() {
+        let mut a = Deviations::ZERO;
+        a.0[0] = 2;
+        a.0[3] = 1;
+        let mut b = a;
+        b.add(&a);
+        assert_eq!((a.total(), b.total()), (3, 6));
+        assert_eq!(b.get(Deviation::ALL[0]), 4);
+        b.0[1] = u32::MAX;
+        b.add(&a);
+        assert_eq!(b.get(Deviation::ALL[1]), u32::MAX);
+    }
+
+    #[test]
+    fn class_summaries_are_distinct() {
+        let mut seen: std::vec::Vec<&str> = Class::ALL.iter().map(|c| c.summary()).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), Class::ALL.len());
+    }
+
+    #[test]
+    fn a_new_halt_takes_over_an_owed_halt_status() {
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, START_DONE, 1200)).unwrap().unwrap();
+        assert_eq!(o.owed(), Some(Op::Halt));
+        o.hsch(Cc::Zero, 1300).unwrap();
+        assert_eq!(o.owed(), None);
+    }
+
+    #[test]
+    fn program_ends_in_any_alignment() {
+        // The arithmetic holds for a first CCW off a doubleword too.
+        let p = Program::new(2, 1);
+        assert!(p.ends_in(10) && !p.ends_in(6) && !p.ends_in(14));
+    }
 }

@@ -14,8 +14,8 @@
 //! and requires its verdict to be the table's, in both profiles.
 
 use super::{Class, Deviation};
-use crate::css::{ActivityControl as Ac, DeviceStatus as Ds, FunctionControl as Fc};
 use crate::css::StatusControl as Sc;
+use crate::css::{ActivityControl as Ac, DeviceStatus as Ds, FunctionControl as Fc};
 
 /// A guest-visible operation state: what the guest has outstanding on the
 /// subchannel when a status is presented.
