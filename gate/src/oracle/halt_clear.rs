@@ -169,7 +169,6 @@ impl Oracle {
                 FunctionControl::HALT.bits(),
                 fc.bits(),
             );
-            // (Only the first status gets here: the secondary returned above.)
             if fc == FunctionControl::START && with_start {
                 // The guest's subchannel is idle now; the halt's own status
                 // is still to come.

@@ -45,7 +45,6 @@ mod data;
 mod halt_clear;
 mod start;
 mod status;
-pub mod table;
 #[cfg(test)]
 mod test_util;
 
@@ -1382,3 +1381,7 @@ mod tests {
         assert!(p.ends_in(10) && !p.ends_in(6) && !p.ends_in(14));
     }
 }
+
+// Declared last so that mutation testing's names (file:line) of the code
+// above stay those of earlier runs (docs/mutation.md).
+pub mod table;
