@@ -1375,6 +1375,42 @@ mod tests {
     }
 
     #[test]
+    fn an_owed_status_does_not_taint_the_next_starts_own() {
+        // Owed clear (or halt) status, then the next start's own
+        // completion: PASS, the owed one still owed.
+        let mut o = cleared_start(vfio(oracle()));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1300).unwrap();
+        assert!(o
+            .interruption(&irq(P2, START_DONE, 1400))
+            .unwrap()
+            .is_some());
+        assert_eq!(o.owed(), Some(Op::Clear));
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, START_DONE, 1200)).unwrap().unwrap();
+        o.ssch(P2, PROG, Cc::Zero, 1300).unwrap();
+        assert!(o
+            .interruption(&irq(P2, START_DONE, 1400))
+            .unwrap()
+            .is_some());
+        assert_eq!(o.owed(), Some(Op::Halt));
+    }
+
+    #[test]
+    fn a_clears_status_with_device_status_names_it() {
+        let mut o = oracle();
+        o.csch(Cc::Zero, 10).unwrap();
+        let v = o
+            .interruption(&irq(EN, [0x0000_1001, 0, 0x0C20_0000], 20))
+            .unwrap_err();
+        assert_eq!(
+            (v.what, v.expected, v.actual),
+            ("status-with-clear", 0, 0x0C20)
+        );
+    }
+
+    #[test]
     fn program_ends_in_any_alignment() {
         // The arithmetic holds for a first CCW off a doubleword too.
         let p = Program::new(2, 1);
