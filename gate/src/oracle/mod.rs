@@ -1411,6 +1411,20 @@ mod tests {
     }
 
     #[test]
+    fn a_second_primary_status_names_the_secondary_status_expected() {
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        let v = o
+            .interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+            .unwrap_err();
+        assert_eq!(
+            (v.what, v.expected, v.actual),
+            ("expected-secondary-status", 0x03, 0x05)
+        );
+    }
+
+    #[test]
     fn program_ends_in_any_alignment() {
         // The arithmetic holds for a first CCW off a doubleword too.
         let p = Program::new(2, 1);
