@@ -65,7 +65,8 @@ Host options:
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
   --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
                       on: a class (expect FAIL with it, README "What ccwgate
-                      detects"), relay-race, unit-check or nop-residual (a
+                      detects"), relay-race, unit-check, nop-residual,
+                      halt-ccw-address, no-device-end or empty-tsch (a
                       unique prefix will do, e.g. intparm);
                       needs gdb-multiarch
   --dry-run           print the QEMU command and exit
@@ -188,7 +189,7 @@ if [ -n "$inject" ]; then
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
-             relay-race unit-check nop-residual"
+             relay-race unit-check nop-residual halt-ccw-address no-device-end empty-tsch"
     # A unique prefix names its class (--inject intparm).
     if [[ " $(echo $classes) " != *" $inject_class "* ]]; then
         matches=$(for c in $classes; do case "$c" in "$inject_class"*) echo "$c" ;; esac; done)
@@ -197,7 +198,7 @@ if [ -n "$inject" ]; then
         inject_class=$matches
     fi
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
-    case "$inject_class" in sid-mismatch|intparm-mismatch|duplicate-status|spurious-interrupt)
+    case "$inject_class" in sid-mismatch|intparm-mismatch|duplicate-status|spurious-interrupt|empty-tsch)
         # These act on interruption delivery itself (lowcore interruption
         # code, I/O opening), which only mode=irq has.
         case " ${append[*]:-} $extra_append " in *" mode=poll "*|*" mode=tsch "*)
@@ -208,13 +209,15 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         case "$inject_class" in
             wrong-function|relay-race) append+=(scenario=csch-race) ;;
+            halt-ccw-address) append+=(scenario=hsch-race) ;;
             conformance) append+=(scenario=conformance) ;;
             *) append+=(scenario=ssch) ;;
         esac ;;
     esac
     case " ${append[*]:-} $extra_append" in *" iterations="*) ;; *) append+=("iterations=$((inject_at + 20))") ;; esac
-    # The relay replaces status only of a CLEAR that caught a start.
-    if [ "$inject_class" = relay-race ]; then
+    # The relay replaces status only of a CLEAR that caught a start; a HALT
+    # is made to catch one only while the start's status is still pending.
+    if [ "$inject_class" = relay-race ] || [ "$inject_class" = halt-ccw-address ]; then
         case " ${append[*]:-} $extra_append" in *" delay="*) ;; *) append+=(delay=0) ;; esac
     fi
     case " ${append[*]:-} $extra_append" in *" io_timeout_ms="*) ;; *) append+=(io_timeout_ms=300) ;; esac

@@ -27,8 +27,8 @@ LC_IO_OLD_PSW, LC_IO_NEW_PSW = 0x170, 0x1F0
 LC_PGM_CODE, LC_PGM_OLD_PSW = 0x8E, 0x150
 PSW_CC = 3 << (63 - 19)
 FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
-SC_PRIMARY, SC_ALERT = 0x04, 0x10
-UNIT_CHECK, UNIT_EXCEPTION = 0x02, 0x01
+SC_PRIMARY, SC_SECONDARY, SC_ALERT = 0x04, 0x02, 0x10
+UNIT_CHECK, UNIT_EXCEPTION, DEVICE_END = 0x02, 0x01, 0x04
 SENSE_ID = 0xE4
 NOP = 0x03
 PSW_IO = 1 << (63 - 6)
@@ -54,6 +54,17 @@ CLASSES = (
     # A bad-status case of its own: a NOP's residual count above the CCW's
     # count of 1 (FAIL bad-status nop-residual-above-count).
     "nop-residual",
+    # The three areas issue 20 found unjudged, each a FAIL of its own:
+    # a halt of a running start (HSCH cc 1 made 0) whose status shows the
+    # start and halt functions and a CCW address outside the program
+    # (ccw-address halted-ccw-address-outside-program);
+    "halt-ccw-address",
+    # a start's final status with its device end (and secondary status)
+    # taken out (bad-status start-ended-without-device-end);
+    "no-device-end",
+    # the TSCH for an outstanding start's interruption finding nothing
+    # (spurious-interrupt no-status-while-outstanding).
+    "empty-tsch",
 )
 
 
@@ -141,6 +152,7 @@ class State:
     program = None        # (cmd, data address) of the last START
     fabricated = False    # an interruption we made up is being handled
     owed_clear = None     # relay-race: the clear's IRB, held back
+    halted = False        # halt-ccw-address: HSCH's cc 1 made 0
 
 
 def iteration():
@@ -214,7 +226,21 @@ def on_tsch_return():
         w0c = struct.unpack(">I", State.owed_clear[:4])[0]
         fire("the held-back clear status handed to the next start", "scsw=%#010x" % w0c)
         return
+    if CLASS == "halt-ccw-address" and State.halted and final_start and not State.done:
+        w0x, w1x = w0 | FC_HALT, w1 + 0x1000
+        wr32(irb, w0x)
+        wr32(irb + 4, w1x)
+        fire("a halted start's status with its CCW address outside the program",
+             ":%#010x:" % w1x)
+        return
     if not final_start or not due():
+        return
+    if CLASS == "empty-tsch":
+        # The interruption stays; the status it stands for is gone.
+        wr(irb, bytes(12))
+        setreg("r2", 1)
+        fire("TSCH for an outstanding start's interruption finds nothing",
+             "IRQ sid=%#010x cc=1 intparm=%#010x" % (State.tsch_sid, State.last_intparm))
         return
     if CLASS == "wrong-function" and State.clear_irb is not None:
         wr(irb, State.clear_irb)
@@ -235,6 +261,12 @@ def on_tsch_return():
         w2x = (w2 & 0xFFFF0000) | 0x0100
         wr32(irb + 8, w2x)
         fire("a NOP's residual count set above its count", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2x))
+    elif CLASS == "no-device-end":
+        w0x, w2x = w0 & ~SC_SECONDARY, w2 & ~(DEVICE_END << 24)
+        wr32(irb, w0x)
+        wr32(irb + 8, w2x)
+        fire("a start's final status without its device end",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2x))
     elif CLASS == "ccw-address":
         wr32(irb + 4, w1 + 0x1000)
         fire("CCW address moved outside the channel program", ":%#010x:" % (w1 + 0x1000))
@@ -260,6 +292,15 @@ def on_ssch_return():
     if CLASS == "cc-anomaly" and due() and reg("r2") == 0:
         setreg("r2", 2)
         fire("START answered busy after the guest took every status", "SSCH sid=%#010x cc=2" % SID)
+
+
+def on_hsch_return():
+    # The start already ended (status pending, cc 1); answer as if the
+    # halt had caught it running.
+    if CLASS == "halt-ccw-address" and due() and not State.halted and reg("r2") == 1:
+        setreg("r2", 0)
+        State.halted = True
+        say("class=%s iteration=%d HSCH cc 1 answered 0" % (CLASS, iteration()))
 
 
 def on_io_unmasked():
@@ -346,6 +387,9 @@ if CLASS in ("lost-interrupt", "data-corruption", "nop-residual"):
 if CLASS == "cc-anomaly":
     for a in returns_of("ccwgate::css::insn::ssch"):
         Hook(a, on_ssch_return)
+if CLASS == "halt-ccw-address":
+    for a in returns_of("ccwgate::css::insn::hsch"):
+        Hook(a, on_hsch_return)
 if CLASS == "conformance":
     Hook(address_of("ccwgate_program_stub"), on_program_interruption)
     for name in GUARDED:

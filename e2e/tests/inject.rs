@@ -259,3 +259,65 @@ fn a_devices_unit_check_is_an_error_not_a_fail() {
     assert_eq!(v.get("ecw").map(str::len), Some(64), "{run}");
     assert!(v.get("sense").is_some(), "{run}");
 }
+
+/// `--inject NAME@5`, under `host=strict` and `host=vfio-ccw`: a FAIL of
+/// `class` with `what`, promptly, the injected event in the evidence.
+fn fails_in_both_profiles(name: &str, class: &str, what: &str) {
+    let spec = format!("{name}@{AT}");
+    for host in ["host=strict", "host=vfio-ccw"] {
+        let run = run_qemu(&["--inject", &spec, "--timeout", "60", "--append", host]);
+        assert_eq!(run.code, 1, "{name} {host}:\n{run}");
+        let v = run.verdict();
+        assert_eq!(
+            (v.get("class"), v.get("what")),
+            (Some(class), Some(what)),
+            "{host}:\n{run}"
+        );
+        let iteration = v.get_u64("iteration").expect("iteration");
+        assert!((AT..=AT + 4).contains(&iteration), "{run}");
+        let fired = run
+            .stderr
+            .lines()
+            .find_map(|l| l.split("inject: marker=").nth(1))
+            .expect("injector marker");
+        assert!(
+            run.stdout
+                .lines()
+                .filter(|l| l.starts_with("trace: ") || l.starts_with("FAIL: "))
+                .any(|l| l.contains(fired)),
+            "no {fired:?} in the evidence:\n{run}"
+        );
+    }
+}
+
+/// Issue 20: the status ending a HALT of a running start is judged like
+/// every other completion (here its CCW address, outside the program).
+#[test]
+fn a_halted_starts_ccw_address_outside_its_program() {
+    fails_in_both_profiles(
+        "halt-ccw-address",
+        "ccw-address",
+        "halted-ccw-address-outside-program",
+    );
+}
+
+/// Issue 20: primary status without its device end does not end a start.
+#[test]
+fn a_start_ended_without_its_device_end() {
+    fails_in_both_profiles(
+        "no-device-end",
+        "bad-status",
+        "start-ended-without-device-end",
+    );
+}
+
+/// Issue 20: an empty TSCH is not excused by the outstanding start's own
+/// interruption request.
+#[test]
+fn an_empty_tsch_while_a_start_is_outstanding() {
+    fails_in_both_profiles(
+        "empty-tsch",
+        "spurious-interrupt",
+        "no-status-while-outstanding",
+    );
+}

@@ -4,10 +4,12 @@
 //! a racy vfio-ccw host could. The driver's unit tests run against them.
 
 use crate::css::{
-    cmd, Cc, Ccw1, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
+    cmd, ActivityControl, Cc, Ccw1, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw,
+    StatusControl,
 };
 use crate::driver::{Channel, IoArea, Status, DATA_LEN, MAX_CCWS};
 use crate::oracle::Interruption;
+use crate::rng::Rng;
 use core::cell::Cell;
 
 /// The one way a modelled host misbehaves, starting at a chosen start.
@@ -62,6 +64,51 @@ pub enum HostBug {
     RepeatStart,
 }
 
+/// Status a real device presents that QEMU's emulated devices never do (a
+/// DASD behind a shared control unit): not a host bug. The architecture
+/// allows each; the oracle must PASS it, or give the environment ERROR the
+/// driver already has, never a host FAIL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceEvent {
+    /// Attention on its own after a start ended: unsolicited alert status,
+    /// no function (PoP ch. 16 Status Control, alert status).
+    Attention,
+    /// Device end alone after a change from not ready to ready:
+    /// unsolicited alert status too.
+    DeviceEndAfterStateChange,
+    /// A completion with unit check; SENSE says intervention required
+    /// (sense byte 0 bit 1): ERROR `device-error`.
+    InterventionRequired,
+    /// The shared control unit was busy when the start was to be
+    /// initiated: busy and status modifier, alert status, deferred cc 1;
+    /// the start was not performed and is issued again.
+    ControlUnitBusy,
+    /// Channel end and device end in two presentations: primary status
+    /// with the subchannel device active, then secondary status alone.
+    SplitEnding,
+    /// What the vfio-ccw relay makes of attention during a start: QEMU's
+    /// whole-SCSW copy shows it with no function while the start is
+    /// outstanding, the start's status following (a `Deviation`: counted
+    /// under `host=vfio-ccw`, FAIL under `host=strict`).
+    AttentionOverStart,
+}
+
+impl DeviceEvent {
+    pub const ALL: [DeviceEvent; 6] = [
+        DeviceEvent::Attention,
+        DeviceEvent::DeviceEndAfterStateChange,
+        DeviceEvent::InterventionRequired,
+        DeviceEvent::ControlUnitBusy,
+        DeviceEvent::SplitEnding,
+        DeviceEvent::AttentionOverStart,
+    ];
+}
+
+/// Percent of starts at which a [`DeviceEvent`] shows.
+const EVENT_PERCENT: u32 = 10;
+/// Sense byte 0: intervention required.
+const SENSE_INTERVENTION_REQUIRED: u8 = 0x40;
+
 pub struct Sim {
     sid: u32,
     areas: [IoArea; 2],
@@ -82,6 +129,15 @@ pub struct Sim {
     id: [u8; 7],
     /// Sense byte 0 a SENSE returns.
     sense0: u8,
+    /// A real device's status, at the starts a seeded generator picks.
+    device: Option<(DeviceEvent, Rng)>,
+    /// How often it showed.
+    events: u32,
+    /// Status that becomes pending, with its own interruption request,
+    /// once the pending status is taken (the device end of a split ending,
+    /// the start's status after unsolicited status, unsolicited status
+    /// after a start's).
+    next: Option<Scsw>,
 }
 
 const BASES: [u32; 2] = [0x0010_0000, 0x0010_1000];
@@ -107,7 +163,33 @@ impl Sim {
             last_area: None,
             id: [0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00],
             sense0: 0x10,
+            device: None,
+            events: 0,
+            next: None,
         }
+    }
+
+    /// A correct host whose device presents `event` at seeded starts.
+    pub fn with_device_event(sid: u32, event: DeviceEvent, seed: u64) -> Self {
+        Sim {
+            device: Some((event, Rng::new(seed))),
+            ..Sim::new(sid)
+        }
+    }
+
+    /// How often the [`DeviceEvent`] showed.
+    pub fn events(&self) -> u32 {
+        self.events
+    }
+
+    /// The device event due at this start, if any.
+    fn event(&mut self) -> Option<DeviceEvent> {
+        let (event, rng) = self.device.as_mut()?;
+        if !rng.chance(EVENT_PERCENT) {
+            return None;
+        }
+        self.events += 1;
+        Some(*event)
     }
 
     /// A host with `bug`, first shown at the `at`-th START (counting from 1).
@@ -228,6 +310,22 @@ impl Channel for Sim {
         }
         self.last_area = Some(slot);
         self.intparm = orb.intparm;
+        let event = self.event();
+        if event == Some(DeviceEvent::ControlUnitBusy) {
+            // Deferred cc 1, start function, start pending, alert status:
+            // busy and status modifier from the shared control unit.
+            let ds = DeviceStatus::BUSY | DeviceStatus::STATUS_MODIFIER;
+            self.pending = Some(Scsw::from_words([
+                0x0100_0000
+                    | FunctionControl::START.bits()
+                    | ActivityControl::START_PENDING.bits()
+                    | (StatusControl::ALERT | StatusControl::PENDING).bits(),
+                0,
+                u32::from(ds.bits()) << 24,
+            ]));
+            self.requests += 1;
+            return Cc::Zero;
+        }
         if self.lasting(HostBug::NeverInitiate) {
             // Deferred cc 1, start function, alert status: not begun.
             self.pending = Some(Scsw::from_words([
@@ -285,6 +383,45 @@ impl Channel for Sim {
         } else if self.areas[slot].ccws[0].cmd == cmd::NOP && self.due(HostBug::NopResidual) {
             scsw.0[2] = (scsw.0[2] & 0xffff_0000) | 0x0100;
         }
+        let unsolicited = |ds: DeviceStatus| {
+            Scsw::from_words([
+                (StatusControl::ALERT | StatusControl::PENDING).bits(),
+                0,
+                u32::from(ds.bits()) << 24,
+            ])
+        };
+        match event {
+            Some(DeviceEvent::Attention) => self.next = Some(unsolicited(DeviceStatus::ATTENTION)),
+            Some(DeviceEvent::DeviceEndAfterStateChange) => {
+                self.next = Some(unsolicited(DeviceStatus::DEVICE_END));
+            }
+            Some(DeviceEvent::InterventionRequired) => {
+                scsw.0[0] |= StatusControl::ALERT.bits();
+                scsw.0[2] |= u32::from(DeviceStatus::UNIT_CHECK.bits()) << 24;
+                self.sense0 = SENSE_INTERVENTION_REQUIRED;
+            }
+            Some(DeviceEvent::SplitEnding) => {
+                // Channel end with primary status, device active; the
+                // device end later as secondary status alone (TSCH has
+                // cleared the start function by then).
+                let [w0, w1, w2] = scsw.0;
+                scsw = Scsw::from_words([
+                    (w0 & !StatusControl::SECONDARY.bits()) | ActivityControl::DEVICE_ACTIVE.bits(),
+                    w1,
+                    (w2 & !(u32::from(DeviceStatus::DEVICE_END.bits()) << 24)),
+                ]);
+                self.next = Some(Scsw::from_words([
+                    (StatusControl::SECONDARY | StatusControl::PENDING).bits(),
+                    0,
+                    u32::from(DeviceStatus::DEVICE_END.bits()) << 24,
+                ]));
+            }
+            Some(DeviceEvent::AttentionOverStart) => {
+                self.next = Some(scsw);
+                scsw = unsolicited(DeviceStatus::ATTENTION);
+            }
+            Some(DeviceEvent::ControlUnitBusy) | None => {}
+        }
         self.pending = Some(scsw);
         self.requests += 1;
         Cc::Zero
@@ -298,6 +435,8 @@ impl Channel for Sim {
             }
         }
         let scsw = status_only(FunctionControl::CLEAR);
+        // The clear withdraws pending status and ends the device's part.
+        self.next = None;
         self.pending = Some(scsw);
         self.requests += 1;
         self.last_clear = Some(scsw);
@@ -309,6 +448,8 @@ impl Channel for Sim {
         if self.pending.is_some() {
             return Cc::One;
         }
+        // Halting a device-active subchannel ends the device's part too.
+        self.next = None;
         self.pending = Some(status_only(FunctionControl::HALT));
         self.requests += 1;
         Cc::Zero
@@ -342,7 +483,14 @@ impl Status for Sim {
             return None;
         }
         self.requests -= 1;
-        let Some(scsw) = self.pending.take() else {
+        let taken = self.pending.take();
+        if taken.is_some() {
+            if let Some(next) = self.next.take() {
+                self.pending = Some(next);
+                self.requests += 1;
+            }
+        }
+        let Some(scsw) = taken else {
             // TEST SUBCHANNEL finds nothing: the status went with an earlier
             // request or a CLEAR.
             return Some(Interruption {
@@ -380,5 +528,84 @@ impl Status for Sim {
             });
         }
         Some(irq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cmdline::{Config, Host, Scenario};
+    use crate::driver::Driver;
+
+    const SID: u32 = 0x0001_0000;
+
+    fn config(scenario: Scenario, seed: u64, host: Host) -> Config {
+        Config {
+            scenario,
+            seed,
+            iterations: Some(150),
+            host,
+            ..Config::DEFAULT
+        }
+    }
+
+    /// A real device's repertoire, at seeded starts, in every channel-I/O
+    /// scenario and both profiles: PASS, or the environment's ERROR; never
+    /// a host FAIL. Only the relay's copy over a start is a deviation.
+    #[test]
+    fn a_real_devices_status_is_judged_as_the_architecture_says() {
+        let scenarios = [
+            Scenario::Ssch,
+            Scenario::CschRace,
+            Scenario::HschRace,
+            Scenario::CschIdle,
+            Scenario::Mixed,
+        ];
+        for event in DeviceEvent::ALL {
+            for scenario in scenarios {
+                for host in [Host::Strict, Host::VfioCcw] {
+                    let mut shown = 0;
+                    for seed in 1..6 {
+                        let mut sim = Sim::with_device_event(SID, event, seed);
+                        let got = Driver::new(&mut sim, &config(scenario, seed, host)).run(|_| {});
+                        shown += sim.events();
+                        let at = std::format!("{event:?} {scenario:?} {host:?} seed {seed}");
+                        match (event, host, got) {
+                            (_, _, Ok(_)) if sim.events() == 0 => {}
+                            (DeviceEvent::InterventionRequired, _, Err(f)) => {
+                                assert_eq!(f.environment, Some("device-error"), "{at}: {f:?}");
+                            }
+                            (DeviceEvent::AttentionOverStart, Host::Strict, Err(f)) => {
+                                assert_eq!(
+                                    (f.violation.what, f.environment),
+                                    ("unsolicited-status-over-start", None),
+                                    "{at}"
+                                );
+                            }
+                            (DeviceEvent::AttentionOverStart, Host::VfioCcw, Ok(s)) => {
+                                let d = crate::oracle::Deviation::UnsolicitedStatusOverStart;
+                                assert!(s.deviations.get(d) > 0, "{at}");
+                            }
+                            (DeviceEvent::InterventionRequired, _, Ok(_))
+                            | (DeviceEvent::AttentionOverStart, _, _) => {
+                                panic!("{at}: not judged as expected")
+                            }
+                            (_, _, Ok(_)) => {}
+                            (_, _, Err(f)) => panic!("{at}: {f:?}"),
+                        }
+                    }
+                    assert!(shown > 0, "{event:?} {scenario:?} never shown");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn intervention_required_is_read_as_its_sense() {
+        let mut sim = Sim::with_device_event(SID, DeviceEvent::InterventionRequired, 3);
+        let mut d = Driver::new(&mut sim, &config(Scenario::Ssch, 3, Host::Strict));
+        let f = d.run(|_| {}).unwrap_err();
+        assert_eq!(f.environment, Some("device-error"));
+        assert_eq!(d.sense().first(), Some(&SENSE_INTERVENTION_REQUIRED));
     }
 }

@@ -243,7 +243,9 @@ fn exhaustive_honours_every_kernel_token_scenario_and_iterations() {
 
 /// The device's own status (attention, device end, unit check, busy) at a
 /// seeded rate is judged as the architecture allows: the reference host
-/// passes with it in both profiles.
+/// never FAILs with it, in both profiles. A run may end as the
+/// environment's ERROR (a unit check's `device-error`, a halt that meets
+/// the busy device's `device-busy`), never as the host's FAIL.
 #[test]
 fn the_reference_host_passes_with_unsolicited_status_in_both_profiles() {
     let kinds = UnsolicitedKind::ALL;
@@ -264,8 +266,13 @@ fn the_reference_host_passes_with_unsolicited_status_in_both_profiles() {
             let mut presented = 0;
             for seed in 0..40 {
                 let r = run(&setup, seed);
+                let judged = match &r.outcome {
+                    Outcome::Pass(_) => true,
+                    Outcome::Error(f) => f.environment.is_some(),
+                    _ => false,
+                };
                 assert!(
-                    matches!(r.outcome, Outcome::Pass(_)),
+                    judged,
                     "{scenario:?} {profile} seed {seed}: {:?}",
                     r.outcome
                 );
@@ -277,23 +284,29 @@ fn the_reference_host_passes_with_unsolicited_status_in_both_profiles() {
 }
 
 /// With unsolicited status on, upstream's relay copies it over the guest's
-/// outstanding start (`no-function-during-start`) in every version, so
-/// v5.12 and today's upstream still look the same to the guest.
+/// outstanding start in every version (the `unsolicited-status-over-start`
+/// deviation, counted under `host=vfio-ccw`), and the start's own status
+/// is then lost: v5.12 and today's upstream fail seed for seed alike.
 #[test]
 fn with_unsolicited_status_unfixed_and_fixed_fail_alike() {
-    for v in ["unfixed", "fixed"] {
+    let whats = |v: &str| -> Vec<&'static str> {
         let setup = Setup {
             unsolicited: Unsolicited::new(20, &[]),
             ..setup(v, Scenario::Ssch, 300, "")
         };
-        for seed in 0..SEEDS {
-            let r = run(&setup, seed);
-            let f = r
-                .failure()
-                .unwrap_or_else(|| panic!("{v} seed {seed} passed"));
-            assert_eq!(f.violation.what, "no-function-during-start", "{v} {seed}");
-        }
-    }
+        (0..SEEDS)
+            .map(|seed| {
+                let r = run(&setup, seed);
+                let f = r
+                    .failure()
+                    .unwrap_or_else(|| panic!("{v} seed {seed} passed"));
+                f.violation.what
+            })
+            .collect()
+    };
+    let unfixed = whats("unfixed");
+    assert_eq!(unfixed, whats("fixed"));
+    assert!(unfixed.contains(&"start-never-completed"), "{unfixed:?}");
     // Off by default: the same host passes plain ssch.
     assert_eq!(timed("fixed", Scenario::Ssch, "", SEEDS).0, 0);
 }

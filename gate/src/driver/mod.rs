@@ -624,6 +624,35 @@ mod tests {
     }
 
     #[test]
+    fn summaries_absorb_every_count() {
+        let mut sim = Sim::with_device_event(SID, crate::sim::DeviceEvent::SplitEnding, 2);
+        let one = run(&mut sim, &config(Scenario::Mixed, 2, 200)).unwrap();
+        let mut two = one.clone();
+        two.absorb(&one);
+        let pairs = [
+            (one.iterations, two.iterations),
+            (one.starts, two.starts),
+            (one.clears, two.clears),
+            (one.halts, two.halts),
+            (one.interruptions, two.interruptions),
+            (one.split, two.split),
+            (one.landed.total(), two.landed.total()),
+        ];
+        for (n, (a, b)) in pairs.into_iter().enumerate() {
+            assert!(a > 1 && b == 2 * a, "count {n}: {a} then {b}");
+        }
+        let mut d = one.clone();
+        d.unsolicited = 3;
+        d.withdrawn = 4;
+        let mut e = d.clone();
+        e.absorb(&d);
+        assert_eq!((e.unsolicited, e.withdrawn), (6, 8));
+        assert_eq!(e.latency.count(), 2 * one.latency.count());
+        // The default channel hides nothing a START would not reveal.
+        assert!(!Status::start_reveals_pending(&Sim::new(SID)));
+    }
+
+    #[test]
     fn a_correct_host_passes_every_scenario_and_seed() {
         for scenario in io_scenarios() {
             for seed in 0..20 {

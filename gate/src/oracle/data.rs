@@ -130,4 +130,34 @@ mod tests {
             Violation::new(Class::DataCorruption, "canary-overwritten", 0xA5, 0)
         );
     }
+
+    /// Each part of the word-wise fold matters: differences in two words,
+    /// in the tail, in both, that cancel under XOR, with a zero pattern
+    /// (which AND would hide) and a nonzero one.
+    #[test]
+    fn every_differing_byte_of_a_guard_is_seen() {
+        let o = super::super::test_util::oracle();
+        for pattern in [0x00, 0xA5] {
+            for (len, bad) in [
+                (16, &[0, 8][..]),
+                (10, &[8, 9][..]),
+                (9, &[0, 8][..]),
+                (9, &[8][..]),
+                (8, &[3][..]),
+                (3, &[1][..]),
+            ] {
+                let mut r = std::vec![pattern; len];
+                for &b in bad {
+                    r[b] ^= 1;
+                }
+                let v = o.check_canary(&r, pattern).unwrap_err();
+                assert_eq!(
+                    (v.what, v.expected, v.actual),
+                    ("canary-overwritten", pattern.into(), (pattern ^ 1).into()),
+                    "{pattern:#x} {len} {bad:?}"
+                );
+            }
+            assert_eq!(o.check_canary(&std::vec![pattern; 13], pattern), Ok(()));
+        }
+    }
 }

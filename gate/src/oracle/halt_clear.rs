@@ -1,9 +1,10 @@
 //! HALT and CLEAR SUBCHANNEL and the status of a halt or clear.
 
 use super::{
-    violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, State, Violation,
+    violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
+    Violation,
 };
-use crate::css::{ActivityControl, Cc, FunctionControl, StatusControl};
+use crate::css::{ActivityControl, Cc, FunctionControl, Scsw, StatusControl};
 
 impl Oracle {
     /// CLEAR SUBCHANNEL was executed.
@@ -64,10 +65,14 @@ impl Oracle {
                 if self.owed == Some(Op::Halt) {
                     self.owed = None;
                 }
-                let with_start = matches!(self.state, State::Start { .. });
+                let (with_start, program) = match self.state {
+                    State::Start { program, .. } => (true, program),
+                    _ => (false, Program::new(0, 0)),
+                };
                 self.state = State::Halt {
                     tod,
                     with_start,
+                    program,
                     due: Due::First,
                 };
                 Ok(())
@@ -104,6 +109,7 @@ impl Oracle {
         irq: &Interruption,
         issued: u64,
         with_start: bool,
+        program: Program,
         due: Due,
     ) -> Result<Option<Completed>, Violation> {
         let s = irq.scsw;
@@ -133,9 +139,7 @@ impl Oracle {
             // active; the halt function may already be cleared (as for the
             // start's secondary status above).
             Self::check_secondary(&s)?;
-            if !with_start {
-                Self::check_clean_status(&s)?;
-            }
+            Self::check_clean_status(&s)?;
             return Ok(Some(self.complete(
                 Op::Halt,
                 self.intparm,
@@ -165,7 +169,7 @@ impl Oracle {
                 FunctionControl::HALT.bits(),
                 fc.bits(),
             );
-            if fc == FunctionControl::START && with_start && due == Due::First {
+            if fc == FunctionControl::START && with_start {
                 // The guest's subchannel is idle now; the halt's own status
                 // is still to come.
                 self.deviate(Deviation::StartStatusAfterHalt, v)?;
@@ -198,16 +202,20 @@ impl Oracle {
                 ac.bits(),
             ));
         }
-        // A halted channel program may end with any device or channel
-        // status, and the CCW address then only says where it stopped; a
-        // halt of an idle subchannel has no program to go wrong.
-        if !with_start {
-            Self::check_clean_status(&s)?;
+        // PoP ch. 15 Halt Function / ch. 16 Device and Subchannel Status:
+        // halting ends the program without making an error of it. The
+        // device's own unit check or busy stays the device's (an ERROR, not
+        // the host's); unit exception and any subchannel status are no
+        // ending of NOP or SENSE ID, halted or not.
+        Self::check_clean_status(&s)?;
+        if with_start {
+            Self::check_halted_ccw_address(&s, program)?;
         }
         if ac.contains(ActivityControl::DEVICE_ACTIVE) && !sc.contains(StatusControl::SECONDARY) {
             self.state = State::Halt {
                 tod: issued,
                 with_start,
+                program,
                 due: Due::Secondary,
             };
             return Ok(None);
@@ -290,6 +298,27 @@ impl Oracle {
         )))
     }
 
+    /// PoP ch. 16 CCW Address: with primary status for a start that was
+    /// initiated (deferred cc 0), the CCW address designates the CCW after
+    /// the last one executed, or the first CCW when the halt came before
+    /// any ended. Either lies in the halted program; zero means the field
+    /// was not stored (a start halted while pending).
+    fn check_halted_ccw_address(s: &Scsw, program: Program) -> Result<(), Violation> {
+        let meaningful = s.fc().contains(FunctionControl::START)
+            && s.sc().contains(StatusControl::PRIMARY)
+            && s.deferred_cc() == Cc::Zero
+            && s.cpa() != 0;
+        if meaningful && s.cpa() != program.first_ccw && !program.ends_in(s.cpa()) {
+            return Err(violation(
+                Class::CcwAddress,
+                "halted-ccw-address-outside-program",
+                program.end(),
+                s.cpa(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Ends a halt or clear for the guest on status a deviation put in
     /// place of its own, which still follows (with its own interruption).
     fn complete_owing(&mut self, op: Op, issued: u64, tod: u64) -> Completed {
@@ -351,12 +380,69 @@ mod tests {
     }
 
     #[test]
-    fn halt_of_start_skips_error_and_address_checks() {
-        // A halted program may end with unit check and anywhere.
-        let mut o = started(P1);
-        o.hsch(Cc::Zero, 1100).unwrap();
-        let words = [0x00C0_6017, 0x0000_9000, 0x0E20_0000];
-        assert!(o.interruption(&irq(P1, words, 1180)).unwrap().is_some());
+    fn the_status_ending_a_halt_of_a_running_start_is_checked() {
+        // Before issue 20 these checks were skipped for a halted start.
+        let halted = |host_vfio: bool| {
+            let mut o = if host_vfio {
+                vfio(started(P1))
+            } else {
+                started(P1)
+            };
+            o.hsch(Cc::Zero, 1100).unwrap();
+            o
+        };
+        for v in [false, true] {
+            // Stopped after the first CCW, at the first one, or with the
+            // CCW address not stored: PASS.
+            for cpa in [0x2008, 0x2010, 0x2000, 0] {
+                let mut o = halted(v);
+                let words = [0x00C0_6007, cpa, 0x0C00_0000];
+                assert!(o.interruption(&irq(P1, words, 1180)).unwrap().is_some());
+            }
+            // The CCW address outside the halted program.
+            let mut o = halted(v);
+            let e = o
+                .interruption(&irq(P1, [0x00C0_6007, 0x9000, 0x0C00_0000], 1180))
+                .unwrap_err();
+            assert_eq!(
+                (e.class, e.what, e.expected, e.actual),
+                (
+                    Class::CcwAddress,
+                    "halted-ccw-address-outside-program",
+                    0x2010,
+                    0x9000
+                )
+            );
+            // A channel program check: no halted NOP or SENSE ID has one.
+            let mut o = halted(v);
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, [0x00C0_6007, 0x2008, 0x0C20_0000], 1180))),
+                (Class::BadStatus, "channel-status-error")
+            );
+            // The relay's unit exception.
+            let mut o = halted(v);
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, [0x00C0_6017, 0x2008, 0x0100_0000], 1180))),
+                (Class::BadStatus, "relay-unit-exception")
+            );
+            // The device's own unit check: device-status-error, which the
+            // driver makes the environment's (ERROR device-error).
+            let mut o = halted(v);
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, [0x00C0_6017, 0x9000, 0x0E00_0000], 1180))),
+                (Class::BadStatus, "device-status-error")
+            );
+            // The trailing device end of a halted start is checked too.
+            let mut o = halted(v);
+            assert_eq!(
+                o.interruption(&irq(P1, [0x00C0_6045, 0x2008, 0x0800_0000], 1180)),
+                Ok(None)
+            );
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, [0x0000_2003, 0, 0x0420_0000], 1190))),
+                (Class::BadStatus, "channel-status-error")
+            );
+        }
     }
 
     #[test]

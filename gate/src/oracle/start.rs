@@ -142,12 +142,22 @@ impl Oracle {
         // while this start is outstanding shows the start function; status
         // with no function (looks unsolicited) cannot belong here.
         if fc.is_empty() {
-            return Err(violation(
+            let v = violation(
                 Class::WrongFunction,
                 "no-function-during-start",
                 FunctionControl::START.bits(),
                 0,
-            ));
+            );
+            // Unsolicited alert status the relay copied whole over the
+            // guest's subchannel while the start is outstanding.
+            if s.sc() == StatusControl::ALERT | StatusControl::PENDING {
+                self.deviate(Deviation::UnsolicitedStatusOverStart, v)?;
+                // It came with its own interruption request; the start's
+                // is still queued and its status still due.
+                self.requested();
+                return Ok(None);
+            }
+            return Err(v);
         }
         // PoP ch. 16 Deferred Condition Code: 1 means the device presented
         // status when the start was to be initiated and the start was not
@@ -269,13 +279,16 @@ impl Oracle {
             };
             return Ok(None);
         }
-        Ok(Some(self.complete(
-            Op::Start,
-            start_intparm,
-            issued,
-            irq.tod,
-            false,
-        )))
+        // PoP ch. 16 Device Active and Secondary Status: primary status
+        // without secondary status leaves the subchannel device active, the
+        // device end still to come. Neither is a start that ended half-way:
+        // the device end would have nowhere to go.
+        Err(violation(
+            Class::BadStatus,
+            "start-ended-without-device-end",
+            (StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::PENDING).bits(),
+            sc.bits(),
+        ))
     }
 
     /// The separate secondary status of a start whose primary status was
@@ -458,11 +471,68 @@ mod tests {
 
     #[test]
     fn wrong_function_no_function_during_start() {
+        // Primary status with no function: no start's.
+        let mut o = started(EN);
+        assert_eq!(
+            class_of(o.interruption(&irq(EN, [0x0000_0007, 0x2010, 0x0C00_0000], 1150))),
+            (Class::WrongFunction, "no-function-during-start")
+        );
+        // Unsolicited alert status over the start: the relay's whole-SCSW
+        // copy, a deviation (before issue 20: no-function-during-start).
         let mut o = started(EN);
         assert_eq!(
             class_of(o.interruption(&irq(EN, UNSOLICITED, 1150))),
+            (Class::WrongFunction, "unsolicited-status-over-start")
+        );
+    }
+
+    #[test]
+    fn unsolicited_status_over_a_start_is_counted_and_the_start_goes_on() {
+        let mut o = vfio(started(P1));
+        assert_eq!(o.interruption(&irq(P1, UNSOLICITED, 1100)), Ok(None));
+        assert_eq!(o.outstanding(), Outstanding::Start);
+        assert_eq!(o.deviations().get(Deviation::UnsolicitedStatusOverStart), 1);
+        // Its own request was not the start's: none is spare.
+        let mut empty = irq(P1, [0; 3], 1150);
+        empty.tsch_cc = Cc::One;
+        assert_eq!(
+            class_of(o.interruption(&empty)),
+            (Class::SpuriousInterrupt, "no-status-while-outstanding")
+        );
+        let mut o = vfio(started(P1));
+        o.interruption(&irq(P1, UNSOLICITED, 1100)).unwrap();
+        assert!(o
+            .interruption(&irq(P1, START_DONE, 1200))
+            .unwrap()
+            .is_some());
+        // Only alert status alone is the relay's copy.
+        let mut o = vfio(started(P1));
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, [0x0000_0015, 0x2010, 0x8000_0000], 1100))),
             (Class::WrongFunction, "no-function-during-start")
         );
+    }
+
+    #[test]
+    fn a_primary_status_without_the_device_end_does_not_end_a_start() {
+        // Channel end alone, primary without secondary, not device active:
+        // the device end has nowhere to go.
+        for o in [started(P1), vfio(started(P1))] {
+            let mut o = o;
+            let v = o
+                .interruption(&irq(P1, [0x00C0_4005, 0x2010, 0x0800_0000], 1100))
+                .unwrap_err();
+            assert_eq!(
+                (v.class, v.what, v.expected, v.actual),
+                (
+                    Class::BadStatus,
+                    "start-ended-without-device-end",
+                    0x07,
+                    0x05
+                )
+            );
+            assert_eq!(o.outstanding(), Outstanding::Start);
+        }
     }
 
     #[test]
