@@ -1,7 +1,8 @@
 //! The kernel command line.
 //!
 //! QEMU copies `-append "..."` to guest address 0x10480 as a NUL-terminated
-//! string inside an 896-byte area; the kernel hands [`parse`] that area.
+//! string inside an area of [`PARM_AREA_LEN`] bytes; the kernel hands
+//! [`parse`] that area.
 //!
 //! The text is a list of `key=value` tokens separated by runs of spaces, tabs,
 //! CRs or newlines. Every key is optional and may appear at most once:

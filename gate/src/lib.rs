@@ -20,5 +20,6 @@ pub mod rng;
 pub mod route;
 pub mod sim;
 pub mod stats;
+pub mod tod;
 pub mod trace;
 pub mod verdict;

@@ -56,7 +56,7 @@ const CHUNK: u32 = 0x100;
 pub const DEVICE_ID: [u8; 7] = [0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c];
 
 /// TOD-clock units per microsecond.
-pub const US: u64 = 4096;
+pub const US: u64 = gate::tod::TOD_PER_US;
 
 // SCSW word-0 fields.
 const FC: u32 = 0x7000;

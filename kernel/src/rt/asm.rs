@@ -53,7 +53,7 @@ _start:
     .section .parm,"aw",@progbits
     .globl  __parm_area
 __parm_area:
-    .fill   896, 1, 0
+    .fill   {parm_len}, 1, 0
 
     .text
     # The frame (see Frame) starts 160 bytes above %r15: GPRs, FPRs, PSW.
@@ -142,6 +142,7 @@ ccwgate_secondary_entry:
     secondary_start = sym super::smp::rust_secondary_start,
     frame = const FRAME_SIZE,
     stack = const STUB_STACK,
+    parm_len = const gate::cmdline::PARM_AREA_LEN,
     restart = sym super::interrupts::restart,
     external = sym super::interrupts::external,
     svc = sym super::interrupts::svc,
@@ -173,6 +174,6 @@ unsafe extern "C" {
     /// The 4 KiB just below the second CPU's stack (linker.ld): patterned
     /// before that CPU starts, so that an overflow shows.
     pub static __secondary_stack_guard: [u8; super::smp::GUARD_LEN];
-    /// The 896-byte area QEMU fills with the `-append` string.
-    pub static __parm_area: [u8; 896];
+    /// The area QEMU fills with the `-append` string.
+    pub static __parm_area: [u8; gate::cmdline::PARM_AREA_LEN];
 }

@@ -65,6 +65,7 @@ pub mod smp;
 pub use expect::expect_program_interruption;
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;
+use gate::cmdline::PARM_AREA_LEN;
 
 /// Interrupted context as saved by a stub. The layout is shared with `asm`.
 #[repr(C)]
@@ -98,12 +99,13 @@ pub fn elapsed_us() -> u64 {
 
 /// The `-append` text area, copied out with volatile reads: QEMU wrote it
 /// behind the compiler's back, after the image was linked with zeroes there.
-pub fn command_line() -> [u8; 896] {
-    let mut out = [0u8; 896];
-    // SAFETY: __parm_area is an 896-byte, always-mapped area defined in asm.
+pub fn command_line() -> [u8; PARM_AREA_LEN] {
+    let mut out = [0u8; PARM_AREA_LEN];
+    // SAFETY: __parm_area is a PARM_AREA_LEN-byte, always-mapped area
+    // defined in asm.
     let base = core::ptr::addr_of!(asm::__parm_area).cast::<u8>();
     for (i, b) in out.iter_mut().enumerate() {
-        // SAFETY: i < 896, inside the area.
+        // SAFETY: i < PARM_AREA_LEN, inside the area.
         *b = unsafe { core::ptr::read_volatile(base.add(i)) };
     }
     out
