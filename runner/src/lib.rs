@@ -18,22 +18,85 @@ use std::process::Command;
 use std::time::Instant;
 
 use ccwgate_stats::{compare_rates, Better, Comparison, Proportion};
+use gate::cmdline::{Collect, Cpus, Host, Scenario, KEYS};
+use gate::oracle::{Class, Deviation};
 use serde::{Deserialize, Serialize};
 
-/// The channel-I/O scenarios and the ways of collecting status.
-pub const SCENARIOS: [&str; 7] = [
-    "smoke",
-    "ssch",
-    "csch-race",
-    "hsch-race",
-    "csch-idle",
-    "mixed",
-    "conformance",
-];
+/// The scenarios that drive a device, in gate's order (their names are
+/// gate's, [`Scenario::name`]).
+pub const SCENARIOS: [&str; 7] = {
+    let mut names = [""; 7];
+    let (mut i, mut n) = (0, 0);
+    while i < Scenario::ALL.len() {
+        if Scenario::ALL[i].needs_device() {
+            // A new scenario that drives a device stops the build here
+            // until the array above has room for it.
+            names[n] = Scenario::ALL[i].name();
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(
+        n == names.len(),
+        "SCENARIOS has room for every device scenario"
+    );
+    names
+};
 /// Scenarios that neither collect status in a mode nor take a delay: one
 /// run per seed is all there is to run.
-pub const ONCE_PER_SEED: [&str; 1] = ["conformance"];
-pub const MODES: [&str; 4] = ["irq", "wait", "poll", "tsch"];
+pub const ONCE_PER_SEED: [&str; 1] = [Scenario::Conformance.name()];
+/// The ways of collecting status, gate's [`Collect`] names.
+pub const MODES: [&str; Collect::ALL.len()] = {
+    let mut names = [""; Collect::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Collect::ALL[i].name();
+        i += 1;
+    }
+    names
+};
+
+/// What `run-qemu.sh --inject` (the injector, `inject/ccwgate_inject.py`)
+/// plays beyond the classes: QEMU's relay racing a CLEAR, the device's own
+/// unit check, a NOP's residual above its count.
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 3] = ["relay-race", "unit-check", "nop-residual"];
+
+/// The kinds of names `ccwgate list KIND` prints.
+pub const NAME_KINDS: [&str; 8] = [
+    "scenarios",
+    "modes",
+    "classes",
+    "deviations",
+    "options",
+    "hosts",
+    "cpus",
+    "injections",
+];
+
+/// The names of one kind, in gate's order, from their one definition in
+/// gate: `scenarios` as the front doors list them (`crash`, for the
+/// end-to-end tests, left out), `options` the command-line keys, and
+/// `injections` the classes followed by [`INJECTIONS_BEYOND_CLASSES`].
+/// `run-qemu.sh` and the injector keep copies; `runner/tests/names.rs`
+/// holds them to these.
+pub fn names(kind: &str) -> Option<Vec<&'static str>> {
+    let classes = || Class::ALL.into_iter().map(Class::name);
+    Some(match kind {
+        "scenarios" => Scenario::ALL
+            .into_iter()
+            .filter(|s| s.listed())
+            .map(Scenario::name)
+            .collect(),
+        "modes" => MODES.to_vec(),
+        "classes" => classes().collect(),
+        "deviations" => Deviation::ALL.into_iter().map(Deviation::name).collect(),
+        "options" => KEYS.to_vec(),
+        "hosts" => Host::ALL.into_iter().map(Host::name).collect(),
+        "cpus" => Cpus::ALL.into_iter().map(Cpus::name).collect(),
+        "injections" => classes().chain(INJECTIONS_BEYOND_CLASSES).collect(),
+        _ => return None,
+    })
+}
 /// Each seed takes one sweep, so narrow and wide windows are both covered.
 pub const SWEEPS: [&str; 4] = ["0:256:1", "0:8192:64", "0:65536:512", "auto"];
 

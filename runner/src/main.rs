@@ -11,10 +11,11 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ccwgate_runner::{
-    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, sweeps_for, Job,
-    Record, Results, Setup, Spread, MODES, SCENARIOS,
+    campaign_jobs, compare, image_size, names, parse_shard, peer_rate, run_job, shard, sweeps_for,
+    Job, Record, Results, Setup, Spread, MODES, NAME_KINDS, SCENARIOS,
 };
 use clap::{Args, Parser, Subcommand};
+use gate::cmdline::Scenario;
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +44,15 @@ enum Cmd {
     /// mode, checks on and off, boot to verdict, image sizes; against the C
     /// reference loop with --peer.
     Bench(Bench),
+    /// The names of one kind, one per line, from their one definition in
+    /// gate: what run-qemu.sh and the injector accept and the verdict says.
+    List(List),
+}
+
+#[derive(Args)]
+struct List {
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(NAME_KINDS))]
+    kind: String,
 }
 
 #[derive(Args)]
@@ -462,6 +472,12 @@ fn main() -> ExitCode {
         Cmd::Soak(s) => soak(s),
         Cmd::Compare(c) => compare_cmd(c),
         Cmd::Bench(b) => bench(b),
+        Cmd::List(l) => {
+            for name in names(&l.kind).unwrap_or_default() {
+                println!("{name}");
+            }
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -573,7 +589,7 @@ fn bench(b: Bench) -> ExitCode {
         Err(e) => return fatal(&e),
     };
     let mut cells: Vec<Cell> = Vec::new();
-    for scenario in ["ssch", "csch-race"] {
+    for scenario in [Scenario::Ssch, Scenario::CschRace].map(Scenario::name) {
         for mode in MODES {
             for checks in [true, false] {
                 cells.push(Cell {

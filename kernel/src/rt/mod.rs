@@ -63,9 +63,9 @@ pub mod psw;
 pub mod smp;
 
 pub use expect::expect_program_interruption;
+use gate::cmdline::PARM_AREA_LEN;
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;
-use gate::cmdline::PARM_AREA_LEN;
 
 /// Interrupted context as saved by a stub. The layout is shared with `asm`.
 #[repr(C)]
