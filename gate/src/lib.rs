@@ -16,6 +16,7 @@ pub mod css;
 pub mod driver;
 pub mod measure;
 pub mod oracle;
+pub mod ring;
 pub mod rng;
 pub mod route;
 pub mod sim;
