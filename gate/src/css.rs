@@ -174,6 +174,9 @@ impl Pmcw {
     pub const LM_MASK: u16 = 0x0060;
     /// Measurement-mode enable (2 bits).
     pub const MM_MASK: u16 = 0x0018;
+    /// Measurement mode (within [`Self::MM_MASK`]): measurement-block
+    /// update enabled.
+    pub const MM_UPDATE: u16 = 0x0010;
     /// Subchannel type (3 bits); 0 is an I/O subchannel.
     pub const ST_MASK: u32 = 0x00E0_0000;
     const ST_SHIFT: u32 = 21;
@@ -379,6 +382,10 @@ impl Scsw {
         self.0[2] as u16
     }
 }
+
+/// SET CHANNEL MONITOR general register 1 bit 62 (M): measurement-block
+/// update, for the subchannels whose PMCW has [`Pmcw::MM_UPDATE`].
+pub const SCHM_UPDATE: u64 = 0x2;
 
 /// Subchannel-information block (PoP ch. 15), operand of STSCH and MSCH.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
