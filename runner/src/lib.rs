@@ -696,7 +696,8 @@ pub fn image_size(elf: &[u8]) -> Result<ImageSize, String> {
     Ok(size)
 }
 
-/// Median and spread of a sample, hyperfine style.
+/// Median and spread of a sample, hyperfine style: [`ccwgate_stats::Spread`]
+/// with the bench's JSON form.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     pub median: f64,
@@ -706,22 +707,8 @@ pub struct Spread {
 
 impl Spread {
     pub fn of(sample: &[f64]) -> Option<Spread> {
-        if sample.is_empty() {
-            return None;
-        }
-        let mut s = sample.to_vec();
-        s.sort_by(f64::total_cmp);
-        let mid = s.len() / 2;
-        let median = if s.len() % 2 == 1 {
-            s[mid]
-        } else {
-            (s[mid - 1] + s[mid]) / 2.0
-        };
-        Some(Spread {
-            median,
-            min: s[0],
-            max: s[s.len() - 1],
-        })
+        let ccwgate_stats::Spread { median, min, max } = ccwgate_stats::Spread::of(sample)?;
+        Some(Spread { median, min, max })
     }
 }
 

@@ -158,6 +158,37 @@ pub fn compare_rates(a: Proportion, b: Proportion, alpha: f64) -> Comparison {
     }
 }
 
+/// Median, lowest and highest of a measured sample (hyperfine style): the
+/// median is the middle value, or the mean of the two middle ones.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for an empty sample.
+    pub fn of(sample: &[f64]) -> Option<Self> {
+        if sample.is_empty() {
+            return None;
+        }
+        let mut s = sample.to_vec();
+        s.sort_by(f64::total_cmp);
+        let mid = s.len() / 2;
+        let median = if s.len() % 2 == 1 {
+            s[mid]
+        } else {
+            (s[mid - 1] + s[mid]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: s[0],
+            max: s[s.len() - 1],
+        })
+    }
+}
+
 /// Median, 90th percentile and worst of a sample (nearest rank).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quantiles {
@@ -192,6 +223,14 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn spread_takes_the_middle_or_the_mean_of_the_two() {
+        let s = Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
+        assert_eq!(Spread::of(&[5.0, -1.0, 4.0]).unwrap().median, 4.0);
+        assert_eq!(Spread::of(&[]), None);
     }
 
     #[test]
