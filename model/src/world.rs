@@ -58,37 +58,19 @@ pub const DEVICE_ID: [u8; 7] = [0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c];
 /// TOD-clock units per microsecond.
 pub const US: u64 = gate::tod::TOD_PER_US;
 
-// SCSW word-0 fields.
-const FC: u32 = 0x7000;
-const AC: u32 = 0x0fe0;
-const SC: u32 = 0x001f;
-const DCC: u32 = 0x0300_0000;
-
-const fn fc(s: &Scsw) -> u32 {
-    s.0[0] & FC
-}
-
-const fn sc(s: &Scsw) -> u32 {
-    s.0[0] & SC
-}
-
-fn set(s: &mut Scsw, mask: u32, value: u32) {
-    s.0[0] = (s.0[0] & !mask) | (value & mask);
-}
-
 /// TEST SUBCHANNEL on a subchannel whose SCSW is `s` (the real one, or
 /// QEMU's copy for the guest): the status stored, if status was pending,
 /// and the conditions it clears (PoP ch. 14: status control; with more than
 /// intermediate status, function control and the pending activities).
 fn test_subchannel(s: &mut Scsw) -> Option<Scsw> {
     let stored = *s;
-    let status = sc(&stored);
+    let status = stored.sc().bits();
     if status & StatusControl::PENDING.bits() == 0 {
         return None;
     }
-    set(s, SC, 0);
+    s.set_sc(StatusControl::empty());
     if status != (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits() {
-        set(s, FC, 0);
+        s.set_fc(FunctionControl::empty());
         s.0[0] &= !(ActivityControl::RESUME_PENDING
             | ActivityControl::START_PENDING
             | ActivityControl::HALT_PENDING
@@ -510,7 +492,7 @@ impl World {
         match ctx {
             DEVICE => match self.op {
                 DevOp::Idle => false,
-                DevOp::DeviceEnd => sc(&self.hw) & StatusControl::PENDING.bits() == 0,
+                DevOp::DeviceEnd => self.hw.sc().bits() & StatusControl::PENDING.bits() == 0,
                 _ => true,
             },
             HOST_IRQ => self.hw_irq || self.host_irq_taken,
@@ -530,7 +512,7 @@ impl World {
             // guest's SCHIB still has status pending (upstream replaces it).
             IOTHREAD => {
                 let held_back = self.variant.architectural_relay()
-                    && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0;
+                    && self.q_scsw.sc().bits() & StatusControl::PENDING.bits() != 0;
                 self.eventfd > 0 && !self.bql_held() && !self.io_mutex_vcpu && !held_back
             }
             VCPU => match self.vpc {
@@ -677,10 +659,10 @@ impl World {
     }
 
     fn hw_ssch(&mut self, chain: u32) -> u8 {
-        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+        if self.hw.sc().bits() & StatusControl::PENDING.bits() != 0 {
             return 1;
         }
-        if fc(&self.hw) != 0 {
+        if self.hw.fc().bits() != 0 {
             return 2;
         }
         self.hw = Scsw::from_words([
@@ -698,12 +680,12 @@ impl World {
     }
 
     fn hw_hsch(&mut self) -> u8 {
-        let s = sc(&self.hw);
+        let s = self.hw.sc().bits();
         let intermediate_only = s == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
         if s & StatusControl::PENDING.bits() != 0 && !intermediate_only {
             return 1;
         }
-        if fc(&self.hw) & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
+        if self.hw.fc().bits() & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
             return 2;
         }
         self.hw.0[0] |= FunctionControl::HALT.bits() | ActivityControl::HALT_PENDING.bits();
@@ -752,11 +734,8 @@ impl World {
                 next,
                 begun: false,
             } => {
-                set(
-                    &mut self.hw,
-                    AC,
-                    (ActivityControl::SUBCHANNEL_ACTIVE | ActivityControl::DEVICE_ACTIVE).bits(),
-                );
+                self.hw
+                    .set_ac(ActivityControl::SUBCHANNEL_ACTIVE | ActivityControl::DEVICE_ACTIVE);
                 self.op = DevOp::Start {
                     chain,
                     next,
@@ -964,13 +943,14 @@ impl World {
             Wpc::Start => {
                 self.irb_taken = self.irb_queue.is_empty();
                 self.work_irb = self.irb;
-                let ac = self.irb.0[0] & AC;
+                let ac = self.irb.ac().bits();
                 let is_final = ac
                     & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
                     == 0;
                 // scsw_is_solicited: deferred cc set, or more than alert status.
-                let solicited = self.irb.0[0] & DCC != 0
-                    || sc(&self.irb) != (StatusControl::ALERT | StatusControl::PENDING).bits();
+                let solicited = self.irb.0[0] & Scsw::CC_MASK != 0
+                    || self.irb.sc().bits()
+                        != (StatusControl::ALERT | StatusControl::PENDING).bits();
                 if solicited {
                     let mut irb = self.irb;
                     self.cp_update_scsw(&mut irb);
@@ -998,7 +978,7 @@ impl World {
                 let halt_or_clear = (FunctionControl::HALT | FunctionControl::CLEAR).bits();
                 if is_final
                     && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
-                    && fc(&self.irb) & halt_or_clear != 0
+                    && self.irb.fc().bits() & halt_or_clear != 0
                     && self.start_seq > self.async_seq
                 {
                     self.mech.stale_status_over_start += 1;
@@ -1007,7 +987,7 @@ impl World {
                 // can end it: not a halt's or clear's status whose request
                 // came before the program was started.
                 let ends_this_program = !self.variant.architectural_relay()
-                    || fc(&self.work_irb) & halt_or_clear == 0
+                    || self.work_irb.fc().bits() & halt_or_clear == 0
                     || self.start_seq < self.async_seq;
                 if solicited && is_final && self.state == Fsm::CpPending && ends_this_program {
                     self.cp_free();
@@ -1163,12 +1143,14 @@ impl World {
     /// already seen end (a CLEAR withdrew it, a halt found the device idle
     /// after the start ended, or the work item handed it over twice).
     fn architectural(&self, host: Scsw) -> Option<Scsw> {
-        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+        if host.sc().bits() & StatusControl::PENDING.bits() == 0 {
             return None;
         }
-        let host_fc = fc(&host);
-        let guest_fc = fc(&self.q_scsw);
-        if host_fc == 0 && sc(&host) == (StatusControl::ALERT | StatusControl::PENDING).bits() {
+        let host_fc = host.fc().bits();
+        let guest_fc = self.q_scsw.fc().bits();
+        if host_fc == 0
+            && host.sc().bits() == (StatusControl::ALERT | StatusControl::PENDING).bits()
+        {
             return Some(host); // unsolicited
         }
         let (start, halt, clear) = (
@@ -1191,13 +1173,13 @@ impl World {
         };
         belongs.then(|| {
             let mut s = host;
-            set(&mut s, FC, guest_fc);
+            s.set_fc(FunctionControl::from_bits_truncate(guest_fc));
             s
         })
     }
 
     fn present_to_guest(&mut self, s: Scsw) {
-        if sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0 {
+        if self.q_scsw.sc().bits() & StatusControl::PENDING.bits() != 0 {
             self.mech.status_replaced += 1;
         }
         self.q_scsw = s;
@@ -1380,7 +1362,7 @@ impl World {
                     }
                 };
                 if cc != Cc::Zero {
-                    set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+                    self.q_scsw.set_control(self.q_saved_ctrl);
                 }
                 self.vpc = Vpc::Done(cc);
                 self.draw(self.lat.intercept) + self.draw(self.lat.host_step)
@@ -1425,7 +1407,7 @@ impl World {
     fn finish_ssch(&mut self, cc: Cc) {
         if cc != Cc::Zero {
             // css_do_ssch restores the control bits (not the parameter).
-            set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+            self.q_scsw.set_control(self.q_saved_ctrl);
         }
         self.vpc = Vpc::Done(cc);
     }
@@ -1434,15 +1416,15 @@ impl World {
     /// SCHIB, then the pass-through handler.
     fn qemu_instruction(&mut self, insn: Insn) -> u64 {
         let t = self.draw(self.lat.intercept);
-        let ctrl = self.q_scsw.0[0] & (FC | AC | SC);
-        let status = ctrl & SC;
+        let ctrl = self.q_scsw.control();
+        let status = ctrl & Scsw::SC_MASK;
         let pending = status & StatusControl::PENDING.bits() != 0;
         self.q_saved_ctrl = ctrl;
         match insn {
             Insn::Ssch(orb) => {
                 if pending {
                     self.vpc = Vpc::Done(Cc::One);
-                } else if ctrl & FC != 0 {
+                } else if ctrl & Scsw::FC_MASK != 0 {
                     self.vpc = Vpc::Done(Cc::Two);
                 } else {
                     self.q_scsw.0[0] |=
@@ -1473,15 +1455,12 @@ impl World {
                 }
             }
             Insn::Csch => {
-                set(
-                    &mut self.q_scsw,
-                    FC | AC,
-                    FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
-                );
+                self.q_scsw.set_fc(FunctionControl::CLEAR);
+                self.q_scsw.set_ac(ActivityControl::CLEAR_PENDING);
                 if self.variant.architectural_relay() {
                     // The clear function withdraws pending status and its
                     // interruption request.
-                    set(&mut self.q_scsw, SC, 0);
+                    self.q_scsw.set_sc(StatusControl::empty());
                     self.flic.retain(|&(s, _)| s != SID);
                 }
                 self.vpc = Vpc::AsyncWrite { clear: true };
