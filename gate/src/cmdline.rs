@@ -529,15 +529,7 @@ impl Key {
 
 /// Every key [`parse`] takes, in its order: the options' one list (the
 /// host programs print it, and tests hold the documentation to it).
-pub const KEYS: [&str; Key::ALL.len()] = {
-    let mut keys = [""; Key::ALL.len()];
-    let mut i = 0;
-    while i < keys.len() {
-        keys[i] = Key::ALL[i].name();
-        i += 1;
-    }
-    keys
-};
+pub const KEYS: [&str; Key::ALL.len()] = crate::names_of!(Key::ALL);
 
 fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
     match key {

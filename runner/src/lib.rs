@@ -46,15 +46,7 @@ pub const SCENARIOS: [&str; 7] = {
 /// run per seed is all there is to run.
 pub const ONCE_PER_SEED: [&str; 1] = [Scenario::Conformance.name()];
 /// The ways of collecting status, gate's [`Collect`] names.
-pub const MODES: [&str; Collect::ALL.len()] = {
-    let mut names = [""; Collect::ALL.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = Collect::ALL[i].name();
-        i += 1;
-    }
-    names
-};
+pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
 
 /// What `run-qemu.sh --inject` (the injector, `inject/ccwgate_inject.py`)
 /// plays beyond the classes: QEMU's relay racing a CLEAR, the device's own

@@ -158,6 +158,19 @@ pub fn compare_rates(a: Proportion, b: Proportion, alpha: f64) -> Comparison {
     }
 }
 
+/// A sorted copy of `sample`; `None` when it is empty.
+fn sorted<T: Copy>(
+    sample: &[T],
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Option<Vec<T>> {
+    if sample.is_empty() {
+        return None;
+    }
+    let mut s = sample.to_vec();
+    s.sort_by(order);
+    Some(s)
+}
+
 /// Median, lowest and highest of a measured sample (hyperfine style): the
 /// median is the middle value, or the mean of the two middle ones.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -170,11 +183,7 @@ pub struct Spread {
 impl Spread {
     /// `None` for an empty sample.
     pub fn of(sample: &[f64]) -> Option<Self> {
-        if sample.is_empty() {
-            return None;
-        }
-        let mut s = sample.to_vec();
-        s.sort_by(f64::total_cmp);
+        let s = sorted(sample, f64::total_cmp)?;
         let mid = s.len() / 2;
         let median = if s.len() % 2 == 1 {
             s[mid]
@@ -200,11 +209,7 @@ pub struct Quantiles {
 impl Quantiles {
     /// `None` for an empty sample.
     pub fn of(sample: &[u64]) -> Option<Self> {
-        if sample.is_empty() {
-            return None;
-        }
-        let mut s = sample.to_vec();
-        s.sort_unstable();
+        let s = sorted(sample, u64::cmp)?;
         let rank = |q: f64| {
             let r = (q * s.len() as f64).ceil() as usize;
             s[r.clamp(1, s.len()) - 1]
