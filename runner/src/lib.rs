@@ -8,6 +8,8 @@
 //!   pieces back together exactly.
 //! - [`run_job`]: one run, its verdict line parsed with the kernel's own
 //!   [`gate::verdict::parse`].
+//! - [`names`]: the scenario, mode, class, deviation and option names, from
+//!   their one definition in gate (`ccwgate list KIND`).
 //! - [`Results`]: JSON (one record per run), JUnit (one test case per run,
 //!   FAIL evidence in the failure message), TAP, the summary line, and the
 //!   failure rate per million iterations that `compare` weighs with

@@ -1,5 +1,7 @@
 //! `ccwgate`: campaigns, soak runs and A/B comparisons of the guest kernel
-//! through run-qemu.sh, with JSON, JUnit and TAP reports.
+//! through run-qemu.sh, with JSON, JUnit and TAP reports; `ccwgate list
+//! KIND` prints gate's names (scenarios, modes, classes, deviations,
+//! options, ...), one per line.
 //!
 //! Exit status: 0 every run passed; 1 some run failed (FAIL); 2 an ERROR
 //! run, or a usage or setup problem.
