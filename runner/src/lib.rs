@@ -690,33 +690,13 @@ pub fn image_size(elf: &[u8]) -> Result<ImageSize, String> {
     Ok(size)
 }
 
-/// Median and spread of a sample, hyperfine style: [`ccwgate_stats::Spread`]
-/// with the bench's JSON form.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
+/// Median and spread of a sample, hyperfine style.
+pub use ccwgate_stats::Spread;
 
-impl Spread {
-    pub fn of(sample: &[f64]) -> Option<Spread> {
-        let ccwgate_stats::Spread { median, min, max } = ccwgate_stats::Spread::of(sample)?;
-        Some(Spread { median, min, max })
-    }
-}
-
-impl std::fmt::Display for Spread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let k = |v: f64| v / 1000.0;
-        write!(
-            f,
-            "{:.0} K ({:.0} … {:.0})",
-            k(self.median),
-            k(self.min),
-            k(self.max)
-        )
-    }
+/// A spread of rates in thousands: `median K (min … max)`.
+pub fn kilo(s: &Spread) -> String {
+    let k = |v: f64| v / 1000.0;
+    format!("{:.0} K ({:.0} … {:.0})", k(s.median), k(s.min), k(s.max))
 }
 
 /// The rate the C reference loop printed: `... N cycles in T us: R cycles/s`.
@@ -766,8 +746,8 @@ mod bench_tests {
     #[test]
     fn spread_and_peer_rate() {
         let s = Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
-        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
-        assert_eq!(Spread::of(&[]), None);
+        assert_eq!(kilo(&s), "0 K (0 … 0)");
+        assert_eq!(kilo(&Spread::of(&[1500.0, 2400.0]).unwrap()), "2 K (2 … 2)");
         let line = "PASS: ssch-loop poll: 100000 cycles in 69444 us: 1440000 cycles/s";
         assert_eq!(peer_rate(line), Some(1_440_000.0));
         assert_eq!(peer_rate("nothing"), None);

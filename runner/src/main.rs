@@ -13,8 +13,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use ccwgate_runner::{
-    campaign_jobs, compare, image_size, names, parse_shard, peer_rate, run_job, shard, sweeps_for,
-    Job, Record, Results, Setup, Spread, MODES, NAME_KINDS, SCENARIOS,
+    campaign_jobs, compare, image_size, kilo, names, parse_shard, peer_rate, run_job, shard,
+    sweeps_for, Job, Record, Results, Setup, Spread, MODES, NAME_KINDS, SCENARIOS,
 };
 use clap::{Args, Parser, Subcommand};
 use gate::cmdline::Scenario;
@@ -702,7 +702,7 @@ fn print_bench(report: &BenchReport) {
         "{:<10} {:<5} {:>22} {:>22} {:>22} {:>7}",
         "scenario", "mode", "guest, checks on", "guest, checks off", "wall, checks on", "on/off"
     );
-    let fmt = |s: &Option<Spread>| s.map(|s| s.to_string()).unwrap_or_default();
+    let fmt = |s: &Option<Spread>| s.as_ref().map(kilo).unwrap_or_default();
     for pair in report.cells.chunks(2) {
         let (on, off) = (&pair[0], &pair[1]);
         let ratio = match (on.guest, off.guest) {
@@ -732,7 +732,8 @@ fn print_bench(report: &BenchReport) {
                     .unwrap_or_default()
             };
             println!(
-                "peer {pmode:<8} {p}; ccwgate ssch {gmode} against it: checks on {}, checks off {}",
+                "peer {pmode:<8} {}; ccwgate ssch {gmode} against it: checks on {}, checks off {}",
+                kilo(p),
                 ours(true),
                 ours(false)
             );

@@ -174,6 +174,7 @@ fn sorted<T: Copy>(
 /// Median, lowest and highest of a measured sample (hyperfine style): the
 /// median is the middle value, or the mean of the two middle ones.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Spread {
     pub median: f64,
     pub min: f64,
