@@ -3,7 +3,8 @@
 # console and turn its VERDICT line into an exit status a CI can use.
 #
 # Exit status: 0 PASS, 1 FAIL, 2 ERROR (guest ERROR verdict, no verdict,
-# several verdicts, timeout, QEMU or build failure, bad usage).
+# several verdicts, timeout, QEMU or build failure, bad usage); with --known
+# a FAIL that is a known open bug prints KNOWN: <id> and exits 0.
 set -uo pipefail
 
 usage() {
@@ -45,6 +46,13 @@ Host options:
                       vfio_ccw, the mdev and its IOMMU group), naming what is
                       missing and how to fix it
   --bisect            for git bisect run: ERROR exits 125 (skip), PASS 0, FAIL 1
+  --what WHAT         with --bisect: only a FAIL with this what (README "What
+                      ccwgate detects") is bad (1); PASS 0; any other FAIL or
+                      ERROR 125, to find where one symptom came or went
+  --known[=FILE]      a FAIL whose signature (profile, class, what) is a known
+                      open bug in FILE (default known-bugs.toml, README "Known
+                      open bugs") prints KNOWN: <id> after its verdict and
+                      exits 0 (also with --bisect); other FAILs still exit 1
   --no-default-device do not attach the emulated virtio-rng-ccw (devno fe.0.0001)
   --devices N         attach N emulated virtio-rng-ccw devices (devno fe.0.0001
                       to fe.0.000N; default 1), e.g. with --devno all
@@ -52,13 +60,14 @@ Host options:
   --gdb               make QEMU wait for gdb on tcp::1234 (see README)
   --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
                       on: a class (expect FAIL with it, README "What ccwgate
-                      detects"), relay-race, unit-check or nop-residual;
+                      detects"), relay-race, unit-check or nop-residual (a
+                      unique prefix will do, e.g. intparm);
                       needs gdb-multiarch
   --dry-run           print the QEMU command and exit
   -h, --help          this text
 
-Exit status: 0 PASS, 1 FAIL, 2 ERROR / no verdict / timeout / usage
-(125 instead of 2 with --bisect).
+Exit status: 0 PASS (or, with --known, a known open bug's FAIL), 1 FAIL,
+2 ERROR / no verdict / timeout / usage (125 instead of 2 with --bisect).
 USAGE
 }
 
@@ -87,6 +96,9 @@ inject=""
 dry_run=0
 qemu_extra=()
 vfio_uuids=()
+bisect=0
+what=""
+known=""
 
 need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -112,7 +124,11 @@ while [ $# -gt 0 ]; do
         --gdb) gdb=1; shift ;;
         --inject) need_value "$@"; inject=$2; shift 2 ;;
         --vfio-ccw) need_value "$@"; vfio_uuids+=("$2"); shift 2 ;;
-        --bisect) shift ;;
+        --bisect) bisect=1; shift ;;
+        --what) need_value "$@"; what=$2; shift 2
+                [[ "$what" =~ ^[a-z0-9-]+$ ]] || die "--what wants a what name (e.g. late-clear-status-for-next-start), got '$what'" ;;
+        --known) known="$here/known-bugs.toml"; shift ;;
+        --known=*) known=${1#--known=}; [ -n "$known" ] || known="$here/known-bugs.toml"; shift ;;
         --dry-run) dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
@@ -143,6 +159,7 @@ if [ "${#vfio_uuids[@]}" -gt 0 ]; then
     default_device=0
 fi
 
+[ -n "$what" ] && [ "$bisect" = 0 ] && die "--what is for --bisect (git bisect run on one symptom)"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds, got '$timeout'"
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
 [ -n "$cpus" ] && [ "$cpus" != one ] && [ "$smp" -lt 2 ] && smp=2
@@ -162,8 +179,13 @@ if [ -n "$inject" ]; then
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
              relay-race unit-check nop-residual"
-    [[ " $(echo $classes) " == *" $inject_class "* ]] \
-        || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
+    # A unique prefix names its class (--inject intparm).
+    if [[ " $(echo $classes) " != *" $inject_class "* ]]; then
+        matches=$(for c in $classes; do case "$c" in "$inject_class"*) echo "$c" ;; esac; done)
+        [ -n "$inject_class" ] && [ "$(echo "$matches" | grep -c .)" = 1 ] \
+            || die "--inject: unknown class '$inject_class'; one of: $(echo $classes)"
+        inject_class=$matches
+    fi
     [ "$gdb" = 0 ] || die "--inject and --gdb both need the gdbstub; pick one"
     case "$inject_class" in sid-mismatch|intparm-mismatch|duplicate-status|spurious-interrupt)
         # These act on interruption delivery itself (lowcore interruption
@@ -259,6 +281,22 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev
 fi
 qemu+=("${qemu_extra[@]}")
 
+# --known asks the runner (ccwgate known), which reads the TOML file; it is
+# checked before anything runs.
+known_check() {
+    "$ccwgate" known --file "$known" "$@"
+}
+if [ -n "$known" ]; then
+    [ -f "$known" ] || die "--known: no such file '$known'"
+    ccwgate=${CCWGATE_BIN:-}
+    if [ -z "$ccwgate" ]; then
+        (cd "$here" && cargo build -q -p ccwgate-runner --release) >&2 \
+            || die "--known: building the runner (ccwgate known) failed"
+        ccwgate="${CARGO_TARGET_DIR:-$here/target}/release/ccwgate"
+    fi
+    known_check >/dev/null || die "--known: $known is not a valid known-bugs file"
+fi
+
 if [ "$dry_run" = 1 ]; then
     printf '%q ' "${qemu[@]}"; echo
     exit 0
@@ -339,6 +377,19 @@ fi
 [ "$verdicts" = 1 ] || die "expected exactly one VERDICT line, got $verdicts"
 case "$verdict" in
     "VERDICT: PASS "*|"VERDICT: PASS") exit 0 ;;
-    "VERDICT: FAIL "*) exit 1 ;;
+    "VERDICT: FAIL "*)
+        if [ -n "$what" ]; then
+            # Bisecting one symptom: only that what is bad.
+            case " $verdict " in *" what=$what "*) exit 1 ;; *) exit 125 ;; esac
+        fi
+        if [ -n "$known" ]; then
+            id=$(tr -d '\r' <"$log" | known_check --check -)
+            case $? in
+                0) echo "KNOWN: $id"; exit 0 ;;
+                1) exit 1 ;;
+                *) die "--known: could not check the verdict against $known" ;;
+            esac
+        fi
+        exit 1 ;;
     *) exit "$error_status" ;;
 esac

@@ -244,7 +244,7 @@ def on_tsch_return():
         data = State.program[1]
         old = rd(data + 1, 1)[0]
         wr(data + 1, bytes([old ^ 0xFF]))
-        fire("SENSE ID data overwritten after the device wrote it", "FAIL: data-corruption")
+        fire("SENSE ID data overwritten after the device wrote it", ": data-corruption ")
 
 
 def on_ssch_entry():
@@ -302,7 +302,7 @@ def on_program_interruption():
     setreg("pswa", addr)
     check = iteration()
     fire("program interruption %#06x not presented, cc 0 instead" % code,
-         "conformance check=%d " % check)
+         " check=%d " % check)
 
 
 GUARDED = ("stsch_at", "msch_at", "ssch_at", "tsch_at", "stcrw_at", "tpi_at",
@@ -318,7 +318,7 @@ def on_guarded_return():
     other = cc ^ 1
     setreg("r2", other)
     fire("condition code %d changed to %d" % (cc, other),
-         "conformance check=%d " % iteration())
+         " check=%d " % iteration())
 
 
 if CLASS not in CLASSES:

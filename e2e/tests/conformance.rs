@@ -3,7 +3,7 @@
 //! per check, and the verdict counts them.
 
 use e2e::run_qemu;
-use gate::conformance::CHECKS;
+use gate::conformance::{Check, CHECKS};
 use gate::verdict::Outcome;
 
 #[test]
@@ -16,7 +16,12 @@ fn every_check_passes_on_qemu() {
     assert_eq!(v.get_u64("checks_run"), Some(CHECKS.len() as u64), "{run}");
     assert_eq!(v.get_u64("skipped"), Some(0), "{run}");
     for (i, check) in CHECKS.iter().enumerate() {
-        let line = format!("check: {:>3} PASS {} ", i + 1, check.name);
+        // kvm-unit-tests' report line for the check.
+        let line = format!(
+            "PASS: ccwgate: conformance: {} check={} ",
+            check.name,
+            i + 1
+        );
         assert!(run.stdout.contains(&line), "no {line:?} in:\n{run}");
     }
 }
@@ -46,7 +51,13 @@ fn a_passed_through_path_is_never_reset() {
         "{run}"
     );
     for c in rchp {
-        let line = format!("SKIP {} (real-channel-path)", c.name);
+        let line = format!("SKIP: ccwgate: conformance: {} check=", c.name);
+        assert!(run.stdout.contains(&line), "no {line:?} in:\n{run}");
+        let line = format!(
+            "SKIP: ccwgate: conformance: {} check={} (real-channel-path)",
+            c.name,
+            Check::number(c.id)
+        );
         assert!(run.stdout.contains(&line), "no {line:?} in:\n{run}");
     }
 }

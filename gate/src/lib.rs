@@ -30,6 +30,7 @@ pub mod cmdline;
 pub mod conformance;
 pub mod css;
 pub mod driver;
+pub mod kut;
 pub mod measure;
 pub mod oracle;
 pub mod ring;

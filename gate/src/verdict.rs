@@ -23,7 +23,10 @@
 //!   is written `\xNN` with lowercase hex. A value may contain `=`: a field
 //!   splits at its first `=`. [`unescape`] recovers the bytes.
 //!
-//! [`VerdictLine`] writes the line and [`parse`] reads it back.
+//! [`VerdictLine`] writes the line and [`parse`] reads it back. The
+//! kernel prints kvm-unit-tests' report lines before it and its
+//! `SUMMARY:` and `EXIT: STATUS=` lines after it ([`crate::kut`]); no
+//! other line of a run starts with `VERDICT: `.
 
 use core::fmt::{self, Write};
 

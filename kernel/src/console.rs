@@ -58,13 +58,29 @@ pub fn _print(args: fmt::Arguments) {
 /// Console access for the fatal path, which may have interrupted a holder of
 /// the lock: that holder never runs again, so its partial line is dropped.
 pub fn emergency(args: fmt::Arguments) {
+    let _ = fmt::Write::write_fmt(&mut *seize(), args);
+}
+
+/// The console for the fatal path: its lock, taken from an interrupted
+/// holder if need be (whose partial line is dropped).
+fn seize() -> spin::MutexGuard<'static, Console> {
     if CONSOLE.is_locked() {
         // SAFETY: only reached on the way to stopping the CPU; the
         // interrupted lock holder is never resumed.
         unsafe { CONSOLE.force_unlock() };
         CONSOLE.lock().len = 0;
     }
-    _print(args);
+    CONSOLE.lock()
+}
+
+/// The run's last lines (at most [`sclp::MAX_TEXT`] bytes) as one SCLP
+/// event, so that they arrive together: with two CPUs the other one may
+/// take the service signal a write waits for, and the console then counts
+/// as broken and drops every later write.
+pub fn emergency_block(text: &str) {
+    let mut console = seize();
+    console.flush();
+    let _ = sclp::write(&mut console.sccb, text.as_bytes());
 }
 
 #[macro_export]

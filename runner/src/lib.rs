@@ -15,6 +15,8 @@
 //!   failure rate per million iterations that `compare` weighs with
 //!   [`ccwgate_stats::compare_rates`].
 
+pub mod known;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -135,6 +137,9 @@ pub struct Record {
     pub evidence: Vec<String>,
     pub qemu_version: String,
     pub kernel_version: String,
+    /// The id of the known open bug (`--known`) this FAIL's signature is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
 }
 
 impl Record {
@@ -142,8 +147,9 @@ impl Record {
         self.verdict == "PASS"
     }
 
+    /// A FAIL that is no known open bug.
     pub fn failed(&self) -> bool {
-        self.verdict == "FAIL"
+        self.verdict == "FAIL" && self.known.is_none()
     }
 
     /// Its TAP test line as test `n`, and for a run that did not pass its
@@ -152,7 +158,11 @@ impl Record {
         if self.passed() {
             return format!("ok {n} - {}\n", self.job.name());
         }
-        let mut out = format!("not ok {n} - {} # {}\n", self.job.name(), self.verdict);
+        let mut out = match &self.known {
+            // TAP's TODO: a failure that is expected for now.
+            Some(id) => format!("not ok {n} - {} FAIL # TODO known: {id}\n", self.job.name()),
+            None => format!("not ok {n} - {} # {}\n", self.job.name(), self.verdict),
+        };
         for l in &self.evidence {
             out.push_str(&format!("# {l}\n"));
         }
@@ -228,6 +238,8 @@ pub struct Setup {
     pub extra: Vec<String>,
     pub qemu_version: String,
     pub kernel_version: String,
+    /// Known open bugs (`--known`): their FAILs are held apart.
+    pub known: Option<known::KnownBugs>,
 }
 
 impl Setup {
@@ -275,6 +287,7 @@ impl Setup {
             extra,
             qemu_version,
             kernel_version,
+            known: None,
         })
     }
 }
@@ -319,7 +332,11 @@ pub fn run_job(setup: &Setup, job: &Job) -> Record {
         ),
         Err(e) => (-1, String::new(), format!("run-qemu.sh did not start: {e}")),
     };
-    record(setup, job, exit, &stdout, &stderr, wall_ms)
+    let mut r = record(setup, job, exit, &stdout, &stderr, wall_ms);
+    if let Some(k) = &setup.known {
+        known::mark(&mut r, k);
+    }
+    r
 }
 
 /// The record of a run that printed `stdout` and `stderr` and exited `exit`.
@@ -355,7 +372,11 @@ pub fn record(
         let lines: Vec<&str> = stdout
             .lines()
             .filter(|l| {
-                l.starts_with("FAIL:") || l.starts_with("ERROR:") || l.starts_with("trace:")
+                l.starts_with("FAIL:")
+                    || l.starts_with("SKIP:")
+                    || l.starts_with("INFO:")
+                    || l.starts_with("ERROR:")
+                    || l.starts_with("trace:")
             })
             .chain(stderr.lines().filter(|l| l.contains("ERROR")))
             .collect();
@@ -386,6 +407,7 @@ pub fn record(
         evidence,
         qemu_version: setup.qemu_version.clone(),
         kernel_version: setup.kernel_version.clone(),
+        known: None,
     }
 }
 
@@ -402,6 +424,8 @@ pub struct Counts {
     pub pass: u64,
     pub fail: u64,
     pub error: u64,
+    /// FAILs that are known open bugs, not counted in `fail`.
+    pub known: u64,
     pub iterations: u64,
 }
 
@@ -413,6 +437,7 @@ impl Results {
             c.iterations += r.iterations_done;
             match r.verdict.as_str() {
                 "PASS" => c.pass += 1,
+                "FAIL" if r.known.is_some() => c.known += 1,
                 "FAIL" => c.fail += 1,
                 _ => c.error += 1,
             }
@@ -441,7 +466,10 @@ impl Results {
     /// FAILs per iteration run: the failure rate `compare` weighs.
     pub fn failure_rate(&self) -> Proportion {
         let c = self.counts();
-        Proportion::new(c.fail.min(c.iterations), c.iterations)
+        // Known open bugs fail too: compare weighs every FAIL (per signature
+        // with `known::per_signature`).
+        let fails = c.fail + c.known;
+        Proportion::new(fails.min(c.iterations), c.iterations)
     }
 
     pub fn to_json(&self) -> String {
@@ -458,9 +486,15 @@ impl Results {
         use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
         let mut suite = TestSuite::new(name);
         for r in &self.records {
-            let status = match r.verdict.as_str() {
-                "PASS" => TestCaseStatus::success(),
-                v => {
+            let status = match (r.verdict.as_str(), &r.known) {
+                ("PASS", _) => TestCaseStatus::success(),
+                ("FAIL", Some(id)) => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(format!("known: {id}"));
+                    s.set_description(r.evidence.join("\n"));
+                    s
+                }
+                (v, _) => {
                     let kind = if v == "FAIL" {
                         NonSuccessKind::Failure
                     } else {
@@ -502,16 +536,26 @@ impl Results {
 impl Counts {
     /// The campaign's summary line.
     pub fn campaign_line(&self, seconds: u64) -> String {
+        let known = if self.known > 0 {
+            format!(" known={}", self.known)
+        } else {
+            String::new()
+        };
         format!(
-            "campaign: runs={} pass={} fail={} error={} iterations={} seconds={seconds}",
+            "campaign: runs={} pass={} fail={} error={}{known} iterations={} seconds={seconds}",
             self.runs, self.pass, self.fail, self.error, self.iterations
         )
     }
 
     /// The soak's summary line.
     pub fn soak_line(&self) -> String {
+        let known = if self.known > 0 {
+            format!(", {} known", self.known)
+        } else {
+            String::new()
+        };
         format!(
-            "{} passed, {} failed, {} errors",
+            "{} passed, {} failed, {} errors{known}",
             self.pass, self.fail, self.error
         )
     }
@@ -540,6 +584,7 @@ mod tests {
             extra: vec![],
             qemu_version: "QEMU emulator version 7.2.0".into(),
             kernel_version: "ccwgate 0.1.0 (abc)".into(),
+            known: None,
         }
     }
 

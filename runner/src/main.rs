@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use ccwgate_runner::known::{self, KnownBugs};
 use ccwgate_runner::{
     campaign_jobs, compare, image_size, kilo, names, parse_shard, peer_rate, run_job, shard,
     sweeps_for, Job, Record, Results, Setup, Spread, MODES, NAME_KINDS, SCENARIOS,
@@ -23,7 +24,8 @@ use gate::cmdline::Scenario;
 #[command(
     name = "ccwgate",
     about = "Campaigns, soak runs and A/B comparisons of the ccwgate guest kernel",
-    after_help = "Exit status: 0 every run passed, 1 some run failed, 2 an ERROR run or a usage/setup problem."
+    after_help = "Exit status: 0 every run passed (or failed only with known open bugs, --known), \
+1 some run failed, 2 an ERROR run or a usage/setup problem."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,6 +44,9 @@ enum Cmd {
     Soak(Soak),
     /// Which of two result sets fails less often (per million iterations).
     Compare(CompareArgs),
+    /// Known open upstream bugs (known-bugs.toml): list them, or tell
+    /// whether a run's verdict is one (for run-qemu.sh --known).
+    Known(KnownArgs),
     /// Speed and size: iterations per second of ssch and csch-race in every
     /// mode, checks on and off, boot to verdict, image sizes; against the C
     /// reference loop with --peer.
@@ -77,6 +82,37 @@ struct Bench {
 }
 
 #[derive(Args)]
+struct KnownArgs {
+    /// The known-bugs file (default: the workspace's known-bugs.toml).
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Read a run's console (FILE, or - for stdin) and print the id of
+    /// the known bug its one FAIL verdict is; exit 0 if it is one, 1 if
+    /// not, 2 if the file is bad.
+    #[arg(long, value_name = "CONSOLE")]
+    check: Option<PathBuf>,
+}
+
+/// `--known[=FILE]`.
+#[derive(Args)]
+struct KnownOpt {
+    /// Hold FAILs whose signature is a known open bug apart (default file:
+    /// the workspace's known-bugs.toml): JUnit skipped, TAP TODO, JSON
+    /// "known", counted as known, exit 0.
+    #[arg(long, value_name = "FILE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    known: Option<String>,
+}
+
+impl KnownOpt {
+    fn load(&self) -> Result<Option<KnownBugs>, String> {
+        self.known
+            .as_deref()
+            .map(|f| KnownBugs::load(&known::path(Some(f), &workspace())))
+            .transpose()
+    }
+}
+
+#[derive(Args)]
 struct Common {
     /// Runs in parallel (default: the number of CPUs).
     #[arg(long)]
@@ -92,6 +128,8 @@ struct Common {
     iterations: u32,
     #[command(flatten)]
     reports: Reports,
+    #[command(flatten)]
+    known: KnownOpt,
     /// Further run-qemu.sh options for every run, after `--`
     /// (e.g. `-- --append host=vfio-ccw`).
     #[arg(last = true)]
@@ -137,6 +175,8 @@ struct Merge {
     inputs: Vec<PathBuf>,
     #[command(flatten)]
     reports: Reports,
+    #[command(flatten)]
+    known: KnownOpt,
 }
 
 #[derive(Args)]
@@ -168,6 +208,8 @@ struct CompareArgs {
     /// Significance level.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
+    #[command(flatten)]
+    known: KnownOpt,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -300,12 +342,14 @@ fn setup(common: &Common) -> Result<Setup, String> {
     if common.extra.iter().any(|a| a.contains("checks=none")) {
         return Err("checks=none judges nothing: it is for `ccwgate bench` only".into());
     }
-    Setup::new(
+    let mut setup = Setup::new(
         &workspace(),
         common.kernel.clone(),
         common.timeout,
         common.extra.clone(),
-    )
+    )?;
+    setup.known = common.known.load()?;
+    Ok(setup)
 }
 
 fn workers(common: &Common) -> usize {
@@ -371,7 +415,18 @@ fn merge(m: Merge) -> ExitCode {
             Err(e) => return fatal(&format!("{}: {e}", p.display())),
         }
     }
-    let results = Results::merge(parts);
+    let mut results = Results::merge(parts);
+    match m.known.load() {
+        Ok(Some(k)) => {
+            for r in &mut results.records {
+                if r.known.is_none() {
+                    known::mark(r, &k);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return fatal(&e),
+    }
     if let Err(e) = write_reports(&results, &m.reports, "campaign") {
         return fatal(&e);
     }
@@ -450,13 +505,76 @@ fn compare_cmd(c: CompareArgs) -> ExitCode {
     for (name, set, p) in [("A", &a, cmp.a), ("B", &b, cmp.b)] {
         let (rate, lo, hi) = p.per_million();
         let n = set.counts();
+        let known = if n.known > 0 {
+            format!(" ({} of them known)", n.known)
+        } else {
+            String::new()
+        };
         println!(
-            "{name}: {} runs, {} FAIL in {} iterations: {rate:.1} per million [{lo:.1}, {hi:.1}] (95 %)",
-            n.runs, n.fail, n.iterations
+            "{name}: {} runs, {} FAIL{known} in {} iterations: {rate:.1} per million [{lo:.1}, {hi:.1}] (95 %)",
+            n.runs,
+            n.fail + n.known,
+            n.iterations
         );
     }
     println!("p = {:.4}: {line}", cmp.p_value);
+    let bugs = match c.known.load() {
+        Ok(k) => k,
+        Err(e) => return fatal(&e),
+    };
+    // Per signature: "better" is a known bug's rate falling and nothing
+    // new appearing.
+    let rates = known::per_signature(&a, &b, bugs.as_ref(), c.alpha);
+    for s in &rates {
+        println!("{}", s.line());
+    }
+    let new: Vec<&str> = rates
+        .iter()
+        .filter(|s| s.known.is_none() && s.a.k == 0 && s.b.k > 0)
+        .map(|s| s.signature.as_str())
+        .collect();
+    if new.is_empty() {
+        println!("new in B: none");
+    } else {
+        println!("new in B: {}", new.join(", "));
+    }
     ExitCode::SUCCESS
+}
+
+fn known_cmd(k: KnownArgs) -> ExitCode {
+    let path = k
+        .file
+        .clone()
+        .unwrap_or_else(|| workspace().join(known::FILE));
+    let bugs = match KnownBugs::load(&path) {
+        Ok(b) => b,
+        Err(e) => return fatal(&e),
+    };
+    let Some(console) = k.check else {
+        for b in &bugs.bugs {
+            println!("{}\n", b.describe());
+        }
+        return ExitCode::SUCCESS;
+    };
+    let text = if console.as_os_str() == "-" {
+        let mut t = String::new();
+        match std::io::Read::read_to_string(&mut std::io::stdin(), &mut t) {
+            Ok(_) => t,
+            Err(e) => return fatal(&format!("cannot read stdin: {e}")),
+        }
+    } else {
+        match std::fs::read(&console) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => return fatal(&format!("cannot read {}: {e}", console.display())),
+        }
+    };
+    match bugs.check_console(&text) {
+        Some(b) => {
+            println!("{}", b.id);
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::from(1),
+    }
 }
 
 fn main() -> ExitCode {
@@ -473,6 +591,7 @@ fn main() -> ExitCode {
         Cmd::Merge(m) => merge(m),
         Cmd::Soak(s) => soak(s),
         Cmd::Compare(c) => compare_cmd(c),
+        Cmd::Known(k) => known_cmd(k),
         Cmd::Bench(b) => bench(b),
         Cmd::List(l) => {
             for name in names(&l.kind).unwrap_or_default() {
