@@ -187,6 +187,8 @@ if [ -n "$inject" ]; then
     inject_at=10
     [ "$inject_class" != "$inject" ] && inject_at=${inject#*@}
     [[ "$inject_at" =~ ^[0-9]+$ ]] || die "--inject wants CLASS[@ITERATION], got '$inject'"
+    # `ccwgate list injections` (gate's class names, then the injector's
+    # own); runner/tests/names.rs holds this copy and --help's to gate.
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
              relay-race unit-check nop-residual halt-ccw-address no-device-end empty-tsch"

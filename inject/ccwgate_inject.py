@@ -34,6 +34,8 @@ NOP = 0x03
 PSW_IO = 1 << (63 - 6)
 ISC = 3
 
+# `ccwgate list injections`: gate's class names (gate/src/oracle/mod.rs),
+# then the injector's own; runner/tests/names.rs holds this copy to them.
 CLASSES = (
     "sid-mismatch", "intparm-mismatch", "wrong-function", "duplicate-status",
     "lost-interrupt", "spurious-interrupt", "bad-status", "ccw-address",

@@ -1,7 +1,8 @@
 //! The kernel command line.
 //!
 //! QEMU copies `-append "..."` to guest address 0x10480 as a NUL-terminated
-//! string inside an 896-byte area; the kernel hands [`parse`] that area.
+//! string inside an area of [`PARM_AREA_LEN`] bytes; the kernel hands
+//! [`parse`] that area.
 //!
 //! The text is a list of `key=value` tokens separated by runs of spaces, tabs,
 //! CRs or newlines. Every key is optional and may appear at most once:
@@ -13,11 +14,22 @@
 //! | `iterations`    | u32, at least 1                          | scenario's own |
 //! | `verbose`       | 0..=3                                    | `0`            |
 //! | `devno`         | `CSSID.SSID.DEVNO` (hex, SSID 0) or hex; a comma-separated list of up to 8; `all` | first device |
-//! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units)    | `0:8192:64`    |
-//! | `mode`          | `irq`, `wait`, `poll`, `tsch`                        | `irq`          |
+//! | `delay`         | `MIN:MAX:STEP` or `N` (u32 TOD units), or `auto` | `auto` ([`Config::delay_auto`]) |
+//! | `mode`          | a [`Collect`] name: `irq`, `wait`, `poll`, `tsch` | `irq`   |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
+//! | `host`          | a [`Host`] name: `strict`, `vfio-ccw`    | `strict`       |
+//! | `require_race`  | `0` or `1` (see [`Config::require_race`]) | the profile's |
+//! | `checks`        | `all` or `none` (see [`Config::checks`]) | `all`          |
+//! | `wait_owed`     | `0` or `1` (see [`Config::wait_owed`])   | `0`            |
+//! | `cpus`          | a [`Cpus`] name: `one`, `io-elsewhere`, `both` | `one`    |
 //! | `measure`       | `0` or `1` (see [`Config::measure`])     | `0`            |
 //! | `conformance_order` | `table`, `reverse` or `seed:N` (see [`Config::conformance_order`]) | `table` |
+//! | `runs`          | u32, at least 1: a batch boot (see [`Config::runs`]) | `1`  |
+//! | `seed_step`     | u64: the seed distance of a batch's runs | `1`            |
+//! | `keep_going`    | `0` or `1`: a batch goes on after a FAIL or ERROR | `0`   |
+//!
+//! [`KEYS`] lists the keys; a test holds this table and README's "Options"
+//! to it.
 //!
 //! Numbers are decimal, or hex after `0x`; `devno` is always hex.
 //!
@@ -63,7 +75,7 @@ impl Scenario {
     ];
 
     /// The name used on the command line and in the verdict line.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Scenario::Selftest => "selftest",
             Scenario::Crash => "crash",
@@ -79,6 +91,17 @@ impl Scenario {
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name().as_bytes() == name)
+    }
+
+    /// `crash` exists for the end-to-end tests (a guest panic's ERROR
+    /// verdict) and is left out of what the front doors list.
+    pub const fn listed(self) -> bool {
+        !matches!(self, Scenario::Crash)
+    }
+
+    /// Whether it drives a device (every listed scenario but `selftest`).
+    pub const fn needs_device(self) -> bool {
+        !matches!(self, Scenario::Selftest | Scenario::Crash)
     }
 
     /// Whether it races CLEAR or HALT against starts (and so has a delay
@@ -143,7 +166,9 @@ impl Cpus {
 }
 
 impl Collect {
-    pub fn name(self) -> &'static str {
+    pub const ALL: [Collect; 4] = [Collect::Irq, Collect::Wait, Collect::Poll, Collect::Tsch];
+
+    pub const fn name(self) -> &'static str {
         match self {
             Collect::Irq => "irq",
             Collect::Wait => "wait",
@@ -457,7 +482,7 @@ pub fn parse(raw: &[u8]) -> Result<Config, CmdlineError<'_>> {
         };
         let key = Key::ALL
             .into_iter()
-            .find(|k| k.name() == key)
+            .find(|k| k.name().as_bytes() == key)
             .ok_or_else(|| fail(ErrorKind::UnknownKey))?;
         let bit = 1u32 << key as u32;
         if seen & bit != 0 {
@@ -547,29 +572,33 @@ impl Key {
         Key::KeepGoing,
     ];
 
-    fn name(self) -> &'static [u8] {
+    const fn name(self) -> &'static str {
         match self {
-            Key::Scenario => b"scenario",
-            Key::Seed => b"seed",
-            Key::Iterations => b"iterations",
-            Key::Verbose => b"verbose",
-            Key::Devno => b"devno",
-            Key::Delay => b"delay",
-            Key::Mode => b"mode",
-            Key::IoTimeoutMs => b"io_timeout_ms",
-            Key::Host => b"host",
-            Key::RequireRace => b"require_race",
-            Key::Checks => b"checks",
-            Key::WaitOwed => b"wait_owed",
-            Key::Cpus => b"cpus",
-            Key::Measure => b"measure",
-            Key::ConformanceOrder => b"conformance_order",
-            Key::Runs => b"runs",
-            Key::SeedStep => b"seed_step",
-            Key::KeepGoing => b"keep_going",
+            Key::Scenario => "scenario",
+            Key::Seed => "seed",
+            Key::Iterations => "iterations",
+            Key::Verbose => "verbose",
+            Key::Devno => "devno",
+            Key::Delay => "delay",
+            Key::Mode => "mode",
+            Key::IoTimeoutMs => "io_timeout_ms",
+            Key::Host => "host",
+            Key::RequireRace => "require_race",
+            Key::Checks => "checks",
+            Key::WaitOwed => "wait_owed",
+            Key::Cpus => "cpus",
+            Key::Measure => "measure",
+            Key::ConformanceOrder => "conformance_order",
+            Key::Runs => "runs",
+            Key::SeedStep => "seed_step",
+            Key::KeepGoing => "keep_going",
         }
     }
 }
+
+/// Every key [`parse`] takes, in its order: the options' one list (the
+/// host programs print it, and tests hold the documentation to it).
+pub const KEYS: [&str; Key::ALL.len()] = crate::names_of!(Key::ALL);
 
 fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
     match key {
@@ -596,13 +625,10 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
         }
         Key::Host => config.host = Host::from_name(value).ok_or(ErrorKind::BadValue)?,
         Key::Mode => {
-            config.mode = match value {
-                b"irq" => Collect::Irq,
-                b"wait" => Collect::Wait,
-                b"poll" => Collect::Poll,
-                b"tsch" => Collect::Tsch,
-                _ => return Err(ErrorKind::BadValue),
-            }
+            config.mode = Collect::ALL
+                .into_iter()
+                .find(|c| c.name().as_bytes() == value)
+                .ok_or(ErrorKind::BadValue)?
         }
         Key::IoTimeoutMs => config.io_timeout_ms = within(number(value)?, 1, 600_000)?,
         Key::ConformanceOrder => {
@@ -706,6 +732,8 @@ fn digits<T: TryFrom<u64>>(s: &[u8], radix: u32) -> Result<T, ErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::ToOwned;
+    use std::string::String;
     use std::vec::Vec;
 
     fn ok(s: &str) -> Config {
@@ -715,6 +743,72 @@ mod tests {
     fn err(s: &str) -> (ErrorKind, &[u8]) {
         let e = parse(s.as_bytes()).expect_err(s);
         (e.kind, e.token)
+    }
+
+    fn sorted<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Vec<String> {
+        let mut v: Vec<String> = names.into_iter().map(|s| s.as_ref().into()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The key each row of a Markdown table (its lines starting with
+    /// `prefix`) names in `column` (0-based): the cell's first code span,
+    /// `key` or `key=...`, where it is one.
+    fn table_keys(text: &str, prefix: &str, column: usize) -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|row| {
+                let row = row.replace("\\|", "");
+                let cell = row.split('|').nth(column + 1)?.to_owned();
+                let code = cell.split('`').nth(1)?;
+                let key = code.split('=').next()?;
+                let is_key =
+                    !key.is_empty() && key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                is_key.then(|| key.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_module_docs_table_has_every_key_once() {
+        let doc = table_keys(include_str!("cmdline.rs"), "//! ", 0);
+        assert_eq!(sorted(doc), sorted(KEYS), "cmdline.rs's table of keys");
+    }
+
+    #[test]
+    fn the_readme_options_table_has_every_key() {
+        let readme = include_str!("../../README.md");
+        let options = readme
+            .split("\n## Options\n")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("README has an Options section");
+        let tokens = table_keys(options, "", 1);
+        assert_eq!(
+            sorted(tokens),
+            sorted(KEYS),
+            "README's Options table, token column"
+        );
+    }
+
+    #[test]
+    fn every_key_parses() {
+        assert_eq!(KEYS.len(), Key::ALL.len());
+        for key in KEYS {
+            let value = match key {
+                "scenario" => "ssch",
+                "devno" => "1234",
+                "delay" => "auto",
+                "mode" => "irq",
+                "host" => "strict",
+                "checks" => "all",
+                "cpus" => "one",
+                "conformance_order" => "reverse",
+                _ => "1",
+            };
+            ok(&std::format!("{key}={value}"));
+        }
     }
 
     /// The command line as the kernel sees it: NUL-padded parameter area.

@@ -174,6 +174,9 @@ impl Pmcw {
     pub const LM_MASK: u16 = 0x0060;
     /// Measurement-mode enable (2 bits).
     pub const MM_MASK: u16 = 0x0018;
+    /// Measurement mode (within [`Self::MM_MASK`]): measurement-block
+    /// update enabled.
+    pub const MM_UPDATE: u16 = 0x0010;
     /// Subchannel type (3 bits); 0 is an I/O subchannel.
     pub const ST_MASK: u32 = 0x00E0_0000;
     const ST_SHIFT: u32 = 21;
@@ -323,8 +326,18 @@ pub struct Scsw(pub [u32; 3]);
 impl Scsw {
     pub const ZERO: Self = Self([0; 3]);
     const KEY_SHIFT: u32 = 28;
-    const CC_MASK: u32 = 0x0300_0000;
+    /// Deferred condition code, word 0 bits 6-7.
+    pub const CC_MASK: u32 = 0x0300_0000;
     const CC_SHIFT: u32 = 24;
+    /// Function control, word 0 bits 17-19 ([`FunctionControl`]).
+    pub const FC_MASK: u32 = FunctionControl::all().bits();
+    /// Activity control, word 0 bits 20-26 ([`ActivityControl`]).
+    pub const AC_MASK: u32 = ActivityControl::all().bits();
+    /// Status control, word 0 bits 27-31 ([`StatusControl`]).
+    pub const SC_MASK: u32 = StatusControl::all().bits();
+    /// Function, activity and status control together (word 0 bits
+    /// 17-31), as TEST SUBCHANNEL and QEMU's copies move them.
+    pub const CONTROL_MASK: u32 = Self::FC_MASK | Self::AC_MASK | Self::SC_MASK;
 
     pub const fn from_words(words: [u32; 3]) -> Self {
         Self(words)
@@ -361,6 +374,33 @@ impl Scsw {
         StatusControl::from_bits_truncate(self.0[0])
     }
 
+    /// Replaces the function control, leaving the rest of word 0.
+    pub fn set_fc(&mut self, fc: FunctionControl) {
+        self.0[0] = (self.0[0] & !Self::FC_MASK) | fc.bits();
+    }
+
+    /// Replaces the activity control, leaving the rest of word 0.
+    pub fn set_ac(&mut self, ac: ActivityControl) {
+        self.0[0] = (self.0[0] & !Self::AC_MASK) | ac.bits();
+    }
+
+    /// Replaces the status control, leaving the rest of word 0.
+    pub fn set_sc(&mut self, sc: StatusControl) {
+        self.0[0] = (self.0[0] & !Self::SC_MASK) | sc.bits();
+    }
+
+    /// Function, activity and status control as one value
+    /// ([`Self::CONTROL_MASK`] of word 0).
+    pub const fn control(&self) -> u32 {
+        self.0[0] & Self::CONTROL_MASK
+    }
+
+    /// Replaces function, activity and status control with those of
+    /// `control` (its other bits are ignored).
+    pub fn set_control(&mut self, control: u32) {
+        self.0[0] = (self.0[0] & !Self::CONTROL_MASK) | (control & Self::CONTROL_MASK);
+    }
+
     /// CCW address: normally the address of the last CCW executed plus 8.
     pub const fn cpa(&self) -> u32 {
         self.0[1]
@@ -379,6 +419,10 @@ impl Scsw {
         self.0[2] as u16
     }
 }
+
+/// SET CHANNEL MONITOR general register 1 bit 62 (M): measurement-block
+/// update, for the subchannels whose PMCW has [`Pmcw::MM_UPDATE`].
+pub const SCHM_UPDATE: u64 = 0x2;
 
 /// Subchannel-information block (PoP ch. 15), operand of STSCH and MSCH.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -742,6 +786,30 @@ mod tests {
         );
         assert!(s.subchannel_status().is_empty());
         assert_eq!(s.count(), 0);
+    }
+
+    #[test]
+    fn scsw_setters_replace_their_field_alone() {
+        let mut s = Scsw::from_words([0xFFFF_7FFF, 1, 2]);
+        s.set_fc(FunctionControl::CLEAR);
+        assert_eq!(s.0[0], 0xFFFF_1FFF);
+        s.set_ac(ActivityControl::CLEAR_PENDING);
+        assert_eq!(s.0[0], 0xFFFF_111F);
+        s.set_sc(StatusControl::empty());
+        assert_eq!(s.0[0], 0xFFFF_1100);
+        assert_eq!(s.control(), 0x1100);
+        s.set_control(0xFFFF_0000 | u32::from(u16::MAX));
+        assert_eq!((s.0[0], s.control()), (0xFFFF_7FFF, Scsw::CONTROL_MASK));
+        assert_eq!(
+            (
+                Scsw::FC_MASK,
+                Scsw::AC_MASK,
+                Scsw::SC_MASK,
+                Scsw::CONTROL_MASK
+            ),
+            (0x7000, 0x0fe0, 0x001f, 0x7fff)
+        );
+        assert_eq!(s.0[1..], [1, 2]);
     }
 
     #[test]

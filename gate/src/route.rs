@@ -19,6 +19,7 @@
 
 use crate::cmdline::MAX_SUBCHANNELS;
 use crate::oracle::Interruption;
+use crate::ring::Ring;
 
 /// Interruptions one subchannel can have waiting for its driver. A driver
 /// with a start outstanding expects at most a few (primary, secondary,
@@ -26,39 +27,7 @@ use crate::oracle::Interruption;
 /// surplus is judged by the driver that collected it.
 pub const MAILBOX: usize = 8;
 
-#[derive(Clone, Copy)]
-struct Mailbox {
-    items: [Option<Interruption>; MAILBOX],
-    head: usize,
-    len: usize,
-}
-
-impl Mailbox {
-    const EMPTY: Self = Mailbox {
-        items: [None; MAILBOX],
-        head: 0,
-        len: 0,
-    };
-
-    fn push(&mut self, irq: Interruption) -> Result<(), Interruption> {
-        if self.len == MAILBOX {
-            return Err(irq);
-        }
-        self.items[(self.head + self.len) % MAILBOX] = Some(irq);
-        self.len += 1;
-        Ok(())
-    }
-
-    fn pop(&mut self) -> Option<Interruption> {
-        if self.len == 0 {
-            return None;
-        }
-        let irq = self.items[self.head].take();
-        self.head = (self.head + 1) % MAILBOX;
-        self.len -= 1;
-        irq
-    }
-}
+type Mailbox = Ring<Interruption, MAILBOX>;
 
 /// The subchannels under test and the status kept for each.
 pub struct Router {
@@ -72,7 +41,7 @@ impl Router {
         Router {
             sids: [0; MAX_SUBCHANNELS],
             len: 0,
-            mailboxes: [Mailbox::EMPTY; MAX_SUBCHANNELS],
+            mailboxes: [const { Mailbox::new() }; MAX_SUBCHANNELS],
         }
     }
 

@@ -141,8 +141,8 @@ pub struct Sim {
 }
 
 const BASES: [u32; 2] = [0x0010_0000, 0x0010_1000];
-/// Modelled time an instruction takes, TOD units.
-const INSN_TOD: u64 = 4096;
+/// Modelled time an instruction takes: a microsecond.
+const INSN_TOD: u64 = crate::tod::TOD_PER_US;
 
 impl Sim {
     /// A correct host whose device answers SENSE ID like virtio-rng-ccw.

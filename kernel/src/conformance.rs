@@ -19,7 +19,7 @@ use crate::rt::{self, clock};
 use crate::{println, report};
 use gate::cmdline::{Config, Host};
 use gate::conformance::{Check, Id, Observed, Outcome as Judged, Shown, Tally, CHECKS, GROUPS};
-use gate::css::{cmd, Cc, Ccw1, CcwFlags, Irb, Orb, PmcwChars, PmcwFlags, Schib};
+use gate::css::{cmd, Cc, Ccw1, CcwFlags, Irb, Orb, PmcwChars, PmcwFlags, Schib, SCHM_UPDATE};
 use gate::kut::Report;
 use gate::oracle::Class;
 use gate::verdict::{hex, Outcome};
@@ -32,10 +32,7 @@ const ABSENT: u32 = 0x0001_ffff;
 const INTPARM: u32 = 0xC0F0_0001;
 /// Starts per measurement check.
 const STARTS: u32 = 10;
-/// SET CHANNEL MONITOR GR1 bit 62: measurement-block update.
-const SCHM_UPDATE: u64 = 0x2;
-/// PMCW word 1 measurement mode: measurement-block update enabled.
-const MM_UPDATE: u16 = 0x0010;
+const MM_UPDATE: u16 = gate::css::Pmcw::MM_UPDATE;
 /// PMCW word 1 bit 5, which MSCH ignores and STSCH stores as zero.
 const PMCW_BIT5: u16 = 0x0400;
 /// A value STCRW must overwrite with zeros when it has no report.

@@ -57,25 +57,7 @@ const CHUNK: u32 = 0x100;
 pub const DEVICE_ID: [u8; 7] = [0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c];
 
 /// TOD-clock units per microsecond.
-pub const US: u64 = 4096;
-
-// SCSW word-0 fields.
-const FC: u32 = 0x7000;
-const AC: u32 = 0x0fe0;
-const SC: u32 = 0x001f;
-const DCC: u32 = 0x0300_0000;
-
-const fn fc(s: &Scsw) -> u32 {
-    s.0[0] & FC
-}
-
-const fn sc(s: &Scsw) -> u32 {
-    s.0[0] & SC
-}
-
-fn set(s: &mut Scsw, mask: u32, value: u32) {
-    s.0[0] = (s.0[0] & !mask) | (value & mask);
-}
+pub const US: u64 = gate::tod::TOD_PER_US;
 
 /// TEST SUBCHANNEL on a subchannel whose SCSW is `s` (the real one, or
 /// QEMU's copy for the guest): the status stored, if status was pending,
@@ -83,13 +65,13 @@ fn set(s: &mut Scsw, mask: u32, value: u32) {
 /// intermediate status, function control and the pending activities).
 fn test_subchannel(s: &mut Scsw) -> Option<Scsw> {
     let stored = *s;
-    let status = sc(&stored);
+    let status = stored.sc().bits();
     if status & StatusControl::PENDING.bits() == 0 {
         return None;
     }
-    set(s, SC, 0);
+    s.set_sc(StatusControl::empty());
     if status != (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits() {
-        set(s, FC, 0);
+        s.set_fc(FunctionControl::empty());
         s.0[0] &= !(ActivityControl::RESUME_PENDING
             | ActivityControl::START_PENDING
             | ActivityControl::HALT_PENDING
@@ -668,11 +650,11 @@ impl World {
     /// subchannel idle without status pending, or a start pending that the
     /// device has not begun.
     fn unsolicited_possible(&self) -> bool {
-        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+        if self.hw.sc().bits() & StatusControl::PENDING.bits() != 0 {
             return false;
         }
         match self.op {
-            DevOp::Idle => fc(&self.hw) == 0,
+            DevOp::Idle => self.hw.fc().bits() == 0,
             DevOp::Start { begun: false, .. } => true,
             _ => false,
         }
@@ -745,7 +727,7 @@ impl World {
         match ctx {
             DEVICE => match self.op {
                 DevOp::Idle => false,
-                DevOp::DeviceEnd => sc(&self.hw) & StatusControl::PENDING.bits() == 0,
+                DevOp::DeviceEnd => self.hw.sc().bits() & StatusControl::PENDING.bits() == 0,
                 _ => true,
             },
             HOST_IRQ => self.hw_irq || self.host_irq_taken,
@@ -768,7 +750,7 @@ impl World {
             // guest's SCHIB still has status pending (upstream replaces it).
             IOTHREAD => {
                 let held_back = self.variant.architectural_relay()
-                    && sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0;
+                    && self.q_scsw.sc().bits() & StatusControl::PENDING.bits() != 0;
                 self.eventfd > 0
                     && !self.bql_held()
                     && !self.io_mutex_vcpu
@@ -930,10 +912,10 @@ impl World {
     }
 
     fn hw_ssch(&mut self, chain: u32) -> u8 {
-        if sc(&self.hw) & StatusControl::PENDING.bits() != 0 {
+        if self.hw.sc().bits() & StatusControl::PENDING.bits() != 0 {
             return 1;
         }
-        if fc(&self.hw) != 0 {
+        if self.hw.fc().bits() != 0 {
             return 2;
         }
         self.hw = Scsw::from_words([
@@ -951,12 +933,12 @@ impl World {
     }
 
     fn hw_hsch(&mut self) -> u8 {
-        let s = sc(&self.hw);
+        let s = self.hw.sc().bits();
         let intermediate_only = s == (StatusControl::INTERMEDIATE | StatusControl::PENDING).bits();
         if s & StatusControl::PENDING.bits() != 0 && !intermediate_only {
             return 1;
         }
-        if fc(&self.hw) & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
+        if self.hw.fc().bits() & (FunctionControl::HALT | FunctionControl::CLEAR).bits() != 0 {
             return 2;
         }
         self.hw.0[0] |= FunctionControl::HALT.bits() | ActivityControl::HALT_PENDING.bits();
@@ -1005,11 +987,8 @@ impl World {
                 next,
                 begun: false,
             } => {
-                set(
-                    &mut self.hw,
-                    AC,
-                    (ActivityControl::SUBCHANNEL_ACTIVE | ActivityControl::DEVICE_ACTIVE).bits(),
-                );
+                self.hw
+                    .set_ac(ActivityControl::SUBCHANNEL_ACTIVE | ActivityControl::DEVICE_ACTIVE);
                 self.op = DevOp::Start {
                     chain,
                     next,
@@ -1268,13 +1247,13 @@ impl World {
                     self.work_irb = self.irb;
                 }
                 let seen = self.work_view();
-                let ac = seen.0[0] & AC;
+                let ac = seen.ac().bits();
                 let is_final = ac
                     & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
                     == 0;
                 // scsw_is_solicited: deferred cc set, or more than alert status.
-                let solicited = seen.0[0] & DCC != 0
-                    || sc(&seen) != (StatusControl::ALERT | StatusControl::PENDING).bits();
+                let solicited = seen.0[0] & Scsw::CC_MASK != 0
+                    || seen.sc().bits() != (StatusControl::ALERT | StatusControl::PENDING).bits();
                 if solicited {
                     let mut irb = seen;
                     self.cp_update_scsw(&mut irb);
@@ -1302,7 +1281,7 @@ impl World {
                 // issued after that halt or clear is being processed.
                 if is_final
                     && matches!(self.state, Fsm::CpProcessing | Fsm::CpPending)
-                    && fc(&seen) & halt_or_clear != 0
+                    && seen.fc().bits() & halt_or_clear != 0
                     && self.start_seq > self.async_seq
                 {
                     self.mech.stale_status_over_start += 1;
@@ -1312,9 +1291,9 @@ impl World {
                 // request came before the program was started; k-gen the
                 // same by its generations.
                 let ends = if self.variant.architectural_relay() {
-                    fc(&seen) & halt_or_clear == 0 || self.start_seq < self.async_seq
+                    seen.fc().bits() & halt_or_clear == 0 || self.start_seq < self.async_seq
                 } else if self.variant.k_gen() {
-                    fc(&seen) & halt_or_clear == 0 || self.async_gen >= self.start_gen
+                    seen.fc().bits() & halt_or_clear == 0 || self.async_gen >= self.start_gen
                 } else {
                     true
                 };
@@ -1395,7 +1374,7 @@ impl World {
     /// or in the I/O region unread). Unsolicited status does not count: it
     /// ends no function.
     fn final_status_in_flight(&self) -> bool {
-        let for_a_function = |s: &Scsw| fc(s) != 0;
+        let for_a_function = |s: &Scsw| s.fc().bits() != 0;
         let in_work = match self.wpc {
             Wpc::Idle => false,
             // Popped from the queue, not copied yet.
@@ -1518,12 +1497,14 @@ impl World {
     /// already seen end (a CLEAR withdrew it, a halt found the device idle
     /// after the start ended, or the work item handed it over twice).
     fn architectural(&mut self, host: Scsw) -> Option<Scsw> {
-        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+        if host.sc().bits() & StatusControl::PENDING.bits() == 0 {
             return None;
         }
-        let host_fc = fc(&host);
-        let guest_fc = fc(&self.q_scsw);
-        if host_fc == 0 && sc(&host) == (StatusControl::ALERT | StatusControl::PENDING).bits() {
+        let host_fc = host.fc().bits();
+        let guest_fc = self.q_scsw.fc().bits();
+        if host_fc == 0
+            && host.sc().bits() == (StatusControl::ALERT | StatusControl::PENDING).bits()
+        {
             // Unsolicited: presented at once while the guest's subchannel
             // is idle; while the guest has a function outstanding, kept
             // until its status has been taken (the device's status came
@@ -1554,7 +1535,7 @@ impl World {
         };
         belongs.then(|| {
             let mut s = host;
-            set(&mut s, FC, guest_fc);
+            s.set_fc(FunctionControl::from_bits_truncate(guest_fc));
             if guest_fc & halt != 0 {
                 // The guest's halt was performed: it ends any start still
                 // pending (a start the device never began, deferred cc 1).
@@ -1571,10 +1552,10 @@ impl World {
     /// the IRB has a function; it has START alone and the IRB has HALT or
     /// CLEAR); otherwise the host's SCSW with the guest's function control.
     fn q_relay(&self, host: Scsw) -> Option<Scsw> {
-        if sc(&host) & StatusControl::PENDING.bits() == 0 {
+        if host.sc().bits() & StatusControl::PENDING.bits() == 0 {
             return None;
         }
-        let (host_fc, guest_fc) = (fc(&host), fc(&self.q_scsw));
+        let (host_fc, guest_fc) = (host.fc().bits(), self.q_scsw.fc().bits());
         let (start, halt, clear) = (
             FunctionControl::START.bits(),
             FunctionControl::HALT.bits(),
@@ -1585,13 +1566,13 @@ impl World {
             || (guest_fc == start && host_fc & (halt | clear) != 0);
         (!gone).then(|| {
             let mut s = host;
-            set(&mut s, FC, guest_fc);
+            s.set_fc(FunctionControl::from_bits_truncate(guest_fc));
             s
         })
     }
 
     fn present_to_guest(&mut self, s: Scsw) {
-        if sc(&self.q_scsw) & StatusControl::PENDING.bits() != 0 {
+        if self.q_scsw.sc().bits() & StatusControl::PENDING.bits() != 0 {
             self.mech.status_replaced += 1;
         }
         self.q_scsw = s;
@@ -1742,7 +1723,7 @@ impl World {
                         if cc == 1
                             && !clear
                             && self.variant.architectural_relay()
-                            && fc(&self.hw) == 0
+                            && self.hw.fc().bits() == 0
                         {
                             // Unsolicited status pending at the real
                             // subchannel: the reference host takes it (its
@@ -1793,7 +1774,7 @@ impl World {
                     }
                 };
                 if cc != Cc::Zero {
-                    set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+                    self.q_scsw.set_control(self.q_saved_ctrl);
                 }
                 self.vpc = Vpc::Done(cc);
                 self.draw(self.lat.intercept) + self.draw(self.lat.host_step)
@@ -1805,7 +1786,7 @@ impl World {
                     self.flic.remove(i);
                 }
                 let stored = test_subchannel(&mut self.q_scsw);
-                if self.q_scsw.0[0] & (FC | SC) == 0 {
+                if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0 {
                     if let Some(held) = self.q_held.take() {
                         self.present_to_guest(held);
                     }
@@ -1843,7 +1824,7 @@ impl World {
     fn finish_ssch(&mut self, cc: Cc) {
         if cc != Cc::Zero {
             // css_do_ssch restores the control bits (not the parameter).
-            set(&mut self.q_scsw, FC | AC | SC, self.q_saved_ctrl);
+            self.q_scsw.set_control(self.q_saved_ctrl);
         }
         self.vpc = Vpc::Done(cc);
     }
@@ -1852,15 +1833,15 @@ impl World {
     /// SCHIB, then the pass-through handler.
     fn qemu_instruction(&mut self, insn: Insn) -> u64 {
         let t = self.draw(self.lat.intercept);
-        let ctrl = self.q_scsw.0[0] & (FC | AC | SC);
-        let status = ctrl & SC;
+        let ctrl = self.q_scsw.control();
+        let status = ctrl & Scsw::SC_MASK;
         let pending = status & StatusControl::PENDING.bits() != 0;
         self.q_saved_ctrl = ctrl;
         match insn {
             Insn::Ssch(orb) => {
                 if pending {
                     self.vpc = Vpc::Done(Cc::One);
-                } else if ctrl & FC != 0 {
+                } else if ctrl & Scsw::FC_MASK != 0 {
                     self.vpc = Vpc::Done(Cc::Two);
                 } else {
                     self.q_scsw.0[0] |=
@@ -1891,15 +1872,12 @@ impl World {
                 }
             }
             Insn::Csch => {
-                set(
-                    &mut self.q_scsw,
-                    FC | AC,
-                    FunctionControl::CLEAR.bits() | ActivityControl::CLEAR_PENDING.bits(),
-                );
+                self.q_scsw.set_fc(FunctionControl::CLEAR);
+                self.q_scsw.set_ac(ActivityControl::CLEAR_PENDING);
                 if self.variant.architectural_relay() || self.variant.q_relay() {
                     // The clear function withdraws pending status and its
                     // interruption request.
-                    set(&mut self.q_scsw, SC, 0);
+                    self.q_scsw.set_sc(StatusControl::empty());
                     self.flic.retain(|&(s, _)| s != SID);
                 }
                 self.vpc = Vpc::AsyncWrite { clear: true };

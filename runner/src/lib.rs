@@ -8,6 +8,8 @@
 //!   pieces back together exactly.
 //! - [`run_job`]: one run, its verdict line parsed with the kernel's own
 //!   [`gate::verdict::parse`].
+//! - [`names`]: the scenario, mode, class, deviation and option names, from
+//!   their one definition in gate (`ccwgate list KIND`).
 //! - [`Results`]: JSON (one record per run), JUnit (one test case per run,
 //!   FAIL evidence in the failure message), TAP, the summary line, and the
 //!   failure rate per million iterations that `compare` weighs with
@@ -20,26 +22,90 @@ use std::process::Command;
 use std::time::Instant;
 
 use ccwgate_stats::{compare_rates, Better, Comparison, Proportion};
+use gate::cmdline::{Collect, Cpus, Host, Scenario, KEYS};
+use gate::oracle::{Class, Deviation};
 use serde::{Deserialize, Serialize};
 
 pub mod batch;
 pub mod journal;
 pub mod stop;
 
-/// The channel-I/O scenarios and the ways of collecting status.
-pub const SCENARIOS: [&str; 7] = [
-    "smoke",
-    "ssch",
-    "csch-race",
-    "hsch-race",
-    "csch-idle",
-    "mixed",
-    "conformance",
-];
+/// The scenarios that drive a device, in gate's order (their names are
+/// gate's, [`Scenario::name`]).
+pub const SCENARIOS: [&str; 7] = {
+    let mut names = [""; 7];
+    let (mut i, mut n) = (0, 0);
+    while i < Scenario::ALL.len() {
+        if Scenario::ALL[i].needs_device() {
+            // A new scenario that drives a device stops the build here
+            // until the array above has room for it.
+            names[n] = Scenario::ALL[i].name();
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(
+        n == names.len(),
+        "SCENARIOS has room for every device scenario"
+    );
+    names
+};
 /// Scenarios that neither collect status in a mode nor take a delay: one
 /// run per seed is all there is to run.
-pub const ONCE_PER_SEED: [&str; 1] = ["conformance"];
-pub const MODES: [&str; 4] = ["irq", "wait", "poll", "tsch"];
+pub const ONCE_PER_SEED: [&str; 1] = [Scenario::Conformance.name()];
+/// The ways of collecting status, gate's [`Collect`] names.
+pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
+
+/// What `run-qemu.sh --inject` (the injector, `inject/ccwgate_inject.py`)
+/// plays beyond the classes: QEMU's relay racing a CLEAR, the device's own
+/// unit check, a NOP's residual above its count, a halt's status with a
+/// CCW address outside the program, a start ended without its device end,
+/// an empty TSCH while a start is outstanding.
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 6] = [
+    "relay-race",
+    "unit-check",
+    "nop-residual",
+    "halt-ccw-address",
+    "no-device-end",
+    "empty-tsch",
+];
+
+/// The kinds of names `ccwgate list KIND` prints.
+pub const NAME_KINDS: [&str; 8] = [
+    "scenarios",
+    "modes",
+    "classes",
+    "deviations",
+    "options",
+    "hosts",
+    "cpus",
+    "injections",
+];
+
+/// The names of one kind, in gate's order, from their one definition in
+/// gate: `scenarios` as the front doors list them (`crash`, for the
+/// end-to-end tests, left out), `options` the command-line keys, and
+/// `injections` the classes followed by [`INJECTIONS_BEYOND_CLASSES`].
+/// `run-qemu.sh` and the injector keep copies; `runner/tests/names.rs`
+/// holds them to these.
+pub fn names(kind: &str) -> Option<Vec<&'static str>> {
+    let classes = || Class::ALL.into_iter().map(Class::name);
+    Some(match kind {
+        "scenarios" => Scenario::ALL
+            .into_iter()
+            .filter(|s| s.listed())
+            .map(Scenario::name)
+            .collect(),
+        "modes" => MODES.to_vec(),
+        "classes" => classes().collect(),
+        "deviations" => Deviation::ALL.into_iter().map(Deviation::name).collect(),
+        "options" => KEYS.to_vec(),
+        "hosts" => Host::ALL.into_iter().map(Host::name).collect(),
+        "cpus" => Cpus::ALL.into_iter().map(Cpus::name).collect(),
+        "injections" => classes().chain(INJECTIONS_BEYOND_CLASSES).collect(),
+        _ => return None,
+    })
+}
 /// Each seed takes one sweep, so narrow and wide windows are both covered.
 pub const SWEEPS: [&str; 4] = ["0:256:1", "0:8192:64", "0:65536:512", "auto"];
 
@@ -736,45 +802,12 @@ pub fn image_size(elf: &[u8]) -> Result<ImageSize, String> {
 }
 
 /// Median and spread of a sample, hyperfine style.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    pub median: f64,
-    pub min: f64,
-    pub max: f64,
-}
+pub use ccwgate_stats::Spread;
 
-impl Spread {
-    pub fn of(sample: &[f64]) -> Option<Spread> {
-        if sample.is_empty() {
-            return None;
-        }
-        let mut s = sample.to_vec();
-        s.sort_by(f64::total_cmp);
-        let mid = s.len() / 2;
-        let median = if s.len() % 2 == 1 {
-            s[mid]
-        } else {
-            (s[mid - 1] + s[mid]) / 2.0
-        };
-        Some(Spread {
-            median,
-            min: s[0],
-            max: s[s.len() - 1],
-        })
-    }
-}
-
-impl std::fmt::Display for Spread {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let k = |v: f64| v / 1000.0;
-        write!(
-            f,
-            "{:.0} K ({:.0} … {:.0})",
-            k(self.median),
-            k(self.min),
-            k(self.max)
-        )
-    }
+/// A spread of rates in thousands: `median K (min … max)`.
+pub fn kilo(s: &Spread) -> String {
+    let k = |v: f64| v / 1000.0;
+    format!("{:.0} K ({:.0} … {:.0})", k(s.median), k(s.min), k(s.max))
 }
 
 /// The rate the C reference loop printed: `... N cycles in T us: R cycles/s`.
@@ -824,8 +857,8 @@ mod bench_tests {
     #[test]
     fn spread_and_peer_rate() {
         let s = Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
-        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
-        assert_eq!(Spread::of(&[]), None);
+        assert_eq!(kilo(&s), "0 K (0 … 0)");
+        assert_eq!(kilo(&Spread::of(&[1500.0, 2400.0]).unwrap()), "2 K (2 … 2)");
         let line = "PASS: ssch-loop poll: 100000 cycles in 69444 us: 1440000 cycles/s";
         assert_eq!(peer_rate(line), Some(1_440_000.0));
         assert_eq!(peer_rate("nothing"), None);

@@ -1,5 +1,7 @@
 //! `ccwgate`: campaigns, soak runs and A/B comparisons of the guest kernel
-//! through run-qemu.sh, with JSON, JUnit and TAP reports.
+//! through run-qemu.sh, with JSON, JUnit and TAP reports; `ccwgate list
+//! KIND` prints gate's names (scenarios, modes, classes, deviations,
+//! options, ...), one per line.
 //!
 //! Exit status: 0 every run passed; 1 some run failed (FAIL); 2 an ERROR
 //! run, or a usage or setup problem; 3 stopped by SIGINT, SIGTERM or SIGHUP
@@ -15,8 +17,8 @@ use ccwgate_runner::batch::{batches, run_batch, Batch};
 use ccwgate_runner::journal::{self, Journal, Plan};
 use ccwgate_runner::known::{self, KnownBugs};
 use ccwgate_runner::{
-    campaign_jobs, compare, image_size, parse_shard, peer_rate, run_job, shard, stop, sweeps_for,
-    Counts, Job, Record, Results, Setup, Spread, MODES, SCENARIOS,
+    campaign_jobs, compare, image_size, kilo, names, parse_shard, peer_rate, run_job, shard, stop,
+    sweeps_for, Counts, Job, Record, Results, Setup, Spread, MODES, NAME_KINDS, SCENARIOS,
 };
 use std::collections::VecDeque;
 
@@ -25,6 +27,7 @@ const INTERRUPTED: u8 = 3;
 /// Runs per batch boot by default.
 const BATCH: usize = 32;
 use clap::{Args, Parser, Subcommand};
+use gate::cmdline::Scenario;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +61,15 @@ enum Cmd {
     /// mode, checks on and off, boot to verdict, image sizes; against the C
     /// reference loop with --peer.
     Bench(Bench),
+    /// The names of one kind, one per line, from their one definition in
+    /// gate: what run-qemu.sh and the injector accept and the verdict says.
+    List(List),
+}
+
+#[derive(Args)]
+struct List {
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(NAME_KINDS))]
+    kind: String,
 }
 
 #[derive(Args)]
@@ -939,6 +951,12 @@ fn main() -> ExitCode {
         Cmd::Compare(c) => compare_cmd(c),
         Cmd::Known(k) => known_cmd(k),
         Cmd::Bench(b) => bench(b),
+        Cmd::List(l) => {
+            for name in names(&l.kind).unwrap_or_default() {
+                println!("{name}");
+            }
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -1187,7 +1205,7 @@ fn bench(b: Bench) -> ExitCode {
         Err(e) => return fatal(&e),
     };
     let mut cells: Vec<Cell> = Vec::new();
-    for scenario in ["ssch", "csch-race"] {
+    for scenario in [Scenario::Ssch, Scenario::CschRace].map(Scenario::name) {
         for mode in MODES {
             for checks in [true, false] {
                 cells.push(Cell {
@@ -1298,7 +1316,7 @@ fn print_bench(report: &BenchReport) {
         "{:<10} {:<5} {:>22} {:>22} {:>22} {:>7}",
         "scenario", "mode", "guest, checks on", "guest, checks off", "wall, checks on", "on/off"
     );
-    let fmt = |s: &Option<Spread>| s.map(|s| s.to_string()).unwrap_or_default();
+    let fmt = |s: &Option<Spread>| s.as_ref().map(kilo).unwrap_or_default();
     for pair in report.cells.chunks(2) {
         let (on, off) = (&pair[0], &pair[1]);
         let ratio = match (on.guest, off.guest) {
@@ -1328,7 +1346,8 @@ fn print_bench(report: &BenchReport) {
                     .unwrap_or_default()
             };
             println!(
-                "peer {pmode:<8} {p}; ccwgate ssch {gmode} against it: checks on {}, checks off {}",
+                "peer {pmode:<8} {}; ccwgate ssch {gmode} against it: checks on {}, checks off {}",
+                kilo(p),
                 ours(true),
                 ours(false)
             );

@@ -158,6 +158,47 @@ pub fn compare_rates(a: Proportion, b: Proportion, alpha: f64) -> Comparison {
     }
 }
 
+/// A sorted copy of `sample`; `None` when it is empty.
+fn sorted<T: Copy>(
+    sample: &[T],
+    order: impl FnMut(&T, &T) -> std::cmp::Ordering,
+) -> Option<Vec<T>> {
+    if sample.is_empty() {
+        return None;
+    }
+    let mut s = sample.to_vec();
+    s.sort_by(order);
+    Some(s)
+}
+
+/// Median, lowest and highest of a measured sample (hyperfine style): the
+/// median is the middle value, or the mean of the two middle ones.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for an empty sample.
+    pub fn of(sample: &[f64]) -> Option<Self> {
+        let s = sorted(sample, f64::total_cmp)?;
+        let mid = s.len() / 2;
+        let median = if s.len() % 2 == 1 {
+            s[mid]
+        } else {
+            (s[mid - 1] + s[mid]) / 2.0
+        };
+        Some(Spread {
+            median,
+            min: s[0],
+            max: s[s.len() - 1],
+        })
+    }
+}
+
 /// Median, 90th percentile and worst of a sample (nearest rank).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Quantiles {
@@ -169,11 +210,7 @@ pub struct Quantiles {
 impl Quantiles {
     /// `None` for an empty sample.
     pub fn of(sample: &[u64]) -> Option<Self> {
-        if sample.is_empty() {
-            return None;
-        }
-        let mut s = sample.to_vec();
-        s.sort_unstable();
+        let s = sorted(sample, u64::cmp)?;
         let rank = |q: f64| {
             let r = (q * s.len() as f64).ceil() as usize;
             s[r.clamp(1, s.len()) - 1]
@@ -192,6 +229,14 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn spread_takes_the_middle_or_the_mean_of_the_two() {
+        let s = Spread::of(&[3.0, 1.0, 2.0, 10.0]).unwrap();
+        assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 10.0));
+        assert_eq!(Spread::of(&[5.0, -1.0, 4.0]).unwrap().median, 4.0);
+        assert_eq!(Spread::of(&[]), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use super::area::build;
 use super::{violation, Channel, Driver, Failure, ProgramKind, Status, NOW};
 use crate::css::{Cc, SenseId, StatusControl};
 use crate::oracle::{Class, Interruption, Outstanding};
+use crate::tod::us_to_tod;
 use crate::trace::{Event, EventKind};
 
 /// `checks=none`: what the driver must know to issue the same instructions
@@ -45,7 +46,7 @@ impl Tracker {
 const SSCH_RETRIES: u32 = 4;
 /// How long a start answered "busy" on an idle subchannel (a `host=vfio-ccw`
 /// deviation) waits before trying again: 100 µs.
-const BUSY_BACKOFF: u64 = 100 * 4096;
+const BUSY_BACKOFF: u64 = us_to_tod(100);
 
 impl<C: Channel + Status> Driver<C> {
     /// Whether an operation is outstanding.
@@ -213,7 +214,7 @@ impl<C: Channel + Status> Driver<C> {
     }
 
     pub(super) fn io_timeout(&self) -> u64 {
-        u64::from(self.config.io_timeout_ms) * 1000 * 4096
+        us_to_tod(u64::from(self.config.io_timeout_ms) * 1000)
     }
 
     /// The race window after a start: status that arrives within the
@@ -393,7 +394,7 @@ mod tests {
         assert_eq!(f.violation.class, Class::LostInterrupt);
         let waited = sim.tod() - before;
         assert!(
-            (5 * 1000 * 4096..6 * 1000 * 4096).contains(&waited),
+            (us_to_tod(5_000)..us_to_tod(6_000)).contains(&waited),
             "waited {waited}"
         );
     }

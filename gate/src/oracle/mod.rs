@@ -40,6 +40,7 @@
 
 use crate::cmdline::Host;
 use crate::css::{Cc, FunctionControl, Scsw, StatusControl};
+use crate::tod::tod_to_us;
 
 mod data;
 mod halt_clear;
@@ -713,8 +714,7 @@ impl Oracle {
 
     /// `lost-interrupt` `what`, naming the microseconds waited since `since`.
     fn lost(&self, what: &'static str, since: u64, tod: u64) -> Violation {
-        // TOD bit 51 is one microsecond: shift out the 12 bits below it.
-        let waited_us = u32::try_from(tod.saturating_sub(since) >> 12).unwrap_or(u32::MAX);
+        let waited_us = u32::try_from(tod_to_us(tod.saturating_sub(since))).unwrap_or(u32::MAX);
         violation(Class::LostInterrupt, what, self.intparm, waited_us)
     }
 
@@ -929,8 +929,7 @@ mod tests {
     #[test]
     fn lost_interrupt_when_wait_expires() {
         let mut o = started(P1);
-        // 4096 TOD units are one microsecond.
-        let v = o.expired(1000 + 4096 * 250).unwrap_err();
+        let v = o.expired(1000 + crate::tod::us_to_tod(250)).unwrap_err();
         assert_eq!(
             v,
             Violation::new(Class::LostInterrupt, "start-never-completed", P1, 250)
@@ -1207,7 +1206,7 @@ mod tests {
         assert_eq!(o.owed_expired(1250), Ok(()));
         o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
         assert_eq!(o.owed(), Some(Op::Clear));
-        let v = o.owed_expired(1200 + (7 << 12)).unwrap_err();
+        let v = o.owed_expired(1200 + crate::tod::us_to_tod(7)).unwrap_err();
         assert_eq!(
             (v.class, v.what, v.actual),
             (Class::LostInterrupt, "owed-clear-status-never-presented", 7)

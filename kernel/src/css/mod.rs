@@ -435,13 +435,8 @@ pub static SCRATCH: Mutex<insn::Scratch> = Mutex::new(insn::Scratch::new());
 pub mod measurement {
     use super::{insn, BLOCKS, SCRATCH};
     use crate::rt;
-    use gate::css::{Cc, Pmcw, PmcwChars, Schib};
+    use gate::css::{Cc, Pmcw, PmcwChars, Schib, SCHM_UPDATE};
     use gate::measure::Format;
-
-    /// SET CHANNEL MONITOR GR1 bit 62: measurement-block update.
-    const SCHM_UPDATE: u64 = 0x2;
-    /// PMCW measurement mode: measurement-block update enabled.
-    const MM_UPDATE: u16 = 0x0010;
 
     /// Turns measurement on for subchannel `sid`: SET CHANNEL MONITOR with
     /// measurement-block update (origin: the format-0 area), then MODIFY
@@ -463,7 +458,7 @@ pub mod measurement {
         if insn::stsch(sid, &mut s) != Cc::Zero {
             return Err("stsch-failed");
         }
-        s.pmcw.flags = (s.pmcw.flags & !Pmcw::MM_MASK) | MM_UPDATE;
+        s.pmcw.flags = (s.pmcw.flags & !Pmcw::MM_MASK) | Pmcw::MM_UPDATE;
         s.pmcw.mbi = 0;
         let mut fmt1 = s;
         fmt1.pmcw.chars |= PmcwChars::MBFC.bits();

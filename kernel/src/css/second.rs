@@ -22,6 +22,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use gate::cmdline::Cpus;
 use gate::css::{Cc, Irb, Orb};
 use gate::oracle::Interruption;
+use gate::ring::Ring;
 use gate::verdict::Outcome;
 use spin::Mutex;
 
@@ -85,29 +86,17 @@ static GATE: Mutex<()> = Mutex::new(());
 
 /// Status CPU 1 collected, oldest first: a ring of QUEUE entries.
 const QUEUE: usize = 16;
-struct Collected {
-    ring: [Option<Interruption>; QUEUE],
-    head: usize,
-    len: usize,
-}
-static COLLECTED: Mutex<Collected> = Mutex::new(Collected {
-    ring: [None; QUEUE],
-    head: 0,
-    len: 0,
-});
+static COLLECTED: Mutex<Ring<Interruption, QUEUE>> = Mutex::new(Ring::new());
 
 /// CPU 1's I/O interruption (taken only inside an opening, the gate
 /// held): collect the status and queue it for CPU 0.
 pub fn on_io_interruption(sid: u32, intparm: u32) {
     let irq = collect(sid, intparm);
     let mut q = COLLECTED.lock();
-    if q.len == QUEUE {
+    if q.push(irq).is_err() {
         drop(q);
         panic!("CPU 1 collected {QUEUE} interruptions CPU 0 never took");
     }
-    let tail = (q.head + q.len) % QUEUE;
-    q.ring[tail] = Some(irq);
-    q.len += 1;
     QUEUED.fetch_add(1, Ordering::AcqRel);
 }
 
@@ -120,14 +109,9 @@ pub fn take() -> Option<Interruption> {
         return None;
     }
     let mut q = COLLECTED.lock();
-    if q.len == 0 {
-        return None;
-    }
+    let irq = q.pop()?;
     QUEUED.fetch_sub(1, Ordering::AcqRel);
-    let head = q.head;
-    q.head = (head + 1) % QUEUE;
-    q.len -= 1;
-    q.ring[head].take()
+    Some(irq)
 }
 
 /// CPU 0 waits for status from CPU 1 until `deadline`.

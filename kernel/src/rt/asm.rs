@@ -53,7 +53,7 @@ _start:
     .section .parm,"aw",@progbits
     .globl  __parm_area
 __parm_area:
-    .fill   896, 1, 0
+    .fill   {parm_len}, 1, 0
 
     .text
     # The frame (see Frame) starts 160 bytes above %r15: GPRs, FPRs, PSW.
@@ -142,6 +142,7 @@ ccwgate_secondary_entry:
     secondary_start = sym super::smp::rust_secondary_start,
     frame = const FRAME_SIZE,
     stack = const STUB_STACK,
+    parm_len = const gate::cmdline::PARM_AREA_LEN,
     restart = sym super::interrupts::restart,
     external = sym super::interrupts::external,
     svc = sym super::interrupts::svc,
@@ -177,8 +178,8 @@ unsafe extern "C" {
     /// The 4 KiB just below the second CPU's stack (linker.ld): patterned
     /// before that CPU starts, so that an overflow shows.
     static mut __secondary_stack_guard: [u8; super::smp::GUARD_LEN];
-    /// The 896-byte area QEMU fills with the `-append` string.
-    static mut __parm_area: [u8; 896];
+    /// The area QEMU fills with the `-append` string.
+    static mut __parm_area: [u8; gate::cmdline::PARM_AREA_LEN];
 }
 
 /// The second CPU's prefix area, 8 KiB: written before that CPU starts,
@@ -194,7 +195,7 @@ pub fn secondary_stack_guard() -> *mut u8 {
     (&raw mut __secondary_stack_guard).cast::<u8>()
 }
 
-/// The 896-byte `-append` area, for volatile reads only (QEMU wrote it
+/// The [`gate::cmdline::PARM_AREA_LEN`]-byte `-append` area, for volatile reads only (QEMU wrote it
 /// behind the compiler's back).
 pub fn parm_area() -> *const u8 {
     (&raw const __parm_area).cast::<u8>()

@@ -8,7 +8,7 @@ use super::psw::PswMask;
 use core::arch::asm;
 use core::sync::atomic::{AtomicU32, Ordering};
 
-pub const TOD_PER_US: u64 = 4096;
+pub const TOD_PER_US: u64 = gate::tod::TOD_PER_US;
 
 pub const fn tod_to_us(tod: u64) -> u64 {
     tod / TOD_PER_US

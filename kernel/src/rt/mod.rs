@@ -63,6 +63,7 @@ pub mod psw;
 pub mod smp;
 
 pub use expect::expect_program_interruption;
+use gate::cmdline::PARM_AREA_LEN;
 pub use interrupts::{Fault, IoInterruption};
 pub use psw::Psw;
 
@@ -98,11 +99,11 @@ pub fn elapsed_us() -> u64 {
 
 /// The `-append` text area, copied out with volatile reads: QEMU wrote it
 /// behind the compiler's back, after the image was linked with zeroes there.
-pub fn command_line() -> [u8; 896] {
-    let mut out = [0u8; 896];
+pub fn command_line() -> [u8; PARM_AREA_LEN] {
+    let mut out = [0u8; PARM_AREA_LEN];
     let base = asm::parm_area();
     for (i, b) in out.iter_mut().enumerate() {
-        // SAFETY: i < 896, inside the always-mapped area defined in asm.
+        // SAFETY: i < PARM_AREA_LEN, inside the always-mapped area defined in asm.
         *b = unsafe { core::ptr::read_volatile(base.add(i)) };
     }
     out
