@@ -42,7 +42,7 @@ Host options:
   --smp N             number of CPUs (default 1)
   --cpus MODE         io-elsewhere (I/O interruptions taken on CPU 1) or both
                       (CPU 0 and CPU 1 both issue the instructions); implies
-                      --smp 2 at least (cpus= token, README "Two CPUs")
+                      --smp 2 at least (cpus= token, docs/design.md)
   --device SPEC       add a -device (repeatable), e.g. vfio-ccw,sysfsdev=...
   --vfio-ccw UUID[,devno=XXXX]
                       pass the mediated device UUID through (repeatable):

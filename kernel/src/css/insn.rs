@@ -4,7 +4,7 @@
 //!
 //! The wrappers are never inlined: each instruction then has exactly one
 //! site in the image, which keeps disassembly and gdb breakpoints (see
-//! README, "Debugging") simple, and costs one call per instruction.
+//! docs/design.md, "Debugging with gdb") simple, and costs one call per instruction.
 
 use core::arch::asm;
 use gate::css::{Cc, Irb, Orb, Schib};
