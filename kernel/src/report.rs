@@ -133,16 +133,16 @@ fn scenario_name() -> &'static str {
         .map_or("none", |s| s.name())
 }
 
-/// Collects the verdict line so that it reaches the console in one write.
-pub struct LineBuf {
-    buf: [u8; 1024],
+/// Text collected so that it reaches the console in one write.
+pub struct TextBuf<const N: usize> {
+    buf: [u8; N],
     len: usize,
 }
 
-impl LineBuf {
+impl<const N: usize> TextBuf<N> {
     const fn new() -> Self {
-        LineBuf {
-            buf: [0; 1024],
+        TextBuf {
+            buf: [0; N],
             len: 0,
         }
     }
@@ -152,10 +152,10 @@ impl LineBuf {
     }
 }
 
-impl Write for LineBuf {
+impl<const N: usize> Write for TextBuf<N> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
-        if end > self.buf.len() {
+        if end > N {
             return Err(fmt::Error);
         }
         self.buf[self.len..end].copy_from_slice(s.as_bytes());
@@ -163,36 +163,15 @@ impl Write for LineBuf {
         Ok(())
     }
 }
+
+/// One verdict, run or report line.
+pub type LineBuf = TextBuf<1024>;
 
 /// The last lines of the run, written at once ([`console::emergency_block`]).
 /// Only the one CPU that gets past `FINISHING` takes it.
-struct Block {
-    buf: [u8; crate::sclp::MAX_TEXT],
-    len: usize,
-}
+type Block = TextBuf<{ crate::sclp::MAX_TEXT }>;
 
-static BLOCK: spin::Mutex<Block> = spin::Mutex::new(Block {
-    buf: [0; crate::sclp::MAX_TEXT],
-    len: 0,
-});
-
-impl Block {
-    fn text(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
-    }
-}
-
-impl Write for Block {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        if end > self.buf.len() {
-            return Err(fmt::Error);
-        }
-        self.buf[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
+static BLOCK: spin::Mutex<Block> = spin::Mutex::new(Block::new());
 
 /// Prints the verdict without extra fields and stops.
 pub fn end(outcome: Outcome, reason: Option<&str>) -> ! {

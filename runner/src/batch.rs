@@ -353,18 +353,9 @@ pub fn run_batch(setup: &Setup, batch: &Batch, on_record: &mut dyn FnMut(&Record
 mod tests {
     use super::*;
     use crate::{campaign_jobs, SWEEPS};
-    use std::path::PathBuf;
 
     fn setup() -> Setup {
-        Setup {
-            workspace: PathBuf::from("."),
-            kernel: PathBuf::from("k"),
-            timeout_s: 1,
-            extra: vec![],
-            qemu_version: "q".into(),
-            kernel_version: "k".into(),
-            known: None,
-        }
+        crate::test_setup()
     }
 
     #[test]

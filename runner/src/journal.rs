@@ -170,18 +170,9 @@ pub fn remaining(jobs: Vec<Job>, done: &Results) -> Vec<Job> {
 mod tests {
     use super::*;
     use crate::{campaign_jobs, record, Setup, SWEEPS};
-    use std::path::PathBuf;
 
     fn setup() -> Setup {
-        Setup {
-            workspace: PathBuf::from("."),
-            kernel: PathBuf::from("k"),
-            timeout_s: 1,
-            extra: vec![],
-            qemu_version: "q".into(),
-            kernel_version: "k".into(),
-            known: None,
-        }
+        crate::test_setup()
     }
 
     const PASS: &str = "VERDICT: PASS scenario=ssch seed=1 iterations=10 elapsed_us=5\n";

@@ -638,20 +638,26 @@ pub fn compare(a: &Results, b: &Results, alpha: f64) -> (Comparison, String) {
     (c, line)
 }
 
+/// A setup for the crate's unit tests: nothing is run with it.
+#[cfg(test)]
+pub(crate) fn test_setup() -> Setup {
+    Setup {
+        workspace: PathBuf::from("."),
+        kernel: PathBuf::from("k"),
+        timeout_s: 1,
+        extra: vec![],
+        qemu_version: "QEMU emulator version 7.2.0".into(),
+        kernel_version: "ccwgate 0.1.0 (abc)".into(),
+        known: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn setup() -> Setup {
-        Setup {
-            workspace: PathBuf::from("."),
-            kernel: PathBuf::from("k"),
-            timeout_s: 1,
-            extra: vec![],
-            qemu_version: "QEMU emulator version 7.2.0".into(),
-            kernel_version: "ccwgate 0.1.0 (abc)".into(),
-            known: None,
-        }
+        test_setup()
     }
 
     fn job(seed: u64) -> Job {
