@@ -213,15 +213,15 @@ impl Env {
         (0..n).try_for_each(|_| self.start_and_collect())
     }
 
-    /// MSCH of `schib` (aligned, unguarded), retried while busy.
+    /// MSCH of `schib` (aligned, unguarded), retried while status is
+    /// pending or the subchannel busy ([`css::msch_retrying`]).
     fn modify(&mut self, schib: &Schib) -> Cc {
+        let sid = self.sid;
         let mut last = Cc::Two;
         for _ in 0..8 {
-            last = insn::msch(self.sid, schib);
-            match last {
-                Cc::One => self.settle(),
-                Cc::Two => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
-                _ => return last,
+            match css::msch_retrying(sid, schib, || self.settle()) {
+                Ok(cc) => return cc,
+                Err(cc) => last = cc,
             }
         }
         last

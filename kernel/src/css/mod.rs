@@ -136,6 +136,30 @@ pub fn find(devices: &Devices) -> Result<FoundSet, SetupError> {
 
 const ENABLE_ATTEMPTS: u32 = 8;
 
+/// One MODIFY SUBCHANNEL of `schib`, with the retry policy every caller
+/// shares: status pending (cc 1) is taken by `settle`, busy (cc 2) waited
+/// out for 100 µs, and either is `Err` for the caller to try again; cc 0
+/// and cc 3 are final (`Ok`).
+pub fn msch_retrying(sid: u32, schib: &Schib, settle: impl FnOnce()) -> Result<Cc, Cc> {
+    match insn::msch(sid, schib) {
+        Cc::One => {
+            settle();
+            Err(Cc::One)
+        }
+        Cc::Two => {
+            clock::spin_until(clock::tod() + clock::us_to_tod(100));
+            Err(Cc::Two)
+        }
+        cc => Ok(cc),
+    }
+}
+
+/// Takes (and drops) the status pending at `sid`.
+fn take_status(sid: u32) {
+    let mut irb = Irb::ZERO;
+    insn::tsch(sid, &mut irb);
+}
+
 /// Enables the subchannel with ccwgate's ISC and interruption parameter and
 /// unmasks that ISC in CR6. Status left pending from before is collected and
 /// dropped: it belongs to nobody the oracle knows.
@@ -156,16 +180,10 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
         schib.pmcw.intparm = ENABLE_INTPARM;
         schib.pmcw.set_isc(ISC);
         schib.pmcw.set_enabled(true);
-        last = insn::msch(sid, &schib);
-        match last {
-            Cc::Zero => {}
-            Cc::One => {
-                let mut irb = Irb::ZERO;
-                insn::tsch(sid, &mut irb);
-            }
-            Cc::Two => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
-            Cc::Three => return Err(SetupError::EnableFailed { sid, cc: 3 }),
-        }
+        last = match msch_retrying(sid, &schib, || take_status(sid)) {
+            Ok(Cc::Three) => return Err(SetupError::EnableFailed { sid, cc: 3 }),
+            Ok(cc) | Err(cc) => cc,
+        };
     }
     Err(match last {
         Cc::Zero => SetupError::NotEnabled { sid },
@@ -211,13 +229,8 @@ pub fn reset(sid: u32, timeout_ms: u32) -> Result<(), SetupError> {
             return drain(sid);
         }
         schib.pmcw.set_enabled(false);
-        match insn::msch(sid, &schib) {
-            Cc::Zero => {}
-            Cc::One => {
-                insn::tsch(sid, &mut irb);
-            }
-            Cc::Two => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
-            Cc::Three => return fail("gone"),
+        if msch_retrying(sid, &schib, || take_status(sid)) == Ok(Cc::Three) {
+            return fail("gone");
         }
     }
     fail("disable")
