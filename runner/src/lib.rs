@@ -253,6 +253,9 @@ pub struct Setup {
     pub kernel_version: String,
     /// Known open bugs (`--known`): their FAILs are held apart.
     pub known: Option<known::KnownBugs>,
+    /// The private copy `kernel` names when [`Setup::new`] made one; it is
+    /// removed when the last clone of the setup goes.
+    pub kernel_copy: Option<std::sync::Arc<tempfile::TempPath>>,
 }
 
 impl Setup {
@@ -276,6 +279,23 @@ impl Setup {
         if !kernel.is_file() {
             return Err(format!("no kernel at {}", kernel.display()));
         }
+        // Every run boots a private copy: a kernel rebuilt while a campaign
+        // or soak runs (cargo writes the same path) never reaches a boot
+        // half-written, and the runs all judge one kernel.
+        let copy = tempfile::Builder::new()
+            .prefix("ccwgate-kernel-")
+            .suffix(".elf")
+            .tempfile()
+            .map_err(|e| format!("cannot make a private copy of the kernel: {e}"))?
+            .into_temp_path();
+        std::fs::copy(&kernel, &copy).map_err(|e| {
+            format!(
+                "cannot copy {} to {}: {e}",
+                kernel.display(),
+                copy.display()
+            )
+        })?;
+        let kernel = copy.to_path_buf();
         let first_line = |cmd: &mut Command| {
             cmd.output()
                 .ok()
@@ -301,6 +321,7 @@ impl Setup {
             qemu_version,
             kernel_version,
             known: None,
+            kernel_copy: Some(std::sync::Arc::new(copy)),
         })
     }
 }
@@ -649,6 +670,7 @@ pub(crate) fn test_setup() -> Setup {
         qemu_version: "QEMU emulator version 7.2.0".into(),
         kernel_version: "ccwgate 0.1.0 (abc)".into(),
         known: None,
+        kernel_copy: None,
     }
 }
 
