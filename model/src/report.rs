@@ -899,6 +899,26 @@ fn plot_err<E: std::fmt::Debug>(e: E) -> String {
     format!("plotting: {e:?}")
 }
 
+/// The series' legend, in one style for every plot, at `at`.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 11))
+        .draw()
+        .map_err(plot_err)
+}
+
 /// Cumulative detections against iterations, one panel per scenario, one
 /// line per host.
 fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
@@ -965,14 +985,7 @@ fn detections_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                     });
             }
             if !cells.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::LowerRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.4))
-                    .label_font(("sans-serif", 11))
-                    .draw()
-                    .map_err(plot_err)?;
+                legend(&mut chart, SeriesLabelPosition::LowerRight)?;
             }
         }
         root.present().map_err(plot_err)?;
@@ -1065,14 +1078,7 @@ fn bands_plot(report: &Report, mode: &Mode) -> Result<Plot, String> {
                     });
             }
             if !cells.is_empty() {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK.mix(0.4))
-                    .label_font(("sans-serif", 11))
-                    .draw()
-                    .map_err(plot_err)?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight)?;
             }
         }
         root.present().map_err(plot_err)?;
