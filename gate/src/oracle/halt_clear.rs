@@ -1,5 +1,6 @@
 //! HALT and CLEAR SUBCHANNEL and the status of a halt or clear.
 
+use super::table::{St, Then};
 use super::{
     violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
     Violation,
@@ -235,67 +236,24 @@ impl Oracle {
         issued: u64,
         withdrew: bool,
     ) -> Result<Option<Completed>, Violation> {
-        let s = irq.scsw;
         self.check_intparm(irq, "clear-intparm")?;
-        // PoP ch. 14 CLEAR SUBCHANNEL: the function control is set to the
-        // clear function alone, and the status pending it withdrew is never
-        // presented; start or halt in this status is withdrawn status
-        // delivered anyway.
-        let fc = s.fc();
-        if fc != FunctionControl::CLEAR {
-            let what = if fc.contains(FunctionControl::START) {
-                "start-status-after-clear"
-            } else if fc.contains(FunctionControl::HALT) {
-                "halt-status-after-clear"
-            } else {
-                "no-function-during-clear"
-            };
-            let v = violation(
-                Class::WrongFunction,
-                what,
-                FunctionControl::CLEAR.bits(),
-                fc.bits(),
-            );
-            if fc == FunctionControl::START && withdrew {
-                // The guest's subchannel is idle now; the clear's own
-                // status is still to come.
-                self.deviate(Deviation::StartStatusAfterClear, v)?;
-                return Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod)));
-            }
-            return Err(v);
+        // PoP ch. 14 CLEAR SUBCHANNEL and ch. 15 Clear Function: the rest
+        // is the table's (function, activity, status).
+        let st = if withdrew {
+            St::ClearOfStart
+        } else {
+            St::ClearOfIdle
+        };
+        match self.judged(st, &irq.scsw, Program::new(0, 0))? {
+            Then::OwesItsOwn => Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod))),
+            _ => Ok(Some(self.complete(
+                Op::Clear,
+                self.intparm,
+                issued,
+                irq.tod,
+                false,
+            ))),
         }
-        // PoP ch. 15 Clear Function: the subchannel's activity is reset
-        // entirely before the clear completes.
-        let ac = s.ac();
-        if !ac.is_empty() {
-            let v = violation(Class::BadStatus, "activity-with-clear-status", 0, ac.bits());
-            // Status that was pending at CSCH, stored with the clear
-            // function QEMU set: clear pending still on, and status bits
-            // of the function it ended.
-            let earlier = StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::ALERT;
-            if ac == ActivityControl::CLEAR_PENDING && s.sc().intersects(earlier) {
-                self.deviate(Deviation::ClearPresentsPendingStatus, v)?;
-                return Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod)));
-            }
-            return Err(v);
-        }
-        // PoP ch. 15 Clear Function: the clear signal ends the device's
-        // part without status from it, and the channel reports none.
-        if s.device_status().bits() != 0 || s.subchannel_status().bits() != 0 {
-            return Err(violation(
-                Class::BadStatus,
-                "status-with-clear",
-                0,
-                s.words()[2] >> 16,
-            ));
-        }
-        Ok(Some(self.complete(
-            Op::Clear,
-            self.intparm,
-            issued,
-            irq.tod,
-            false,
-        )))
     }
 
     /// PoP ch. 16 CCW Address: with primary status for a start that was

@@ -622,6 +622,34 @@ impl Oracle {
         }
     }
 
+    /// Judges a status presented in the guest-visible state `st` through
+    /// the table ([`table::decide`]): the row's verdict, its violation built
+    /// from the row (class, `what`, and expected and actual as the row
+    /// [`table::Shows`]), a deviation counted or failed by the profile.
+    fn judged(
+        &mut self,
+        st: table::St,
+        s: &Scsw,
+        program: Program,
+    ) -> Result<table::Then, Violation> {
+        let Some(row) = table::decide(st, &table::Word::of(s, 0, program)) else {
+            // Every state's rows end with one that always holds (a test
+            // keeps it so).
+            return Err(violation(Class::BadStatus, "no-rule", 0, 0));
+        };
+        let (expected, actual) = row.shows.evidence(s, program);
+        match row.verdict {
+            table::Verdict::Pass(then) => Ok(then),
+            table::Verdict::Fail(class, what) | table::Verdict::Environment(class, what, _) => {
+                Err(violation(class, what, expected, actual))
+            }
+            table::Verdict::Deviation(d, class, then) => {
+                self.deviate(d, violation(class, d.name(), expected, actual))?;
+                Ok(then)
+            }
+        }
+    }
+
     /// Presentations still to come, each with its own interruption request:
     /// the outstanding operation's status and a status a deviation left
     /// owed.

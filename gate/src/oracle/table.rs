@@ -13,9 +13,9 @@
 //! drives the oracle through every state with every class of status word
 //! and requires its verdict to be the table's, in both profiles.
 
-use super::{Class, Deviation};
-use crate::css::StatusControl as Sc;
+use super::{Class, Deviation, Program};
 use crate::css::{ActivityControl as Ac, DeviceStatus as Ds, FunctionControl as Fc};
+use crate::css::{Scsw, StatusControl as Sc};
 
 /// A guest-visible operation state: what the guest has outstanding on the
 /// subchannel when a status is presented.
@@ -139,6 +139,80 @@ pub struct Word {
     pub cpa: Cpa,
 }
 
+impl Word {
+    /// The classes of a presented status word's fields, its CCW address
+    /// taken relative to `program`.
+    pub fn of(s: &Scsw, tsch_cc: u8, program: Program) -> Self {
+        let c = s.cpa();
+        let cpa = if c == program.end() {
+            Cpa::End
+        } else if program.ends_in(c) {
+            Cpa::Inside
+        } else if c == program.first_ccw {
+            Cpa::First
+        } else if c == 0 {
+            Cpa::Zero
+        } else {
+            Cpa::Outside
+        };
+        Self {
+            tsch_cc,
+            fc: s.fc().bits(),
+            ac: s.ac().bits(),
+            sc: s.sc().bits(),
+            ds: s.device_status().bits(),
+            cs: s.subchannel_status().bits(),
+            dcc: s.deferred_cc().as_u8(),
+            cpa,
+        }
+    }
+}
+
+/// What a row's violation reports as expected and actual.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shows {
+    /// This function control expected; the word's shown.
+    Fc(u32),
+    /// This activity control expected; the word's shown.
+    Ac(u32),
+    /// This status control expected; the word's shown.
+    Sc(u32),
+    /// None expected; the device status shown.
+    Ds,
+    /// None expected; the subchannel status shown.
+    Cs,
+    /// None expected; device and subchannel status shown (word 2's upper
+    /// half).
+    DsCs,
+    /// Zero expected; the deferred condition code shown.
+    Dcc,
+    /// The program's end expected; the CCW address shown.
+    Cpa,
+    /// These two values.
+    Fixed(u32, u32),
+    /// The row decides nothing in the guest yet: its code builds the
+    /// violation.
+    InCode,
+}
+
+impl Shows {
+    /// Expected and actual for a violation on `s` in a start of `program`.
+    pub fn evidence(self, s: &Scsw, program: Program) -> (u32, u32) {
+        match self {
+            Shows::Fc(e) => (e, s.fc().bits()),
+            Shows::Ac(e) => (e, s.ac().bits()),
+            Shows::Sc(e) => (e, s.sc().bits()),
+            Shows::Ds => (0, s.device_status().bits().into()),
+            Shows::Cs => (0, s.subchannel_status().bits().into()),
+            Shows::DsCs => (0, s.words()[2] >> 16),
+            Shows::Dcc => (0, s.deferred_cc().as_u8().into()),
+            Shows::Cpa => (program.end(), s.cpa()),
+            Shows::Fixed(e, a) => (e, a),
+            Shows::InCode => (0, 0),
+        }
+    }
+}
+
 /// A condition on a status word. Masks are the fields' bits in their
 /// SCSW positions (`css`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,6 +309,14 @@ pub struct Row {
     pub verdict: Verdict,
     /// The Principles of Operation rule (SA22-7832 chapter and section).
     pub pop: &'static str,
+    /// Expected and actual of its violation.
+    pub shows: Shows,
+}
+
+impl Row {
+    const fn shows(self, shows: Shows) -> Row {
+        Row { shows, ..self }
+    }
 }
 
 const ALL_STATES: States = States(0xff);
@@ -277,6 +359,7 @@ const fn row(states: States, when: &'static [Cond], verdict: Verdict, pop: &'sta
         when,
         verdict,
         pop,
+        shows: Shows::InCode,
     }
 }
 
@@ -635,25 +718,29 @@ const CLEAR_TABLE: &[Row] = &[
             Then::OwesItsOwn,
         ),
         "ch. 14 CLEAR SUBCHANNEL: the clear function alone is indicated; withdrawn status is never presented",
-    ),
+    )
+    .shows(Shows::Fc(C)),
     row(
         CLEAR,
         &[FcAny(S), FcIsNot(C)],
         Fail(Class::WrongFunction, "start-status-after-clear"),
         "ch. 14 CLEAR SUBCHANNEL: the clear function alone",
-    ),
+    )
+    .shows(Shows::Fc(C)),
     row(
         CLEAR,
         &[FcAny(H), FcIsNot(C)],
         Fail(Class::WrongFunction, "halt-status-after-clear"),
         "ch. 14 CLEAR SUBCHANNEL: the clear function alone",
-    ),
+    )
+    .shows(Shows::Fc(C)),
     row(
         CLEAR,
         &[FcIsNot(C)],
         Fail(Class::WrongFunction, "no-function-during-clear"),
         "ch. 14 CLEAR SUBCHANNEL: the clear function alone",
-    ),
+    )
+    .shows(Shows::Fc(C)),
     row(
         CLEAR,
         &[AcIs(CLEAR_PEND), ScAny(PRIM | SEC | ALERT)],
@@ -663,25 +750,29 @@ const CLEAR_TABLE: &[Row] = &[
             Then::OwesItsOwn,
         ),
         "ch. 15 Clear Function: pending status is withdrawn, activity reset",
-    ),
+    )
+    .shows(Shows::Ac(0)),
     row(
         CLEAR,
         &[AcAny(0xffff)],
         Fail(Class::BadStatus, "activity-with-clear-status"),
         "ch. 15 Clear Function: activity reset entirely",
-    ),
+    )
+    .shows(Shows::Ac(0)),
     row(
         CLEAR,
         &[DsAny(ANY_DS)],
         Fail(Class::BadStatus, "status-with-clear"),
         "ch. 15 Clear Function: no device status",
-    ),
+    )
+    .shows(Shows::DsCs),
     row(
         CLEAR,
         &[CsAny(ANY_CS)],
         Fail(Class::BadStatus, "status-with-clear"),
         "ch. 15 Clear Function: no subchannel status",
-    ),
+    )
+    .shows(Shows::DsCs),
     row(
         CLEAR,
         &[],
@@ -707,6 +798,25 @@ pub const PARTS: [&[Row]; 10] = [
 /// Every row, in the order rows are tried.
 pub fn rows() -> impl Iterator<Item = &'static Row> {
     PARTS.iter().flat_map(|p| p.iter())
+}
+
+/// The first row for `st` whose conditions `w` meets: a linear scan of
+/// the const parts, no allocation.
+pub fn decide(st: St, w: &Word) -> Option<&'static Row> {
+    let mut p = 0;
+    while p < PARTS.len() {
+        let part = PARTS[p];
+        let mut i = 0;
+        while i < part.len() {
+            let r = &part[i];
+            if r.states.contains(st) && r.when.iter().all(|c| c.holds(w)) {
+                return Some(r);
+            }
+            i += 1;
+        }
+        p += 1;
+    }
+    None
 }
 
 /// The first row for `st` whose conditions `w` meets, and its number in
@@ -924,6 +1034,24 @@ mod tests {
         // a defect.
         for (row, u) in rows().zip(&used) {
             assert!(*u > 0, "a row never decides: {row:?}");
+        }
+    }
+
+    #[test]
+    fn every_state_has_a_last_row_that_always_holds() {
+        for st in St::ALL {
+            let last = rows().filter(|r| r.states.contains(st)).last().unwrap();
+            assert!(last.when.is_empty(), "{st:?}: {last:?}");
+        }
+    }
+
+    #[test]
+    fn decide_finds_the_row_judge_finds() {
+        for st in St::ALL {
+            for w in words().iter().step_by(97) {
+                let a = judge(st, w).map(|(_, r)| r as *const Row);
+                assert_eq!(decide(st, w).map(|r| r as *const Row), a);
+            }
         }
     }
 
