@@ -5,7 +5,7 @@ use super::{
     violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
     Violation,
 };
-use crate::css::{ActivityControl, Cc, FunctionControl, Scsw, StatusControl};
+use crate::css::{Cc, FunctionControl};
 
 impl Oracle {
     /// CLEAR SUBCHANNEL was executed.
@@ -115,30 +115,28 @@ impl Oracle {
     ) -> Result<Option<Completed>, Violation> {
         let s = irq.scsw;
         self.check_intparm(irq, "halt-intparm")?;
-        let fc = s.fc();
-        if fc.contains(FunctionControl::CLEAR) {
-            return Err(violation(
-                Class::WrongFunction,
-                "clear-status-for-halt",
-                FunctionControl::HALT.bits(),
-                fc.bits(),
-            ));
-        }
-        // PoP ch. 16 Function Control: the start function can only be
-        // indicated alongside the halt if a start was outstanding.
-        if fc.contains(FunctionControl::START) && !with_start {
-            return Err(violation(
-                Class::WrongFunction,
-                "start-function-in-halt-of-idle",
-                FunctionControl::HALT.bits(),
-                fc.bits(),
-            ));
-        }
-        let sc = s.sc();
         if due == Due::Secondary {
             // Trailing device end after halt status that left the device
-            // active; the halt function may already be cleared (as for the
-            // start's secondary status above).
+            // active (no state of the table's): the halt function may
+            // already be cleared (as for a start's secondary status), but
+            // clear is never shown, nor start after a halt of nothing.
+            let fc = s.fc();
+            if fc.contains(FunctionControl::CLEAR) {
+                return Err(violation(
+                    Class::WrongFunction,
+                    "clear-status-for-halt",
+                    FunctionControl::HALT.bits(),
+                    fc.bits(),
+                ));
+            }
+            if fc.contains(FunctionControl::START) && !with_start {
+                return Err(violation(
+                    Class::WrongFunction,
+                    "start-function-in-halt-of-idle",
+                    FunctionControl::HALT.bits(),
+                    fc.bits(),
+                ));
+            }
             Self::check_secondary(&s)?;
             Self::check_clean_status(&s)?;
             return Ok(Some(self.complete(
@@ -149,85 +147,42 @@ impl Oracle {
                 false,
             )));
         }
-        // Decision on start-only status after HSCH cc 0: PoP ch. 14 HALT
-        // SUBCHANNEL sets cc 1 without doing anything if primary, secondary
-        // or alert status is pending, and with cc 0 it indicates the halt
-        // function, which stays indicated until TSCH clears the resulting
-        // status. Every status stored after the cc 0 therefore shows the
-        // halt function, even when the start's program finished before the
-        // halt signal reached the device (then the status is the start's
-        // ending status with start and halt both indicated). Status with the
-        // start function alone is a start status that should have made HSCH
-        // cc 1, or one the halt withdrew: not accepted.
-        if !fc.contains(FunctionControl::HALT) {
-            let v = violation(
-                Class::WrongFunction,
-                if fc.is_empty() {
-                    "no-function-during-halt"
-                } else {
-                    "start-status-after-halt"
-                },
-                FunctionControl::HALT.bits(),
-                fc.bits(),
-            );
-            if fc == FunctionControl::START && with_start {
-                // The guest's subchannel is idle now; the halt's own status
-                // is still to come.
-                self.deviate(Deviation::StartStatusAfterHalt, v)?;
-                return Ok(Some(self.complete_owing(Op::Halt, issued, irq.tod)));
+        // PoP ch. 14 HALT SUBCHANNEL and ch. 15 Halt Function: function,
+        // deferred cc, activity, status and the halted CCW address are the
+        // table's.
+        let st = if with_start {
+            St::HaltOfStart
+        } else {
+            St::HaltOfIdle
+        };
+        match self.judged(st, &s, program)? {
+            // The guest's subchannel is idle now; the halt's own status is
+            // still to come.
+            Then::OwesItsOwn => Ok(Some(self.complete_owing(Op::Halt, issued, irq.tod))),
+            then => {
+                // Deferred cc 1: the halt caught the start before the
+                // device accepted it.
+                if s.fc().contains(FunctionControl::START) && s.deferred_cc() == Cc::One {
+                    self.stats.starts_not_initiated += 1;
+                }
+                if then == Then::SecondaryDue {
+                    self.state = State::Halt {
+                        tod: issued,
+                        with_start,
+                        program,
+                        due: Due::Secondary,
+                    };
+                    return Ok(None);
+                }
+                Ok(Some(self.complete(
+                    Op::Halt,
+                    self.intparm,
+                    issued,
+                    irq.tod,
+                    false,
+                )))
             }
-            return Err(v);
         }
-        // Deferred cc 1: the halt caught the start before the device
-        // accepted it.
-        if fc.contains(FunctionControl::START) && Self::deferred_cc(&s, true)? == Cc::One {
-            self.stats.starts_not_initiated += 1;
-        }
-        if sc.contains(StatusControl::INTERMEDIATE) {
-            return Err(violation(
-                Class::BadStatus,
-                "intermediate-status",
-                0,
-                StatusControl::INTERMEDIATE.bits(),
-            ));
-        }
-        // PoP ch. 15 Halt Function: when the halt completes, halt pending
-        // and any start/resume pending and subchannel activity are over.
-        let ac = s.ac();
-        let extra = ac.difference(ActivityControl::DEVICE_ACTIVE);
-        if !extra.is_empty() {
-            return Err(violation(
-                Class::BadStatus,
-                "activity-with-halt-status",
-                ActivityControl::DEVICE_ACTIVE.bits(),
-                ac.bits(),
-            ));
-        }
-        // PoP ch. 15 Halt Function / ch. 16 Device and Subchannel Status:
-        // halting ends the program without making an error of it. The
-        // device's own unit check or busy stays the device's (an ERROR, not
-        // the host's); unit exception and any subchannel status are no
-        // ending of NOP or SENSE ID, halted or not.
-        Self::check_clean_status(&s)?;
-        if with_start {
-            Self::check_halted_ccw_address(&s, program)?;
-        }
-        if ac.contains(ActivityControl::DEVICE_ACTIVE) && !sc.contains(StatusControl::SECONDARY) {
-            self.state = State::Halt {
-                tod: issued,
-                with_start,
-                program,
-                due: Due::Secondary,
-            };
-            return Ok(None);
-        }
-        Ok(Some(self.complete(
-            Op::Halt,
-            self.intparm,
-            issued,
-            irq.tod,
-            false,
-        )))
     }
 
     pub(super) fn on_clear(
@@ -254,27 +209,6 @@ impl Oracle {
                 false,
             ))),
         }
-    }
-
-    /// PoP ch. 16 CCW Address: with primary status for a start that was
-    /// initiated (deferred cc 0), the CCW address designates the CCW after
-    /// the last one executed, or the first CCW when the halt came before
-    /// any ended. Either lies in the halted program; zero means the field
-    /// was not stored (a start halted while pending).
-    fn check_halted_ccw_address(s: &Scsw, program: Program) -> Result<(), Violation> {
-        let meaningful = s.fc().contains(FunctionControl::START)
-            && s.sc().contains(StatusControl::PRIMARY)
-            && s.deferred_cc() == Cc::Zero
-            && s.cpa() != 0;
-        if meaningful && s.cpa() != program.first_ccw && !program.ends_in(s.cpa()) {
-            return Err(violation(
-                Class::CcwAddress,
-                "halted-ccw-address-outside-program",
-                program.end(),
-                s.cpa(),
-            ));
-        }
-        Ok(())
     }
 
     /// Ends a halt or clear for the guest on status a deviation put in

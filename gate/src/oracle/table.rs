@@ -517,11 +517,11 @@ pub const START_TABLE: &[Row] = &[
 const fn clean_rows(states: States) -> [Row; 5] {
     let e = ENDING_ERRORS;
     [
-        row(states, e[0].0, e[0].1, e[0].2),
-        row(states, e[1].0, e[1].1, e[1].2),
-        row(states, e[2].0, e[2].1, e[2].2),
-        row(states, e[3].0, e[3].1, e[3].2),
-        row(states, e[4].0, e[4].1, e[4].2),
+        row(states, e[0].0, e[0].1, e[0].2).shows(Shows::Ds),
+        row(states, e[1].0, e[1].1, e[1].2).shows(Shows::Ds),
+        row(states, e[2].0, e[2].1, e[2].2).shows(Shows::Ds),
+        row(states, e[3].0, e[3].1, e[3].2).shows(Shows::Ds),
+        row(states, e[4].0, e[4].1, e[4].2).shows(Shows::Cs),
     ]
 }
 
@@ -642,13 +642,15 @@ const HALT_HEAD: &[Row] = &[
         &[FcAny(C)],
         Fail(Class::WrongFunction, "clear-status-for-halt"),
         "ch. 16 Function Control: clear only after CSCH",
-    ),
+    )
+    .shows(Shows::Fc(H)),
     row(
         sts(&[St::HaltOfIdle]),
         &[FcAny(S)],
         Fail(Class::WrongFunction, "start-function-in-halt-of-idle"),
         "ch. 16 Function Control: no start was outstanding",
-    ),
+    )
+    .shows(Shows::Fc(H)),
     row(
         sts(&[St::HaltOfStart]),
         &[FcIs(S)],
@@ -658,31 +660,36 @@ const HALT_HEAD: &[Row] = &[
             Then::OwesItsOwn,
         ),
         "ch. 14 HALT SUBCHANNEL: cc 0 indicates the halt function until its status is taken",
-    ),
+    )
+    .shows(Shows::Fc(H)),
     row(
         HALT,
         &[FcIs(0)],
         Fail(Class::WrongFunction, "no-function-during-halt"),
         "ch. 14 HALT SUBCHANNEL: cc 0 indicates the halt function",
-    ),
+    )
+    .shows(Shows::Fc(H)),
     row(
         sts(&[St::HaltOfStart]),
         &[FcAny(S), Dcc(DCC_ABOVE_1)],
         Fail(Class::CcAnomaly, "deferred-cc"),
         "ch. 16 Deferred Condition Code: 2 unused in command mode, 3 no path",
-    ),
+    )
+    .shows(Shows::Dcc),
     row(
         HALT,
         &[ScAny(INTER)],
         Fail(Class::BadStatus, "intermediate-status"),
         "ch. 16 Intermediate Status: never requested",
-    ),
+    )
+    .shows(Shows::Fixed(0, INTER)),
     row(
         HALT,
         &[AcBeyond(DEVACT)],
         Fail(Class::BadStatus, "activity-with-halt-status"),
         "ch. 15 Halt Function: halt, start and subchannel activity are over",
-    ),
+    )
+    .shows(Shows::Ac(DEVACT)),
 ];
 
 const HALT_ENDING: [Row; 5] = clean_rows(HALT);
@@ -693,7 +700,8 @@ const HALT_TAIL: &[Row] = &[
         &[FcAny(S), ScAny(PRIM), Dcc(0b0001), Cpa(HALTED_OUTSIDE)],
         Fail(Class::CcwAddress, "halted-ccw-address-outside-program"),
         "ch. 16 CCW Address: where the halted program stopped, inside it",
-    ),
+    )
+    .shows(Shows::Cpa),
     row(
         HALT,
         &[AcAny(DEVACT), ScLacks(SEC)],
