@@ -1,7 +1,10 @@
 //! Status-word checks shared by start, halt and clear, and status collected
 //! while nothing is outstanding.
 
-use super::{violation, Claim, Class, Completed, Deviation, Interruption, Op, Oracle, Violation};
+use super::table::{St, Then};
+use super::{
+    violation, Claim, Class, Completed, Deviation, Interruption, Op, Oracle, Program, Violation,
+};
 use crate::css::{Cc, DeviceStatus, Scsw, StatusControl};
 
 /// Device-status bits that mean an operation did not end normally (a
@@ -24,51 +27,41 @@ impl Oracle {
                 return Ok(None);
             }
         }
-        if fc.is_empty() {
-            // PoP ch. 16 Status Control, alert status: a device may present
-            // status on its own (e.g. attention) while no function is in
-            // progress; it appears as alert status alone with no function
-            // indicated. Its interruption parameter is still the
-            // subchannel's current one (PoP ch. 16 interruption code).
-            if s.sc() == StatusControl::ALERT | StatusControl::PENDING {
-                if irq.intparm != self.intparm {
-                    let v = violation(
-                        Class::IntparmMismatch,
-                        "unsolicited-intparm",
-                        self.intparm,
-                        irq.intparm,
-                    );
-                    if self.refused_intparm != Some(irq.intparm) {
-                        return Err(v);
-                    }
-                    // The status that made the host refuse the start,
-                    // presented with the refused start's parameter.
-                    self.deviate(Deviation::IntparmOfRefusedStart, v)?;
-                }
-                self.stats.unsolicited += 1;
-                self.claim = Claim::None;
-                return Ok(None);
-            }
-            return Err(violation(
-                Class::SpuriousInterrupt,
-                "status-while-idle",
-                0,
-                s.words()[0],
-            ));
-        }
         // PoP ch. 14 TEST SUBCHANNEL: collecting final status clears the
         // function control, so a function's status is presented once. Seen
         // again, with an interruption parameter of an operation already
         // completed, it is a replay.
-        if let Some(v) = self.duplicate(irq, true) {
-            return Err(v);
+        if !fc.is_empty() {
+            if let Some(v) = self.duplicate(irq, true) {
+                return Err(v);
+            }
         }
-        Err(violation(
-            Class::SpuriousInterrupt,
-            "status-while-idle",
-            0,
-            s.words()[0],
-        ))
+        // PoP ch. 16 Status Control, alert status: a device may present
+        // status on its own (e.g. attention) while no function is in
+        // progress; it appears as alert status alone with no function
+        // indicated. Anything else is the table's FAIL. (A presented word
+        // has the same rows in both idle states.)
+        let then = self.judged(St::Idle, &s, Program::new(0, 0))?;
+        debug_assert_eq!(then, Then::Unsolicited);
+        // Its interruption parameter is still the subchannel's current
+        // one (PoP ch. 16 interruption code).
+        if irq.intparm != self.intparm {
+            let v = violation(
+                Class::IntparmMismatch,
+                "unsolicited-intparm",
+                self.intparm,
+                irq.intparm,
+            );
+            if self.refused_intparm != Some(irq.intparm) {
+                return Err(v);
+            }
+            // The status that made the host refuse the start, presented
+            // with the refused start's parameter.
+            self.deviate(Deviation::IntparmOfRefusedStart, v)?;
+        }
+        self.stats.unsolicited += 1;
+        self.claim = Claim::None;
+        Ok(None)
     }
 
     // ---- shared checks ----

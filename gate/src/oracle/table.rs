@@ -188,6 +188,11 @@ pub enum Shows {
     Dcc,
     /// The program's end expected; the CCW address shown.
     Cpa,
+    /// Channel end with primary status and device end with secondary
+    /// status expected; the device status shown.
+    Needed,
+    /// Nothing expected; the SCSW's first word shown.
+    Word0,
     /// These two values.
     Fixed(u32, u32),
     /// The row decides nothing in the guest yet: its code builds the
@@ -207,6 +212,17 @@ impl Shows {
             Shows::DsCs => (0, s.words()[2] >> 16),
             Shows::Dcc => (0, s.deferred_cc().as_u8().into()),
             Shows::Cpa => (program.end(), s.cpa()),
+            Shows::Needed => {
+                let mut needed = 0;
+                if s.sc().contains(Sc::PRIMARY) {
+                    needed |= CE;
+                }
+                if s.sc().contains(Sc::SECONDARY) {
+                    needed |= DE;
+                }
+                (needed.into(), s.device_status().bits().into())
+            }
+            Shows::Word0 => (0, s.words()[0]),
             Shows::Fixed(e, a) => (e, a),
             Shows::InCode => (0, 0),
         }
@@ -439,7 +455,8 @@ pub const TABLE: &[Row] = &[
         &[],
         Fail(Class::SpuriousInterrupt, "status-while-idle"),
         "ch. 16 Function Control: no function was started",
-    ),
+    )
+    .shows(Shows::Word0),
     // ---- start ----
     row(
         START,
