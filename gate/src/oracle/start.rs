@@ -1,10 +1,11 @@
 //! START SUBCHANNEL and the status of a start.
 
+use super::table::{St, Then};
 use super::{
     violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
     Violation,
 };
-use crate::css::{ActivityControl, Cc, DeviceStatus, FunctionControl, Scsw, StatusControl};
+use crate::css::{Cc, FunctionControl};
 
 impl Oracle {
     /// START SUBCHANNEL was executed with `intparm` in the ORB.
@@ -116,244 +117,60 @@ impl Oracle {
                 fc.bits(),
             ));
         }
-        if fc.contains(FunctionControl::CLEAR) {
-            return Err(violation(
-                Class::WrongFunction,
-                "clear-status-for-start",
-                FunctionControl::START.bits(),
-                fc.bits(),
-            ));
-        }
-        if fc.contains(FunctionControl::HALT) {
-            return Err(violation(
-                Class::WrongFunction,
-                "halt-status-for-start",
-                FunctionControl::START.bits(),
-                fc.bits(),
-            ));
-        }
-        if due == Due::Secondary {
-            return self.start_secondary(irq, start_intparm, issued);
-        }
-        // PoP ch. 14 START SUBCHANNEL / ch. 16 Function Control: accepting
-        // SSCH (cc 0) indicates the start function, and only TSCH clearing
-        // the start's non-intermediate status resets it. Status pending
-        // before the SSCH would have made it cc 1. So every status stored
-        // while this start is outstanding shows the start function; status
-        // with no function (looks unsolicited) cannot belong here.
-        if fc.is_empty() {
-            let v = violation(
-                Class::WrongFunction,
-                "no-function-during-start",
-                FunctionControl::START.bits(),
-                0,
-            );
-            // Unsolicited alert status the relay copied whole over the
-            // guest's subchannel while the start is outstanding.
-            if s.sc() == StatusControl::ALERT | StatusControl::PENDING {
-                self.deviate(Deviation::UnsolicitedStatusOverStart, v)?;
-                // It came with its own interruption request; the start's
-                // is still queued and its status still due.
+        // PoP ch. 14 START SUBCHANNEL and ch. 16 (function, activity and
+        // status control, deferred cc, device and subchannel status, CCW
+        // address): the table's. Collecting the primary status cleared the
+        // start function, so a separate secondary status may show it or no
+        // function at all.
+        let st = if due == Due::Secondary {
+            St::SecondaryDue
+        } else {
+            St::Start
+        };
+        match self.judged(st, &s, program)? {
+            // Unsolicited status the relay copied whole over the start: it
+            // came with its own interruption request; the start's is still
+            // queued and its status still due.
+            Then::StillOutstanding => {
                 self.requested();
-                return Ok(None);
+                Ok(None)
             }
-            return Err(v);
-        }
-        // PoP ch. 16 Deferred Condition Code: 1 means the device presented
-        // status when the start was to be initiated and the start was not
-        // performed; 3 means no path to the device was operational; 2 is
-        // not used for command-mode starts.
-        Self::deferred_cc(&s, true)?;
-        let sc = s.sc();
-        // PoP ch. 16 Intermediate Status: only PCI, suspension or
-        // initial-status interruption produce it, and the guest requests
-        // none of them.
-        if sc.contains(StatusControl::INTERMEDIATE) {
-            return Err(violation(
-                Class::BadStatus,
-                "intermediate-status",
-                0,
-                StatusControl::INTERMEDIATE.bits(),
-            ));
-        }
-        // PoP ch. 16 Deferred Condition Code 1 and ch. 14 TEST SUBCHANNEL
-        // (conditions cleared): alert status without primary status ends the
-        // start function when TSCH collects it; the program never ran.
-        if sc == StatusControl::ALERT | StatusControl::PENDING && s.deferred_cc() == Cc::Zero {
-            // Alert status alone ends a start before it began only with
-            // deferred condition code 1; with 0 the start was initiated
-            // and its end is primary status.
-            return Err(violation(
-                Class::BadStatus,
-                "alert-status-without-deferred-cc",
-                StatusControl::PRIMARY.bits(),
-                sc.bits(),
-            ));
-        }
-        if s.deferred_cc() == Cc::One {
-            self.stats.starts_not_initiated += 1;
-            return Ok(Some(self.complete(
-                Op::Start,
-                start_intparm,
-                issued,
-                irq.tod,
-                true,
-            )));
-        }
-        // PoP ch. 16 Secondary Status: the device end of an operation whose
-        // channel end has not been reported cannot come first.
-        if !sc.contains(StatusControl::PRIMARY) {
-            return Err(violation(
-                Class::BadStatus,
-                "no-primary-status",
-                StatusControl::PRIMARY.bits(),
-                sc.bits(),
-            ));
-        }
-        // PoP ch. 16 Activity Control: with primary status the subchannel
-        // has finished its part, so start pending, resume pending and
-        // subchannel active are reset, and no halt/clear/suspend was asked
-        // for. Only device active may remain (device end still to come).
-        let ac = s.ac();
-        let extra = ac.difference(ActivityControl::DEVICE_ACTIVE);
-        if !extra.is_empty() {
-            return Err(violation(
-                Class::BadStatus,
-                "activity-with-primary-status",
-                ActivityControl::DEVICE_ACTIVE.bits(),
-                ac.bits(),
-            ));
-        }
-        Self::check_clean_status(&s)?;
-        Self::check_solicited_ending(&s)?;
-        // PoP ch. 16 CCW Address: at primary status it designates the CCW
-        // after the last one executed. vfio-ccw translates it back from its
-        // shadow copy of the program; a wrong translation lies outside the
-        // program, and a chain cut short (a CCW lost or a chaining flag
-        // dropped on the way) ends before its last CCW. Our programs end
-        // cleanly only after their last CCW.
-        if !program.ends_in(s.cpa()) {
-            return Err(violation(
-                Class::CcwAddress,
-                "ccw-address-outside-program",
-                program.end(),
-                s.cpa(),
-            ));
-        }
-        if s.cpa() != program.end() {
-            return Err(violation(
-                Class::CcwAddress,
-                "chain-ended-early",
-                program.end(),
-                s.cpa(),
-            ));
-        }
-        if sc.contains(StatusControl::SECONDARY) {
-            // PoP ch. 16 Device Active: reset once the device end is
-            // accepted, and secondary status is that device end.
-            if ac.contains(ActivityControl::DEVICE_ACTIVE) {
-                return Err(violation(
-                    Class::BadStatus,
-                    "device-active-with-secondary-status",
-                    0,
-                    ac.bits(),
-                ));
+            // Deferred cc 1: the start was not performed.
+            Then::NotInitiated => {
+                self.stats.starts_not_initiated += 1;
+                Ok(Some(self.complete(
+                    Op::Start,
+                    start_intparm,
+                    issued,
+                    irq.tod,
+                    true,
+                )))
             }
-            return Ok(Some(self.complete(
-                Op::Start,
-                start_intparm,
-                issued,
-                irq.tod,
-                false,
-            )));
-        }
-        if ac.contains(ActivityControl::DEVICE_ACTIVE) {
             // Channel end without device end: the device end follows as
             // secondary status of its own, with an interruption of its own.
-            self.requested();
-            self.state = State::Start {
-                intparm: start_intparm,
-                program,
-                tod: issued,
-                due: Due::Secondary,
-            };
-            return Ok(None);
+            Then::SecondaryDue => {
+                self.requested();
+                self.state = State::Start {
+                    intparm: start_intparm,
+                    program,
+                    tod: issued,
+                    due: Due::Secondary,
+                };
+                Ok(None)
+            }
+            _ => {
+                if due == Due::Secondary {
+                    self.stats.starts_two_part += 1;
+                }
+                Ok(Some(self.complete(
+                    Op::Start,
+                    start_intparm,
+                    issued,
+                    irq.tod,
+                    false,
+                )))
+            }
         }
-        // PoP ch. 16 Device Active and Secondary Status: primary status
-        // without secondary status leaves the subchannel device active, the
-        // device end still to come. Neither is a start that ended half-way:
-        // the device end would have nowhere to go.
-        Err(violation(
-            Class::BadStatus,
-            "start-ended-without-device-end",
-            (StatusControl::PRIMARY | StatusControl::SECONDARY | StatusControl::PENDING).bits(),
-            sc.bits(),
-        ))
-    }
-
-    /// The separate secondary status of a start whose primary status was
-    /// collected with the subchannel still device active.
-    fn start_secondary(
-        &mut self,
-        irq: &Interruption,
-        start_intparm: u32,
-        issued: u64,
-    ) -> Result<Option<Completed>, Violation> {
-        let s = irq.scsw;
-        // PoP ch. 14 TEST SUBCHANNEL (conditions cleared): collecting the
-        // primary status cleared the start function, so this status may
-        // show it or no function at all; halt/clear were rejected above.
-        if s.fc().contains(FunctionControl::START) {
-            Self::deferred_cc(&s, false)?;
-        }
-        Self::check_secondary(&s)?;
-        Self::check_clean_status(&s)?;
-        Self::check_solicited_ending(&s)?;
-        self.stats.starts_two_part += 1;
-        Ok(Some(self.complete(
-            Op::Start,
-            start_intparm,
-            issued,
-            irq.tod,
-            false,
-        )))
-    }
-
-    /// PoP ch. 16 Device Status: a start that ran to its end presents
-    /// channel end with its primary status and device end with its
-    /// secondary status; attention, status modifier and control-unit end
-    /// belong to no ending of NOP or SENSE ID (the device presents them on
-    /// its own, or for commands we never issue).
-    fn check_solicited_ending(s: &Scsw) -> Result<(), Violation> {
-        let ds = s.device_status();
-        let sc = s.sc();
-        let mut needed = DeviceStatus::empty();
-        if sc.contains(StatusControl::PRIMARY) {
-            needed |= DeviceStatus::CHANNEL_END;
-        }
-        if sc.contains(StatusControl::SECONDARY) {
-            needed |= DeviceStatus::DEVICE_END;
-        }
-        if !ds.contains(needed) {
-            return Err(violation(
-                Class::BadStatus,
-                "ending-without-channel-or-device-end",
-                needed.bits().into(),
-                ds.bits().into(),
-            ));
-        }
-        let foreign = DeviceStatus::ATTENTION
-            | DeviceStatus::STATUS_MODIFIER
-            | DeviceStatus::CONTROL_UNIT_END;
-        if ds.intersects(foreign) {
-            return Err(violation(
-                Class::BadStatus,
-                "unsolicited-bits-in-completion",
-                0,
-                ds.bits().into(),
-            ));
-        }
-        Ok(())
     }
 }
 

@@ -5,7 +5,7 @@ use super::table::{St, Then};
 use super::{
     violation, Claim, Class, Completed, Deviation, Interruption, Op, Oracle, Program, Violation,
 };
-use crate::css::{Cc, DeviceStatus, Scsw, StatusControl};
+use crate::css::{DeviceStatus, Scsw, StatusControl};
 
 /// Device-status bits that mean an operation did not end normally (a
 /// start, or a halt of an idle subchannel). Our programs (NOP, SENSE ID)
@@ -114,26 +114,8 @@ impl Oracle {
             })
     }
 
-    /// The deferred condition code of status for a start: 0, or 1 where
-    /// `one_allowed` (PoP ch. 16 Deferred Condition Code: 1 means the
-    /// device presented status when the start was to be initiated and it
-    /// was not performed; 3 means no path was operational; 2 is not used
-    /// for command-mode starts). Anything else is `deferred-cc`.
-    pub(super) fn deferred_cc(s: &Scsw, one_allowed: bool) -> Result<Cc, Violation> {
-        match s.deferred_cc() {
-            Cc::Zero => Ok(Cc::Zero),
-            Cc::One if one_allowed => Ok(Cc::One),
-            other => Err(violation(
-                Class::CcAnomaly,
-                "deferred-cc",
-                0,
-                other.as_u8().into(),
-            )),
-        }
-    }
-
-    /// Secondary status alone: PoP ch. 16 Secondary Status and Activity
-    /// Control. It carries the device end, so device active is reset and
+    /// Secondary status alone (a halt's trailing device end; a start's is
+    /// the table's): PoP ch. 16 Secondary Status and Activity Control. It carries the device end, so device active is reset and
     /// no other activity remains.
     pub(super) fn check_secondary(s: &Scsw) -> Result<(), Violation> {
         let sc = s.sc();

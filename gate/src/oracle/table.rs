@@ -463,13 +463,15 @@ pub const TABLE: &[Row] = &[
         &[FcAny(C)],
         Fail(Class::WrongFunction, "clear-status-for-start"),
         "ch. 16 Function Control: clear only after CSCH",
-    ),
+    )
+    .shows(Shows::Fc(S)),
     row(
         START,
         &[FcAny(H)],
         Fail(Class::WrongFunction, "halt-status-for-start"),
         "ch. 16 Function Control: halt only after HSCH",
-    ),
+    )
+    .shows(Shows::Fc(S)),
 ];
 
 /// The rows after the function checks of a start still due its first
@@ -484,31 +486,36 @@ pub const START_TABLE: &[Row] = &[
             Then::StillOutstanding,
         ),
         "ch. 16 Function Control: the start function stays indicated until its status is taken; unsolicited status during a start pending ends it with deferred cc 1",
-    ),
+    )
+    .shows(Shows::Fc(S)),
     row(
         sts(&[St::Start]),
         &[FcIs(0)],
         Fail(Class::WrongFunction, "no-function-during-start"),
         "ch. 14 START SUBCHANNEL cc 0 indicates the start function",
-    ),
+    )
+    .shows(Shows::Fc(S)),
     row(
         sts(&[St::Start]),
         &[Dcc(DCC_ABOVE_1)],
         Fail(Class::CcAnomaly, "deferred-cc"),
         "ch. 16 Deferred Condition Code: 2 unused in command mode, 3 no path",
-    ),
+    )
+    .shows(Shows::Dcc),
     row(
         sts(&[St::Start]),
         &[ScAny(INTER)],
         Fail(Class::BadStatus, "intermediate-status"),
         "ch. 16 Intermediate Status: only PCI, suspension or initial status, never requested",
-    ),
+    )
+    .shows(Shows::Fixed(0, INTER)),
     row(
         sts(&[St::Start]),
         &[ScIs(ALERT | PEND), Dcc(0b0001)],
         Fail(Class::BadStatus, "alert-status-without-deferred-cc"),
         "ch. 16 Deferred Condition Code 1: alert status alone ends a start only before it began",
-    ),
+    )
+    .shows(Shows::Sc(PRIM)),
     row(
         sts(&[St::Start]),
         &[Dcc(0b0010)],
@@ -520,13 +527,15 @@ pub const START_TABLE: &[Row] = &[
         &[ScLacks(PRIM)],
         Fail(Class::BadStatus, "no-primary-status"),
         "ch. 16 Secondary Status: the device end cannot precede the channel end",
-    ),
+    )
+    .shows(Shows::Sc(PRIM)),
     row(
         sts(&[St::Start]),
         &[AcBeyond(DEVACT)],
         Fail(Class::BadStatus, "activity-with-primary-status"),
         "ch. 16 Activity Control: with primary status only device active remains",
-    ),
+    )
+    .shows(Shows::Ac(DEVACT)),
 ];
 
 /// Device and subchannel status that no clean ending of NOP or SENSE ID
@@ -557,13 +566,15 @@ const fn ending_rows(states: States) -> [Row; 7] {
             &[ScAny(PRIM), DsLacks(CE)],
             Fail(Class::BadStatus, "ending-without-channel-or-device-end"),
             "ch. 16 Device Status: primary status carries channel end",
-        ),
+        )
+        .shows(Shows::Needed),
         row(
             states,
             &[ScAny(SEC), DsLacks(DE)],
             Fail(Class::BadStatus, "ending-without-channel-or-device-end"),
             "ch. 16 Device Status: secondary status carries device end",
-        ),
+        )
+        .shows(Shows::Needed),
     ]
 }
 
@@ -580,25 +591,29 @@ const START_TAIL: &[Row] = &[
         &[DsAny(FOREIGN)],
         Fail(Class::BadStatus, "unsolicited-bits-in-completion"),
         "ch. 16 Device Status: attention, status modifier, control-unit end end no NOP or SENSE ID",
-    ),
+    )
+    .shows(Shows::Ds),
     row(
         sts(&[St::Start]),
         &[Cpa(NOT_ENDS_IN)],
         Fail(Class::CcwAddress, "ccw-address-outside-program"),
         "ch. 16 CCW Address: 8 past the last CCW executed",
-    ),
+    )
+    .shows(Shows::Cpa),
     row(
         sts(&[St::Start]),
         &[Cpa(NOT_END)],
         Fail(Class::CcwAddress, "chain-ended-early"),
         "ch. 16 CCW Address: a clean ending runs the whole chain",
-    ),
+    )
+    .shows(Shows::Cpa),
     row(
         sts(&[St::Start]),
         &[ScAny(SEC), AcAny(DEVACT)],
         Fail(Class::BadStatus, "device-active-with-secondary-status"),
         "ch. 16 Device Active: reset when the device end is accepted",
-    ),
+    )
+    .shows(Shows::Ac(0)),
     row(
         sts(&[St::Start]),
         &[ScAny(SEC)],
@@ -616,7 +631,8 @@ const START_TAIL: &[Row] = &[
         &[],
         Fail(Class::BadStatus, "start-ended-without-device-end"),
         "ch. 16 Device Active and Secondary Status: primary status alone leaves the device active",
-    ),
+    )
+    .shows(Shows::Sc(PRIM | SEC | PEND)),
     row(
         sts(&[St::SecondaryDue]),
         &[],
@@ -632,25 +648,29 @@ const SECONDARY_HEAD: &[Row] = &[
         &[FcAny(S), Dcc(DCC_ABOVE_0)],
         Fail(Class::CcAnomaly, "deferred-cc"),
         "ch. 16 Deferred Condition Code: the start was initiated",
-    ),
+    )
+    .shows(Shows::Dcc),
     row(
         sts(&[St::SecondaryDue]),
         &[ScLacks(SEC)],
         Fail(Class::BadStatus, "expected-secondary-status"),
         "ch. 16 Secondary Status: the device end is secondary status",
-    ),
+    )
+    .shows(Shows::Sc(SEC | PEND)),
     row(
         sts(&[St::SecondaryDue]),
         &[ScAny(PRIM | INTER)],
         Fail(Class::BadStatus, "expected-secondary-status"),
         "ch. 16 Primary Status: presented once, taken already",
-    ),
+    )
+    .shows(Shows::Sc(SEC | PEND)),
     row(
         sts(&[St::SecondaryDue]),
         &[AcAny(0xffff)],
         Fail(Class::BadStatus, "activity-with-secondary-status"),
         "ch. 16 Activity Control: the device end resets device active",
-    ),
+    )
+    .shows(Shows::Ac(0)),
 ];
 
 const HALT_HEAD: &[Row] = &[
