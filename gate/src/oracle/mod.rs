@@ -20,20 +20,35 @@
 //! A violating event leaves the model as it was before the event (only the
 //! counters moved); the run ends there anyway.
 //!
-//! The checks are split along the architecture, each file adding the
-//! `impl Oracle` methods for its part:
-//! - `start.rs`: START SUBCHANNEL and its condition codes, and the status of
-//!   a start (function, deferred condition code, primary and secondary
-//!   status, ending device status, CCW address);
+//! The table decides. Where a status word is presented in a guest-visible
+//! operation state (idle, a start still due its first status or its
+//! separate secondary status, a halt, a clear), the oracle classifies it
+//! ([`table::Word`]), looks it up in [`table::decide`] (a linear scan of
+//! const rows, no allocation) and acts on the first row that holds: PASS
+//! with what follows, FAIL with the row's class and `what` (the row says
+//! what goes in expected and actual, [`table::Shows`]), the device's own
+//! status that the driver makes an environment ERROR, or a named
+//! deviation, a FAIL under `host=strict` and counted under `host=vfio-ccw`.
+//! What depends on history rather than the word stays in code, before the
+//! lookup: the interruption parameter, status repeated from an earlier
+//! operation, the status a deviation left owed (and a halt's or clear's
+//! late status for the next start), TEST SUBCHANNEL's cc 1 against the
+//! interruption requests still queued, and a halt's separate device end
+//! (no state of the table's). The files:
+//! - `table.rs`: the rules as data, each row with its PoP reference,
+//!   rendered into `docs/oracle-table.md`;
+//! - `start.rs`: START SUBCHANNEL and its condition codes, and what a
+//!   start's verdict does (not initiated, device end to come, ended);
 //! - `halt_clear.rs`: HALT and CLEAR SUBCHANNEL and their condition codes,
-//!   and the status of a halt or clear (with the host deviations that end
-//!   one early and leave its own status owed);
+//!   what a halt's or clear's verdict does (with the host deviations that
+//!   end one early and leave its own status owed), and a halt's separate
+//!   device end;
 //! - `data.rs`: what a channel program read (SENSE ID) or must have left
 //!   alone (guard regions);
-//! - `status.rs`: the status-word checks shared by start, halt and clear
-//!   (interruption parameter, repeated status, secondary status, device and
-//!   channel status), and status collected while nothing is outstanding
-//!   (owed, unsolicited, repeated or spurious);
+//! - `status.rs`: the history checks (interruption parameter, repeated
+//!   status), the secondary and device-status checks of a halt's trailing
+//!   device end, and status collected while nothing is outstanding (owed,
+//!   unsolicited, repeated or spurious);
 //! - this file: the types, the entry points (an interruption, with the TEST
 //!   SUBCHANNEL condition code, dispatched by state; the expired waits) and
 //!   the bookkeeping all of them share.

@@ -6,9 +6,15 @@
 //! the Principles of Operation (SA22-7832) rule it rests on; rows are
 //! tried in order and the first whose conditions all hold decides.
 //!
-//! The table leaves out what depends on history rather than on the status
-//! word: the interruption parameter, status repeated from an earlier
-//! operation, and the status a deviation left owed (`status.rs`). It is
+//! The oracle judges through it: in each state it looks the presented word
+//! up ([`decide`]) and acts on the row's verdict, building the violation
+//! from the row (class, `what`, and expected and actual as [`Shows`]
+//! says). The table leaves out what depends on history rather than on the
+//! status word: the interruption parameter, status repeated from an
+//! earlier operation, the status a deviation left owed (`status.rs`), and
+//! TEST SUBCHANNEL's cc 1 and status pending, which the oracle checks
+//! before any state's rows with the interruption requests still queued
+//! (those rows are here for the reviewer and the property test). It is
 //! data, rendered into `docs/oracle-table.md`; the property test below
 //! drives the oracle through every state with every class of status word
 //! and requires its verdict to be the table's, in both profiles.
@@ -195,8 +201,8 @@ pub enum Shows {
     Word0,
     /// These two values.
     Fixed(u32, u32),
-    /// The row decides nothing in the guest yet: its code builds the
-    /// violation.
+    /// Nothing the row's verdict needs: a PASS, or a TSCH cc / status
+    /// pending row whose violation the oracle builds before the lookup.
     InCode,
 }
 
@@ -1228,7 +1234,9 @@ mod tests {
              (`CCWGATE_BLESS=1 cargo test -p gate table` rewrites it; a test fails \
              while it is out of step). For each guest-visible operation state: \
              the rows the oracle tries, in order, on a presented status word; \
-             the first whose conditions all hold decides. The property test \
+             the first whose conditions all hold decides, and the oracle acts \
+             on its verdict (the TSCH cc and status-pending rows it checks \
+             first, in code, with the interruption requests queued). The property test \
              drives the oracle through every state with every class of status \
              word (function, activity and status control, device and subchannel \
              status, deferred cc, CCW address relative to the program, TSCH cc) \
