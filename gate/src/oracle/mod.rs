@@ -23,8 +23,9 @@
 //! The table decides. Where a status word is presented in a guest-visible
 //! operation state (idle, a start still due its first status or its
 //! separate secondary status, a halt, a clear), the oracle classifies it
-//! ([`table::Word`]), looks it up in [`table::decide`] (a linear scan of
-//! const rows, no allocation) and acts on the first row that holds: PASS
+//! ([`table::Word`]), looks it up in [`table::decide`] (the rows compiled
+//! at build time into one set of rows per field value, ANDed: no scan, no
+//! allocation) and acts on the first row that holds: PASS
 //! with what follows, FAIL with the row's class and `what` (the row says
 //! what goes in expected and actual, [`table::Shows`]), the device's own
 //! status that the driver makes an environment ERROR, or a named
