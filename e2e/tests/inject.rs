@@ -321,3 +321,54 @@ fn an_empty_tsch_while_a_start_is_outstanding() {
         "no-status-while-outstanding",
     );
 }
+
+/// Issue 20: a halt of a running start that ends with the halt function
+/// alone (the host halted an idle subchannel; the start's status lost) is
+/// upstream's deviation `halt-status-without-start`: the strict FAIL,
+/// counted under `host=vfio-ccw`, where the run goes on to PASS.
+#[test]
+fn a_halt_status_without_the_start_it_halted() {
+    let spec = format!("halt-without-start@{AT}");
+    let strict = run_qemu(&["--inject", &spec, "--timeout", "60"]);
+    assert_eq!(strict.code, 1, "{strict}");
+    let v = strict.verdict();
+    assert_eq!(
+        (v.get("class"), v.get("what")),
+        (Some("wrong-function"), Some("halt-status-without-start")),
+        "{strict}"
+    );
+    assert_eq!(
+        (v.get("expected"), v.get("actual")),
+        (Some("0x6000"), Some("0x2000")),
+        "{strict}"
+    );
+    let fired = strict
+        .stderr
+        .lines()
+        .find_map(|l| l.split("inject: marker=").nth(1))
+        .expect("injector marker");
+    assert!(
+        strict
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("trace: ") && l.contains(fired)),
+        "no {fired:?} in the evidence:\n{strict}"
+    );
+    let vfio = run_qemu(&[
+        "--inject",
+        &spec,
+        "--timeout",
+        "60",
+        "--append",
+        "host=vfio-ccw",
+    ]);
+    assert_eq!(vfio.code, 0, "{vfio}");
+    let v = vfio.verdict();
+    assert_eq!(v.outcome, Outcome::Pass, "{vfio}");
+    assert_eq!(
+        v.get("deviations"),
+        Some("halt-status-without-start:1"),
+        "{vfio}"
+    );
+    assert!(vfio.stderr.contains(fired), "{vfio}");
+}

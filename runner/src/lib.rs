@@ -60,14 +60,16 @@ pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
 /// plays beyond the classes: QEMU's relay racing a CLEAR, the device's own
 /// unit check, a NOP's residual above its count, a halt's status with a
 /// CCW address outside the program, a start ended without its device end,
-/// an empty TSCH while a start is outstanding.
-pub const INJECTIONS_BEYOND_CLASSES: [&str; 6] = [
+/// an empty TSCH while a start is outstanding, a halt of a running start
+/// ending with the halt function alone (a deviation).
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 7] = [
     "relay-race",
     "unit-check",
     "nop-residual",
     "halt-ccw-address",
     "no-device-end",
     "empty-tsch",
+    "halt-without-start",
 ];
 
 /// The kinds of names `ccwgate list KIND` prints.

@@ -456,6 +456,39 @@ mod tests {
     }
 
     #[test]
+    fn halt_status_without_the_start_it_halted_is_a_deviation() {
+        // The host halted an idle subchannel: the halt function alone.
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let e = o.interruption(&irq(P1, HALT_IDLE, 1200)).unwrap_err();
+        assert_eq!(
+            (e.class, e.what, e.expected, e.actual),
+            (
+                Class::WrongFunction,
+                "halt-status-without-start",
+                0x6000,
+                0x2000
+            )
+        );
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let done = o.interruption(&irq(P1, HALT_IDLE, 1200)).unwrap().unwrap();
+        assert_eq!((done.op, done.intparm), (Op::Halt, P1));
+        assert_eq!(o.outstanding(), Outstanding::Idle);
+        assert_eq!(o.deviations().get(Deviation::HaltStatusWithoutStart), 1);
+        // The halt ended the start: its status, if the host relays it after
+        // all, is one status too many (unlike the owed status of a halt
+        // that HSCH cc 0 still promises).
+        let after = o.interruption(&irq(P1, START_DONE, 1300));
+        assert_eq!(after.map_err(|v| v.what), Err("status-while-idle"));
+        // The same halt of an idle subchannel is what it should be.
+        let mut o = oracle();
+        o.hsch(Cc::Zero, 10).unwrap();
+        assert!(o.interruption(&irq(EN, HALT_IDLE, 20)).unwrap().is_some());
+        assert_eq!(o.deviations().total(), 0);
+    }
+
+    #[test]
     fn clear_over_pending_status_is_counted_and_owes_the_clear() {
         let mut o = cleared_start(vfio(oracle()));
         let done = o.interruption(&irq(P1, CLEAR_OVER_PENDING, 1200)).unwrap();

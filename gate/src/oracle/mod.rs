@@ -246,10 +246,20 @@ pub enum Deviation {
     /// pending, the start not initiated with deferred cc 1). The start's own
     /// status still follows.
     UnsolicitedStatusOverStart,
+    /// The other order of [`Deviation::StartStatusAfterHalt`]: the host's
+    /// HSCH found its subchannel idle (the start had ended there, its IRB
+    /// taken by `fsm_irq` into `private->irb` and not yet relayed by
+    /// `vfio_ccw_sch_io_todo`), so the halt ended with the halt function
+    /// alone, and that IRB is relayed first, or alone when it replaced the
+    /// start's in `private->irb`. Through the whole-SCSW copy the guest sees
+    /// a halt of its running start end without the start function, which
+    /// the architecture keeps shown until the start's status is taken. The
+    /// halt ends there; the start's status is lost or comes later.
+    HaltStatusWithoutStart,
 }
 
 impl Deviation {
-    pub const ALL: [Deviation; 7] = [
+    pub const ALL: [Deviation; 8] = [
         Deviation::StartStatusAfterClear,
         Deviation::StartStatusAfterHalt,
         Deviation::ClearPresentsPendingStatus,
@@ -257,6 +267,7 @@ impl Deviation {
         Deviation::SschBusyWhileIdle,
         Deviation::IntparmOfRefusedStart,
         Deviation::UnsolicitedStatusOverStart,
+        Deviation::HaltStatusWithoutStart,
     ];
 
     /// The stable name, also the `what` of the strict FAIL.
@@ -269,6 +280,7 @@ impl Deviation {
             Deviation::SschBusyWhileIdle => "ssch-busy-while-idle",
             Deviation::IntparmOfRefusedStart => "intparm-of-refused-start",
             Deviation::UnsolicitedStatusOverStart => "unsolicited-status-over-start",
+            Deviation::HaltStatusWithoutStart => "halt-status-without-start",
         }
     }
 }

@@ -806,6 +806,17 @@ const HALT_HEAD: &[Row] = &[
     .shows(Shows::Fc(H)),
     row(
         sts(&[St::HaltOfStart]),
+        &[FcIs(H)],
+        Verdict::Deviation(
+            Deviation::HaltStatusWithoutStart,
+            Class::WrongFunction,
+            Then::Ends,
+        ),
+        "ch. 16 Function Control: the start function stays indicated until the status ending it is taken; a halt adds the halt function",
+    )
+    .shows(Shows::Fc(S | H)),
+    row(
+        sts(&[St::HaltOfStart]),
         &[FcAny(S), Dcc(DCC_ABOVE_1)],
         Fail(Class::CcAnomaly, "deferred-cc"),
         "ch. 16 Deferred Condition Code: 2 unused in command mode, 3 no path",
