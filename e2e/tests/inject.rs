@@ -3,11 +3,32 @@
 //! the gdbstub, and the kernel must FAIL with exactly that class, promptly,
 //! with the injected event in its evidence.
 
-use e2e::run_qemu;
+use e2e::{run_qemu, Run};
 use gate::oracle::Class;
 use gate::verdict::Outcome;
 
 const AT: u64 = 5;
+
+/// What the injector says it put in place (`inject: marker=`), which the
+/// evidence must show.
+fn marker(run: &Run) -> &str {
+    run.stderr
+        .lines()
+        .find_map(|l| l.split("inject: marker=").nth(1))
+        .expect("injector marker")
+}
+
+/// Asserts that a `trace:` or `FAIL:` line shows the injected event.
+fn assert_in_evidence(run: &Run) {
+    let fired = marker(run);
+    assert!(
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("trace: ") || l.starts_with("FAIL: "))
+            .any(|l| l.contains(fired)),
+        "no {fired:?} in the evidence:\n{run}"
+    );
+}
 
 fn injected(class: Class) {
     let name = class.name();
@@ -25,20 +46,7 @@ fn injected(class: Class) {
         (AT..=AT + 4).contains(&iteration),
         "detected at {iteration}:\n{run}"
     );
-    let fired = run
-        .stderr
-        .lines()
-        .find_map(|l| l.split("inject: marker=").nth(1))
-        .expect("injector marker");
-    let evidence: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("trace: ") || l.starts_with("FAIL: "))
-        .collect();
-    assert!(
-        evidence.iter().any(|l| l.contains(fired)),
-        "no {fired:?} in the evidence:\n{run}"
-    );
+    assert_in_evidence(&run);
 }
 
 #[test]
@@ -275,18 +283,7 @@ fn fails_in_both_profiles(name: &str, class: &str, what: &str) {
         );
         let iteration = v.get_u64("iteration").expect("iteration");
         assert!((AT..=AT + 4).contains(&iteration), "{run}");
-        let fired = run
-            .stderr
-            .lines()
-            .find_map(|l| l.split("inject: marker=").nth(1))
-            .expect("injector marker");
-        assert!(
-            run.stdout
-                .lines()
-                .filter(|l| l.starts_with("trace: ") || l.starts_with("FAIL: "))
-                .any(|l| l.contains(fired)),
-            "no {fired:?} in the evidence:\n{run}"
-        );
+        assert_in_evidence(&run);
     }
 }
 
@@ -342,18 +339,7 @@ fn a_halt_status_without_the_start_it_halted() {
         (Some("0x6000"), Some("0x2000")),
         "{strict}"
     );
-    let fired = strict
-        .stderr
-        .lines()
-        .find_map(|l| l.split("inject: marker=").nth(1))
-        .expect("injector marker");
-    assert!(
-        strict
-            .stdout
-            .lines()
-            .any(|l| l.starts_with("trace: ") && l.contains(fired)),
-        "no {fired:?} in the evidence:\n{strict}"
-    );
+    assert_in_evidence(&strict);
     let vfio = run_qemu(&[
         "--inject",
         &spec,
@@ -370,5 +356,5 @@ fn a_halt_status_without_the_start_it_halted() {
         Some("halt-status-without-start:1"),
         "{vfio}"
     );
-    assert!(vfio.stderr.contains(fired), "{vfio}");
+    assert_eq!(marker(&vfio), marker(&strict), "{vfio}");
 }
