@@ -42,6 +42,16 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// The command that makes such a plan: `campaign` or `soak`.
+    pub const fn command(&self) -> &'static str {
+        match self {
+            Plan::Campaign { .. } => "campaign",
+            Plan::Soak { .. } => "soak",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Header {
     ccwgate_plan: Plan,

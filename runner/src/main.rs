@@ -509,6 +509,24 @@ fn resumed(path: &Path) -> Result<(Plan, Results), String> {
     Ok((plan, loaded.results))
 }
 
+/// The plan to run: `fresh`, or with `--resume FILE` the plan and the
+/// results that file holds, which must be of the same command.
+fn planned(resume: Option<&Path>, fresh: Plan) -> Result<(Plan, Results), String> {
+    let Some(f) = resume else {
+        return Ok((fresh, Results::default()));
+    };
+    let (plan, done) = resumed(f)?;
+    if plan.command() != fresh.command() {
+        return Err(format!(
+            "{}: a {}'s results, not a {}'s",
+            f.display(),
+            plan.command(),
+            fresh.command()
+        ));
+    }
+    Ok((plan, done))
+}
+
 /// The end of a campaign or soak: TAP's interrupted lines and plan, the
 /// JUnit file, a note on a stop; `Err` for a file that could not be written.
 fn report_end(
@@ -583,28 +601,17 @@ fn workers(common: &Common) -> usize {
 }
 
 fn campaign(c: Campaign) -> ExitCode {
-    let (plan, done) = match &c.resume {
-        Some(f) => match resumed(f) {
-            Ok((p @ Plan::Campaign { .. }, done)) => (p, done),
-            Ok(_) => {
-                return fatal(&format!(
-                    "{}: a soak's results, not a campaign's",
-                    f.display()
-                ))
-            }
-            Err(e) => return fatal(&e),
-        },
-        None => (
-            Plan::Campaign {
-                seeds: c.seeds,
-                first_seed: c.first_seed,
-                shard: c.shard,
-                modes: c.modes.clone(),
-                iterations: c.common.iterations,
-                extra: c.common.extra.clone(),
-            },
-            Results::default(),
-        ),
+    let fresh = Plan::Campaign {
+        seeds: c.seeds,
+        first_seed: c.first_seed,
+        shard: c.shard,
+        modes: c.modes.clone(),
+        iterations: c.common.iterations,
+        extra: c.common.extra.clone(),
+    };
+    let (plan, done) = match planned(c.resume.as_deref(), fresh) {
+        Ok(p) => p,
+        Err(e) => return fatal(&e),
     };
     let Plan::Campaign {
         seeds,
@@ -729,29 +736,18 @@ fn merge(m: Merge) -> ExitCode {
 }
 
 fn soak(s: Soak) -> ExitCode {
-    let (plan, done) = match &s.resume {
-        Some(f) => match resumed(f) {
-            Ok((p @ Plan::Soak { .. }, done)) => (p, done),
-            Ok(_) => {
-                return fatal(&format!(
-                    "{}: a campaign's results, not a soak's",
-                    f.display()
-                ))
-            }
-            Err(e) => return fatal(&e),
-        },
-        None => (
-            Plan::Soak {
-                runs: s.runs,
-                duration_s: s.duration.map(|d| d.as_secs()),
-                keep_going: s.keep_going,
-                first_seed: s.first_seed,
-                scenario: s.scenario.clone(),
-                iterations: s.common.iterations,
-                extra: s.common.extra.clone(),
-            },
-            Results::default(),
-        ),
+    let fresh = Plan::Soak {
+        runs: s.runs,
+        duration_s: s.duration.map(|d| d.as_secs()),
+        keep_going: s.keep_going,
+        first_seed: s.first_seed,
+        scenario: s.scenario.clone(),
+        iterations: s.common.iterations,
+        extra: s.common.extra.clone(),
+    };
+    let (plan, done) = match planned(s.resume.as_deref(), fresh) {
+        Ok(p) => p,
+        Err(e) => return fatal(&e),
     };
     let Plan::Soak {
         runs,

@@ -262,6 +262,15 @@ fn a_soak_stopped_by_sigterm_keeps_its_runs_and_resumes() {
     let mut seeds: Vec<u64> = all.records.iter().map(|r| r.job.seed).collect();
     seeds.sort();
     assert_eq!(seeds, (1..=400).collect::<Vec<_>>());
+    // A soak's file does not resume a campaign.
+    let wrong = Command::new(env!("CARGO_BIN_EXE_ccwgate"))
+        .args(["campaign", "--resume"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert_eq!(wrong.status.code(), Some(2), "{err}");
+    assert!(err.contains("a soak's results, not a campaign's"), "{err}");
 }
 
 #[test]
