@@ -2,8 +2,8 @@
 
 use super::table::{St, Then};
 use super::{
-    violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
-    Violation,
+    violation, Claim, Class, Completed, Deviation, Due, Halted, Interruption, Op, Oracle, Program,
+    State, Violation,
 };
 use crate::css::{Cc, FunctionControl};
 
@@ -66,13 +66,22 @@ impl Oracle {
                 if self.owed == Some(Op::Halt) {
                     self.owed = None;
                 }
-                let (with_start, program) = match self.state {
-                    State::Start { program, .. } => (true, program),
-                    _ => (false, Program::new(0, 0)),
+                let (halted, program) = match self.state {
+                    State::Start {
+                        program,
+                        due: Due::First,
+                        ..
+                    } => (Halted::Start, program),
+                    State::Start {
+                        program,
+                        due: Due::Secondary,
+                        ..
+                    } => (Halted::DeviceEnd, program),
+                    _ => (Halted::Idle, Program::new(0, 0)),
                 };
                 self.state = State::Halt {
                     tod,
-                    with_start,
+                    halted,
                     program,
                     due: Due::First,
                 };
@@ -109,7 +118,7 @@ impl Oracle {
         &mut self,
         irq: &Interruption,
         issued: u64,
-        with_start: bool,
+        halted: Halted,
         program: Program,
         due: Due,
     ) -> Result<Option<Completed>, Violation> {
@@ -129,7 +138,7 @@ impl Oracle {
                     fc.bits(),
                 ));
             }
-            if fc.contains(FunctionControl::START) && !with_start {
+            if fc.contains(FunctionControl::START) && halted == Halted::Idle {
                 return Err(violation(
                     Class::WrongFunction,
                     "start-function-in-halt-of-idle",
@@ -150,10 +159,10 @@ impl Oracle {
         // PoP ch. 14 HALT SUBCHANNEL and ch. 15 Halt Function: function,
         // deferred cc, activity, status and the halted CCW address are the
         // table's.
-        let st = if with_start {
-            St::HaltOfStart
-        } else {
-            St::HaltOfIdle
+        let st = match halted {
+            Halted::Idle => St::HaltOfIdle,
+            Halted::Start => St::HaltOfStart,
+            Halted::DeviceEnd => St::HaltOfDeviceEnd,
         };
         match self.judged(st, &s, program)? {
             // The guest's subchannel is idle now; the halt's own status is
@@ -168,7 +177,7 @@ impl Oracle {
                 if then == Then::SecondaryDue {
                     self.state = State::Halt {
                         tod: issued,
-                        with_start,
+                        halted,
                         program,
                         due: Due::Secondary,
                     };
@@ -486,6 +495,36 @@ mod tests {
         o.hsch(Cc::Zero, 10).unwrap();
         assert!(o.interruption(&irq(EN, HALT_IDLE, 20)).unwrap().is_some());
         assert_eq!(o.deviations().total(), 0);
+    }
+
+    #[test]
+    fn a_halt_while_the_device_end_is_due_may_show_the_halt_function_alone() {
+        // The start's primary status taken with the device active: TSCH
+        // reset the start function, so the halt's status need not show it.
+        for host_vfio in [false, true] {
+            let started = if host_vfio {
+                vfio(started(P1))
+            } else {
+                started(P1)
+            };
+            for words in [
+                [0x0000_2003, 0, 0x0400_0000], // the device end, with the halt
+                [0x0000_6003, 0, 0x0400_0000], // the start still shown
+                HALT_IDLE,                     // status pending alone
+            ] {
+                let mut o = started;
+                assert_eq!(
+                    o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100)),
+                    Ok(None)
+                );
+                o.hsch(Cc::Zero, 1200).unwrap();
+                let done = o.interruption(&irq(P1, words, 1300)).unwrap().unwrap();
+                assert_eq!((done.op, done.intparm), (Op::Halt, P1), "{words:x?}");
+                assert_eq!(o.outstanding(), Outstanding::Idle);
+                assert_eq!(o.deviations().total(), 0, "{words:x?}");
+                assert_eq!(o.stats().halts_of_start, 1);
+            }
+        }
     }
 
     #[test]

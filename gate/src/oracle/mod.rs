@@ -253,8 +253,10 @@ pub enum Deviation {
     /// alone, and that IRB is relayed first, or alone when it replaced the
     /// start's in `private->irb`. Through the whole-SCSW copy the guest sees
     /// a halt of its running start end without the start function, which
-    /// the architecture keeps shown until the start's status is taken. The
-    /// halt ends there; the start's status is lost or comes later.
+    /// the architecture keeps shown until the start's status is taken (once
+    /// the primary status is taken it is gone, and a halt while the device
+    /// end is due rightly shows halt alone). The halt ends there; the start's
+    /// status is lost or comes later.
     HaltStatusWithoutStart,
 }
 
@@ -524,6 +526,19 @@ enum Due {
     Secondary,
 }
 
+/// What HALT SUBCHANNEL cc 0 found outstanding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Halted {
+    /// Nothing.
+    Idle,
+    /// A start still due its first status.
+    Start,
+    /// A start whose primary status was taken with the subchannel device
+    /// active: its device end still due, the start function no longer
+    /// indicated (TEST SUBCHANNEL reset it with the primary status).
+    DeviceEnd,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Idle,
@@ -535,9 +550,9 @@ enum State {
     },
     Halt {
         tod: u64,
-        /// A start was outstanding when HSCH was accepted.
-        with_start: bool,
-        /// That start's program (meaningful only `with_start`).
+        /// What was outstanding when HSCH was accepted.
+        halted: Halted,
+        /// The halted start's program (meaningful only with a start).
         program: Program,
         due: Due,
     },
@@ -856,10 +871,10 @@ impl Oracle {
             } => self.on_start(irq, intparm, program, tod, due),
             State::Halt {
                 tod,
-                with_start,
+                halted,
                 program,
                 due,
-            } => self.on_halt(irq, tod, with_start, program, due),
+            } => self.on_halt(irq, tod, halted, program, due),
             State::Clear { tod, withdrew } => self.on_clear(irq, tod, withdrew),
         }
     }
@@ -909,7 +924,7 @@ impl Oracle {
                 if matches!(
                     state,
                     State::Halt {
-                        with_start: true,
+                        halted: Halted::Start | Halted::DeviceEnd,
                         ..
                     }
                 ) {

@@ -49,8 +49,13 @@ pub enum St {
     SecondaryDue,
     /// HSCH cc 0 with nothing outstanding.
     HaltOfIdle,
-    /// HSCH cc 0 while a start was outstanding.
+    /// HSCH cc 0 while a start was outstanding, still due its first status.
     HaltOfStart,
+    /// HSCH cc 0 while a start's device end was due (its primary status
+    /// taken with the subchannel device active): TEST SUBCHANNEL reset the
+    /// start function with the primary status, so the halt function may be
+    /// shown alone.
+    HaltOfDeviceEnd,
     /// CSCH cc 0 with nothing outstanding.
     ClearOfIdle,
     /// CSCH cc 0 while a start was outstanding (its status withdrawn).
@@ -58,13 +63,14 @@ pub enum St {
 }
 
 impl St {
-    pub const ALL: [St; 8] = [
+    pub const ALL: [St; 9] = [
         St::Idle,
         St::StatusPending,
         St::Start,
         St::SecondaryDue,
         St::HaltOfIdle,
         St::HaltOfStart,
+        St::HaltOfDeviceEnd,
         St::ClearOfIdle,
         St::ClearOfStart,
     ];
@@ -81,6 +87,7 @@ impl St {
             St::SecondaryDue => "primary status taken, secondary status due",
             St::HaltOfIdle => "halt pending on an idle subchannel",
             St::HaltOfStart => "halt pending on a running start",
+            St::HaltOfDeviceEnd => "halt pending while a start's device end is due",
             St::ClearOfIdle => "clear pending on an idle subchannel",
             St::ClearOfStart => "clear pending on a running start",
         }
@@ -433,10 +440,10 @@ impl Row {
     }
 }
 
-const ALL_STATES: States = States(0xff);
+const ALL_STATES: States = States((1 << St::ALL.len()) - 1);
 const IDLE: States = sts(&[St::Idle, St::StatusPending]);
 const START: States = sts(&[St::Start, St::SecondaryDue]);
-const HALT: States = sts(&[St::HaltOfIdle, St::HaltOfStart]);
+const HALT: States = sts(&[St::HaltOfIdle, St::HaltOfStart, St::HaltOfDeviceEnd]);
 const CLEAR: States = sts(&[St::ClearOfIdle, St::ClearOfStart]);
 
 const S: u32 = Fc::START.bits();
@@ -512,10 +519,10 @@ const ENDING_ERRORS: [(&[Cond], Verdict, &str); 5] = [
 pub const TABLE: &[Row] = &[
     // ---- every state ----
     row(
-        sts(&[St::HaltOfStart, St::ClearOfStart]),
+        sts(&[St::HaltOfStart, St::HaltOfDeviceEnd, St::ClearOfStart]),
         &[TschCc(1)],
         Pass(Then::Excused),
-        "ch. 14 TEST SUBCHANNEL cc 1: the start's request outlived its status (halted or withdrawn)",
+        "ch. 14 TEST SUBCHANNEL cc 1: the start's request outlived its status (halted, its device end taken with the halt's status, or withdrawn)",
     ),
     row(
         sts(&[St::Start, St::SecondaryDue, St::HaltOfIdle, St::ClearOfIdle]),
@@ -1278,6 +1285,11 @@ mod tests {
                 let mut o = start(o);
                 o.hsch(Cc::Zero, 1100).unwrap();
                 (o, P1)
+            }
+            St::HaltOfDeviceEnd => {
+                let (mut o, p) = in_state(St::SecondaryDue, host);
+                o.hsch(Cc::Zero, 1200).unwrap();
+                (o, p)
             }
             St::ClearOfIdle => {
                 let mut o = o;
