@@ -328,7 +328,13 @@ impl Field {
 
     /// The field's value in `w`, as an index into its table.
     pub const fn index(self, w: &Word) -> usize {
-        let v = match self {
+        (self.raw(w) >> self.shift()) as usize % self.values()
+    }
+
+    /// The field's bits in `w`, in their SCSW position (the CCW address as
+    /// its [`Cpa`] number).
+    pub const fn raw(self, w: &Word) -> u32 {
+        match self {
             Field::TschCc => w.tsch_cc as u32,
             Field::Fc => w.fc,
             Field::Ac => w.ac,
@@ -337,8 +343,7 @@ impl Field {
             Field::Cs => w.cs as u32,
             Field::Dcc => w.dcc as u32,
             Field::Cpa => w.cpa as u32,
-        };
-        (v >> self.shift()) as usize % self.values()
+        }
     }
 
     /// The field's value in its SCSW position for table index `i`.
@@ -379,9 +384,11 @@ impl Cond {
         }
     }
 
+    /// Whether the condition holds for `w`, on the field's bits as they
+    /// are (not through the compiled table's index, which the test of
+    /// [`decide`] against [`judge`] thereby checks).
     pub const fn holds(self, w: &Word) -> bool {
-        let f = self.field();
-        self.holds_for(f.value(f.index(w)))
+        self.holds_for(self.field().raw(w))
     }
 }
 
@@ -1035,8 +1042,7 @@ const SETS: [RowSet; ENTRIES] = {
     t
 };
 
-/// The number of `SETS[..i]`'s distinct sets, and whether `SETS[i]` is
-/// new.
+/// Whether `SETS[i]` is the first of its set (none of `SETS[..i]` equal).
 const fn first_of_its_set(i: usize) -> bool {
     let mut j = 0;
     while j < i {
@@ -1170,12 +1176,15 @@ mod tests {
     use std::{format, vec};
 
     const FCS: [u32; 6] = [0, S, H, C, S | H, S | C];
-    const ACS: [u32; 5] = [
+    const ACS: [u32; 8] = [
         0,
         DEVACT,
         Ac::START_PENDING.bits(),
         CLEAR_PEND,
         Ac::SUBCHANNEL_ACTIVE.bits(),
+        Ac::RESUME_PENDING.bits(),
+        Ac::HALT_PENDING.bits(),
+        Ac::SUSPENDED.bits(),
     ];
     const SCS: [u32; 9] = [
         PEND,
@@ -1391,13 +1400,31 @@ mod tests {
             }
         }
         // Every value of every field, beyond the generator's classes, over
-        // a spread of the other fields.
+        // a spread of the other fields: each field's values from the SCSW's
+        // own definitions (`css`), not from the compiled table's index.
+        let subsets = |mask: u32| {
+            let mut v = vec![0];
+            let mut sub = mask;
+            while sub != 0 {
+                v.push(sub);
+                sub = (sub - 1) & mask;
+            }
+            v
+        };
         for st in St::ALL {
             for base in words.iter().step_by(211) {
                 for f in Field::ALL {
-                    for i in 0..f.values() {
+                    let values = match f {
+                        Field::TschCc | Field::Dcc => (0..4).collect(),
+                        Field::Fc => subsets(Fc::all().bits()),
+                        Field::Ac => subsets(Ac::all().bits()),
+                        Field::Sc => subsets(Sc::all().bits()),
+                        Field::Ds | Field::Cs => (0..256).collect(),
+                        Field::Cpa => (0..Cpa::ALL.len() as u32).collect(),
+                    };
+                    assert_eq!(values.len(), f.values(), "{f:?}");
+                    for v in values {
                         let mut w = *base;
-                        let v = f.value(i);
                         match f {
                             Field::TschCc => w.tsch_cc = v as u8,
                             Field::Fc => w.fc = v,
@@ -1406,9 +1433,8 @@ mod tests {
                             Field::Ds => w.ds = v as u8,
                             Field::Cs => w.cs = v as u8,
                             Field::Dcc => w.dcc = v as u8,
-                            Field::Cpa => w.cpa = Cpa::ALL[i],
+                            Field::Cpa => w.cpa = Cpa::ALL[v as usize],
                         }
-                        assert_eq!(f.index(&w), i, "{f:?}");
                         let a = judge(st, &w).map(|(n, _)| n);
                         assert_eq!(decide(st, &w).map(|r| r.row), a, "{st:?} {w:?}");
                     }
