@@ -66,9 +66,9 @@ Host options:
   --inject NAME[@N]   play a broken host with gdb from iteration N (default 10)
                       on: a class (expect FAIL with it, README "What ccwgate
                       detects"), relay-race, unit-check, nop-residual,
-                      halt-ccw-address, no-device-end, empty-tsch or
-                      halt-without-start (a unique prefix will do, e.g.
-                      intparm);
+                      halt-ccw-address, no-device-end, empty-tsch,
+                      halt-without-start, halt-alert or halt-idle-status
+                      (a unique prefix will do, e.g. intparm);
                       needs gdb-multiarch
   --dry-run           print the QEMU command and exit
   -h, --help          this text
@@ -193,7 +193,7 @@ if [ -n "$inject" ]; then
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
              relay-race unit-check nop-residual halt-ccw-address no-device-end empty-tsch
-             halt-without-start"
+             halt-without-start halt-alert halt-idle-status"
     # A unique prefix names its class (--inject intparm).
     if [[ " $(echo $classes) " != *" $inject_class "* ]]; then
         matches=$(for c in $classes; do case "$c" in "$inject_class"*) echo "$c" ;; esac; done)
@@ -213,7 +213,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         case "$inject_class" in
             wrong-function|relay-race) append+=(scenario=csch-race) ;;
-            halt-ccw-address|halt-without-start) append+=(scenario=hsch-race) ;;
+            halt-ccw-address|halt-without-start|halt-alert|halt-idle-status) append+=(scenario=hsch-race) ;;
             conformance) append+=(scenario=conformance) ;;
             *) append+=(scenario=ssch) ;;
         esac ;;
@@ -221,7 +221,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" iterations="*) ;; *) append+=("iterations=$((inject_at + 20))") ;; esac
     # The relay replaces status only of a CLEAR that caught a start; a HALT
     # is made to catch one only while the start's status is still pending.
-    case "$inject_class" in relay-race|halt-ccw-address|halt-without-start)
+    case "$inject_class" in relay-race|halt-ccw-address|halt-without-start|halt-alert)
         case " ${append[*]:-} $extra_append" in *" delay="*) ;; *) append+=(delay=0) ;; esac ;;
     esac
     case " ${append[*]:-} $extra_append" in *" io_timeout_ms="*) ;; *) append+=(io_timeout_ms=300) ;; esac

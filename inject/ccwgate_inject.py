@@ -29,6 +29,7 @@ PSW_CC = 3 << (63 - 19)
 FC_START, FC_HALT, FC_CLEAR = 0x4000, 0x2000, 0x1000
 SC_PRIMARY, SC_SECONDARY, SC_ALERT = 0x04, 0x02, 0x10
 UNIT_CHECK, UNIT_EXCEPTION, DEVICE_END = 0x02, 0x01, 0x04
+CHANNEL_END, ATTENTION = 0x08, 0x80
 SENSE_ID = 0xE4
 NOP = 0x03
 PSW_IO = 1 << (63 - 6)
@@ -72,6 +73,14 @@ CLASSES = (
     # lost, as when the host halted an idle subchannel (strict: FAIL
     # wrong-function halt-status-without-start; vfio-ccw: counted, PASS).
     "halt-without-start",
+    # A halt's status that no halt ends with: a halt of a running start
+    # (HSCH cc 1 made 0) ended by alert status alone, as unsolicited status
+    # relayed with the guest's function control would be (bad-status
+    # alert-status-for-halt);
+    "halt-alert",
+    # a halt of an idle subchannel ending with primary status and channel
+    # end, as if it had ended an operation (bad-status status-with-halt-of-idle).
+    "halt-idle-status",
 )
 
 
@@ -248,6 +257,19 @@ def on_tsch_return():
         fire("a halted start's status replaced by a halt with the halt function alone (deviation)",
              "scsw=%#010x:0x00000000:0x00000000" % w0x)
         return
+    if CLASS == "halt-alert" and State.halted and final_start and not State.done:
+        w0x, w2x = FC_START | FC_HALT | SC_ALERT | 0x01, ATTENTION << 24
+        wr(irb, struct.pack(">III", w0x, 0, w2x))
+        fire("a halted start's status replaced by alert status alone",
+             "scsw=%#010x:0x00000000:%#010x" % (w0x, w2x))
+        return
+    if CLASS == "halt-idle-status" and fc == FC_HALT and due():
+        w0x, w2x = w0 | SC_PRIMARY | SC_SECONDARY, w2 | ((CHANNEL_END | DEVICE_END) << 24)
+        wr32(irb, w0x)
+        wr32(irb + 8, w2x)
+        fire("a halt of an idle subchannel ended with primary status and channel end",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2x))
+        return
     if not final_start or not due():
         return
     if CLASS == "empty-tsch":
@@ -309,7 +331,7 @@ def on_ssch_return():
         fire("START answered busy after the guest took every status", "SSCH sid=%#010x cc=2" % SID)
 
 
-HALTS_A_RUNNING_START = ("halt-ccw-address", "halt-without-start")
+HALTS_A_RUNNING_START = ("halt-ccw-address", "halt-without-start", "halt-alert")
 
 
 def on_hsch_return():

@@ -358,3 +358,17 @@ fn a_halt_status_without_the_start_it_halted() {
     );
     assert_eq!(marker(&vfio), marker(&strict), "{vfio}");
 }
+
+/// A review of the table: alert status alone (deferred cc 0) does not end
+/// a halt; it is unsolicited status, and the halt's own status is still due.
+#[test]
+fn a_halt_ended_by_alert_status_alone() {
+    fails_in_both_profiles("halt-alert", "bad-status", "alert-status-for-halt");
+}
+
+/// A review of the table: a halt of an idle subchannel ended nothing, so
+/// its status has no primary status, no channel end, no device active.
+#[test]
+fn a_halt_of_an_idle_subchannel_with_primary_status() {
+    fails_in_both_profiles("halt-idle-status", "bad-status", "status-with-halt-of-idle");
+}

@@ -61,8 +61,10 @@ pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
 /// unit check, a NOP's residual above its count, a halt's status with a
 /// CCW address outside the program, a start ended without its device end,
 /// an empty TSCH while a start is outstanding, a halt of a running start
-/// ending with the halt function alone (a deviation).
-pub const INJECTIONS_BEYOND_CLASSES: [&str; 7] = [
+/// ending with the halt function alone (a deviation), a halt of a running
+/// start ended by alert status alone, a halt of an idle subchannel ending
+/// with primary status.
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 9] = [
     "relay-race",
     "unit-check",
     "nop-residual",
@@ -70,6 +72,8 @@ pub const INJECTIONS_BEYOND_CLASSES: [&str; 7] = [
     "no-device-end",
     "empty-tsch",
     "halt-without-start",
+    "halt-alert",
+    "halt-idle-status",
 ];
 
 /// The kinds of names `ccwgate list KIND` prints.

@@ -528,6 +528,70 @@ mod tests {
     }
 
     #[test]
+    fn alert_status_alone_does_not_end_a_halt() {
+        // Unsolicited alert status, shown with the halt (and the start) the
+        // guest has outstanding: deferred cc 0, so not a start that never
+        // began; the halt's own status is still due.
+        for (host_vfio, start) in [(false, false), (false, true), (true, false), (true, true)] {
+            let mut o = if start { started(P1) } else { oracle() };
+            if host_vfio {
+                o = vfio(o);
+            }
+            o.hsch(Cc::Zero, 1100).unwrap();
+            let (intparm, fc) = if start { (P1, 0x6000) } else { (EN, 0x2000) };
+            let e = o
+                .interruption(&irq(intparm, [fc | 0x11, 0, 0x8000_0000], 1200))
+                .unwrap_err();
+            assert_eq!(
+                (e.class, e.what, e.expected, e.actual),
+                (Class::BadStatus, "alert-status-for-halt", 0x01, 0x11),
+                "{host_vfio} {start}"
+            );
+        }
+        // With deferred cc 1 the halted start never began: that ends it.
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let done = o
+            .interruption(&irq(P1, [0x0100_6011, 0, 0], 1200))
+            .unwrap()
+            .unwrap();
+        assert_eq!(done.op, Op::Halt);
+        assert_eq!(o.stats().starts_not_initiated, 1);
+    }
+
+    #[test]
+    fn a_halt_of_an_idle_subchannel_ends_nothing() {
+        let fail = |words: [u32; 3]| {
+            let mut o = oracle();
+            o.hsch(Cc::Zero, 10).unwrap();
+            let e = o.interruption(&irq(EN, words, 20)).unwrap_err();
+            (e.class, e.what, e.expected, e.actual)
+        };
+        let what = "status-with-halt-of-idle";
+        // Primary status (with channel end and device end).
+        assert_eq!(
+            fail([0x0000_2007, 0, 0x0C00_0000]),
+            (Class::BadStatus, what, 0x01, 0x07)
+        );
+        // Device active: a secondary status that cannot come.
+        assert_eq!(fail([0x0000_2041, 0, 0]), (Class::BadStatus, what, 0, 0x40));
+        // Device status beyond the halt signal's device end.
+        assert_eq!(
+            fail([0x0000_2001, 0, 0x8000_0000]),
+            (Class::BadStatus, what, 0, 0x80)
+        );
+        // Status pending alone, or with the device end: the halt's status.
+        for words in [HALT_IDLE, [0x0000_2003, 0, 0x0400_0000]] {
+            let mut o = oracle();
+            o.hsch(Cc::Zero, 10).unwrap();
+            assert!(o.interruption(&irq(EN, words, 20)).unwrap().is_some());
+        }
+        // The device's own unit check stays the environment's.
+        let e = fail([0x0000_2001, 0, 0x0200_0000]);
+        assert_eq!(e.1, "device-status-error");
+    }
+
+    #[test]
     fn clear_over_pending_status_is_counted_and_owes_the_clear() {
         let mut o = cleared_start(vfio(oracle()));
         let done = o.interruption(&irq(P1, CLEAR_OVER_PENDING, 1200)).unwrap();

@@ -845,6 +845,34 @@ const HALT_HEAD: &[Row] = &[
     .shows(Shows::Fixed(0, INTER)),
     row(
         HALT,
+        &[ScIs(ALERT | PEND), Dcc(0b0001)],
+        Fail(Class::BadStatus, "alert-status-for-halt"),
+        "ch. 16 Status Control: alert status alone is unsolicited (or, with deferred cc 1, a start not initiated); a halt ends with status pending alone or the halted operation's status",
+    )
+    .shows(Shows::Sc(PEND)),
+    row(
+        sts(&[St::HaltOfIdle]),
+        &[ScAny(ALERT)],
+        Fail(Class::BadStatus, "alert-status-for-halt"),
+        "ch. 15 Halt Function: nothing to halt; status pending alone",
+    )
+    .shows(Shows::Sc(PEND)),
+    row(
+        sts(&[St::HaltOfIdle]),
+        &[ScAny(PRIM)],
+        Fail(Class::BadStatus, "status-with-halt-of-idle"),
+        "ch. 15 Halt Function: no operation to end, so no primary status",
+    )
+    .shows(Shows::Sc(PEND)),
+    row(
+        sts(&[St::HaltOfIdle]),
+        &[AcAny(DEVACT)],
+        Fail(Class::BadStatus, "status-with-halt-of-idle"),
+        "ch. 16 Device Active: only a start's device portion leaves it",
+    )
+    .shows(Shows::Ac(0)),
+    row(
+        HALT,
         &[AcBeyond(DEVACT)],
         Fail(Class::BadStatus, "activity-with-halt-status"),
         "ch. 15 Halt Function: halt, start and subchannel activity are over",
@@ -855,6 +883,13 @@ const HALT_HEAD: &[Row] = &[
 const HALT_ENDING: [Row; 5] = clean_rows(HALT);
 
 const HALT_TAIL: &[Row] = &[
+    row(
+        sts(&[St::HaltOfIdle]),
+        &[DsAny(!DE & !BUSY & !UC)],
+        Fail(Class::BadStatus, "status-with-halt-of-idle"),
+        "ch. 15 Halt Function: no operation to end; at most the device end of the halt signal",
+    )
+    .shows(Shows::Ds),
     row(
         sts(&[St::HaltOfStart]),
         &[FcAny(S), ScAny(PRIM), Dcc(0b0001), Cpa(HALTED_OUTSIDE)],
