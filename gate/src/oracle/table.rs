@@ -980,7 +980,7 @@ const CLEAR_TABLE: &[Row] = &[
         CLEAR,
         &[],
         Pass(Then::Ends),
-        "ch. 15 Clear Function: its status ends it",
+        "ch. 15 Clear Function: its status ends it (status pending alone by the architecture; status control is not checked, because QEMU's own sch_handle_clear_func adds status pending without resetting the withdrawn status's primary and secondary bits, on every version)",
     ),
 ];
 
