@@ -1522,10 +1522,7 @@ impl World {
         // k-irb-queue: vfio_ccw_mdev_read_io_region clears the mark and
         // wakes the work item.
         self.region_unread = false;
-        if self.variant.q_unsol_hold()
-            && unsolicited(&host)
-            && self.q_scsw.fc().bits() != 0
-        {
+        if self.variant.q_unsol_hold() && unsolicited(&host) && self.q_scsw.fc().bits() != 0 {
             // q-unsol-hold: kept while the guest has a function outstanding.
             self.q_held = Some(host);
             return self.draw(self.lat.host_step);
