@@ -107,14 +107,34 @@ pub enum Change {
     /// describes it (its merged diff was not available): the work item holds
     /// `io_mutex` across its solicited / `cp_free` / IDLE block.
     Mutex2026,
+    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c` / `vfio_ccw_ops.c`: a
+    /// queue of IRBs instead of the one `private->irb`, handed to QEMU one
+    /// at a time, the next only after QEMU read the I/O region.
+    KIrbQueue,
+    /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: unsolicited status that
+    /// arrives while the guest has a function outstanding is kept until the
+    /// guest took that function's status.
+    QUnsolHold,
+    /// Linux, `vfio_ccw_fsm.c`: an SSCH or HSCH that finds the device's own
+    /// (unsolicited) status pending takes it, as the interruption handler
+    /// would, and is issued again instead of failing with -EBUSY.
+    KUnsolTsch,
+    /// QEMU, `hw/vfio/ccw.c`: status of a start the device never began
+    /// (deferred condition code 1) relayed after the guest's HALT does not
+    /// show the start pending that the halt ended.
+    QHaltDcc1,
 }
 
 impl Change {
     /// In canonical order (as `Display` prints them).
-    pub const ALL: [Change; 4] = [
+    pub const ALL: [Change; 8] = [
         Change::QRelay,
+        Change::QUnsolHold,
+        Change::QHaltDcc1,
         Change::KIrbOnce,
+        Change::KIrbQueue,
         Change::KGen,
+        Change::KUnsolTsch,
         Change::Mutex2026,
     ];
 
@@ -124,6 +144,10 @@ impl Change {
             Change::KIrbOnce => "k-irb-once",
             Change::KGen => "k-gen",
             Change::Mutex2026 => "mutex-2026",
+            Change::KIrbQueue => "k-irb-queue",
+            Change::QUnsolHold => "q-unsol-hold",
+            Change::KUnsolTsch => "k-unsol-tsch",
+            Change::QHaltDcc1 => "q-halt-dcc1",
         }
     }
 
@@ -161,6 +185,39 @@ halt's or clear's status recorded before the current start's generation"
 checked against the merged diff): vfio_ccw_sch_io_todo takes \
 io_mutex before the scsw_is_solicited / cp_free block and releases it after the IDLE \
 reset, instead of only around the memcpy into the I/O region"
+            }
+            Change::KIrbQueue => {
+                "Linux: fsm_irq appends the IRB to a queue in vfio_ccw_private under \
+sch->lock instead of overwriting private->irb; vfio_ccw_sch_io_todo first sleeps \
+(wait_event) until the I/O region holds no IRB that QEMU has not read, then takes the \
+oldest IRB off the queue under sch->lock (returning at once when the queue is empty, \
+queueing itself again when more remain) and uses only that copy (cp_update_scsw, the \
+is_final test, the memcpy into the I/O region, which marks the region unread); \
+vfio_ccw_mdev_read_io_region clears the mark under io_mutex and wakes the work item. It \
+replaces the lines k-irb-once changes (the queue not being empty is k-irb-once's mark): \
+with both, the host is the one with k-irb-queue alone"
+            }
+            Change::QUnsolHold => {
+                "QEMU: vfio_ccw_io_notifier_handler keeps an IRB with no function control and \
+alert status alone (unsolicited status) in the VFIOCCWDevice instead of copying it when \
+the guest's SCHIB has a function outstanding (a second one replaces it); \
+css_do_tsch_update_subch, once the guest's TSCH left the subchannel without function \
+and status, calls back into vfio-ccw (a new SubchDev hook), which copies the kept \
+status into the SCHIB and injects its interruption"
+            }
+            Change::KUnsolTsch => {
+                "Linux: fsm_io_helper (SSCH) and fsm_do_halt (HSCH), on cc 1 (status \
+pending), store the subchannel with stsch() and, when its SCSW shows no function (the \
+device's own status), take the status with tsch() into this CPU's cio_irb under the \
+sch->lock they hold (interrupts off, as cio's interruption handler does), run fsm_irq on \
+it as vfio_ccw_sch_irq does (the IRB stored or queued, the work queued) and issue the \
+SSCH or HSCH once more; status of a function still fails with -EBUSY as before"
+            }
+            Change::QHaltDcc1 => {
+                "QEMU: vfio_ccw_io_notifier_handler, when the guest's SCHIB has the halt \
+function, clears start pending and resume pending in the activity control it copies to \
+the guest (copy_scsw_to_guest): status of a start the device never began (deferred cc 1) \
+then shows that the guest's halt ended it"
             }
         }
     }
@@ -311,6 +368,26 @@ impl Variant {
     pub fn mutex_2026(self) -> bool {
         self.has(Change::Mutex2026)
     }
+
+    /// [`Change::KIrbQueue`].
+    pub fn k_irb_queue(self) -> bool {
+        self.has(Change::KIrbQueue)
+    }
+
+    /// [`Change::QUnsolHold`].
+    pub fn q_unsol_hold(self) -> bool {
+        self.has(Change::QUnsolHold)
+    }
+
+    /// [`Change::KUnsolTsch`].
+    pub fn k_unsol_tsch(self) -> bool {
+        self.has(Change::KUnsolTsch)
+    }
+
+    /// [`Change::QHaltDcc1`].
+    pub fn q_halt_dcc1(self) -> bool {
+        self.has(Change::QHaltDcc1)
+    }
 }
 
 impl FromStr for Variant {
@@ -384,6 +461,20 @@ mod tests {
         assert_eq!(m.to_string().parse::<Variant>(), Ok(m));
         let u: Variant = "unfixed+k-gen".parse().unwrap();
         assert!(!u.cp_init_checks() && u.k_gen());
+        let n: Variant = "fixed+k-unsol-tsch+q-halt-dcc1+k-irb-queue+q-unsol-hold+q-relay+k-gen"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            n.to_string(),
+            "fixed+q-relay+q-unsol-hold+q-halt-dcc1+k-irb-queue+k-gen+k-unsol-tsch"
+        );
+        assert!(n.k_irb_queue() && n.q_unsol_hold() && n.k_unsol_tsch() && n.q_halt_dcc1());
+        assert!(!n.k_irb_once() && !n.mutex_2026());
+        for c in Change::ALL {
+            let v = Variant::Fixed.with(c).unwrap();
+            assert_eq!(v.changes().collect::<Vec<_>>(), [c]);
+            assert!(help().contains(c.name()) && help().contains(c.patch()));
+        }
     }
 
     #[test]

@@ -82,6 +82,12 @@ fn test_subchannel(s: &mut Scsw) -> Option<Scsw> {
     Some(stored)
 }
 
+/// Status with no function and alert status alone: the device's own
+/// (unsolicited) status.
+fn unsolicited(s: &Scsw) -> bool {
+    s.fc().bits() == 0 && s.sc().bits() == (StatusControl::ALERT | StatusControl::PENDING).bits()
+}
+
 fn ds_word(ds: DeviceStatus) -> u32 {
     u32::from(ds.bits()) << 24
 }
@@ -509,8 +515,8 @@ pub struct World {
     q_intparm: u32,
     q_channel_prog: u32,
     q_saved_ctrl: u32,
-    /// The reference relay: unsolicited status kept until the guest's
-    /// subchannel is idle.
+    /// The reference relay and `q-unsol-hold`: unsolicited status kept
+    /// until the guest's subchannel is idle.
     q_held: Option<Scsw>,
     /// KVM's floating I/O interruptions: (subchannel, parameter).
     flic: VecDeque<(u32, u32)>,
@@ -523,9 +529,13 @@ pub struct World {
     cp: Cp,
     irb: Scsw,
     /// The reference host's own copy of the IRB its work item handles,
-    /// and the IRBs queued for it (one work run each).
+    /// and the IRBs queued for it (one work run each); `k-irb-queue`'s
+    /// queue too.
     work_irb: Scsw,
     irb_queue: VecDeque<Scsw>,
+    /// `k-irb-queue`: the I/O region holds an IRB that QEMU has not read
+    /// (set by the work item's copy, cleared by QEMU's region read).
+    region_unread: bool,
     irb_taken: bool,
     region_irb: Scsw,
     region_orb: Option<Orb>,
@@ -598,6 +608,7 @@ impl World {
             irb: Scsw::ZERO,
             work_irb: Scsw::ZERO,
             irb_queue: VecDeque::new(),
+            region_unread: false,
             irb_taken: true,
             region_irb: Scsw::ZERO,
             region_orb: None,
@@ -743,6 +754,8 @@ impl World {
                 }
                 // mutex-2026: mutex_lock before the solicited block.
                 Wpc::Lock => !self.io_mutex_vcpu,
+                // k-irb-queue: wait_event until QEMU read the region.
+                Wpc::Take if self.variant.k_irb_queue() => !self.region_unread,
                 _ => true,
             },
             // Needs the BQL, then sleeps on io_mutex in the region read.
@@ -1170,8 +1183,9 @@ impl World {
             Fsm::NotOper => {}
             _ => {
                 // fsm_irq: private->irb = the IRB; queue_work.
-                if self.variant.architectural_relay() {
-                    // The reference host queues every IRB for its work item.
+                if self.variant.architectural_relay() || self.variant.k_irb_queue() {
+                    // The reference host and k-irb-queue queue every IRB for
+                    // the work item.
                     self.irb_queue.push_back(irb);
                 } else {
                     if !self.irb_taken {
@@ -1200,11 +1214,13 @@ impl World {
         match self.wpc {
             Wpc::Idle => {
                 self.work_pending = false;
-                if let Some(irb) = self.irb_queue.pop_front() {
-                    self.irb = irb;
-                    self.work_pending = !self.irb_queue.is_empty();
+                if self.variant.architectural_relay() {
+                    if let Some(irb) = self.irb_queue.pop_front() {
+                        self.irb = irb;
+                        self.work_pending = !self.irb_queue.is_empty();
+                    }
                 }
-                self.wpc = if self.variant.k_irb_once() {
+                self.wpc = if self.variant.k_irb_once() || self.variant.k_irb_queue() {
                     Wpc::Take
                 } else if self.variant.mutex_2026() {
                     Wpc::Lock
@@ -1212,6 +1228,28 @@ impl World {
                     Wpc::Start
                 };
                 0
+            }
+            Wpc::Take if self.variant.k_irb_queue() => {
+                // k-irb-queue: under sch->lock, the oldest queued IRB off
+                // the queue (k-irb-once's mark is the queue not being
+                // empty); the work queued again while more remain.
+                let Some(irb) = self.irb_queue.pop_front() else {
+                    self.wpc = Wpc::Idle;
+                    if self.work_pending {
+                        self.wake(WORK, self.lat.host_step);
+                    }
+                    return t;
+                };
+                self.work_irb = irb;
+                if !self.irb_queue.is_empty() {
+                    self.work_pending = true;
+                }
+                self.wpc = if self.variant.mutex_2026() {
+                    Wpc::Lock
+                } else {
+                    Wpc::Start
+                };
+                t
             }
             Wpc::Take => {
                 // k-irb-once: under sch->lock, the pending IRB's copy and
@@ -1240,7 +1278,7 @@ impl World {
                 t
             }
             Wpc::Start => {
-                if !self.variant.k_irb_once() {
+                if !self.variant.k_irb_once() && !self.variant.k_irb_queue() {
                     self.irb_taken = self.irb_queue.is_empty();
                 }
                 if self.variant.architectural_relay() {
@@ -1317,6 +1355,9 @@ impl World {
                 // reference host and k-irb-once copy the IRB taken at the
                 // start; under mutex-2026 the lock is already held.
                 self.region_irb = self.work_view();
+                if self.variant.k_irb_queue() {
+                    self.region_unread = true;
+                }
                 self.wpc = Wpc::Reset {
                     is_final,
                     finished,
@@ -1355,9 +1396,12 @@ impl World {
     }
 
     /// Whether the work item works on a copy of the IRB of its own (the
-    /// reference host, k-irb-once) rather than on `private->irb`.
+    /// reference host, k-irb-once, k-irb-queue) rather than on
+    /// `private->irb`.
     fn works_on_a_copy(&self) -> bool {
-        self.variant.architectural_relay() || self.variant.k_irb_once()
+        self.variant.architectural_relay()
+            || self.variant.k_irb_once()
+            || self.variant.k_irb_queue()
     }
 
     /// The IRB the work item is handling, as it reads it now.
@@ -1475,17 +1519,35 @@ impl World {
     fn relay_step(&mut self) -> u64 {
         self.eventfd = 0;
         let host = self.region_irb;
+        // k-irb-queue: vfio_ccw_mdev_read_io_region clears the mark and
+        // wakes the work item.
+        self.region_unread = false;
+        if self.variant.q_unsol_hold() && unsolicited(&host) && self.q_scsw.fc().bits() != 0 {
+            // q-unsol-hold: kept while the guest has a function outstanding.
+            self.q_held = Some(host);
+            return self.draw(self.lat.host_step);
+        }
         if self.variant.architectural_relay() {
             if let Some(s) = self.architectural(host) {
                 self.present_to_guest(s);
             }
-        } else if self.variant.q_relay() {
-            if let Some(s) = self.q_relay(host) {
+        } else {
+            let relayed = if self.variant.q_relay() {
+                self.q_relay(host)
+            } else {
+                // copy_scsw_to_guest: every field, function control included.
+                Some(host)
+            };
+            if let Some(mut s) = relayed {
+                if self.variant.q_halt_dcc1()
+                    && self.q_scsw.fc().bits() & FunctionControl::HALT.bits() != 0
+                {
+                    // q-halt-dcc1: the guest's halt ended a start still pending.
+                    s.0[0] &=
+                        !(ActivityControl::START_PENDING | ActivityControl::RESUME_PENDING).bits();
+                }
                 self.present_to_guest(s);
             }
-        } else {
-            // copy_scsw_to_guest: every field, function control included.
-            self.present_to_guest(host);
         }
         self.draw(self.lat.host_step)
     }
@@ -1502,9 +1564,7 @@ impl World {
         }
         let host_fc = host.fc().bits();
         let guest_fc = self.q_scsw.fc().bits();
-        if host_fc == 0
-            && host.sc().bits() == (StatusControl::ALERT | StatusControl::PENDING).bits()
-        {
+        if unsolicited(&host) {
             // Unsolicited: presented at once while the guest's subchannel
             // is idle; while the guest has a function outstanding, kept
             // until its status has been taken (the device's status came
@@ -1654,6 +1714,12 @@ impl World {
             Vpc::Helper => {
                 // fsm_io_helper: under sch->lock, SSCH with the shadow chain.
                 let mut cc = self.hw_ssch(self.cp.chain);
+                if cc == 1 && self.variant.k_unsol_tsch() && self.hw.fc().bits() == 0 {
+                    // k-unsol-tsch: the device's own status pending (stsch
+                    // shows no function): tsch, fsm_irq, SSCH again.
+                    self.host_takes_status();
+                    cc = self.hw_ssch(self.cp.chain);
+                }
                 if cc == 1 && self.variant.architectural_relay() {
                     // The reference host does not turn status pending into
                     // busy: it takes the status, as its interruption
@@ -1722,12 +1788,13 @@ impl World {
                         };
                         if cc == 1
                             && !clear
-                            && self.variant.architectural_relay()
+                            && (self.variant.architectural_relay() || self.variant.k_unsol_tsch())
                             && self.hw.fc().bits() == 0
                         {
                             // Unsolicited status pending at the real
-                            // subchannel: the reference host takes it (its
-                            // interruption handler's work) and halts again.
+                            // subchannel: the reference host and
+                            // k-unsol-tsch take it (the interruption
+                            // handler's work) and halt again.
                             // A start's status pending ends the halt below.
                             self.host_takes_status();
                             cc = self.hw_hsch();
