@@ -21,7 +21,7 @@ use std::time::Instant;
 use ccwgate_model::variant::{Base, Change};
 use ccwgate_model::{
     default_sweep, exhaustive, kernel_config, replay, run_logged, Bounds, Exhaustive, Latencies,
-    Outcome, Setup, Variant, US,
+    Outcome, Setup, Unsolicited, Variant, US,
 };
 use ccwgate_stats::{Proportion, Quantiles};
 use gate::cmdline::{Config, DelaySweep, Scenario};
@@ -30,9 +30,10 @@ use plotters::prelude::*;
 // ---- the matrix, as data ----
 
 /// The hosts of the matrix, by name: the upstream variants, the 2026
-/// locking change, the candidate sets of issue 17 and the architecture's
-/// bound. Names go through [`resolve`].
-pub const HOSTS: [&str; 10] = [
+/// locking change, the candidate sets of issue 17, the set that also
+/// survives a device's unsolicited status and the architecture's bound.
+/// Names go through [`resolve`].
+pub const HOSTS: [&str; 11] = [
     "unfixed",
     "cp-init-check",
     "idle-in-fsm",
@@ -42,8 +43,14 @@ pub const HOSTS: [&str; 10] = [
     "fixed+q-relay",
     "fixed+q-relay+k-irb-once",
     "fixed+q-relay+k-irb-once+k-gen",
+    UNSOLICITED_SET,
     "reference",
 ];
+
+/// The candidate set that passes with unsolicited status too
+/// (docs/model.md, "Unsolicited status").
+pub const UNSOLICITED_SET: &str =
+    "fixed+q-relay+q-unsol-hold+q-halt-dcc1+k-irb-queue+k-gen+k-unsol-tsch";
 
 /// The upstream variants, for which the report shows the shortest failing
 /// interleaving.
@@ -63,26 +70,53 @@ pub struct Mode {
     pub tokens: &'static str,
     /// Enumerate interleavings instead of timed runs over seeds.
     pub exhaustive: bool,
+    /// A timed mode's device presents unsolicited status (`--unsolicited
+    /// PERCENT`, the default kinds); 0: none.
+    pub unsolicited: u32,
 }
 
-pub const MODES: [Mode; 3] = [
+impl Mode {
+    /// How a timed cell of this mode runs `host` with `config`.
+    fn setup(&self, host: Host, config: Config) -> Setup {
+        let unsolicited = match self.unsolicited {
+            0 => Unsolicited::OFF,
+            percent => Unsolicited::new(percent, &[]),
+        };
+        Setup {
+            unsolicited,
+            ..Setup::new(host, config)
+        }
+    }
+}
+
+pub const MODES: [Mode; 4] = [
     Mode {
         label: "timed",
         slug: "timed",
         tokens: "host=vfio-ccw",
         exhaustive: false,
+        unsolicited: 0,
     },
     Mode {
         label: "timed wait_owed=1",
         slug: "timed-wait-owed",
         tokens: "host=vfio-ccw wait_owed=1",
         exhaustive: false,
+        unsolicited: 0,
+    },
+    Mode {
+        label: "timed unsolicited 20 %",
+        slug: "timed-unsolicited",
+        tokens: "host=vfio-ccw",
+        exhaustive: false,
+        unsolicited: 20,
     },
     Mode {
         label: "exhaustive",
         slug: "exhaustive",
         tokens: "host=vfio-ccw",
         exhaustive: true,
+        unsolicited: 0,
     },
 ];
 
@@ -129,7 +163,9 @@ pub fn describe(name: &str) -> Option<&'static str> {
 #[command(
     after_help = "The matrix: unfixed, cp-init-check, idle-in-fsm, fixed, fixed+mutex-2026, \
 fixed+k-irb-once+k-gen, fixed+q-relay, fixed+q-relay+k-irb-once, fixed+q-relay+k-irb-once+k-gen, \
-reference x csch-race, hsch-race, mixed x {timed, timed wait_owed=1, exhaustive}, all host=vfio-ccw. \
+fixed+q-relay+q-unsol-hold+q-halt-dcc1+k-irb-queue+k-gen+k-unsol-tsch, reference x csch-race, \
+hsch-race, mixed x {timed, timed wait_owed=1, timed with unsolicited status 20 %, exhaustive}, \
+all host=vfio-ccw. \
 Hosts this build does not know are listed as not available. How to read it: docs/report.md.\n\
 Exit status: 0 when the report was written, 2 for usage or write errors."
 )]
@@ -512,7 +548,7 @@ pub fn run(plan: &Plan, progress: bool) -> Result<Report, String> {
             (None, _) => CellResult::Unavailable,
             (Some(_), Some(j)) => CellResult::Exhaustive(exhaustive_runs[j].clone()),
             (Some(h), None) => {
-                let setup = Setup::new(h, config);
+                let setup = mode.setup(h, config);
                 let cell = crate::run_cell(&setup, &seeds, &hidden);
                 bar.inc(1);
                 CellResult::Timed(Box::new(reduce_timed(config, &cell.results)))
@@ -574,7 +610,7 @@ fn shortest_for(plan: &Plan, name: &str, cells: &[Cell]) -> Option<Interleaving>
             }
             CellResult::Timed(t) => {
                 if let Some(seed) = t.earliest {
-                    let (r, steps) = run_logged(&Setup::new(host, t.config), seed);
+                    let (r, steps) = run_logged(&c.mode.setup(host, t.config), seed);
                     candidates.push(Interleaving {
                         source: format!(
                             "timed {} ({}), seed {seed}: the failing run with the fewest \
@@ -1505,7 +1541,11 @@ mod tests {
         assert!(md.contains("| unfixed | csch-race | timed |"), "{md}");
         assert!(md.contains("![Runs detected by iteration"), "{md}");
         assert!(md.contains("detections-timed.svg") && md.contains("bands-timed.svg"));
-        for f in ["detections-timed.svg", "bands-timed-wait-owed.svg"] {
+        for f in [
+            "detections-timed.svg",
+            "bands-timed-wait-owed.svg",
+            "detections-timed-unsolicited.svg",
+        ] {
             let svg = std::fs::read_to_string(dir.join(f)).unwrap();
             assert!(svg.contains("<svg") && svg.contains("</svg>"), "{f}");
         }
