@@ -128,20 +128,14 @@ impl Oracle {
             // Trailing device end after halt status that left the device
             // active (no state of the table's): the halt function may
             // already be cleared (as for a start's secondary status), but
-            // clear is never shown, nor start after a halt of nothing.
+            // clear is never shown. Only a halt of a start gets here: a
+            // halt of an idle subchannel that shows device active is
+            // `status-with-halt-of-idle`.
             let fc = s.fc();
             if fc.contains(FunctionControl::CLEAR) {
                 return Err(violation(
                     Class::WrongFunction,
                     "clear-status-for-halt",
-                    FunctionControl::HALT.bits(),
-                    fc.bits(),
-                ));
-            }
-            if fc.contains(FunctionControl::START) && halted == Halted::Idle {
-                return Err(violation(
-                    Class::WrongFunction,
-                    "start-function-in-halt-of-idle",
                     FunctionControl::HALT.bits(),
                     fc.bits(),
                 ));
@@ -589,6 +583,79 @@ mod tests {
         // The device's own unit check stays the environment's.
         let e = fail([0x0000_2001, 0, 0x0200_0000]);
         assert_eq!(e.1, "device-status-error");
+    }
+
+    /// A halt of a running start whose status left the device active, and
+    /// so the device end due as secondary status of its own.
+    fn halted_device_active(o: Oracle) -> Oracle {
+        let mut o = o;
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let words = [0x0000_6045, 0x2008, 0x0800_0000];
+        assert_eq!(o.interruption(&irq(P1, words, 1150)), Ok(None));
+        o
+    }
+
+    #[test]
+    fn a_halts_separate_device_end_is_checked_as_secondary_status() {
+        let ends = |words: [u32; 3]| {
+            let mut o = halted_device_active(started(P1));
+            o.interruption(&irq(P1, words, 1200))
+                .map(|d| d.map(|d| d.op))
+                .map_err(|e| (e.class, e.what, e.expected, e.actual))
+        };
+        // With or without the start and halt functions still shown.
+        for fc in [0, 0x2000, 0x6000] {
+            assert_eq!(ends([fc | 0x03, 0, 0x0400_0000]), Ok(Some(Op::Halt)));
+        }
+        let bad = |class, what, expected, actual| Err((class, what, expected, actual));
+        assert_eq!(
+            ends([0x0000_1003, 0, 0x0400_0000]),
+            bad(
+                Class::WrongFunction,
+                "clear-status-for-halt",
+                0x2000,
+                0x1000
+            )
+        );
+        for sc in [0x01, 0x07, 0x0B] {
+            assert_eq!(
+                ends([0x0000_2000 | sc, 0, 0x0400_0000]),
+                bad(Class::BadStatus, "expected-secondary-status", 0x03, sc),
+                "{sc:#x}"
+            );
+        }
+        assert_eq!(
+            ends([0x0000_2043, 0, 0x0400_0000]),
+            bad(Class::BadStatus, "activity-with-secondary-status", 0, 0x40)
+        );
+        assert_eq!(
+            ends([0x0000_2013, 0, 0x0100_0000]),
+            bad(Class::BadStatus, "relay-unit-exception", 0, 0x01)
+        );
+        assert_eq!(
+            ends([0x0000_2003, 0, 0x0500_0000]),
+            bad(Class::BadStatus, "device-status-error", 0, 0x05)
+        );
+        assert_eq!(
+            ends([0x0000_2003, 0, 0x0480_0000]),
+            bad(Class::BadStatus, "channel-status-error", 0, 0x80)
+        );
+    }
+
+    #[test]
+    fn only_a_halt_with_deferred_cc_1_counts_a_start_not_initiated() {
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, HALT_OF_START, 1200))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.stats().starts_not_initiated, 0);
+        let mut o = started(P1);
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, [0x0100_6001, 0, 0], 1200))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.stats().starts_not_initiated, 1);
     }
 
     #[test]
