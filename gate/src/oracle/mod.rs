@@ -1492,6 +1492,17 @@ mod tests {
             (v.what, v.expected, v.actual),
             ("expected-secondary-status", 0x03, 0x05)
         );
+        // The device end, but with primary status again.
+        let mut o = started(P1);
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
+            .unwrap();
+        let v = o
+            .interruption(&irq(P1, [0x0000_0007, 0, 0x0400_0000], 1200))
+            .unwrap_err();
+        assert_eq!(
+            (v.what, v.expected, v.actual),
+            ("expected-secondary-status", 0x03, 0x07)
+        );
     }
 
     #[test]
