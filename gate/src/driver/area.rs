@@ -63,9 +63,10 @@ impl IoArea {
     /// their patterns come first, so the state after them (the first value)
     /// equals [`PRISTINE`]`[fill_word]` exactly when they do (but for a
     /// 64-bit hash collision), and checking them costs no pass of its own.
+    /// `fill_word` is at most `DATA_LEN / 8` ([`IoArea::scan`] clamps).
     fn hash(&self, fill_word: usize) -> (u64, u64) {
         let mut h = FNV_BASIS;
-        let (stored, fill) = self.data.split_at(fill_word.min(DATA_LEN / 8) * 8);
+        let (stored, fill) = self.data.split_at(fill_word * 8);
         for part in [&self.front[..], &self.back[..], fill] {
             for c in part.chunks_exact(8) {
                 h = fnv(h, word(c));
@@ -412,6 +413,66 @@ mod tests {
         assert_eq!(f.violation.what, "write-after-completion");
     }
 
+    /// A device that writes into the previous program's area while the
+    /// next program runs is caught when that program ends, as a write into
+    /// the earlier area.
+    #[test]
+    fn a_write_into_a_finished_program_during_the_next_is_caught_at_its_end() {
+        let f = detects(HostBug::LateWrite, Scenario::Ssch);
+        assert_eq!(f.violation.what, "write-after-completion");
+        // The 30th start: iteration 28 after the baseline, in the area the
+        // 29th used.
+        assert_eq!((f.iteration, f.violation.actual), (28, 1));
+    }
+
+    /// A NOP transfers nothing: a device that stores into its data is
+    /// caught when that NOP ends, as the data overwritten.
+    #[test]
+    fn a_nop_that_stores_data_is_caught_at_its_end() {
+        let mut k = Kernelish::new(Sim::new(SID));
+        k.nop_stores = true;
+        let f = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200))
+            .run(|_| {})
+            .unwrap_err();
+        let v = f.violation;
+        assert_eq!(
+            (v.class, v.what, v.expected, v.actual),
+            (Class::DataCorruption, "canary-overwritten", 0x5a, 0xa5)
+        );
+        assert_eq!(
+            k.programs.last().map(|p| p.0),
+            Some(cmd::NOP),
+            "no start after it"
+        );
+    }
+
+    /// An operation that ended as it must leaves its area noted clean from
+    /// where the device stopped storing, so that the next build refills
+    /// only that much: a SENSE ID from its last byte stored, a NOP or a
+    /// start that never began from the first.
+    #[test]
+    fn an_operation_that_ended_as_it_must_notes_how_much_to_refill() {
+        let mut k = Kernelish::new(Sim::with_device_event(
+            SID,
+            crate::sim::DeviceEvent::ControlUnitBusy,
+            3,
+        ));
+        let c = config(Scenario::Ssch, 3, 300);
+        let mut d = Driver::new(&mut k, &c);
+        d.prepare().unwrap();
+        let mut seen = [0; 4];
+        for i in 0..300 {
+            let begun = d.oracle.stats().starts_not_initiated;
+            d.iterate(i).unwrap();
+            let not_initiated = d.oracle.stats().starts_not_initiated > begun;
+            let sense_id = d.chan.programs.last().unwrap().0 == cmd::SENSE_ID;
+            let expected = if sense_id && !not_initiated { 7 } else { 0 };
+            seen[usize::from(not_initiated) * 2 + usize::from(sense_id)] += 1;
+            assert_eq!(d.clean_from[d.slot], Some(expected), "iteration {i}");
+        }
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+    }
+
     #[test]
     fn programs_are_format1_with_suppressed_length_checks() {
         let mut area = IoArea::new();
@@ -426,6 +487,33 @@ mod tests {
             (area.ccws[0].cmd, area.ccws[0].count),
             (cmd::SENSE_ID, SENSE_ID_COUNT)
         );
+    }
+
+    /// A device that rewrites any field of any CCW of a finished program
+    /// changes its fingerprint.
+    #[test]
+    fn the_fingerprint_sees_every_field_of_every_ccw() {
+        let mut area = IoArea::new();
+        build(
+            &mut area,
+            0x2000,
+            ProgramKind::NopChain(MAX_CCWS as u8),
+            None,
+        );
+        let fingerprint = area.fingerprint(0);
+        for i in 0..MAX_CCWS {
+            for field in 0..4 {
+                let mut hit = area.clone();
+                let ccw = &mut hit.ccws[i];
+                match field {
+                    0 => ccw.cmd ^= 0x80,
+                    1 => ccw.flags ^= CcwFlags::SLI,
+                    2 => ccw.count ^= 0x100,
+                    _ => ccw.cda ^= 0x10,
+                }
+                assert_ne!(hit.fingerprint(0), fingerprint, "CCW {i} field {field}");
+            }
+        }
     }
 
     /// The one-pass scan sees every byte that must keep its pattern, and

@@ -111,9 +111,86 @@ impl<C: Channel + Status> Driver<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cmdline::Scenario;
+    use crate::cmdline::{Config, Scenario};
+    use crate::css::cmd;
     use crate::driver::test_util::*;
     use crate::sim::{HostBug, Sim};
+
+    /// Only "not operational" is excused by a device gone or pathless:
+    /// another condition-code anomaly stays the host's.
+    #[test]
+    fn a_gone_device_excuses_only_not_operational() {
+        for (device, reason) in [
+            (DeviceState::Gone, Some("device-gone")),
+            (DeviceState::NoPath, Some("device-gone")),
+            (DeviceState::Present, None),
+        ] {
+            let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::DeviceGone, 30));
+            k.device = Some(device);
+            let f = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200))
+                .run(|_| {})
+                .unwrap_err();
+            assert_eq!(f.violation.what, "ssch-not-operational");
+            assert_eq!(f.environment, reason, "{device:?}");
+            let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::BusyAfterIdle, 30));
+            k.device = Some(device);
+            let f = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200))
+                .run(|_| {})
+                .unwrap_err();
+            assert_eq!(f.violation.what, "ssch-busy-while-idle");
+            assert_eq!(f.environment, None, "{device:?}");
+        }
+    }
+
+    /// `require_race` judged by the device's SENSE ID: under vfio-ccw a
+    /// device the baseline shows emulated is not required to race.
+    #[test]
+    fn the_race_is_required_unless_the_baseline_shows_an_emulated_device() {
+        let c = config(Scenario::CschRace, 3, 50);
+        let strict = Config {
+            require_race: Some(true),
+            ..c
+        };
+        let vfio = Config {
+            host: crate::cmdline::Host::VfioCcw,
+            ..c
+        };
+        for (c, missing) in [(strict, Some("window")), (vfio, None)] {
+            let mut sim = Sim::new(SID);
+            let mut d = Driver::new(&mut sim, &c);
+            let s = d.run(|_| {}).unwrap();
+            assert_eq!(d.missing_race(&s), missing);
+        }
+    }
+
+    /// The sense bytes are read into the other area, so the program that
+    /// got the unit check stays as the device left it; only the SENSE's
+    /// own primary status is taken for its count, status presented
+    /// before it (unsolicited, or none for TEST SUBCHANNEL to find) is
+    /// passed over, and a device slow to answer is waited for.
+    #[test]
+    fn sense_is_read_into_the_other_area_from_its_own_status() {
+        for at in [29, 30] {
+            let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::UnitCheck, at));
+            k.before_sense = std::vec![no_status(), attention()];
+            let mut d = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200));
+            let f = d.run(|_| {}).unwrap_err();
+            assert_eq!(f.environment, Some("device-error"));
+            assert_eq!(d.sense(), &[0x10, 0, 0, 0], "unit check at start {at}");
+            let failed = d.slot ^ 1;
+            assert_eq!(failed, (at % 2) as usize, "the area of start {at}");
+            let cmds = [k.sim.area(0).0.ccws[0].cmd, k.sim.area(1).0.ccws[0].cmd];
+            assert_ne!(cmds[failed], cmd::SENSE, "start {at}'s program kept");
+            assert_eq!(cmds[failed ^ 1], cmd::SENSE);
+        }
+        // A device that takes a while to answer the SENSE is waited for.
+        let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::UnitCheck, 30));
+        k.slow_sense = true;
+        let mut d = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200));
+        let f = d.run(|_| {}).unwrap_err();
+        assert_eq!(f.environment, Some("device-error"));
+        assert_eq!(d.sense(), &[0x10, 0, 0, 0], "a slow SENSE");
+    }
 
     #[test]
     fn the_environment_is_told_from_the_host() {

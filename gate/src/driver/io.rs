@@ -360,6 +360,39 @@ mod tests {
     use crate::cmdline::{Config, Scenario};
     use crate::driver::test_util::*;
     use crate::sim::{HostBug, Sim};
+    use std::vec::Vec;
+
+    /// `checks=none`: an operation is outstanding from an accepted
+    /// instruction until status that ends it: not TEST SUBCHANNEL finding
+    /// nothing, not channel end with the device still active; status
+    /// while nothing is outstanding ends nothing. A clear or halt takes
+    /// the start over, and with it the latency.
+    #[test]
+    fn the_tracker_ends_an_operation_only_with_its_final_status() {
+        use crate::css::{ActivityControl, Scsw};
+        let irq = |tsch_cc, w0: u32| Interruption {
+            sid: SID,
+            intparm: 1,
+            tsch_cc,
+            scsw: Scsw::from_words([w0 | StatusControl::PENDING.bits(), 0, 0]),
+            tod: 0,
+        };
+        let primary = StatusControl::PRIMARY.bits();
+        let final_status = irq(Cc::Zero, primary | StatusControl::SECONDARY.bits());
+        let mut t = Tracker::default();
+        assert_eq!(t.interruption(&final_status), None, "nothing outstanding");
+        t.instruction(Cc::One, Some(4));
+        assert_eq!(t.interruption(&final_status), None, "cc 1 starts nothing");
+        t.instruction(Cc::Zero, Some(5));
+        assert_eq!(t.interruption(&irq(Cc::One, 0)), None, "no status");
+        let channel_end = irq(Cc::Zero, primary | ActivityControl::DEVICE_ACTIVE.bits());
+        assert_eq!(t.interruption(&channel_end), None, "device still active");
+        assert_eq!(t.interruption(&final_status), Some(Some(5)));
+        assert_eq!(t.interruption(&final_status), None, "ended once");
+        t.instruction(Cc::Zero, Some(6));
+        t.instruction(Cc::Zero, None);
+        assert_eq!(t.interruption(&final_status), Some(None), "the clear's");
+    }
 
     #[test]
     fn busy_on_an_idle_subchannel_is_retried_under_vfio_ccw() {
@@ -380,6 +413,169 @@ mod tests {
         let mut sim = Sim::with_bug(SID, HostBug::BusyAfterIdle, 30);
         let f = run(&mut sim, &config(Scenario::Ssch, 7, 200)).unwrap_err();
         assert_eq!(f.violation.what, "ssch-busy-while-idle");
+    }
+
+    /// A START refused on every try fails with what it was refused for:
+    /// busy each time (vfio-ccw, where busy on an idle subchannel is
+    /// retried), status pending each time (the device's doing), or cc 1
+    /// with no status to take, after waiting the I/O timeout for it.
+    #[test]
+    fn a_start_refused_every_time_fails_with_why() {
+        let vfio = Config {
+            host: crate::cmdline::Host::VfioCcw,
+            io_timeout_ms: 5,
+            ..config(Scenario::Ssch, 1, 10)
+        };
+        let strict = Config {
+            host: crate::cmdline::Host::Strict,
+            ..vfio
+        };
+        for (c, refuse, what, environment) in [
+            (vfio, (Cc::Two, None), "ssch-busy-forever", None),
+            (strict, (Cc::Two, None), "ssch-busy-while-idle", None),
+            (
+                vfio,
+                (Cc::One, Some(attention())),
+                "ssch-status-pending-forever",
+                Some("device-busy"),
+            ),
+            (vfio, (Cc::One, None), "ssch-cc1-without-status", None),
+        ] {
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.refuse = Some(refuse);
+            let before = k.sim.tod();
+            let f = Driver::new(&mut k, &c).run(|_| {}).unwrap_err();
+            assert_eq!((f.violation.what, f.environment), (what, environment));
+            let waited = k.sim.tod() - before;
+            if refuse == (Cc::One, None) {
+                assert!(
+                    (us_to_tod(5_000)..us_to_tod(5_100)).contains(&waited),
+                    "waited {waited}"
+                );
+            } else {
+                assert!(waited < us_to_tod(1_000), "{what}: waited {waited}");
+            }
+        }
+    }
+
+    /// Busy on an idle subchannel (vfio-ccw) is tried again after
+    /// [`BUSY_BACKOFF`], not at once.
+    #[test]
+    fn busy_is_tried_again_after_the_backoff() {
+        let c = Config {
+            host: crate::cmdline::Host::VfioCcw,
+            verbose: 3,
+            ..config(Scenario::Ssch, 7, 40)
+        };
+        let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::BusyAfterIdle, 30));
+        run_kernelish(&mut k, &c);
+        let starts: Vec<&Event> = k
+            .logged
+            .iter()
+            .filter(|e| e.kind == EventKind::Ssch)
+            .collect();
+        let busy = starts.iter().position(|e| e.cc == 2).expect("busy once");
+        let gap = starts[busy + 1].tod - starts[busy].tod;
+        assert!(
+            (BUSY_BACKOFF..BUSY_BACKOFF + us_to_tod(10)).contains(&gap),
+            "tried again after {gap}"
+        );
+    }
+
+    /// A race step's CLEAR or HALT goes out the configured delay after its
+    /// start, status arriving meanwhile taken; at delay 0 at once.
+    #[test]
+    fn the_race_window_lasts_the_delay() {
+        for (delay, scenario) in [
+            (us_to_tod(100), Scenario::CschRace),
+            (0, Scenario::HschRace),
+        ] {
+            let c = Config {
+                delay: crate::cmdline::DelaySweep::new(delay as u32, delay as u32, 1).unwrap(),
+                verbose: 3,
+                ..config(scenario, 2, 10)
+            };
+            let mut k = Kernelish::new(Sim::new(SID));
+            run_kernelish(&mut k, &c);
+            let mut gaps = 0;
+            for w in k.logged.windows(3) {
+                if w[0].kind != EventKind::Ssch
+                    || !matches!(w[2].kind, EventKind::Csch | EventKind::Hsch)
+                {
+                    continue;
+                }
+                // The start's status within the window; at delay 0 after.
+                assert_eq!(w[1].kind == EventKind::Interruption, delay > 0);
+                let gap = w[2].tod - w[0].tod;
+                assert!(
+                    (delay..delay + us_to_tod(10)).contains(&gap),
+                    "delay {delay}: {gap}"
+                );
+                gaps += 1;
+            }
+            if delay == 0 {
+                // Ssch, Hsch back to back: no window of three.
+                let back_to_back = k
+                    .logged
+                    .windows(2)
+                    .filter(|w| w[0].kind == EventKind::Ssch && w[1].kind == EventKind::Hsch);
+                gaps += back_to_back.count();
+            }
+            assert_eq!(gaps, 10, "delay {delay}");
+        }
+    }
+
+    /// Where the next START reveals pending status, the drain after the
+    /// last iteration still runs: nothing follows to take it.
+    #[test]
+    fn the_last_iteration_is_drained_even_where_a_start_would_reveal() {
+        for (reveals, at) in [(true, 11), (false, 11), (false, 6)] {
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.reveals = reveals;
+            // The baseline's start, then one per iteration.
+            k.after_start = Some((at, attention()));
+            let s = run_kernelish(&mut k, &config(Scenario::Ssch, 1, 10));
+            assert_eq!(s.unsolicited, 1, "reveals {reveals}, after start {at}");
+        }
+    }
+
+    /// vfio-ccw's start status after a CLEAR ends the clear early and owes
+    /// its own status: by default the next START goes out at once (and
+    /// finds the owed status pending, cc 1); with `wait_owed=1` it is
+    /// taken first, waited for no longer than the I/O timeout.
+    #[test]
+    fn wait_owed_takes_the_owed_status_before_the_next_start() {
+        let c = |wait_owed| Config {
+            host: crate::cmdline::Host::VfioCcw,
+            delay: crate::cmdline::DelaySweep::new(0, 0, 1).unwrap(),
+            io_timeout_ms: 5,
+            verbose: 3,
+            wait_owed,
+            ..config(Scenario::CschRace, 1, 20)
+        };
+        for wait_owed in [false, true] {
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.start_status_over_clear = true;
+            let s = run_kernelish(&mut k, &c(wait_owed));
+            let d = crate::oracle::Deviation::StartStatusAfterClear;
+            assert_eq!(s.deviations.get(d), 20);
+            let cc1 = k
+                .logged
+                .iter()
+                .filter(|e| e.kind == EventKind::Ssch && e.cc == 1);
+            assert_eq!(cc1.count(), if wait_owed { 0 } else { 20 });
+        }
+        let mut k = Kernelish::new(Sim::new(SID));
+        k.start_status_over_clear = true;
+        k.clear_status_lost = true;
+        let before = k.sim.tod();
+        let f = Driver::new(&mut k, &c(true)).run(|_| {}).unwrap_err();
+        assert_eq!(f.violation.what, "owed-clear-status-never-presented");
+        let waited = k.sim.tod() - before;
+        assert!(
+            (us_to_tod(5_000)..us_to_tod(5_100)).contains(&waited),
+            "waited {waited}"
+        );
     }
 
     #[test]

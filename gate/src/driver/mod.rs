@@ -609,7 +609,7 @@ mod tests {
     use super::test_util::*;
     use super::*;
     use crate::oracle::Class;
-    use crate::sim::{HostBug, Sim};
+    use crate::sim::{DeviceEvent, HostBug, Sim};
     use crate::trace::EventKind;
     use std::vec::Vec;
 
@@ -644,12 +644,357 @@ mod tests {
         let mut d = one.clone();
         d.unsolicited = 3;
         d.withdrawn = 4;
+        d.landed = Landed {
+            before: 1,
+            running: 3,
+            window: 5,
+            after: 7,
+        };
         let mut e = d.clone();
         e.absorb(&d);
         assert_eq!((e.unsolicited, e.withdrawn), (6, 8));
+        let landed = Landed {
+            before: 2,
+            running: 6,
+            window: 10,
+            after: 14,
+        };
+        assert_eq!(e.landed, landed);
         assert_eq!(e.latency.count(), 2 * one.latency.count());
         // The default channel hides nothing a START would not reveal.
         assert!(!Status::start_reveals_pending(&Sim::new(SID)));
+    }
+
+    /// `verbose=3`: the channel hears every event the trace records, as it
+    /// is recorded; below that, none.
+    #[test]
+    fn verbose_3_logs_every_recorded_event_to_the_channel() {
+        let c = Config {
+            verbose: 3,
+            ..config(Scenario::Mixed, 4, 30)
+        };
+        let mut k = Kernelish::new(Sim::new(SID));
+        let mut d = Driver::new(&mut k, &c);
+        d.run(|_| {}).unwrap();
+        let trace: Vec<Event> = d.trace().iter().copied().collect();
+        let total = d.trace().total();
+        assert_eq!(k.logged.len() as u64, total);
+        assert!(k.logged.ends_with(&trace), "the log ends as the trace");
+        let mut k = Kernelish::new(Sim::new(SID));
+        let c = Config { verbose: 2, ..c };
+        Driver::new(&mut k, &c).run(|_| {}).unwrap();
+        assert!(k.logged.is_empty());
+    }
+
+    /// Status an interruption handler took before an instruction is fed
+    /// to the oracle before that instruction goes out: a race step's CLEAR
+    /// at delay 0 follows the start's status, not the start.
+    #[test]
+    fn status_a_handler_collected_is_judged_before_the_next_instruction() {
+        let c = Config {
+            delay: crate::cmdline::DelaySweep::new(0, 0, 1).unwrap(),
+            ..config(Scenario::CschRace, 2, 20)
+        };
+        let before_csch = |handler: bool| {
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.handler = handler;
+            let mut d = Driver::new(&mut k, &c);
+            let s = d.run(|_| {}).unwrap();
+            assert_eq!(s.clears, 20);
+            let kinds: Vec<EventKind> = d.trace().iter().map(|e| e.kind).collect();
+            let before: Vec<EventKind> = kinds
+                .windows(2)
+                .filter(|w| w[1] == EventKind::Csch)
+                .map(|w| w[0])
+                .collect();
+            assert!(!before.is_empty());
+            before
+        };
+        let handled = before_csch(true);
+        assert!(
+            handled.iter().all(|&k| k == EventKind::Interruption),
+            "{handled:?}"
+        );
+        let unhandled = before_csch(false);
+        assert!(
+            unhandled.iter().all(|&k| k == EventKind::Ssch),
+            "{unhandled:?}"
+        );
+    }
+
+    /// A source whose START reveals pending status is not drained between
+    /// iterations: unsolicited status left pending is taken when the next
+    /// START answers cc 1, and judged then; the last iteration still drains.
+    #[test]
+    fn a_start_that_reveals_pending_status_takes_the_place_of_the_drain() {
+        let cc1_starts = |reveals: bool| {
+            let c = Config {
+                verbose: 3,
+                ..config(Scenario::Ssch, 1, 100)
+            };
+            let mut k = Kernelish::new(Sim::with_device_event(SID, DeviceEvent::Attention, 1));
+            k.reveals = reveals;
+            let s = Driver::new(&mut k, &c).run(|_| {}).unwrap();
+            assert!(k.sim.events() > 1);
+            assert_eq!(s.unsolicited, k.sim.events(), "every attention judged");
+            k.logged
+                .iter()
+                .filter(|e| e.kind == EventKind::Ssch && e.cc == 1)
+                .count()
+        };
+        assert_eq!(cc1_starts(false), 0, "drained before each START");
+        assert!(cc1_starts(true) > 0, "taken at a START's cc 1");
+    }
+
+    #[test]
+    fn landings_add_up_and_print_as_a_verdict_value() {
+        let l = Landed {
+            before: 1,
+            running: 20,
+            window: 300,
+            after: 4000,
+        };
+        assert_eq!(l.total(), 4321);
+        assert_eq!(
+            std::format!("{l}"),
+            "before:1,running:20,window:300,after:4000"
+        );
+    }
+
+    /// `require_race`: a race scenario whose race steps landed proves the
+    /// race only with landings both in the completion window and after it;
+    /// one with no landings at all has nothing to judge.
+    #[test]
+    fn a_race_is_missed_without_landings_in_the_window_or_after() {
+        let c = Config {
+            require_race: Some(true),
+            ..config(Scenario::CschRace, 1, 10)
+        };
+        let mut s = run(&mut Sim::new(SID), &c).unwrap();
+        let at = |before, running, window, after| Landed {
+            before,
+            running,
+            window,
+            after,
+        };
+        for (landed, missing) in [
+            (at(0, 0, 0, 0), None),
+            (at(1, 1, 0, 1), Some("window")),
+            (at(0, 0, 1, 0), Some("after")),
+            (at(0, 2, 1, 0), Some("after")),
+            (at(0, 0, 1, 1), None),
+            (at(1, 0, 2, 3), None),
+        ] {
+            s.landed = landed;
+            assert_eq!(race_not_exercised(&c, &s, false), missing, "{landed}");
+        }
+    }
+
+    #[test]
+    fn one_shot_scenarios_run_once_and_io_scenarios_2000_times() {
+        for scenario in Scenario::ALL {
+            let once = matches!(
+                scenario,
+                Scenario::Selftest | Scenario::Crash | Scenario::Smoke | Scenario::Conformance
+            );
+            let n = if once { 1 } else { 2000 };
+            assert_eq!(default_iterations(scenario), n, "{scenario:?}");
+            let c = Config {
+                iterations: None,
+                ..config(scenario, 1, 1)
+            };
+            assert_eq!(Driver::new(Sim::new(SID), &c).iterations(), n);
+        }
+    }
+
+    #[test]
+    fn the_baseline_is_what_the_device_said_it_is() {
+        let mut sim = Sim::new(SID);
+        let mut d = Driver::new(&mut sim, &config(Scenario::Ssch, 1, 3));
+        assert_eq!(d.baseline(), None, "not asked yet");
+        d.run(|_| {}).unwrap();
+        let virtio = SenseId::parse(&[0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00]).unwrap();
+        assert_eq!(d.baseline(), Some(virtio));
+    }
+
+    /// From the very first start on, every start's interruption parameter
+    /// carries the driver's base in its top byte, and a nonzero rest.
+    #[test]
+    fn every_start_carries_the_intparm_base() {
+        let c = Config {
+            verbose: 3,
+            ..config(Scenario::CschRace, 1, 10)
+        };
+        let mut k = Kernelish::new(Sim::new(SID));
+        Driver::new(&mut k, &c)
+            .with_intparm_base(7)
+            .run(|_| {})
+            .unwrap();
+        let starts: Vec<u32> = k
+            .logged
+            .iter()
+            .filter(|e| e.kind == EventKind::Ssch)
+            .map(|e| e.intparm)
+            .collect();
+        assert_eq!(starts.len(), 21);
+        assert_eq!(starts[..3], [0x0700_0001, 0x0700_0002, 0x0700_0003]);
+        assert!(starts.iter().all(|p| p >> 24 == 7 && p & 0x00ff_ffff != 0));
+    }
+
+    /// Interruption parameters count up and never take 0: without a base
+    /// through all 32 bits, with one through the low 24 under the base.
+    #[test]
+    fn intparms_wrap_within_their_range_and_skip_zero() {
+        for (base, first, expected) in [
+            (0, 0x00ff_fffe, [0x00ff_fffe, 0x00ff_ffff, 0x0100_0000]),
+            (0, 0xffff_fffe, [0xffff_fffe, 0xffff_ffff, 0x0000_0001]),
+            (7, 0x07ff_fffe, [0x07ff_fffe, 0x07ff_ffff, 0x0700_0001]),
+        ] {
+            let c = Config {
+                verbose: 3,
+                ..config(Scenario::Ssch, 1, 2)
+            };
+            let mut k = Kernelish::new(Sim::new(SID));
+            let mut d = Driver::new(&mut k, &c);
+            if base != 0 {
+                d = d.with_intparm_base(base);
+            }
+            d.next_intparm = first;
+            d.run(|_| {}).unwrap();
+            let starts: Vec<u32> = k
+                .logged
+                .iter()
+                .filter(|e| e.kind == EventKind::Ssch)
+                .map(|e| e.intparm)
+                .collect();
+            assert_eq!(starts, expected, "base {base}");
+        }
+    }
+
+    #[test]
+    fn progress_hears_each_finished_iteration() {
+        let mut heard = Vec::new();
+        let mut sim = Sim::new(SID);
+        Driver::new(&mut sim, &config(Scenario::Mixed, 1, 5))
+            .run(|i| heard.push(i))
+            .unwrap();
+        assert_eq!(heard, [1, 2, 3, 4, 5]);
+        let mut heard = Vec::new();
+        let mut sim = Sim::new(SID);
+        Driver::new(&mut sim, &config(Scenario::Smoke, 1, 5))
+            .run(|i| heard.push(i))
+            .unwrap();
+        assert_eq!(heard, [1], "smoke: one iteration");
+    }
+
+    /// Only a race step has a delay (a failure elsewhere reports 0); the
+    /// race scenarios go through the sweep in order, `mixed` picks each
+    /// race step's delay from it at random.
+    #[test]
+    fn only_race_steps_have_a_delay_and_mixed_picks_it_at_random() {
+        let sweep = crate::cmdline::DelaySweep::new(0, 700, 100).unwrap();
+        let delays = |scenario: Scenario| {
+            let c = Config {
+                delay: sweep,
+                ..config(scenario, 3, 200)
+            };
+            let mut sim = Sim::new(SID);
+            let mut d = Driver::new(&mut sim, &c);
+            d.prepare().unwrap();
+            let mut steps = Vec::new();
+            for i in 0..200 {
+                let (starts, clears, halts) = (d.summary.starts, d.summary.clears, d.summary.halts);
+                d.iterate(i).unwrap();
+                let raced = d.summary.starts - starts == 2;
+                assert!(d.summary.clears - clears + d.summary.halts - halts <= 1);
+                steps.push((raced, d.delay));
+            }
+            steps
+        };
+        for scenario in [Scenario::Ssch, Scenario::CschIdle] {
+            assert!(
+                delays(scenario).iter().all(|&s| s == (false, 0)),
+                "{scenario:?}"
+            );
+        }
+        for scenario in [Scenario::CschRace, Scenario::HschRace] {
+            for (i, (raced, delay)) in delays(scenario).into_iter().enumerate() {
+                assert!(raced);
+                assert_eq!(delay, sweep.nth(i as u32), "{scenario:?} iteration {i}");
+            }
+        }
+        let mixed = delays(Scenario::Mixed);
+        assert!(mixed.iter().all(|&(raced, d)| raced || d == 0));
+        let raced: Vec<(usize, u32)> = mixed
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.0)
+            .map(|(i, s)| (i, s.1))
+            .collect();
+        assert!(raced.len() > 50);
+        assert!(
+            raced.iter().any(|&(i, d)| d != sweep.nth(i as u32)),
+            "not in order"
+        );
+        assert!(
+            (0..8).all(|n| raced.iter().any(|&(_, d)| d == sweep.nth(n))),
+            "all of the sweep"
+        );
+    }
+
+    /// A race step whose start had not begun when its HALT came (the
+    /// control unit busy: deferred cc 1) landed before the start; one whose
+    /// status shows a deviation only the completion window produces landed
+    /// in the window.
+    #[test]
+    fn what_the_host_shows_refines_where_a_race_step_landed() {
+        let c = |host| Config {
+            host,
+            delay: crate::cmdline::DelaySweep::new(0, 0, 1).unwrap(),
+            ..config(Scenario::HschRace, 2, 200)
+        };
+        let mut sim = Sim::with_device_event(SID, DeviceEvent::ControlUnitBusy, 2);
+        let s = run(&mut sim, &c(crate::cmdline::Host::Strict)).unwrap();
+        assert!(
+            s.landed.before > 0 && s.landed.before <= sim.events(),
+            "{}",
+            s.landed
+        );
+        let mut sim = Sim::with_device_event(SID, DeviceEvent::AttentionOverStart, 2);
+        let s = run(&mut sim, &c(crate::cmdline::Host::VfioCcw)).unwrap();
+        assert!(
+            s.landed.window > 0 && s.landed.window <= sim.events(),
+            "{}",
+            s.landed
+        );
+        assert_eq!(s.landed.total(), 200);
+    }
+
+    /// The programs a scenario starts: SENSE ID half the time, a single
+    /// NOP a quarter, a chain of 2 to MAX_CCWS NOPs the rest, each length
+    /// about as often.
+    #[test]
+    fn every_program_kind_is_started_and_chain_lengths_are_uniform() {
+        let mut k = Kernelish::new(Sim::new(SID));
+        run_kernelish(&mut k, &config(Scenario::Ssch, 9, 4000));
+        let count = |cmd: u8, n: usize| k.programs.iter().filter(|&&p| p == (cmd, n)).count();
+        let total = k.programs.len();
+        let sense_id = count(crate::css::cmd::SENSE_ID, 1);
+        let nop = count(crate::css::cmd::NOP, 1);
+        assert!(
+            (total * 45 / 100..total * 55 / 100).contains(&sense_id),
+            "{sense_id} of {total}"
+        );
+        assert!(
+            (total * 20 / 100..total * 30 / 100).contains(&nop),
+            "{nop} of {total}"
+        );
+        let chains: Vec<usize> = (2..=MAX_CCWS)
+            .map(|n| count(crate::css::cmd::NOP, n))
+            .collect();
+        assert_eq!(sense_id + nop + chains.iter().sum::<usize>(), total);
+        let (min, max) = (chains.iter().min().unwrap(), chains.iter().max().unwrap());
+        assert!(*min > 0 && max * 2 < min * 3, "lengths 2..=8: {chains:?}");
     }
 
     #[test]
