@@ -636,6 +636,12 @@ mod tests {
             ends([0x0000_2003, 0, 0x0500_0000]),
             bad(Class::BadStatus, "device-status-error", 0, 0x05)
         );
+        // Unit exception without alert status is the device's own, not
+        // QEMU's answer to a failed relay.
+        assert_eq!(
+            ends([0x0000_2003, 0, 0x0100_0000]),
+            bad(Class::BadStatus, "device-status-error", 0, 0x01)
+        );
         assert_eq!(
             ends([0x0000_2003, 0, 0x0480_0000]),
             bad(Class::BadStatus, "channel-status-error", 0, 0x80)
