@@ -61,15 +61,25 @@ fn exhaustive(
         iterations,
         &format!("delay=0:0:1 {append}"),
     );
+    enumerate_all(&s, preemptions)
+}
+
+/// Every interleaving of `s` up to `preemptions`, which must all be
+/// enumerated.
+fn enumerate_all(s: &Setup, preemptions: u32) -> Exhaustive {
     let r = exhaustive_setup(
-        &s,
+        s,
         Bounds {
             preemptions,
             ..Bounds::default()
         },
         |_| {},
     );
-    assert!(r.complete, "{variant} {scenario:?}: stopped early");
+    assert!(
+        r.complete,
+        "{} {:?}: stopped early",
+        s.variant, s.config.scenario
+    );
     r
 }
 
@@ -349,16 +359,7 @@ fn exhaustive_unsolicited(variant: &str, scenario: Scenario, preemptions: u32) -
         unsolicited: Unsolicited::new(20, &[]),
         ..setup(variant, scenario, 1, "delay=0:0:1")
     };
-    let r = exhaustive_setup(
-        &s,
-        Bounds {
-            preemptions,
-            ..Bounds::default()
-        },
-        |_| {},
-    );
-    assert!(r.complete, "{variant} {scenario:?}: stopped early");
-    r
+    enumerate_all(&s, preemptions)
 }
 
 const USEEDS: u64 = 40;
