@@ -518,6 +518,9 @@ pub struct World {
     /// The reference relay and `q-unsol-hold`: unsolicited status kept
     /// until the guest's subchannel is idle.
     q_held: Option<Scsw>,
+    /// The reference relay: a device end held for the halt the device is
+    /// still performing.
+    q_device_end: Option<Scsw>,
     /// KVM's floating I/O interruptions: (subchannel, parameter).
     flic: VecDeque<(u32, u32)>,
     guest_waiting: bool,
@@ -598,6 +601,7 @@ impl World {
             q_channel_prog: 0,
             q_saved_ctrl: 0,
             q_held: None,
+            q_device_end: None,
             flic: VecDeque::new(),
             guest_waiting: false,
             presented: None,
@@ -1566,10 +1570,11 @@ impl World {
         let guest_fc = self.q_scsw.fc().bits();
         if unsolicited(&host) {
             // Unsolicited: presented at once while the guest's subchannel
-            // is idle; while the guest has a function outstanding, kept
-            // until its status has been taken (the device's status came
-            // before the guest's function reached it).
-            if guest_fc == 0 {
+            // is idle; while the guest has a function outstanding, or a
+            // start's device end still due (device active), kept until that
+            // status has been taken (the device's status came before the
+            // guest's function reached it).
+            if guest_fc == 0 && !self.guest_device_active() {
                 return Some(host);
             }
             self.q_held = Some(host);
@@ -1584,7 +1589,14 @@ impl World {
             host_fc & clear != 0
         } else if host_fc == 0 {
             // A device end after its channel end: the start (or the halt
-            // the guest issued since) still awaits it.
+            // the guest issued since) still awaits it. If the guest's halt
+            // reached the device after the host took this device end, the
+            // device halts an idle subchannel and presents the halt's own
+            // status: the device end waits for it and ends the halt with it.
+            if guest_fc & halt != 0 && self.hw.fc().bits() & halt != 0 {
+                self.q_device_end = Some(host);
+                return None;
+            }
             true
         } else if guest_fc & halt != 0 {
             host_fc & clear == 0
@@ -1595,6 +1607,11 @@ impl World {
         };
         belongs.then(|| {
             let mut s = host;
+            if let (Some(de), true) = (self.q_device_end.take(), host_fc & halt != 0) {
+                // The halt's status with the device end it waited for.
+                s.0[0] |= StatusControl::SECONDARY.bits();
+                s.0[2] |= de.0[2] & ds_word(DeviceStatus::DEVICE_END);
+            }
             s.set_fc(FunctionControl::from_bits_truncate(guest_fc));
             if guest_fc & halt != 0 {
                 // The guest's halt was performed: it ends any start still
@@ -1629,6 +1646,12 @@ impl World {
             s.set_fc(FunctionControl::from_bits_truncate(guest_fc));
             s
         })
+    }
+
+    /// The guest's subchannel is device active: a start's device end is
+    /// still due.
+    fn guest_device_active(&self) -> bool {
+        self.q_scsw.ac().contains(ActivityControl::DEVICE_ACTIVE)
     }
 
     fn present_to_guest(&mut self, s: Scsw) {
@@ -1853,7 +1876,9 @@ impl World {
                     self.flic.remove(i);
                 }
                 let stored = test_subchannel(&mut self.q_scsw);
-                if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0 {
+                if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0
+                    && !(self.variant.architectural_relay() && self.guest_device_active())
+                {
                     if let Some(held) = self.q_held.take() {
                         self.present_to_guest(held);
                     }
