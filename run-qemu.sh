@@ -71,6 +71,30 @@ Host options:
                       (a unique prefix will do, e.g. intparm);
                       needs gdb-multiarch
   --dry-run           print the QEMU command and exit
+
+The real stack in a box (no s390x hardware; nested/README.md):
+  --nested            run the guest through the real upstream vfio-ccw path:
+                      x86 QEMU (TCG) -> an s390x Linux middle host with
+                      vfio_ccw, the subchannel of an emulated CCW device
+                      bound to it -> its s390x qemu-system-s390x with
+                      -device vfio-ccw -> ccwgate (host=vfio-ccw). The first
+                      run builds the middle host's kernel (about 4 min) and
+                      initramfs; later runs reuse them (cache: $CCWGATE_CACHE,
+                      default ~/.cache/ccwgate; nested/box.sh clean empties it).
+                      Default --timeout 300. HOST: lines say what the middle
+                      host did; an ERROR names the layer that failed
+  --host-kernel IMAGE boot this middle-host bzImage (built with nested/host.config)
+  --host-kernel-tree DIR
+                      build the middle host's kernel from this Linux tree
+                      (your patch under test), with nested/host.config merged
+  --host-patch FILE   apply FILE (patch -p1) to Debian's kernel source first
+                      (repeatable; nested/faults/ holds the tests' faults)
+  --host-qemu PATH    the inner QEMU: this s390x qemu-system-s390x instead of
+                      Debian's s390x package
+  --host-smp N        the middle host's CPUs (default 2; 1 serialises the relay
+                      with the guest and hides every race)
+  --host-trace EVENTS inner QEMU trace events (comma-separated patterns, e.g.
+                      'vfio_ccw*,css_*'), printed by the middle host
   -h, --help          this text
 
 Exit status: 0 PASS (or, with --known, a known open bug's FAIL), 1 FAIL,
@@ -109,6 +133,14 @@ vfio_uuids=()
 bisect=0
 what=""
 known=""
+nested=0
+host_kernel=""
+host_tree=""
+host_patches=()
+host_qemu=""
+host_smp=2
+host_trace=""
+timeout_given=0
 
 need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
 while [ $# -gt 0 ]; do
@@ -125,7 +157,7 @@ while [ $# -gt 0 ]; do
         --seed-step) need_value "$@"; append+=("seed_step=$2"); shift 2 ;;
         --keep-going) append+=("keep_going=1"); shift ;;
         --append) need_value "$@"; extra_append="$2"; shift 2 ;;
-        --timeout) need_value "$@"; timeout=$2; shift 2 ;;
+        --timeout) need_value "$@"; timeout=$2; timeout_given=1; shift 2 ;;
         --accel) need_value "$@"; accel=$2; shift 2 ;;
         --smp) need_value "$@"; smp=$2; shift 2 ;;
         --cpus) need_value "$@"; append+=("cpus=$2"); cpus=$2; shift 2 ;;
@@ -143,6 +175,13 @@ while [ $# -gt 0 ]; do
         --known) known="$here/known-bugs.toml"; shift ;;
         --known=*) known=${1#--known=}; [ -n "$known" ] || known="$here/known-bugs.toml"; shift ;;
         --dry-run) dry_run=1; shift ;;
+        --nested) nested=1; shift ;;
+        --host-kernel) need_value "$@"; host_kernel=$2; shift 2 ;;
+        --host-kernel-tree) need_value "$@"; host_tree=$2; shift 2 ;;
+        --host-patch) need_value "$@"; host_patches+=(--patch "$2"); shift 2 ;;
+        --host-qemu) need_value "$@"; host_qemu=$2; shift 2 ;;
+        --host-smp) need_value "$@"; host_smp=$2; shift 2 ;;
+        --host-trace) need_value "$@"; host_trace=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -172,6 +211,19 @@ if [ "${#vfio_uuids[@]}" -gt 0 ]; then
     default_device=0
 fi
 
+if [ "$nested" = 1 ]; then
+    [ "${#vfio_uuids[@]}" = 0 ] || die "--nested makes its own mediated device; drop --vfio-ccw"
+    [ "${#devices[@]}" = 0 ] && [ "$default_device" = 1 ] && [ "$emulated" = 1 ] \
+        || die "--nested passes through one emulated device of the outer QEMU; drop --device/--devices/--no-default-device"
+    [ "$accel" = tcg ] || die "--nested runs under TCG at both levels (the middle host has no KVM)"
+    [ -z "$inject" ] && [ "$gdb" = 0 ] || die "--inject and --gdb reach the guest's QEMU; under --nested that is the inner one: not supported (use --host-patch to break the host)"
+    [ -z "$host_kernel" ] || [ -z "$host_tree" ] || die "--host-kernel and --host-kernel-tree: pick one"
+    [ -z "$host_kernel" ] || [ "${#host_patches[@]}" = 0 ] || die "--host-patch builds a kernel; it does not go with --host-kernel"
+    [[ "$host_smp" =~ ^[1-8]$ ]] || die "--host-smp: 1 to 8 CPUs, not '$host_smp'"
+    [ "$timeout_given" = 1 ] || timeout=300
+elif [ -n "$host_kernel$host_tree$host_qemu$host_trace" ] || [ "${#host_patches[@]}" -gt 0 ]; then
+    die "--host-* options are for --nested"
+fi
 [ -n "$what" ] && [ "$bisect" = 0 ] && die "--what is for --bisect (git bisect run on one symptom)"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout wants whole seconds, got '$timeout'"
 [[ "$smp" =~ ^[1-9][0-9]*$ ]] || die "--smp wants a CPU count, got '$smp'"
@@ -239,7 +291,8 @@ esac
 # "Host profiles") unless the command line says otherwise.
 case " $cmdline" in
     *" host="*) ;;
-    *) for d in "${devices[@]}"; do
+    *) [ "$nested" = 1 ] && cmdline="$cmdline host=vfio-ccw"
+       for d in "${devices[@]}"; do
            case "$d" in vfio-ccw*) cmdline="$cmdline host=vfio-ccw"; break ;; esac
        done ;;
 esac
@@ -315,7 +368,7 @@ if [ -n "$known" ]; then
     known_check >/dev/null || die "--known: $known is not a valid known-bugs file"
 fi
 
-if [ "$dry_run" = 1 ]; then
+if [ "$dry_run" = 1 ] && [ "$nested" = 0 ]; then
     printf '%q ' "${qemu[@]}"; echo
     exit 0
 fi
@@ -359,12 +412,45 @@ if [ "$build" = 1 ]; then
 fi
 [ -f "$kernel" ] || die "no kernel at $kernel"
 
+# --nested: the middle host's kernel and initramfs from nested/box.sh (built
+# once, cached), the guest and its run appended as a second archive, and
+# the outer QEMU in place of the guest's.
+if [ "$nested" = 1 ]; then
+    box="$here/nested/box.sh"
+    if [ -n "$host_kernel" ]; then
+        [ -f "$host_kernel" ] || die "middle-host kernel: no such file '$host_kernel' (fix: build one, or drop --host-kernel to build Debian's linux-source-6.1)"
+        bzimage=$host_kernel
+    else
+        bzimage=$("$box" kernel ${host_tree:+--tree "$host_tree"} "${host_patches[@]}") \
+            || die "middle-host kernel: the build failed (see box.sh's message above)"
+    fi
+    rootfs=$("$box" rootfs ${host_qemu:+--host-qemu "$host_qemu"}) \
+        || die "middle-host initramfs: the build failed (see box.sh's message above)"
+    initrd=$(mktemp "${TMPDIR:-/tmp}/ccwgate-initrd.XXXXXX")
+    printf '%s %s\n' "$smp" "$cmdline" >"$initrd.runs"
+    "$box" guest "$kernel" "$initrd.runs" "$initrd.guest" || die "middle-host initramfs: packing the guest failed"
+    cat "$rootfs" "$initrd.guest" >"$initrd"
+    rm -f "$initrd.runs" "$initrd.guest"
+    # The inner run gets what is left after the middle host's boot.
+    outer_append="console=ttysclp0 quiet panic=-1 ccwgate_timeout=$((timeout > 40 ? timeout - 20 : timeout / 2))"
+    [ -n "$host_trace" ] && outer_append="$outer_append ccwgate_trace=$host_trace"
+    qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio
+          -accel tcg,thread=multi -cpu max -smp "$host_smp" -m 2048 -no-reboot -serial stdio
+          -kernel "$bzimage" -initrd "$initrd" -append "$outer_append"
+          -device virtio-rng-ccw,devno=fe.0.0002 "${qemu_extra[@]}")
+    if [ "$dry_run" = 1 ]; then
+        printf '%q ' "${qemu[@]}"; echo
+        echo "# guest command line (in $initrd): $cmdline"
+        exit 0
+    fi
+fi
+
 [ "$gdb" = 1 ] && echo "run-qemu.sh: QEMU waits for gdb: gdb-multiarch $kernel -ex 'target remote :1234'" >&2
 log=$(mktemp "${TMPDIR:-/tmp}/ccwgate.XXXXXX")
 gdb_log="$log.gdb"
 cleanup() {
     [ -n "${gdb_pid:-}" ] && kill "$gdb_pid" 2>/dev/null
-    rm -f "$log" "$gdb_log"
+    rm -f "$log" "$gdb_log" ${initrd:+"$initrd"}
 }
 trap cleanup EXIT
 trap 'exit 2' INT TERM HUP
@@ -384,6 +470,27 @@ if [ -n "$inject" ]; then
     wait "$gdb_pid"
     sed 's/^/run-qemu.sh: gdb: /' "$gdb_log" >&2
     grep -q '^inject: marker=' "$gdb_log" || die "the injection of $inject_class never fired"
+fi
+
+# The middle host's own ERROR, panic or missing end comes before the
+# guest's verdict: the stack under it was not what it should be.
+if [ "$nested" = 1 ]; then
+    host_error=$(grep -a -m1 '^HOST: ERROR ' "$log" | tr -d '\r')
+    [ -n "$host_error" ] && die "${host_error#HOST: ERROR }"
+    grep -aq 'Kernel panic' "$log" && die "middle host: kernel panic (its messages are above)"
+    if ! grep -aq '^HOST: done ' "$log"; then
+        [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ] \
+            && die "timeout: the nested stack did not end within ${timeout}s (raise --timeout)"
+        grep -aq '^HOST: middle-host ' "$log" \
+            || die "middle host: it never reached /init (outer qemu-system-s390x exit $qemu_status; its messages are above)"
+        die "middle host: it stopped before its runs ended (outer qemu-system-s390x exit $qemu_status)"
+    fi
+    inner=$(grep -a '^HOST: run 1 ends: ' "$log" | tr -d '\r')
+    case "$inner" in
+        *" exit=0 "*) ;;
+        *) grep -aq '^VERDICT: ' "$log" \
+               || die "inner qemu: it exited without a verdict (${inner#HOST: }; its messages are above)" ;;
+    esac
 fi
 
 # One grep for the verdict lines (a console line may end in \r).

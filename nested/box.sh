@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# nested/box.sh: builds (or finds in the cache) the pieces of the real
+# vfio-ccw stack in a box (nested/README.md) and prints the path of what
+# was asked for on stdout. Everything else goes to stderr.
+#
+#   box.sh kernel [--tree DIR] [--patch FILE]...   the middle host's bzImage
+#   box.sh rootfs [--host-qemu PATH]               its initramfs (without the guest)
+#   box.sh guest ELF ARGSFILE OUT                  the per-run archive: the guest
+#                                                   kernel and its runs, appended
+#                                                   to the rootfs as OUT
+#   box.sh clean                                    empty the cache
+#
+# Cache: $CCWGATE_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/ccwgate)/nested,
+# each build in a directory named by a hash of what went into it, so a changed
+# input builds anew and an unchanged one is reused. Exit status: 0, or 2 with
+# "box.sh: ERROR: <layer>: <what> (fix: <command>)" on stderr.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${CCWGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ccwgate}/nested
+jobs=${CCWGATE_JOBS:-$(nproc)}
+
+die() { echo "box.sh: ERROR: $*" >&2; exit 2; }
+say() { echo "box.sh: $*" >&2; }
+# sha256 of its arguments' contents (files) and words, in order.
+key() {
+    local a
+    for a in "$@"; do
+        if [ -f "$a" ]; then sha256sum <"$a"; else printf '%s\n' "$a"; fi
+    done | sha256sum | cut -c1-16
+}
+# One build at a time per cache entry; parallel runs wait for it.
+locked() {
+    local lock=$1; shift
+    mkdir -p "$(dirname "$lock")"
+    ( flock 9 || exit 2; "$@" ) 9>"$lock"
+}
+
+# Installs Debian packages when root, else names the command.
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ "${#missing[@]}" = 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing ${missing[*]}"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 \
+            || die "build: could not install ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
+    else
+        die "build: missing packages ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
+    fi
+}
+
+# ---------------------------------------------------------------- kernel
+# Default: Debian's linux-source-6.1 with host.config merged onto tinyconfig.
+# --tree DIR: a maintainer's own tree (built out of tree, incrementally,
+# with the same fragment). --patch FILE: applied to a linked copy of the
+# source (the tests' deliberate faults, nested/faults/).
+kernel_build() {
+    local src=$1 out=$2 log=$3
+    mkdir -p "$out"
+    {
+        make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- tinyconfig &&
+        "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$here/host.config" &&
+        make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- olddefconfig
+    } >"$log" 2>&1 || die "middle-host kernel: configuring $src failed, see $log"
+    # merge_config.sh only warns about what it dropped: every =y we asked for
+    # must be there.
+    local want
+    while read -r want; do
+        case "$want" in CONFIG_*=y) grep -qx "$want" "$out/.config" \
+            || die "middle-host kernel: $want did not survive the merge into $src's config (its dependencies are unmet there; see $log)" ;;
+        esac
+    done <"$here/host.config"
+    make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- -j"$jobs" bzImage >>"$log" 2>&1 \
+        || die "middle-host kernel: the build failed, see the end of $log"
+}
+
+cmd_kernel() {
+    local tree="" patches=() p
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --tree) tree=$2; shift 2 ;;
+            --patch) patches+=("$(realpath "$2")") || die "no such patch $2"; shift 2 ;;
+            *) die "usage: box.sh kernel [--tree DIR] [--patch FILE]..." ;;
+        esac
+    done
+    need_pkgs gcc-s390x-linux-gnu flex bison bc libssl-dev libelf-dev make
+    if [ -n "$tree" ]; then
+        [ -f "$tree/Makefile" ] && [ -d "$tree/drivers/s390/cio" ] \
+            || die "middle-host kernel: $tree is not a Linux source tree (no Makefile or drivers/s390/cio)"
+        tree=$(realpath "$tree")
+        # The tree changes under the maintainer's hands: one build directory
+        # per tree, and make decides what is stale.
+        local out="$cache/kernel-tree-$(key "$tree" "$here/host.config")"
+        locked "$out.lock" kernel_build "$tree" "$out" "$out.log" || exit 2
+        echo "$out/arch/s390/boot/bzImage"
+        return
+    fi
+    need_pkgs linux-source-6.1
+    local tarball version
+    tarball=$(ls /usr/src/linux-source-6.1.tar.xz 2>/dev/null) \
+        || die "middle-host kernel: /usr/src/linux-source-6.1.tar.xz is missing (fix: sudo apt-get install linux-source-6.1)"
+    version=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+    local base="$cache/linux-$version"
+    if [ ! -f "$base/.unpacked" ]; then
+        say "unpacking linux-source-6.1 $version (about 20 s)"
+        locked "$base.lock" sh -c "[ -f '$base/.unpacked' ] || { rm -rf '$base' && mkdir -p '$base' &&
+            tar -xf '$tarball' -C '$base' --strip-components=1 && touch '$base/.unpacked'; }" \
+            || die "middle-host kernel: unpacking $tarball failed"
+    fi
+    local k
+    k=$(key "$version" "$here/host.config" "${patches[@]}")
+    local out="$cache/kernel-$k" src=$base
+    if [ ! -f "$out/arch/s390/boot/bzImage" ]; then
+        if [ "${#patches[@]}" -gt 0 ]; then
+            # A linked copy (cp -al) of the source with the patches applied
+            # (patch replaces the files it changes, so the copy's links to
+            # the pristine tree stay intact), built from a copy of the
+            # unpatched build: only what the patches touch is compiled.
+            local plain
+            plain=$(cmd_kernel) || exit 2
+            src="$cache/linux-$version-$k"
+            locked "$out.lock" sh -c "
+                set -e
+                if [ ! -f '$src/.patched' ]; then
+                    rm -rf '$src'; cp -al '$base' '$src'
+                    for p in ${patches[*]}; do patch -s -p1 -d '$src' <\"\$p\"; done
+                    touch '$src/.patched'
+                fi
+                [ -d '$out' ] || cp -a '$(dirname "$(dirname "$(dirname "$plain")")")' '$out'" \
+                || die "middle-host kernel: applying ${patches[*]} failed"
+        fi
+        say "building the middle host's kernel in $out (about 4 min on 2 cores; log $out.log)"
+        locked "$out.lock" kernel_build "$src" "$out" "$out.log" || exit 2
+    fi
+    echo "$out/arch/s390/boot/bzImage"
+}
+
+# ---------------------------------------------------------------- rootfs
+# The middle host's userland: busybox-static and Debian's s390x
+# qemu-system-s390x with the shared libraries it needs, fetched as s390x
+# packages and unpacked (never installed: nothing here runs s390x code on
+# the build machine), the firmware, and nested/init.
+pkg_roots="qemu-system-misc:s390x busybox-static:s390x"
+
+ensure_s390x_arch() {
+    dpkg --print-foreign-architectures | grep -qx s390x && return 0
+    [ "$(id -u)" = 0 ] || die "build: Debian's s390x packages are not available here (fix: sudo dpkg --add-architecture s390x && sudo apt-get update)"
+    say "adding the s390x architecture to apt"
+    { dpkg --add-architecture s390x && apt-get update -qq; } >&2 \
+        || die "build: could not add the s390x architecture (fix: sudo dpkg --add-architecture s390x && sudo apt-get update)"
+}
+
+# The s390x packages, with versions: what the rootfs is keyed by.
+pkg_list() {
+    # shellcheck disable=SC2086
+    apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+        --no-breaks --no-replaces --no-enhances $pkg_roots 2>/dev/null \
+        | grep '^[a-z0-9].*:s390x$' | sort -u
+}
+
+# Copies ELF $1 (a path inside $2) into $3 with every library it needs,
+# following DT_NEEDED through the unpacked packages' library directories.
+copy_with_libs() {
+    local elf=$1 sysroot=$2 out=$3 queue=("$1") seen=" " f lib dir found
+    while [ "${#queue[@]}" -gt 0 ]; do
+        f=${queue[0]}; queue=("${queue[@]:1}")
+        mkdir -p "$out/$(dirname "$f")"
+        cp -L "$sysroot/$f" "$out/$f" || return 1
+        for lib in $(s390x-linux-gnu-readelf -d "$sysroot/$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+            case "$seen" in *" $lib "*) continue ;; esac
+            seen="$seen$lib "
+            found=""
+            for dir in lib/s390x-linux-gnu usr/lib/s390x-linux-gnu lib usr/lib; do
+                [ -e "$sysroot/$dir/$lib" ] && { found=$dir/$lib; break; }
+            done
+            [ -n "$found" ] || { echo "no $lib (needed by $f) in the s390x packages" >&2; return 1; }
+            queue+=("$found")
+        done
+    done
+}
+
+rootfs_build() {
+    local out=$1 debs=$2 qemu_bin=$3 stage
+    stage=$(mktemp -d "$cache/stage.XXXXXX")
+    mkdir -p "$stage/sysroot" "$stage/root"
+    local d
+    for d in "$debs"/*.deb; do dpkg-deb -x "$d" "$stage/sysroot" || return 1; done
+    local r=$stage/root
+    mkdir -p "$r"/{bin,dev,proc,sys,tmp,run,usr/share/qemu,lib}
+    cp "$stage/sysroot/bin/busybox" "$r/bin/busybox" || return 1
+    # The inner QEMU: Debian's, or --host-qemu's (a static build needs no
+    # libraries; a dynamic one gets them from the same packages).
+    if [ -n "$qemu_bin" ]; then
+        mkdir -p "$stage/sysroot/opt"
+        cp "$qemu_bin" "$stage/sysroot/opt/qemu-system-s390x"
+        copy_with_libs opt/qemu-system-s390x "$stage/sysroot" "$r" || return 1
+        mkdir -p "$r/usr/bin"; mv "$r/opt/qemu-system-s390x" "$r/usr/bin/"
+    else
+        copy_with_libs usr/bin/qemu-system-s390x "$stage/sysroot" "$r" || return 1
+    fi
+    # The dynamic loader, where the binaries' PT_INTERP names it.
+    [ -e "$r/lib/ld64.so.1" ] || cp -L "$stage/sysroot/lib/ld64.so.1" "$r/lib/ld64.so.1" || return 1
+    s390x-linux-gnu-strip --strip-unneeded "$r/usr/bin/qemu-system-s390x" 2>/dev/null
+    cp /usr/share/qemu/s390-ccw.img "$r/usr/share/qemu/" || return 1
+    install -m 755 "$here/init" "$r/init"
+    ( cd "$r" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1 ) >"$out.tmp" || return 1
+    mv "$out.tmp" "$out"
+    rm -rf "$stage"
+}
+
+cmd_rootfs() {
+    local qemu_bin=""
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --host-qemu) qemu_bin=$(realpath "$2") || die "--host-qemu: no such file $2"; shift 2 ;;
+            *) die "usage: box.sh rootfs [--host-qemu PATH]" ;;
+        esac
+    done
+    need_pkgs binutils-s390x-linux-gnu cpio gzip qemu-system-data
+    ensure_s390x_arch
+    if [ -n "$qemu_bin" ]; then
+        s390x-linux-gnu-readelf -h "$qemu_bin" 2>/dev/null | grep -q 'IBM S/390' \
+            || die "--host-qemu: $qemu_bin is not an s390x ELF (build qemu-system-s390x for s390x, e.g. with --cross-prefix=s390x-linux-gnu-)"
+    fi
+    local list versions
+    list=$(pkg_list)
+    [ -n "$list" ] || die "build: apt knows no $pkg_roots (fix: sudo apt-get update)"
+    # shellcheck disable=SC2086
+    versions=$(apt-cache policy $list 2>/dev/null | awk '/^[a-z]/{p=$1} /Candidate:/{print p, $2}')
+    local k out debs
+    k=$(key "$versions" "$here/init" "$here/box.sh" ${qemu_bin:+"$qemu_bin"})
+    out="$cache/rootfs-$k.cpio.gz"
+    if [ ! -f "$out" ]; then
+        debs="$cache/debs-$(key "$versions")"
+        if [ ! -f "$debs/.complete" ]; then
+            say "fetching $(echo "$list" | wc -l) s390x packages into $debs"
+            mkdir -p "$debs"
+            # shellcheck disable=SC2086
+            ( cd "$debs" && apt-get download -q $list >/dev/null 2>"$debs.log" ) \
+                || die "build: apt-get download of the s390x packages failed, see $debs.log (fix: sudo apt-get update)"
+            touch "$debs/.complete"
+        fi
+        say "packing the middle host's initramfs $out"
+        locked "$out.lock" rootfs_build "$out" "$debs" "$qemu_bin" \
+            || die "build: packing the middle host's initramfs failed"
+    fi
+    echo "$out"
+}
+
+# ---------------------------------------------------------------- guest
+# The per-run part of the initramfs: the guest kernel and the file of its
+# runs (one command line per line), as a second archive that the middle
+# host's kernel unpacks over the first.
+cmd_guest() {
+    [ $# = 3 ] || die "usage: box.sh guest ELF ARGSFILE OUT"
+    local elf=$1 args=$2 out=$3 stage
+    stage=$(mktemp -d "${TMPDIR:-/tmp}/ccwgate-box.XXXXXX")
+    mkdir -p "$stage/ccwgate"
+    s390x-linux-gnu-strip -o "$stage/ccwgate/kernel" "$elf" 2>/dev/null || cp "$elf" "$stage/ccwgate/kernel"
+    cp "$args" "$stage/ccwgate/runs"
+    ( cd "$stage" && find ccwgate -print0 | cpio --null -o -H newc --quiet | gzip -1 ) >"$out" \
+        || die "build: packing the guest archive failed"
+    rm -rf "$stage"
+}
+
+case "${1:-}" in
+    kernel) shift; cmd_kernel "$@" ;;
+    rootfs) shift; cmd_rootfs "$@" ;;
+    guest) shift; cmd_guest "$@" ;;
+    clean) rm -rf "$cache"; say "removed $cache" ;;
+    *) die "usage: box.sh kernel|rootfs|guest|clean ..." ;;
+esac
