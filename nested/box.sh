@@ -55,26 +55,55 @@ need_pkgs() {
 # ---------------------------------------------------------------- kernel
 # Default: Debian's linux-source-6.1 with host.config merged onto tinyconfig.
 # --tree DIR: a maintainer's own tree (built out of tree, incrementally,
-# with the same fragment). --patch FILE: applied to a linked copy of the
-# source (the tests' deliberate faults, nested/faults/).
-kernel_build() {
-    local src=$1 out=$2 log=$3
+# with the same fragment). --patch FILE: applied to Debian's source for
+# one build (the tests' deliberate faults, nested/faults/).
+kmake() { make -C "$1" O="$2" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- "${@:3}"; }
+
+# Configures build directory $2 for source $1 (once: a configured
+# directory keeps its .config, so make rebuilds only what changed).
+kernel_configure() {
+    local src=$1 out=$2 log=$3 want
+    [ -f "$out/.config" ] && return 0
     mkdir -p "$out"
     {
-        make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- tinyconfig &&
+        kmake "$src" "$out" tinyconfig &&
         "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$here/host.config" &&
-        make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- olddefconfig
-    } >"$log" 2>&1 || die "middle-host kernel: configuring $src failed, see $log"
+        kmake "$src" "$out" olddefconfig
+    } >"$log" 2>&1 || { rm -f "$out/.config"; die "middle-host kernel: configuring $src failed, see $log"; }
     # merge_config.sh only warns about what it dropped: every =y we asked for
     # must be there.
-    local want
     while read -r want; do
-        case "$want" in CONFIG_*=y) grep -qx "$want" "$out/.config" \
-            || die "middle-host kernel: $want did not survive the merge into $src's config (its dependencies are unmet there; see $log)" ;;
+        case "$want" in CONFIG_*=y) grep -qx "$want" "$out/.config" || {
+            rm -f "$out/.config"
+            die "middle-host kernel: $want did not survive the merge into $src's config (its dependencies are unmet there; see $log)"; } ;;
         esac
     done <"$here/host.config"
-    make -C "$src" O="$out" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- -j"$jobs" bzImage >>"$log" 2>&1 \
-        || die "middle-host kernel: the build failed, see the end of $log"
+}
+
+kernel_make() {
+    kmake "$1" "$2" -j"$jobs" bzImage >>"$3" 2>&1 \
+        || die "middle-host kernel: the build failed, see the end of $3"
+}
+
+# Builds Debian's source $1 in $2 with patches $4... applied for the
+# build only, and copies the image to $3. The source and the build
+# directory are shared by every variant: a patch is reversed after its
+# build, and the next build recompiles only the files it touched.
+kernel_variant() {
+    local src=$1 out=$2 image=$3 p applied=()
+    shift 3
+    kernel_configure "$src" "$out" "$out.log"
+    for p in "$@"; do
+        patch -s -p1 -d "$src" <"$p" >>"$out.log" 2>&1 || {
+            for p in "${applied[@]}"; do patch -s -R -p1 -d "$src" <"$p"; done
+            die "middle-host kernel: $p does not apply to $src (see $out.log)"; }
+        applied=("$p" "${applied[@]}")
+    done
+    ( kernel_make "$src" "$out" "$out.log" ) && cp "$out/arch/s390/boot/bzImage" "$image.tmp"
+    local rc=$?
+    for p in "${applied[@]}"; do patch -s -R -p1 -d "$src" <"$p"; done
+    [ "$rc" = 0 ] || exit 2
+    mv "$image.tmp" "$image"
 }
 
 cmd_kernel() {
@@ -82,60 +111,44 @@ cmd_kernel() {
     while [ $# -gt 0 ]; do
         case "$1" in
             --tree) tree=$2; shift 2 ;;
-            --patch) patches+=("$(realpath "$2")") || die "no such patch $2"; shift 2 ;;
+            --patch) p=$(realpath "$2") && [ -f "$p" ] || die "middle-host kernel: no such patch $2"
+                     patches+=("$p"); shift 2 ;;
             *) die "usage: box.sh kernel [--tree DIR] [--patch FILE]..." ;;
         esac
     done
-    need_pkgs gcc-s390x-linux-gnu flex bison bc libssl-dev libelf-dev make
+    need_pkgs gcc-s390x-linux-gnu flex bison bc libssl-dev libelf-dev make patch
     if [ -n "$tree" ]; then
         [ -f "$tree/Makefile" ] && [ -d "$tree/drivers/s390/cio" ] \
             || die "middle-host kernel: $tree is not a Linux source tree (no Makefile or drivers/s390/cio)"
+        [ "${#patches[@]}" = 0 ] || die "middle-host kernel: --patch is for Debian's source; apply it to your tree instead"
         tree=$(realpath "$tree")
         # The tree changes under the maintainer's hands: one build directory
         # per tree, and make decides what is stale.
-        local out="$cache/kernel-tree-$(key "$tree" "$here/host.config")"
-        locked "$out.lock" kernel_build "$tree" "$out" "$out.log" || exit 2
+        local out
+        out="$cache/kernel-tree-$(key "$tree" "$here/host.config")"
+        say "building the middle host's kernel from $tree in $out (log $out.log)"
+        locked "$out.lock" sh -c '"$0" _tree "$1" "$2"' "$0" "$tree" "$out" || exit 2
         echo "$out/arch/s390/boot/bzImage"
         return
     fi
     need_pkgs linux-source-6.1
-    local tarball version
-    tarball=$(ls /usr/src/linux-source-6.1.tar.xz 2>/dev/null) \
-        || die "middle-host kernel: /usr/src/linux-source-6.1.tar.xz is missing (fix: sudo apt-get install linux-source-6.1)"
+    local tarball=/usr/src/linux-source-6.1.tar.xz version
+    [ -f "$tarball" ] || die "middle-host kernel: $tarball is missing (fix: sudo apt-get install linux-source-6.1)"
     version=$(dpkg-query -W -f='${Version}' linux-source-6.1)
-    local base="$cache/linux-$version"
-    if [ ! -f "$base/.unpacked" ]; then
+    local src="$cache/linux-$version"
+    if [ ! -f "$src/.unpacked" ]; then
         say "unpacking linux-source-6.1 $version (about 20 s)"
-        locked "$base.lock" sh -c "[ -f '$base/.unpacked' ] || { rm -rf '$base' && mkdir -p '$base' &&
-            tar -xf '$tarball' -C '$base' --strip-components=1 && touch '$base/.unpacked'; }" \
+        locked "$src.lock" sh -c '[ -f "$0/.unpacked" ] || { rm -rf "$0" && mkdir -p "$0" &&
+            tar -xf "$1" -C "$0" --strip-components=1 && touch "$0/.unpacked"; }' "$src" "$tarball" \
             || die "middle-host kernel: unpacking $tarball failed"
     fi
-    local k
-    k=$(key "$version" "$here/host.config" "${patches[@]}")
-    local out="$cache/kernel-$k" src=$base
-    if [ ! -f "$out/arch/s390/boot/bzImage" ]; then
-        if [ "${#patches[@]}" -gt 0 ]; then
-            # A linked copy (cp -al) of the source with the patches applied
-            # (patch replaces the files it changes, so the copy's links to
-            # the pristine tree stay intact), built from a copy of the
-            # unpatched build: only what the patches touch is compiled.
-            local plain
-            plain=$(cmd_kernel) || exit 2
-            src="$cache/linux-$version-$k"
-            locked "$out.lock" sh -c "
-                set -e
-                if [ ! -f '$src/.patched' ]; then
-                    rm -rf '$src'; cp -al '$base' '$src'
-                    for p in ${patches[*]}; do patch -s -p1 -d '$src' <\"\$p\"; done
-                    touch '$src/.patched'
-                fi
-                [ -d '$out' ] || cp -a '$(dirname "$(dirname "$(dirname "$plain")")")' '$out'" \
-                || die "middle-host kernel: applying ${patches[*]} failed"
-        fi
-        say "building the middle host's kernel in $out (about 4 min on 2 cores; log $out.log)"
-        locked "$out.lock" kernel_build "$src" "$out" "$out.log" || exit 2
+    local out="$cache/build-$(key "$version" "$here/host.config")"
+    local image="$cache/bzImage-$(key "$version" "$here/host.config" "${patches[@]}")"
+    if [ ! -f "$image" ]; then
+        say "building the middle host's kernel${patches:+ with ${patches[*]##*/}} in $out (the first build takes about 4 min on 2 cores; log $out.log)"
+        locked "$src.lock" "$0" _variant "$src" "$out" "$image" "${patches[@]}" || exit 2
     fi
-    echo "$out/arch/s390/boot/bzImage"
+    echo "$image"
 }
 
 # ---------------------------------------------------------------- rootfs
@@ -268,6 +281,9 @@ cmd_guest() {
 
 case "${1:-}" in
     kernel) shift; cmd_kernel "$@" ;;
+    # Under a lock (see cmd_kernel): the steps that share a directory.
+    _variant) shift; [ -f "$3" ] || kernel_variant "$@" ;;
+    _tree) kernel_configure "$2" "$3" "$3.log"; kernel_make "$2" "$3" "$3.log" ;;
     rootfs) shift; cmd_rootfs "$@" ;;
     guest) shift; cmd_guest "$@" ;;
     clean) rm -rf "$cache"; say "removed $cache" ;;
