@@ -93,6 +93,8 @@ The real stack in a box (no s390x hardware; nested/README.md):
                       Debian's s390x package
   --host-smp N        the middle host's CPUs (default 2; 1 serialises the relay
                       with the guest and hides every race)
+  --host-dmesg        after the run, print the middle host's kernel messages
+                      that nested/debug/irb-trace.patch logs (with --host-patch)
   --host-trace EVENTS inner QEMU trace events (comma-separated patterns, e.g.
                       'vfio_ccw*,css_*'), printed by the middle host
   -h, --help          this text
@@ -140,6 +142,7 @@ host_patches=()
 host_qemu=""
 host_smp=2
 host_trace=""
+host_dmesg=0
 timeout_given=0
 
 need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
@@ -182,6 +185,7 @@ while [ $# -gt 0 ]; do
         --host-qemu) need_value "$@"; host_qemu=$2; shift 2 ;;
         --host-smp) need_value "$@"; host_smp=$2; shift 2 ;;
         --host-trace) need_value "$@"; host_trace=$2; shift 2 ;;
+        --host-dmesg) host_dmesg=1; shift ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -221,7 +225,7 @@ if [ "$nested" = 1 ]; then
     [ -z "$host_kernel" ] || [ "${#host_patches[@]}" = 0 ] || die "--host-patch builds a kernel; it does not go with --host-kernel"
     [[ "$host_smp" =~ ^[1-8]$ ]] || die "--host-smp: 1 to 8 CPUs, not '$host_smp'"
     [ "$timeout_given" = 1 ] || timeout=300
-elif [ -n "$host_kernel$host_tree$host_qemu$host_trace" ] || [ "${#host_patches[@]}" -gt 0 ]; then
+elif [ -n "$host_kernel$host_tree$host_qemu$host_trace" ] || [ "${#host_patches[@]}" -gt 0 ] || [ "$host_dmesg" = 1 ]; then
     die "--host-* options are for --nested"
 fi
 [ -n "$what" ] && [ "$bisect" = 0 ] && die "--what is for --bisect (git bisect run on one symptom)"
@@ -434,6 +438,7 @@ if [ "$nested" = 1 ]; then
     # The inner run gets what is left after the middle host's boot.
     outer_append="console=ttysclp0 quiet panic=-1 ccwgate_timeout=$((timeout > 40 ? timeout - 20 : timeout / 2))"
     [ -n "$host_trace" ] && outer_append="$outer_append ccwgate_trace=$host_trace"
+    [ "$host_dmesg" = 1 ] && outer_append="$outer_append ccwgate_dmesg=1 log_buf_len=4M"
     qemu=(qemu-system-s390x -nodefaults -nographic -machine s390-ccw-virtio
           -accel tcg,thread=multi -cpu max -smp "$host_smp" -m 2048 -no-reboot -serial stdio
           -kernel "$bzimage" -initrd "$initrd" -append "$outer_append"
