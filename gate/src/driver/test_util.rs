@@ -83,7 +83,10 @@ pub(super) fn detects(bug: HostBug, scenario: Scenario) -> Failure {
 ///   units) after it, unless a CLEAR withdrew it: a slow host;
 /// - `busy_after_clear`: for this long after each CLEAR, every START
 ///   answers busy (vfio-ccw's FSM until its deferred work ran; `u64::MAX`:
-///   busy for good).
+///   busy for good);
+/// - a START refused 1000 times in a row panics: a driver that hammers a
+///   refusing host, or never gives up on it, fails its test at once
+///   instead of looping.
 pub(super) struct Kernelish {
     pub sim: Sim,
     pub handler: bool,
@@ -104,6 +107,8 @@ pub(super) struct Kernelish {
     held_until: Option<u64>,
     /// STARTs answer busy until then (`busy_after_clear`).
     busy_until: u64,
+    /// STARTs refused in a row.
+    refused: u32,
     start_pending: bool,
     sense_pending: bool,
     queued: Vec<Interruption>,
@@ -131,6 +136,7 @@ impl Kernelish {
             busy_after_clear: None,
             held_until: None,
             busy_until: 0,
+            refused: 0,
             start_pending: false,
             sense_pending: false,
             queued: Vec::new(),
@@ -159,6 +165,8 @@ impl Channel for Kernelish {
             self.programs.push((area.ccws[0].cmd, n));
             area.ccws[0].cmd
         });
+        self.refused += 1;
+        assert!(self.refused <= 1000, "START refused 1000 times in a row");
         if let Some((cc, pending)) = self.refuse {
             self.queued.extend(pending);
             return cc;
@@ -168,6 +176,7 @@ impl Channel for Kernelish {
         }
         let cc = self.sim.ssch(orb);
         if cc == Cc::Zero {
+            self.refused = 0;
             if self.pace > 0 {
                 self.held_until = Some(self.sim.tod() + self.pace);
             }
