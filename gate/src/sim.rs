@@ -211,6 +211,12 @@ impl Sim {
         self.measured
     }
 
+    /// The clock runs on to `tod` (a test channel's host taking its time).
+    #[cfg(test)]
+    pub(crate) fn run_until(&self, tod: u64) {
+        self.tod.set(self.tod.get().max(tod));
+    }
+
     /// True (once) when `bug` is due; marks it shown.
     fn due(&mut self, bug: HostBug) -> bool {
         match self.bug {

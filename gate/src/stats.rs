@@ -71,6 +71,11 @@ impl Latency {
         (self.count > 0).then_some(self.min)
     }
 
+    /// The largest sample, without the histogram scan of [`Self::summary`].
+    pub fn max(&self) -> Option<u64> {
+        (self.count > 0).then_some(self.max)
+    }
+
     /// `(min, median, max)`, or `None` without samples. The median is the
     /// lower bound of its bucket, clamped into `[min, max]`.
     pub fn summary(&self) -> Option<(u64, u64, u64)> {
@@ -158,10 +163,13 @@ mod tests {
     fn empty_and_single() {
         let mut l = Latency::new();
         assert_eq!(l.summary(), None);
-        assert_eq!(l.min(), None);
+        assert_eq!((l.min(), l.max()), (None, None));
         l.record(12345);
-        assert_eq!(l.min(), Some(12345));
+        assert_eq!((l.min(), l.max()), (Some(12345), Some(12345)));
         assert_eq!(l.summary(), Some((12345, 12345, 12345)));
+        l.record(7);
+        l.record(99_999);
+        assert_eq!((l.min(), l.max()), (Some(7), Some(99_999)));
     }
 
     #[test]

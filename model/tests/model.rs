@@ -3,8 +3,8 @@
 //! and the model runs gate's own driver and oracle.
 
 use ccwgate_model::{
-    default_sweep, exhaustive, exhaustive_config, run, Bounds, Latencies, Setup, Variant, World,
-    IO_SCENARIOS, SID,
+    default_sweep, exhaustive, exhaustive_config, run, Bounds, Latencies, Range, Setup, Variant,
+    World, IO_SCENARIOS, SID,
 };
 use gate::cmdline::{Config, Scenario};
 use gate::driver::{Channel, Driver};
@@ -222,6 +222,59 @@ fn the_reference_host_passes_under_vfio_ccw_without_deviations() {
                 other => panic!("{scenario:?} seed {seed}: {other:?}"),
             }
         }
+    }
+}
+
+/// A halt that takes the device two to four start-to-status times (500 to
+/// 1000 µs, where a start takes about 240 µs): the candidate sets' hosts
+/// relay the start's status, which ends the guest's halt, while the real
+/// subchannel still performs the host's halt, and answer the guest's next
+/// SSCH busy (`ssch-busy-while-idle`) until it is done. The driver tries
+/// again for 16 times the slowest start-to-status time it measured, so
+/// these runs pass; with its old 4 tries 100 µs apart every one of them
+/// failed `ssch-busy-forever`. The reference never halts a start whose
+/// status is on its way, and is never busy. A halt slower than that bound
+/// (5 to 10 ms) still fails `ssch-busy-forever`.
+#[test]
+fn a_slow_halt_is_waited_for_at_the_hosts_own_pace() {
+    let halt = |min, max| Latencies {
+        device_halt: Range::us(min, max),
+        ..Latencies::default()
+    };
+    let candidate: Variant = "fixed+q-relay+k-irb-once+k-gen".parse().unwrap();
+    let unsolicited_set: Variant =
+        "fixed+q-relay+q-unsol-hold+q-halt-dcc1+k-irb-queue+k-gen+k-unsol-tsch"
+            .parse()
+            .unwrap();
+    let busy_while_idle = gate::oracle::Deviation::SschBusyWhileIdle;
+    for variant in [candidate, unsolicited_set, Variant::Reference] {
+        for scenario in [Scenario::HschRace, Scenario::Mixed] {
+            let setup = Setup {
+                latencies: halt(500, 1000),
+                ..Setup::new(variant, vfio_config(scenario, 300))
+            };
+            let mut busy = 0;
+            for seed in 0..30 {
+                match &run(&setup, seed).outcome {
+                    ccwgate_model::Outcome::Pass(s) => busy += s.deviations.get(busy_while_idle),
+                    other => panic!("{variant} {scenario:?} seed {seed}: {other:?}"),
+                }
+            }
+            if variant == Variant::Reference {
+                assert_eq!(busy, 0, "{scenario:?}");
+            } else {
+                assert!(busy > 30, "{variant} {scenario:?}: {busy}");
+            }
+        }
+    }
+    let setup = Setup {
+        latencies: halt(5000, 10_000),
+        ..Setup::new(candidate, vfio_config(Scenario::HschRace, 300))
+    };
+    for seed in 0..10 {
+        let r = run(&setup, seed);
+        let what = r.failure().map(|f| f.violation.what);
+        assert_eq!(what, Some("ssch-busy-forever"), "seed {seed}");
     }
 }
 

@@ -43,10 +43,80 @@ impl Tracker {
     }
 }
 
+/// Tries of a start that each answered cc 1 (status pending, taken before
+/// the next try) before it fails `ssch-status-pending-forever`.
 const SSCH_RETRIES: u32 = 4;
-/// How long a start answered "busy" on an idle subchannel (a `host=vfio-ccw`
-/// deviation) waits before trying again: 100 µs.
-const BUSY_BACKOFF: u64 = us_to_tod(100);
+
+// Busy (cc 2) on a subchannel the guest sees idle is the `host=vfio-ccw`
+// deviation `ssch-busy-while-idle`: the host is still busy with the last
+// CLEAR or HALT until its deferred work for it ran (vfio_ccw's FSM leaves
+// CP_PENDING in `vfio_ccw_sch_io_todo`, a work item). Every start's status
+// reaches the guest through that same work item, so how long the host stays
+// busy scales with its start-to-status time, not with a constant: nested
+// under TCG it takes milliseconds, and a fixed 400 µs (4 tries 100 µs apart)
+// failed almost every race run there (`ssch-busy-forever`) that a thousand
+// tries passed. So a start answered busy is tried again for
+// BUSY_LATENCIES times the slowest start-to-final-status time measured so
+// far (`Summary::latency`: every completed start, the baseline and the
+// warm-up of `delay=auto` included), at least BUSY_FLOOR (more than the old
+// 400 µs), at most the I/O timeout; before any start completed, for the I/O
+// timeout. Only a host still busy then fails `ssch-busy-forever`. The wait
+// between tries (status arriving meanwhile is taken) starts at
+// BUSY_BACKOFF_FIRST and doubles up to a BUSY_STEPS-th of that bound: a host
+// busy for a moment is tried again within microseconds, a slow one is not
+// hammered, and one that never goes idle is tried about BUSY_STEPS +
+// log2(bound / BUSY_BACKOFF_FIRST) times (31 for the default 1 s), leaving
+// trace room for what came before. All of it runs only once a start was
+// answered busy: an accepted start pays nothing for it.
+
+/// A start is tried again for this many times the slowest start-to-status
+/// time measured.
+const BUSY_LATENCIES: u64 = 16;
+/// ... but for no less than 1 ms (the I/O timeout permitting).
+const BUSY_FLOOR: u64 = us_to_tod(1000);
+/// The first wait after a busy answer: 2 µs.
+const BUSY_BACKOFF_FIRST: u64 = us_to_tod(2);
+/// The wait doubles up to this fraction of the bound.
+const BUSY_STEPS: u64 = 16;
+
+/// The busy retry of one start: until when it may still be tried, and the
+/// wait before its next try.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BusyRetry {
+    deadline: u64,
+    wait: u64,
+    longest: u64,
+}
+
+impl BusyRetry {
+    /// At the first busy answer, at `tod`, with the slowest start-to-status
+    /// time measured (`None`: nothing measured yet) and the I/O timeout.
+    fn new(tod: u64, slowest: Option<u64>, io_timeout: u64) -> Self {
+        let bound = match slowest {
+            Some(max) => max
+                .saturating_mul(BUSY_LATENCIES)
+                .max(BUSY_FLOOR)
+                .min(io_timeout),
+            None => io_timeout,
+        };
+        BusyRetry {
+            deadline: tod.saturating_add(bound),
+            wait: BUSY_BACKOFF_FIRST,
+            longest: (bound / BUSY_STEPS).max(BUSY_BACKOFF_FIRST),
+        }
+    }
+
+    /// After a busy answer at `tod`: until when to wait before trying
+    /// again (never past the bound), or `None` once the bound has passed.
+    fn next_try(&mut self, tod: u64) -> Option<u64> {
+        if tod >= self.deadline {
+            return None;
+        }
+        let until = tod.saturating_add(self.wait).min(self.deadline);
+        self.wait = self.wait.saturating_mul(2).min(self.longest);
+        Some(until)
+    }
+}
 
 impl<C: Channel + Status> Driver<C> {
     /// Whether an operation is outstanding.
@@ -112,11 +182,11 @@ impl<C: Channel + Status> Driver<C> {
         let (area, base) = self.chan.area(self.slot);
         let program = build(area, base, kind, clean_from);
         self.orb.cpa = program.first_ccw;
-        let mut last_cc = Cc::Zero;
-        for _ in 0..SSCH_RETRIES {
+        let mut busy = None;
+        let mut pending = 0;
+        loop {
             self.catch_up()?;
             let cc = self.chan.ssch(&self.orb);
-            last_cc = cc;
             let tod = self.chan.tod();
             self.record(
                 EventKind::Ssch,
@@ -141,10 +211,7 @@ impl<C: Channel + Status> Driver<C> {
             if cc == Cc::Two {
                 // Busy while idle, accepted as a host deviation: nothing was
                 // started. Take what status comes meanwhile, then again.
-                let deadline = self.chan.tod() + BUSY_BACKOFF;
-                while let Some(irq) = self.chan.next_interruption(deadline) {
-                    self.feed(&irq)?;
-                }
+                self.busy_wait(&mut busy, tod)?;
                 continue;
             }
             // Status was pending: take it, then try again.
@@ -160,15 +227,33 @@ impl<C: Channel + Status> Driver<C> {
                     )))
                 }
             }
+            pending += 1;
+            if pending == SSCH_RETRIES {
+                // Status pending at every try: the device's doing (ERROR
+                // `device-busy`, see environment.rs).
+                let v = violation(Class::CcAnomaly, "ssch-status-pending-forever", 0, 1);
+                return Err(self.fail(v));
+            }
         }
-        // Every try refused: busy each time (the host stack's doing: the
-        // guest's subchannel is idle), or status pending each time.
-        let v = if last_cc == Cc::Two {
-            violation(Class::CcAnomaly, "ssch-busy-forever", 0, 2)
-        } else {
-            violation(Class::CcAnomaly, "ssch-status-pending-forever", 0, 1)
+    }
+
+    /// A start answered busy at `tod` on a subchannel the guest sees idle:
+    /// waits before its next try (see [`BusyRetry`]), taking any status
+    /// that comes; `ssch-busy-forever` once the host's pace allows no
+    /// more. Out of line: an accepted start never comes here.
+    #[inline(never)]
+    fn busy_wait(&mut self, busy: &mut Option<BusyRetry>, tod: u64) -> Result<(), Failure> {
+        let (slowest, io_timeout) = (self.summary.latency.max(), self.io_timeout());
+        let retry = busy.get_or_insert_with(|| BusyRetry::new(tod, slowest, io_timeout));
+        let Some(until) = retry.next_try(tod) else {
+            // The host's doing: the guest's subchannel is idle.
+            let v = violation(Class::CcAnomaly, "ssch-busy-forever", 0, 2);
+            return Err(self.fail(v));
         };
-        Err(self.fail(v))
+        while let Some(irq) = self.chan.next_interruption(until) {
+            self.feed(&irq)?;
+        }
+        Ok(())
     }
 
     pub(super) fn clear(&mut self) -> Result<(), Failure> {
@@ -447,10 +532,13 @@ mod tests {
             let f = Driver::new(&mut k, &c).run(|_| {}).unwrap_err();
             assert_eq!((f.violation.what, f.environment), (what, environment));
             let waited = k.sim.tod() - before;
-            if refuse == (Cc::One, None) {
+            // cc 1 without status waits the I/O timeout for it; so does
+            // busy under vfio-ccw, since no start ever completed to
+            // measure the host's pace by.
+            if refuse == (Cc::One, None) || what == "ssch-busy-forever" {
                 assert!(
                     (us_to_tod(5_000)..us_to_tod(5_100)).contains(&waited),
-                    "waited {waited}"
+                    "{what}: waited {waited}"
                 );
             } else {
                 assert!(waited < us_to_tod(1_000), "{what}: waited {waited}");
@@ -458,8 +546,77 @@ mod tests {
         }
     }
 
-    /// Busy on an idle subchannel (vfio-ccw) is tried again after
-    /// [`BUSY_BACKOFF`], not at once.
+    /// The busy retry's bound: BUSY_LATENCIES times the slowest
+    /// start-to-status time, no less than BUSY_FLOOR, no more than the I/O
+    /// timeout, which is the bound while nothing is measured; its waits
+    /// double from BUSY_BACKOFF_FIRST up to a BUSY_STEPS-th of the bound
+    /// and never reach past it.
+    #[test]
+    fn the_busy_retry_is_bounded_by_the_measured_pace() {
+        let second = us_to_tod(1_000_000);
+        let at = 1 << 40;
+        for (slowest, timeout, bound) in [
+            (None, second, second),
+            (None, us_to_tod(5_000), us_to_tod(5_000)),
+            (Some(us_to_tod(1_000)), second, us_to_tod(16_000)),
+            (Some(us_to_tod(200)), second, us_to_tod(3_200)),
+            (Some(us_to_tod(10)), second, BUSY_FLOOR),
+            (Some(0), second, BUSY_FLOOR),
+            (Some(us_to_tod(100_000)), second, second),
+            (Some(us_to_tod(10)), us_to_tod(500), us_to_tod(500)),
+            (Some(u64::MAX), second, second),
+        ] {
+            let r = BusyRetry::new(at, slowest, timeout);
+            let longest = (bound / BUSY_STEPS).max(BUSY_BACKOFF_FIRST);
+            let expected = BusyRetry {
+                deadline: at + bound,
+                wait: BUSY_BACKOFF_FIRST,
+                longest,
+            };
+            assert_eq!(r, expected, "{slowest:?} {timeout}");
+        }
+        // Each try at once when its wait is over: the waits, and when the
+        // last try was (no more than 100 tries).
+        let tries = |mut r: BusyRetry| {
+            let (mut tod, mut waits) = (at, Vec::new());
+            while let Some(until) = r.next_try(tod).filter(|_| waits.len() < 100) {
+                waits.push(until - tod);
+                tod = until;
+            }
+            (waits, tod)
+        };
+        // 16 ms: waits of 2, 4, 8 ... µs up to 1 ms, the last one cut at
+        // the bound; a try at or past it is the last.
+        let mut r = BusyRetry::new(at, Some(us_to_tod(1_000)), second);
+        let (waits, tod) = tries(r);
+        assert_eq!(tod, at + us_to_tod(16_000));
+        let doubling: Vec<u64> = (1..=9).map(|n| us_to_tod(1 << n)).collect();
+        assert_eq!(waits[..9], doubling[..]);
+        let tail = &waits[9..];
+        assert!(tail[..tail.len() - 1]
+            .iter()
+            .all(|&w| w == us_to_tod(1_000)));
+        assert!(tail[tail.len() - 1] <= us_to_tod(1_000));
+        assert_eq!(waits.len(), 9 + 14 + 1, "{waits:?}");
+        assert_eq!(r.next_try(at + us_to_tod(16_000)), None);
+        assert_eq!(r.next_try(at + us_to_tod(17_000)), None);
+        // A host that never goes idle is tried 31 times in the default
+        // I/O timeout's second: 15 waits doubling to 32 ms, 15 of 62.5 ms.
+        let (waits, tod) = tries(BusyRetry::new(at, None, second));
+        assert_eq!((tod, waits.len() + 1), (at + second, 31));
+        // A try just before the bound waits only up to it.
+        let mut r = BusyRetry::new(at, None, us_to_tod(5_000));
+        assert_eq!(
+            r.next_try(at + us_to_tod(4_999)),
+            Some(at + us_to_tod(5_000))
+        );
+        // The wait never falls below the first one, however short the bound.
+        let r = BusyRetry::new(at, None, us_to_tod(16));
+        assert_eq!(r.longest, BUSY_BACKOFF_FIRST);
+    }
+
+    /// On a fast host, busy on an idle subchannel (vfio-ccw) is tried
+    /// again within microseconds ([`BUSY_BACKOFF_FIRST`]), not at once.
     #[test]
     fn busy_is_tried_again_after_the_backoff() {
         let c = Config {
@@ -477,9 +634,133 @@ mod tests {
         let busy = starts.iter().position(|e| e.cc == 2).expect("busy once");
         let gap = starts[busy + 1].tod - starts[busy].tod;
         assert!(
-            (BUSY_BACKOFF..BUSY_BACKOFF + us_to_tod(10)).contains(&gap),
+            (BUSY_BACKOFF_FIRST..BUSY_BACKOFF_FIRST + us_to_tod(10)).contains(&gap),
             "tried again after {gap}"
         );
+    }
+
+    /// The busy STARTs of a run's trace, in episodes (a try accepted ends
+    /// one): each episode's busy tries' times and the accepted one's.
+    fn busy_episodes(logged: &[Event]) -> Vec<(Vec<u64>, Option<u64>)> {
+        let mut episodes = Vec::new();
+        let mut busy = Vec::new();
+        for e in logged.iter().filter(|e| e.kind == EventKind::Ssch) {
+            if e.cc == 2 {
+                busy.push(e.tod);
+            } else if !busy.is_empty() {
+                episodes.push((core::mem::take(&mut busy), Some(e.tod)));
+            }
+        }
+        if !busy.is_empty() {
+            episodes.push((busy, None));
+        }
+        episodes
+    }
+
+    /// A host that stays busy 3 ms after each CLEAR while a start takes it
+    /// about 1 ms (vfio-ccw nested under TCG, in small) passes: its STARTs
+    /// are tried again, with waits doubling up to about the start-to-status
+    /// time, until it is idle. Under `host=strict` the first busy fails.
+    #[test]
+    fn a_host_busy_longer_than_a_start_takes_is_tried_until_idle() {
+        let c = |host| Config {
+            host,
+            verbose: 3,
+            ..config(Scenario::CschIdle, 3, 20)
+        };
+        let slow = || {
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.pace = us_to_tod(1_000);
+            k.busy_after_clear = Some(us_to_tod(3_000));
+            k
+        };
+        let mut k = slow();
+        let s = run_kernelish(&mut k, &c(crate::cmdline::Host::VfioCcw));
+        assert_eq!(s.iterations, 20);
+        let slowest = s.latency.max().unwrap();
+        assert!(
+            (us_to_tod(1_000)..us_to_tod(1_020)).contains(&slowest),
+            "{slowest}"
+        );
+        let clears: Vec<u64> = k
+            .logged
+            .iter()
+            .filter(|e| e.kind == EventKind::Csch)
+            .map(|e| e.tod)
+            .collect();
+        let episodes = busy_episodes(&k.logged);
+        assert_eq!(episodes.len(), 20, "one after each clear");
+        let mut tries = 0;
+        for ((busy, accepted), clear) in episodes.iter().zip(&clears) {
+            let accepted = accepted.expect("accepted in the end");
+            // Not before the host is idle, and at most a wait of about the
+            // start-to-status time after.
+            let idle = clear + us_to_tod(3_000);
+            assert!(accepted >= idle && accepted < idle + slowest + us_to_tod(20));
+            assert!(busy[0] - clear < us_to_tod(50), "the start right after");
+            let gaps: Vec<u64> = busy
+                .windows(2)
+                .map(|w| w[1] - w[0])
+                .chain([accepted - busy[busy.len() - 1]])
+                .collect();
+            assert!(gaps[0] < us_to_tod(10), "{gaps:?}");
+            assert!(gaps.windows(2).all(|g| g[0] <= g[1]), "{gaps:?}");
+            assert!(
+                gaps.iter().all(|&g| g < slowest + us_to_tod(10)),
+                "{gaps:?}"
+            );
+            tries += busy.len();
+        }
+        let d = crate::oracle::Deviation::SschBusyWhileIdle;
+        assert_eq!(s.deviations.get(d) as usize, tries);
+        // Doubling from 2 µs reaches 3 ms in 11 waits, and does not hammer.
+        assert!((11 * 20..=12 * 20).contains(&tries), "{tries}");
+        let mut k = slow();
+        let f = Driver::new(&mut k, &c(crate::cmdline::Host::Strict))
+            .run(|_| {})
+            .unwrap_err();
+        assert_eq!(f.violation.what, "ssch-busy-while-idle");
+        assert_eq!(busy_episodes(&k.logged)[0].0.len(), 1, "not tried again");
+    }
+
+    /// A host busy for good fails `ssch-busy-forever` once the bound its
+    /// measured pace sets has passed: 16 times its slowest start, no less
+    /// than 1 ms, no more than the I/O timeout.
+    #[test]
+    fn a_host_busy_for_good_fails_within_the_bound_of_its_pace() {
+        for (pace, bound) in [
+            (us_to_tod(1_000), us_to_tod(16_000)),
+            (us_to_tod(20), us_to_tod(1_000)),
+            (us_to_tod(100_000), us_to_tod(1_000_000)),
+        ] {
+            let c = Config {
+                host: crate::cmdline::Host::VfioCcw,
+                verbose: 3,
+                ..config(Scenario::CschIdle, 3, 20)
+            };
+            let mut k = Kernelish::new(Sim::new(SID));
+            k.pace = pace;
+            k.busy_after_clear = Some(u64::MAX);
+            let mut d = Driver::new(&mut k, &c);
+            let f = d.run(|_| {}).unwrap_err();
+            assert_eq!((f.violation.what, f.iteration), ("ssch-busy-forever", 0));
+            let slowest = d.summary.latency.max().unwrap();
+            let expected = (slowest * 16).clamp(us_to_tod(1_000), us_to_tod(1_000_000));
+            assert!(
+                (bound..bound + us_to_tod(50)).contains(&expected),
+                "pace {pace}: {slowest}"
+            );
+            let episodes = busy_episodes(&k.logged);
+            let [(busy, None)] = &episodes[..] else {
+                panic!("{episodes:?}")
+            };
+            let tried = busy[busy.len() - 1] - busy[0];
+            assert!(
+                (expected..expected + us_to_tod(10)).contains(&tried),
+                "pace {pace}: tried for {tried}, bound {expected}"
+            );
+            assert!(busy.len() <= 32, "pace {pace}: {} tries", busy.len());
+        }
     }
 
     /// A race step's CLEAR or HALT goes out the configured delay after its

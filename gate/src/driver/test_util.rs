@@ -78,7 +78,15 @@ pub(super) fn detects(bug: HostBug, scenario: Scenario) -> Failure {
 ///   presented before its own (vfio-ccw's 2021 race); `clear_status_lost`:
 ///   its own then never comes;
 /// - `slow_sense`: a SENSE's status is not there at once: a wait whose
-///   deadline has passed finds none.
+///   deadline has passed finds none;
+/// - `pace`: an accepted START's status is there only this long (TOD
+///   units) after it, unless a CLEAR withdrew it: a slow host;
+/// - `busy_after_clear`: for this long after each CLEAR, every START
+///   answers busy (vfio-ccw's FSM until its deferred work ran; `u64::MAX`:
+///   busy for good);
+/// - a START refused 1000 times in a row panics: a driver that hammers a
+///   refusing host, or never gives up on it, fails its test at once
+///   instead of looping.
 pub(super) struct Kernelish {
     pub sim: Sim,
     pub handler: bool,
@@ -93,6 +101,14 @@ pub(super) struct Kernelish {
     pub start_status_over_clear: bool,
     pub clear_status_lost: bool,
     pub slow_sense: bool,
+    pub pace: u64,
+    pub busy_after_clear: Option<u64>,
+    /// When the start status the sim holds is there (`pace`).
+    held_until: Option<u64>,
+    /// STARTs answer busy until then (`busy_after_clear`).
+    busy_until: u64,
+    /// STARTs refused in a row.
+    refused: u32,
     start_pending: bool,
     sense_pending: bool,
     queued: Vec<Interruption>,
@@ -116,6 +132,11 @@ impl Kernelish {
             start_status_over_clear: false,
             clear_status_lost: false,
             slow_sense: false,
+            pace: 0,
+            busy_after_clear: None,
+            held_until: None,
+            busy_until: 0,
+            refused: 0,
             start_pending: false,
             sense_pending: false,
             queued: Vec::new(),
@@ -144,12 +165,21 @@ impl Channel for Kernelish {
             self.programs.push((area.ccws[0].cmd, n));
             area.ccws[0].cmd
         });
+        self.refused += 1;
+        assert!(self.refused <= 1000, "START refused 1000 times in a row");
         if let Some((cc, pending)) = self.refuse {
             self.queued.extend(pending);
             return cc;
         }
+        if self.busy_after_clear.is_some() && self.sim.tod() < self.busy_until {
+            return Cc::Two;
+        }
         let cc = self.sim.ssch(orb);
         if cc == Cc::Zero {
+            self.refused = 0;
+            if self.pace > 0 {
+                self.held_until = Some(self.sim.tod() + self.pace);
+            }
             self.start_pending = true;
             self.accepted += 1;
             match self.after_start {
@@ -172,6 +202,11 @@ impl Channel for Kernelish {
         cc
     }
     fn csch(&mut self) -> Cc {
+        // The clear's status is there at once, in place of the start's.
+        self.held_until = None;
+        if let Some(busy) = self.busy_after_clear {
+            self.busy_until = self.sim.tod().saturating_add(busy);
+        }
         if self.start_status_over_clear && self.start_pending {
             let start = self.sim.next_interruption(NOW);
             self.start_pending = false;
@@ -204,13 +239,21 @@ impl Status for Kernelish {
         if self.sense_pending && deadline <= self.sim.tod() {
             return None;
         }
+        if let Some(ready) = self.held_until {
+            if deadline < ready {
+                self.sim.run_until(deadline);
+                return None;
+            }
+            self.sim.run_until(ready);
+            self.held_until = None;
+        }
         let irq = self.sim.next_interruption(deadline);
         self.start_pending &= irq.is_none();
         self.sense_pending &= irq.is_none();
         irq.or_else(|| self.later.pop())
     }
     fn collected(&mut self) -> Option<Interruption> {
-        if self.handler {
+        if self.handler && self.held_until.is_none() {
             let irq = self.sim.next_interruption(NOW);
             self.start_pending &= irq.is_none();
             irq
