@@ -33,6 +33,13 @@ pub struct KnownBug {
     /// The command that shows it (the model's), and what it gave.
     pub evidence: String,
     pub rate: String,
+    /// The real stack's command that shows it (`run-qemu.sh --nested`,
+    /// nested/README.md) and what it gave; absent where the real stack has
+    /// not shown it.
+    #[serde(default)]
+    pub real_evidence: Option<String>,
+    #[serde(default)]
+    pub real_rate: Option<String>,
     /// Where it is explained.
     pub docs: String,
 }
@@ -45,8 +52,13 @@ impl KnownBug {
 
     /// The evidence as one text: for JUnit and `--list`.
     pub fn describe(&self) -> String {
+        let real = match (&self.real_evidence, &self.real_rate) {
+            (Some(e), Some(r)) => format!("\nreal stack: {e} -> {r}"),
+            (Some(e), None) => format!("\nreal stack: {e}"),
+            _ => String::new(),
+        };
         format!(
-            "known: {} ({})\nsignature: {}\nsince: {}\nupstream: {}\nevidence: {} -> {}\ndocs: {}",
+            "known: {} ({})\nsignature: {}\nsince: {}\nupstream: {}\nevidence: {} -> {}{real}\ndocs: {}",
             self.id,
             self.summary,
             self.signature(),
@@ -278,6 +290,12 @@ mod tests {
             assert!(!b.functions.is_empty() && !b.since.is_empty() && !b.rate.is_empty());
             assert!(b.evidence.contains("ccwgate-model"), "{b:?}");
             assert!(b.docs.starts_with("docs/known-bugs.md#"), "{b:?}");
+            // Where the real stack showed it, its command is the box's.
+            if let Some(e) = &b.real_evidence {
+                assert!(e.contains("run-qemu.sh --nested"), "{b:?}");
+                assert!(b.real_rate.is_some(), "{b:?}");
+                assert!(b.describe().contains("\nreal stack: "), "{b:?}");
+            }
             // Under host=strict the same FAIL is new.
             assert!(k.matching("strict", class, what).is_none());
         }
