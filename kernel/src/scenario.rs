@@ -334,8 +334,9 @@ pub(crate) fn setup_error(e: css::SetupError) -> ! {
 }
 
 /// The fields PASS and FAIL share that say how the run was set up: the
-/// accelerator judged under, the host profile and its deviations,
-/// `wait_owed`, several subchannels, two CPUs.
+/// accelerator judged under, the host profile and its deviations (under
+/// `host=strict` only the emulator's, when there were any), `wait_owed`,
+/// several subchannels, two CPUs.
 fn run_fields(
     line: &mut VerdictLine<'_, report::LineBuf>,
     config: &Config,
@@ -348,6 +349,8 @@ fn run_fields(
     if config.host == Host::VfioCcw {
         line.field("host", config.host.name())
             .field("deviations", deviations);
+    } else if deviations.total() > 0 {
+        line.field("deviations", deviations);
     }
     if config.wait_owed {
         line.field("wait_owed", 1);

@@ -362,7 +362,9 @@ impl<C: Channel + Status> Driver<C> {
         Driver {
             chan,
             config: *config,
-            oracle: Oracle::new(sid, ENABLE_INTPARM).with_host(config.host),
+            oracle: Oracle::new(sid, ENABLE_INTPARM)
+                .with_host(config.host)
+                .with_accel(config.accel.unwrap_or_default()),
             rng: Rng::new(config.seed),
             trace: Ring::new(Event::EMPTY),
             t0,

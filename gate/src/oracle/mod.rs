@@ -31,7 +31,9 @@
 //! status that the driver makes an environment ERROR, or a named
 //! deviation, a FAIL under `host=strict` and counted under `host=vfio-ccw`.
 //! What depends on history rather than the word stays in code, before the
-//! lookup: the interruption parameter, status repeated from an earlier
+//! lookup: the interruption parameter (with, under QEMU's TCG, the
+//! interruption it leaves queued after TEST SUBCHANNEL took its status:
+//! [`Deviation::TcgLeftoverInterruption`]), status repeated from an earlier
 //! operation, the status a deviation left owed (and a halt's or clear's
 //! late status for the next start), TEST SUBCHANNEL's cc 1 against the
 //! interruption requests still queued, and a halt's separate device end
@@ -54,6 +56,7 @@
 //!   SUBCHANNEL condition code, dispatched by state; the expired waits) and
 //!   the bookkeeping all of them share.
 
+use crate::accel::Accel;
 use crate::cmdline::Host;
 use crate::css::{Cc, FunctionControl, Scsw, StatusControl};
 use crate::tod::tod_to_us;
@@ -258,10 +261,33 @@ pub enum Deviation {
     /// end is due rightly shows halt alone). The halt ends there; the start's
     /// status is lost or comes later.
     HaltStatusWithoutStart,
+    /// The emulator's, not upstream vfio-ccw's: counted under TCG in both
+    /// profiles ([`Deviation::emulator`]), never under KVM, where the same
+    /// interruption is the FAIL it always was. QEMU's TCG leaves an I/O
+    /// interruption queued when TEST SUBCHANNEL takes its status:
+    /// `ioinst_handle_tsch` (target/s390x/ioinst.c) only stores the IRB and
+    /// updates the SCHIB (`css_do_tsch_get_irb`, `css_do_tsch_update_subch`),
+    /// and the queue `qemu_s390_inject_io` fills (hw/intc/s390_flic.c) is
+    /// emptied only by delivery and TEST PENDING INTERRUPTION
+    /// (`qemu_s390_flic_dequeue_io`) or a channel report
+    /// (`qemu_s390_clear_io_flic`). Under KVM, `handle_tsch`
+    /// (arch/s390/kvm/priv.c) withdraws one interruption of the subchannel
+    /// (`kvm_s390_get_io_int`) before QEMU runs the instruction. The relay
+    /// injects one interruption per host IRB (`vfio_ccw_io_notifier_handler`,
+    /// `css_inject_io_interrupt`, with the SCHIB's parameter of that moment):
+    /// a start's IRB and a clear's make two for the one status the guest
+    /// takes, and the second is taken after the guest's next START with the
+    /// old parameter. Its TEST SUBCHANNEL finds the new start's status, or
+    /// nothing (cc 1, excused in every accelerator by the interruption
+    /// requests still queued, as a CLEAR's withdrawn status is). Excused:
+    /// exactly the parameter of the operation before the outstanding start,
+    /// whose status was taken; the status is then judged in full as the
+    /// outstanding operation's own.
+    TcgLeftoverInterruption,
 }
 
 impl Deviation {
-    pub const ALL: [Deviation; 8] = [
+    pub const ALL: [Deviation; 9] = [
         Deviation::StartStatusAfterClear,
         Deviation::StartStatusAfterHalt,
         Deviation::ClearPresentsPendingStatus,
@@ -270,7 +296,15 @@ impl Deviation {
         Deviation::IntparmOfRefusedStart,
         Deviation::UnsolicitedStatusOverStart,
         Deviation::HaltStatusWithoutStart,
+        Deviation::TcgLeftoverInterruption,
     ];
+
+    /// Whether it is the emulator's (QEMU's TCG) rather than the host's:
+    /// counted under TCG whatever the profile, and no deviation at all
+    /// under KVM.
+    pub const fn emulator(self) -> bool {
+        matches!(self, Deviation::TcgLeftoverInterruption)
+    }
 
     /// The stable name, also the `what` of the strict FAIL.
     pub const fn name(self) -> &'static str {
@@ -283,6 +317,7 @@ impl Deviation {
             Deviation::IntparmOfRefusedStart => "intparm-of-refused-start",
             Deviation::UnsolicitedStatusOverStart => "unsolicited-status-over-start",
             Deviation::HaltStatusWithoutStart => "halt-status-without-start",
+            Deviation::TcgLeftoverInterruption => "tcg-leftover-interruption",
         }
     }
 }
@@ -608,6 +643,12 @@ pub struct Oracle {
     refused_intparm: Option<u32>,
     /// The SCSW of the interruption being judged.
     last_words: [u32; 3],
+    /// The accelerator judged under ([`Deviation::TcgLeftoverInterruption`]).
+    accel: Accel,
+    /// The subchannel's parameter before the outstanding start's (set by
+    /// SSCH cc 0, gone once the subchannel is idle again): the one an
+    /// interruption TCG left queued carries.
+    previous_intparm: Option<u32>,
 }
 
 /// At most a start, the clear or halt that ended it and a status a
@@ -635,7 +676,16 @@ impl Oracle {
             owed_since: 0,
             refused_intparm: None,
             last_words: [0; 3],
+            accel: Accel::Kvm,
+            previous_intparm: None,
         }
+    }
+
+    /// The same oracle judging under the accelerator `accel` (KVM unless
+    /// told).
+    pub const fn with_accel(mut self, accel: Accel) -> Self {
+        self.accel = accel;
+        self
     }
 
     /// The same oracle judging under the `host` profile.
@@ -861,6 +911,16 @@ impl Oracle {
                 s.sc().bits(),
             ));
         }
+        let own;
+        let irq = if irq.intparm != self.intparm && self.tcg_leftover(irq.intparm) {
+            own = Interruption {
+                intparm: self.intparm,
+                ..*irq
+            };
+            &own
+        } else {
+            irq
+        };
         match self.state {
             State::Idle => self.on_idle(irq),
             State::Start {
@@ -880,6 +940,20 @@ impl Oracle {
     }
 
     // ---- bookkeeping ----
+
+    /// Whether an interruption carrying `intparm`, not the subchannel's,
+    /// is one QEMU's TCG left queued after its status was taken
+    /// ([`Deviation::TcgLeftoverInterruption`], counted): under TCG, with
+    /// exactly the parameter of the operation before the outstanding
+    /// start. Its status is then judged as the outstanding operation's.
+    fn tcg_leftover(&mut self, intparm: u32) -> bool {
+        let leftover = self.accel == Accel::Tcg && self.previous_intparm == Some(intparm);
+        if leftover {
+            let d = Deviation::TcgLeftoverInterruption;
+            self.deviations.0[d as usize] += 1;
+        }
+        leftover
+    }
 
     fn claim_pending(&mut self, claim: Claim) {
         if matches!(self.claim, Claim::None) {
@@ -947,6 +1021,7 @@ impl Oracle {
         });
         self.recent_next = (self.recent_next + 1) % RECENT;
         self.state = State::Idle;
+        self.previous_intparm = None;
         Completed {
             op,
             intparm,
@@ -1342,6 +1417,220 @@ mod tests {
             d.to_string(),
             "start-status-after-clear:5,ssch-busy-while-idle:2"
         );
+    }
+
+    // ---- the emulator: TCG's leftover interruption ----
+
+    const P3: u32 = 0x5EED_0003;
+    /// The other I/O area's program, and its clean completion.
+    const PROG2: Program = Program::new(0x3000, 2);
+    const START2_DONE: [u32; 3] = [0x00C0_4007, 0x0000_3010, 0x0C00_0000];
+
+    /// Both profiles, each under `accel`.
+    fn profiles(accel: Accel) -> [Oracle; 2] {
+        [oracle(), vfio(oracle())].map(|o| o.with_accel(accel))
+    }
+
+    /// csch-race on the relay: the clear's status taken (the start's
+    /// interruption and the clear's both carry P1), then the next start.
+    fn cleared_then_started(o: Oracle) -> Oracle {
+        let mut o = cleared_start(o);
+        o.interruption(&irq(P1, CLEAR_DONE, 1200)).unwrap().unwrap();
+        o.ssch(P2, PROG2, Cc::Zero, 1300).unwrap();
+        o
+    }
+
+    #[test]
+    fn tcgs_leftover_interruption_is_counted_in_both_profiles() {
+        for o in profiles(Accel::Tcg) {
+            let mut o = cleared_then_started(o);
+            // The second interruption of the clear's pair, taken after the
+            // next START: its parameter P1, the status P2's.
+            let done = o
+                .interruption(&irq(P1, START2_DONE, 1400))
+                .unwrap()
+                .unwrap();
+            assert_eq!((done.op, done.intparm), (Op::Start, P2));
+            let d = Deviation::TcgLeftoverInterruption;
+            assert_eq!(o.deviations().get(d), 1);
+            assert_eq!(o.deviations().to_string(), "tcg-leftover-interruption:1");
+            // P2's own interruption is left over in turn: taken after P3's
+            // START it carries P2, the parameter before P3's.
+            o.ssch(P3, PROG, Cc::Zero, 1500).unwrap();
+            o.interruption(&irq(P2, START_DONE, 1600)).unwrap().unwrap();
+            assert_eq!(o.deviations().get(d), 2);
+            // P3's own, once idle, finds nothing: a request outliving its
+            // status, excused as before (and no deviation).
+            let mut empty = irq(P3, [0; 3], 1700);
+            empty.tsch_cc = Cc::One;
+            assert_eq!(o.interruption(&empty), Ok(None));
+            assert_eq!((o.deviations().get(d), o.stats().withdrawn), (2, 1));
+        }
+    }
+
+    #[test]
+    fn the_same_interruption_under_kvm_fails_as_before() {
+        for o in profiles(Accel::Kvm) {
+            let mut o = cleared_then_started(o);
+            assert_eq!(
+                o.interruption(&irq(P1, START2_DONE, 1400)).unwrap_err(),
+                Violation::new(Class::IntparmMismatch, "start-intparm", P2, P1)
+            );
+            assert_eq!(o.deviations().total(), 0);
+        }
+        // After a completed start its parameter names a status already
+        // taken: a replay, as it always was.
+        for o in profiles(Accel::Kvm) {
+            let mut o = o;
+            o.ssch(P1, PROG, Cc::Zero, 1000).unwrap();
+            o.interruption(&irq(P1, START_DONE, 1100)).unwrap().unwrap();
+            o.ssch(P2, PROG2, Cc::Zero, 1200).unwrap();
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, START2_DONE, 1300))),
+                (Class::DuplicateStatus, "start-status-repeated")
+            );
+        }
+        // And the oracle judges under KVM unless told.
+        let mut o = cleared_then_started(oracle());
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START2_DONE, 1400))).0,
+            Class::IntparmMismatch
+        );
+    }
+
+    #[test]
+    fn only_exactly_the_previous_parameter_is_a_leftover() {
+        for o in profiles(Accel::Tcg) {
+            // Two behind: P1 after P2 completed and P3 started.
+            let mut two = cleared_then_started(o);
+            two.interruption(&irq(P2, START2_DONE, 1400))
+                .unwrap()
+                .unwrap();
+            two.ssch(P3, PROG, Cc::Zero, 1500).unwrap();
+            assert_eq!(
+                two.interruption(&irq(P1, START_DONE, 1600)).unwrap_err(),
+                Violation::new(Class::IntparmMismatch, "start-intparm", P3, P1)
+            );
+            // A parameter never issued.
+            let mut never = cleared_then_started(o);
+            assert_eq!(
+                class_of(never.interruption(&irq(0x0BAD_0BAD, START2_DONE, 1400))),
+                (Class::IntparmMismatch, "start-intparm")
+            );
+            // The next start's own parameter is no leftover either way.
+            let mut own = cleared_then_started(o);
+            own.interruption(&irq(P2, START2_DONE, 1400))
+                .unwrap()
+                .unwrap();
+            assert_eq!(own.deviations().total(), 0);
+            // While idle nothing is outstanding to have come after it: the
+            // previous operation is the last one, whose parameter is the
+            // subchannel's. Unsolicited status under the one before FAILs.
+            let mut idle = cleared_then_started(o);
+            idle.interruption(&irq(P2, START2_DONE, 1400))
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                class_of(idle.interruption(&irq(P1, UNSOLICITED, 1500))),
+                (Class::IntparmMismatch, "unsolicited-intparm")
+            );
+            // A clear of an idle subchannel has no start before it: a
+            // clear's status under the first clear's parameter is that one
+            // repeated.
+            let mut clear = cleared_then_started(o);
+            clear
+                .interruption(&irq(P2, START2_DONE, 1400))
+                .unwrap()
+                .unwrap();
+            clear.csch(Cc::Zero, 1500).unwrap();
+            assert_eq!(
+                class_of(clear.interruption(&irq(P1, CLEAR_DONE, 1600))),
+                (Class::DuplicateStatus, "clear-status-repeated")
+            );
+            assert_eq!(clear.deviations().total(), 0);
+        }
+    }
+
+    #[test]
+    fn a_leftovers_status_is_judged_in_full() {
+        for o in profiles(Accel::Tcg) {
+            // What would fail with the start's own interruption fails: the
+            // clear's status handed to the next start,
+            let mut x = cleared_then_started(o);
+            assert_eq!(
+                class_of(x.interruption(&irq(P1, CLEAR_DONE, 1400))),
+                (Class::WrongFunction, "clear-status-for-start")
+            );
+            // a CCW address outside the program,
+            let mut x = cleared_then_started(o);
+            let outside = [0x00C0_4007, 0x0000_9010, 0x0C00_0000];
+            assert_eq!(
+                class_of(x.interruption(&irq(P1, outside, 1400))).0,
+                Class::CcwAddress
+            );
+            // a channel program check,
+            let mut x = cleared_then_started(o);
+            let check = [0x00C0_4007, 0x0000_3010, 0x0C20_0000];
+            assert_eq!(
+                class_of(x.interruption(&irq(P1, check, 1400))),
+                (Class::BadStatus, "channel-status-error")
+            );
+            // and the previous start's completion presented again (its
+            // words, its program).
+            let mut x = o;
+            x.ssch(P1, PROG, Cc::Zero, 1000).unwrap();
+            x.interruption(&irq(P1, START_DONE, 1100)).unwrap().unwrap();
+            x.ssch(P2, PROG2, Cc::Zero, 1200).unwrap();
+            assert_eq!(
+                class_of(x.interruption(&irq(P1, START_DONE, 1300))),
+                (Class::DuplicateStatus, "start-status-repeated")
+            );
+        }
+    }
+
+    #[test]
+    fn a_leftover_finds_whatever_the_outstanding_operation_presents() {
+        let d = Deviation::TcgLeftoverInterruption;
+        for o in profiles(Accel::Tcg) {
+            // After a completed start (ssch): P2's status under P1.
+            let mut x = o;
+            x.ssch(P1, PROG, Cc::Zero, 1000).unwrap();
+            x.interruption(&irq(P1, START_DONE, 1100)).unwrap().unwrap();
+            x.ssch(P2, PROG2, Cc::Zero, 1200).unwrap();
+            assert!(x
+                .interruption(&irq(P1, START2_DONE, 1300))
+                .unwrap()
+                .is_some());
+            assert_eq!(x.deviations().get(d), 1);
+            // The next start not initiated (deferred cc 1, no CCW address):
+            // not mistaken for the previous start's status repeated.
+            let mut x = cleared_then_started(o);
+            let done = x
+                .interruption(&irq(P1, START_NOT_INITIATED, 1400))
+                .unwrap()
+                .unwrap();
+            assert!(done.not_initiated);
+            // A clear of the next start, the leftover taken after it.
+            let mut x = cleared_then_started(o);
+            x.csch(Cc::Zero, 1400).unwrap();
+            let done = x.interruption(&irq(P1, CLEAR_DONE, 1500)).unwrap().unwrap();
+            assert_eq!((done.op, done.intparm), (Op::Clear, P2));
+            // A halt of it.
+            let mut x = cleared_then_started(o);
+            x.hsch(Cc::Zero, 1400).unwrap();
+            let halted = [0x00C0_6007, 0x0000_3008, 0x0C00_0000];
+            let done = x.interruption(&irq(P1, halted, 1500)).unwrap().unwrap();
+            assert_eq!(done.op, Op::Halt);
+            assert_eq!(x.deviations().get(d), 1);
+            // Its channel end alone, the device end to come with P2's own.
+            let mut x = cleared_then_started(o);
+            let primary = [0x00C0_4045, 0x0000_3010, 0x0800_0000];
+            assert_eq!(x.interruption(&irq(P1, primary, 1400)), Ok(None));
+            assert!(x
+                .interruption(&irq(P2, SECONDARY_ALONE, 1500))
+                .unwrap()
+                .is_some());
+        }
     }
 
     // ---- what mutation testing found untested (docs/mutation.md) ----

@@ -35,6 +35,7 @@ impl Oracle {
             Cc::Zero => {
                 self.claim_must_be_collected()?;
                 self.requested();
+                self.previous_intparm = Some(self.intparm);
                 self.intparm = intparm;
                 self.refused_intparm = None;
                 self.state = State::Start {
