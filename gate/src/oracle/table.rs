@@ -1614,8 +1614,8 @@ mod tests {
              status, deferred cc, CCW address relative to the program, TSCH cc) \
              and requires this verdict in both profiles. Not in the table: the \
              interruption parameter (under TCG also an interruption left queued \
-             with the parameter before the outstanding start's, README \
-             \"Host profiles\"), repeated status and owed status, which \
+             with an earlier parameter, README \"Host profiles\"), repeated \
+             status and owed status, which \
              depend on history. PoP is SA22-7832.\n",
         );
         for st in St::ALL {
