@@ -372,3 +372,45 @@ fn a_halt_ended_by_alert_status_alone() {
 fn a_halt_of_an_idle_subchannel_with_primary_status() {
     fails_in_both_profiles("halt-idle-status", "bad-status", "status-with-halt-of-idle");
 }
+
+/// The emulator's leftover interruption (QEMU's TCG leaves one queued after
+/// TEST SUBCHANNEL took its status; the next start's is presented with the
+/// previous parameter): the guest finds TCG itself, counts the deviation in
+/// both profiles and passes; told it runs under KVM, the same run FAILs
+/// one parameter behind, as a KVM host is judged.
+#[test]
+fn tcgs_leftover_interruption_is_counted_under_tcg_and_fails_under_kvm() {
+    let spec = format!("tcg-leftover@{AT}");
+    for host in ["host=strict", "host=vfio-ccw"] {
+        let tcg = run_qemu(&["--inject", &spec, "--timeout", "60", "--append", host]);
+        assert_eq!(tcg.code, 0, "{host}:\n{tcg}");
+        let v = tcg.verdict();
+        assert_eq!(v.outcome, Outcome::Pass, "{tcg}");
+        assert_eq!(v.get("accel"), Some("tcg"), "{tcg}");
+        assert_eq!(
+            v.get("deviations"),
+            Some("tcg-leftover-interruption:1"),
+            "{tcg}"
+        );
+        assert!(
+            tcg.stdout.contains("accel: tcg (STORE SYSTEM INFORMATION"),
+            "{tcg}"
+        );
+        let append = format!("{host} accel=kvm");
+        let kvm = run_qemu(&["--inject", &spec, "--timeout", "60", "--append", &append]);
+        assert_eq!(kvm.code, 1, "{host}:\n{kvm}");
+        let v = kvm.verdict();
+        assert_eq!(
+            (v.get("class"), v.get("what"), v.get("accel")),
+            (Some("intparm-mismatch"), Some("start-intparm"), Some("kvm")),
+            "{kvm}"
+        );
+        let (expected, actual) = (v.get("expected").unwrap(), v.get("actual").unwrap());
+        let n = |h: &str| u32::from_str_radix(h.trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(n(expected), n(actual) + 1, "one behind:\n{kvm}");
+        let iteration = v.get_u64("iteration").expect("iteration");
+        assert!((AT..=AT + 4).contains(&iteration), "{kvm}");
+        assert_in_evidence(&kvm);
+        assert_eq!(marker(&kvm), marker(&tcg), "{kvm}");
+    }
+}

@@ -18,6 +18,7 @@
 //! | `mode`          | a [`Collect`] name: `irq`, `wait`, `poll`, `tsch` | `irq`   |
 //! | `io_timeout_ms` | 1..=600000                               | `1000`         |
 //! | `host`          | a [`Host`] name: `strict`, `vfio-ccw`    | `strict`       |
+//! | `accel`         | `auto`, or an [`Accel`] name: `tcg`, `kvm` (see [`Config::accel`]) | `auto` |
 //! | `require_race`  | `0` or `1` (see [`Config::require_race`]) | the profile's |
 //! | `checks`        | `all` or `none` (see [`Config::checks`]) | `all`          |
 //! | `wait_owed`     | `0` or `1` (see [`Config::wait_owed`])   | `0`            |
@@ -36,6 +37,7 @@
 //! Anything unexpected is an error rather than ignored: a typo that silently
 //! fell back to a default would make a run look reproducible when it is not.
 
+pub use crate::accel::Accel;
 pub use crate::conformance::Order;
 
 /// Size of the parameter area QEMU fills, NUL terminator included.
@@ -327,6 +329,11 @@ pub struct Config {
     pub mode: Collect,
     pub io_timeout_ms: u32,
     pub host: Host,
+    /// `accel=`: the accelerator the oracle judges under, or `None`
+    /// (`auto`, the default) for the one the kernel finds itself
+    /// ([`crate::accel`]) before it makes the drivers. A driver given
+    /// `None` judges as under KVM, as ccwgate always did.
+    pub accel: Option<Accel>,
     /// `delay=auto` (the kernel's default without `delay=`): the race
     /// scenarios size their sweep to the start-to-status latency they
     /// measure; `delay` is then only the fallback.
@@ -379,6 +386,7 @@ impl Config {
         mode: Collect::Irq,
         io_timeout_ms: 1000,
         host: Host::Strict,
+        accel: None,
         delay_auto: false,
         require_race: None,
         checks: true,
@@ -539,6 +547,7 @@ enum Key {
     Mode,
     IoTimeoutMs,
     Host,
+    Accel,
     RequireRace,
     Checks,
     WaitOwed,
@@ -551,7 +560,7 @@ enum Key {
 }
 
 impl Key {
-    const ALL: [Key; 18] = [
+    const ALL: [Key; 19] = [
         Key::Scenario,
         Key::Seed,
         Key::Iterations,
@@ -561,6 +570,7 @@ impl Key {
         Key::Mode,
         Key::IoTimeoutMs,
         Key::Host,
+        Key::Accel,
         Key::RequireRace,
         Key::Checks,
         Key::WaitOwed,
@@ -583,6 +593,7 @@ impl Key {
             Key::Mode => "mode",
             Key::IoTimeoutMs => "io_timeout_ms",
             Key::Host => "host",
+            Key::Accel => "accel",
             Key::RequireRace => "require_race",
             Key::Checks => "checks",
             Key::WaitOwed => "wait_owed",
@@ -624,6 +635,8 @@ fn apply(config: &mut Config, key: Key, value: &[u8]) -> Result<(), ErrorKind> {
             }
         }
         Key::Host => config.host = Host::from_name(value).ok_or(ErrorKind::BadValue)?,
+        Key::Accel if value == b"auto" => config.accel = None,
+        Key::Accel => config.accel = Some(Accel::from_name(value).ok_or(ErrorKind::BadValue)?),
         Key::Mode => {
             config.mode = Collect::ALL
                 .into_iter()
@@ -802,6 +815,7 @@ mod tests {
                 "delay" => "auto",
                 "mode" => "irq",
                 "host" => "strict",
+                "accel" => "auto",
                 "checks" => "all",
                 "cpus" => "one",
                 "conformance_order" => "reverse",
@@ -839,7 +853,7 @@ mod tests {
         let c = ok(
             "scenario=csch-race seed=0xdeadbeef iterations=500 verbose=3 \
                     devno=fe.0.1a2b delay=10:1000:7 mode=poll io_timeout_ms=600000 host=vfio-ccw \
-                    require_race=0 wait_owed=1 cpus=both measure=1 runs=1 seed_step=3 keep_going=1",
+                    accel=tcg require_race=0 wait_owed=1 cpus=both measure=1 runs=1 seed_step=3 keep_going=1",
         );
         assert_eq!(
             c,
@@ -857,6 +871,7 @@ mod tests {
                 mode: Collect::Poll,
                 io_timeout_ms: 600_000,
                 host: Host::VfioCcw,
+                accel: Some(Accel::Tcg),
                 delay_auto: false,
                 require_race: Some(false),
                 checks: true,
@@ -934,6 +949,23 @@ mod tests {
         assert_eq!(ok("host=vfio-ccw").host, Host::VfioCcw);
         let e = parse(b"host=kvm").unwrap_err();
         assert_eq!((e.token, e.kind), (&b"host=kvm"[..], ErrorKind::BadValue));
+    }
+
+    #[test]
+    fn accelerators() {
+        // auto (the default): the kernel finds out itself.
+        assert_eq!(ok("").accel, None);
+        assert_eq!(ok("accel=auto").accel, None);
+        assert_eq!(ok("accel=tcg").accel, Some(Accel::Tcg));
+        assert_eq!(ok("accel=kvm").accel, Some(Accel::Kvm));
+        for bad in ["accel=", "accel=TCG", "accel=hvf", "accel=kvm,tcg"] {
+            let e = parse(bad.as_bytes()).unwrap_err();
+            assert_eq!((e.token, e.kind), (bad.as_bytes(), ErrorKind::BadValue));
+        }
+        assert_eq!(
+            err("accel=tcg accel=auto"),
+            (ErrorKind::Duplicate, &b"accel=auto"[..])
+        );
     }
 
     #[test]

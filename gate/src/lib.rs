@@ -26,6 +26,7 @@ macro_rules! names_of {
     }};
 }
 
+pub mod accel;
 pub mod cmdline;
 pub mod conformance;
 pub mod css;

@@ -1,8 +1,9 @@
 //! Channel-I/O scenarios: find and enable the subchannel, hand it to the
 //! portable driver, and turn what the driver found into the verdict.
 
-use crate::rt::{clock, smp};
+use crate::rt::{self, clock, smp};
 use crate::{css, println, report};
+use gate::accel::{self, Accel};
 use gate::cmdline::{Config, Cpus, Host, Scenario, MAX_SUBCHANNELS};
 use gate::driver::{Driver, Failure, Summary};
 use gate::measure::{self, Format};
@@ -25,6 +26,10 @@ static DRIVERS: Mutex<[Option<Driver<css::Subchannel>>; MAX_SUBCHANNELS]> =
 /// brought back to a known state and with a fresh driver (oracle, trace,
 /// statistics), as if it had booted alone.
 pub fn run(config: &Config) -> ! {
+    let config = &Config {
+        accel: Some(accelerator(config)),
+        ..*config
+    };
     if config.batch() {
         report::batch(config);
     }
@@ -39,6 +44,35 @@ pub fn run(config: &Config) -> ! {
         run_once(&own, k > 0);
     }
     report::end_batch()
+}
+
+/// The accelerator the oracle judges under ([`gate::accel`]): `accel=`,
+/// or with `auto` what STORE SYSTEM INFORMATION 1.1.1 says, found once a
+/// boot and said on the console either way.
+fn accelerator(config: &Config) -> Accel {
+    let stored = rt::cpu::stsi_111_manufacturer();
+    let found = Accel::from_manufacturer(stored.as_ref());
+    let said = match &stored {
+        Some(m) => format_args!("manufacturer \"{}\"", accel::ebcdic_text(m)),
+        None => format_args!("not available"),
+    };
+    match config.accel {
+        None => {
+            println!(
+                "accel: {} (STORE SYSTEM INFORMATION 1.1.1: {said})",
+                found.name()
+            );
+            found
+        }
+        Some(given) => {
+            println!(
+                "accel: {} (given; STORE SYSTEM INFORMATION 1.1.1 says {}: {said})",
+                given.name(),
+                found.name()
+            );
+            given
+        }
+    }
 }
 
 /// One run; returns only when a batch goes on with another.
@@ -300,17 +334,23 @@ pub(crate) fn setup_error(e: css::SetupError) -> ! {
 }
 
 /// The fields PASS and FAIL share that say how the run was set up: the
-/// host profile and its deviations, `wait_owed`, several subchannels, two
-/// CPUs.
+/// accelerator judged under, the host profile and its deviations (under
+/// `host=strict` only the emulator's, when there were any), `wait_owed`,
+/// several subchannels, two CPUs.
 fn run_fields(
     line: &mut VerdictLine<'_, report::LineBuf>,
     config: &Config,
     deviations: &Deviations,
     subchannels: usize,
 ) {
+    if let Some(accel) = config.accel {
+        line.field("accel", accel.name());
+    }
     if config.host == Host::VfioCcw {
         line.field("host", config.host.name())
             .field("deviations", deviations);
+    } else if deviations.total() > 0 {
+        line.field("deviations", deviations);
     }
     if config.wait_owed {
         line.field("wait_owed", 1);

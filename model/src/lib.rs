@@ -27,6 +27,7 @@ pub mod world;
 
 use std::collections::BTreeMap;
 
+use gate::accel::Accel;
 use gate::cmdline::{Config, Scenario};
 use gate::driver::{Driver, Failure, Summary};
 
@@ -60,6 +61,10 @@ pub struct Setup {
     /// What the kernel's command line would say; `seed` is replaced per run
     /// (timed runs).
     pub config: Config,
+    /// The accelerator under the guest ([`World::tcg`]); the oracle judges
+    /// under it unless the command line says otherwise (`accel=`), as the
+    /// kernel finds it itself.
+    pub accel: Accel,
 }
 
 impl Setup {
@@ -71,7 +76,26 @@ impl Setup {
             split_percent: 0,
             unsolicited: Unsolicited::OFF,
             config,
+            accel: Accel::Kvm,
         }
+    }
+
+    /// The kernel's configuration for a run with `seed`: `accel=auto`
+    /// found to be the world's accelerator.
+    pub fn guest_config(&self, seed: u64) -> Config {
+        Config {
+            seed,
+            accel: self.config.accel.or(Some(self.accel)),
+            ..self.config
+        }
+    }
+
+    /// A world for this setup, its seed and scheduler.
+    fn world(&self, seed: u64, sched: Sched) -> World {
+        let mut world = World::new(self.variant, self.latencies, self.host_cpus, seed, sched);
+        world.tcg = self.accel == Accel::Tcg;
+        world.set_unsolicited(self.unsolicited);
+        world
     }
 }
 
@@ -143,19 +167,9 @@ pub fn run_logged(setup: &Setup, seed: u64) -> (RunResult, Vec<String>) {
 }
 
 fn timed(setup: &Setup, seed: u64, log: bool) -> (RunResult, Vec<String>) {
-    let config = Config {
-        seed,
-        ..setup.config
-    };
-    let mut world = World::new(
-        setup.variant,
-        setup.latencies,
-        setup.host_cpus,
-        seed,
-        Sched::Timed,
-    );
+    let config = setup.guest_config(seed);
+    let mut world = setup.world(seed, Sched::Timed);
     world.split_percent = setup.split_percent;
-    world.set_unsolicited(setup.unsolicited);
     logged(world, &config, log)
 }
 
@@ -276,15 +290,7 @@ pub fn exhaustive(
 
 /// The world of one interleaving of `setup` under `sched`.
 fn dfs_world(setup: &Setup, sched: Sched) -> World {
-    let mut world = World::new(
-        setup.variant,
-        setup.latencies,
-        setup.host_cpus,
-        setup.config.seed,
-        sched,
-    );
-    world.set_unsolicited(setup.unsolicited);
-    world
+    setup.world(setup.config.seed, sched)
 }
 
 /// Runs every interleaving of `setup` (its variant, its config: scenario,
@@ -296,7 +302,7 @@ pub fn exhaustive_setup(
     bounds: Bounds,
     mut progress: impl FnMut(u64),
 ) -> Exhaustive {
-    let config = &setup.config;
+    let config = &setup.guest_config(setup.config.seed);
     let mut report = Exhaustive::default();
     let mut dfs = Dfs::new(bounds.preemptions, bounds.depth);
     loop {
@@ -365,5 +371,5 @@ pub fn replay(
 /// [`replay`] for an interleaving of [`exhaustive_setup`].
 pub fn replay_setup(setup: &Setup, preemptions: u32, schedule: &[u16]) -> (RunResult, Vec<String>) {
     let world = dfs_world(setup, Sched::Dfs(Dfs::replay(schedule, preemptions)));
-    logged(world, &setup.config, true)
+    logged(world, &setup.guest_config(setup.config.seed), true)
 }

@@ -16,6 +16,7 @@ use ccwgate_model::{
 };
 use ccwgate_stats::{compare_rates, Better, Proportion, Quantiles};
 use clap::Parser;
+use gate::accel::Accel;
 use gate::cmdline::{Config, Scenario};
 
 #[derive(Parser, Debug)]
@@ -99,6 +100,16 @@ struct Args {
     /// Host CPUs for the host's software contexts.
     #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
     host_cpus: usize,
+    /// The accelerator under the guest: kvm (KVM's interruption list:
+    /// the oldest first, TSCH withdraws one of the subchannel's) or tcg
+    /// (QEMU's TCG: the newest first, TSCH withdraws none). The oracle
+    /// judges under it unless --append accel= says otherwise.
+    #[arg(long, default_value = "kvm", value_parser = parse_accel)]
+    accel: Accel,
+}
+
+fn parse_accel(s: &str) -> Result<Accel, String> {
+    Accel::from_name(s.as_bytes()).ok_or_else(|| format!("unknown accelerator `{s}` (kvm or tcg)"))
 }
 
 fn parse_kinds(s: &str) -> Result<UnsolicitedKind, String> {
@@ -410,6 +421,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                     latencies: lat,
                     host_cpus: args.host_cpus,
                     unsolicited,
+                    accel: args.accel,
                     ..Setup::new(v, config)
                 };
                 let spinner = indicatif::ProgressBar::new_spinner();
@@ -484,6 +496,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
             host_cpus: args.host_cpus,
             split_percent: args.split_percent,
             unsolicited,
+            accel: args.accel,
             ..Setup::new(args.variant, config)
         };
         let (r, log) = run_logged(&setup, args.first_seed);
@@ -538,6 +551,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 host_cpus: args.host_cpus,
                 split_percent: args.split_percent,
                 unsolicited,
+                accel: args.accel,
                 ..Setup::new(v, config)
             };
             let cell = run_cell(&setup, &seeds, &progress);

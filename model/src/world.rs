@@ -31,7 +31,11 @@
 //! and after c6c82e0cd812, 6c02ac4c9211 and 2af7a834a435, and QEMU
 //! `hw/s390x/css.c` and `hw/vfio/ccw.c` (7.2 and later); for the queue of
 //! I/O interruptions, KVM's floating-interrupt list (FIFO; TSCH removes one
-//! request for the subchannel before QEMU sees the instruction).
+//! request for the subchannel before QEMU sees the instruction: Linux
+//! `handle_tsch`, `kvm_s390_get_io_int`), or with [`World::tcg`] QEMU's own
+//! under TCG (`hw/intc/s390_flic.c`: `qemu_s390_inject_io` puts the newest
+//! first, `qemu_s390_flic_dequeue_io` presents the first, and
+//! `ioinst_handle_tsch` removes none).
 
 use std::collections::VecDeque;
 
@@ -498,6 +502,10 @@ pub struct World {
     pub mech: Mechanism,
     /// Percent of completions whose device end comes separately.
     pub split_percent: u32,
+    /// The guest runs under QEMU's TCG, not KVM: its queue of I/O
+    /// interruptions presents the newest first and TEST SUBCHANNEL
+    /// withdraws none (see the module doc).
+    pub tcg: bool,
     unsolicited: Unsolicited,
     /// Timed: when the device next presents unsolicited status (as soon as
     /// it can from then on). Exhaustive: how many it may still present.
@@ -589,6 +597,7 @@ impl World {
             cpus: vec![0; host_cpus.max(1)],
             mech: Mechanism::default(),
             split_percent: 0,
+            tcg: false,
             unsolicited: Unsolicited::OFF,
             next_unsolicited: u64::MAX,
             unsolicited_left: 0,
@@ -1665,7 +1674,12 @@ impl World {
     /// `css_inject_io_interrupt`: queued with the parameter the SCHIB holds
     /// now.
     fn inject(&mut self) {
-        self.flic.push_back((SID, self.q_intparm));
+        if self.tcg {
+            // qemu_s390_inject_io: QLIST_INSERT_HEAD.
+            self.flic.push_front((SID, self.q_intparm));
+        } else {
+            self.flic.push_back((SID, self.q_intparm));
+        }
         if self.guest_waiting && self.vpc == Vpc::Idle {
             let d = self.draw(self.lat.deliver);
             self.ready[VCPU] = self.ready[VCPU].max(self.now + d);
@@ -1871,9 +1885,12 @@ impl World {
             }
             Vpc::Tsch { sid, intparm } => {
                 // KVM's handle_tsch removes one queued request for the
-                // subchannel, then QEMU stores the IRB and clears status.
-                if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
-                    self.flic.remove(i);
+                // subchannel, then QEMU stores the IRB and clears status
+                // (under TCG ioinst_handle_tsch alone: nothing removed).
+                if !self.tcg {
+                    if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
+                        self.flic.remove(i);
+                    }
                 }
                 let stored = test_subchannel(&mut self.q_scsw);
                 if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0

@@ -63,8 +63,9 @@ pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
 /// an empty TSCH while a start is outstanding, a halt of a running start
 /// ending with the halt function alone (a deviation), a halt of a running
 /// start ended by alert status alone, a halt of an idle subchannel ending
-/// with primary status.
-pub const INJECTIONS_BEYOND_CLASSES: [&str; 9] = [
+/// with primary status, and the emulator's leftover interruption (QEMU's
+/// TCG: the next start's interruption with the previous parameter).
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 10] = [
     "relay-race",
     "unit-check",
     "nop-residual",
@@ -74,6 +75,7 @@ pub const INJECTIONS_BEYOND_CLASSES: [&str; 9] = [
     "halt-without-start",
     "halt-alert",
     "halt-idle-status",
+    "tcg-leftover",
 ];
 
 /// The kinds of names `ccwgate list KIND` prints.

@@ -362,7 +362,9 @@ impl<C: Channel + Status> Driver<C> {
         Driver {
             chan,
             config: *config,
-            oracle: Oracle::new(sid, ENABLE_INTPARM).with_host(config.host),
+            oracle: Oracle::new(sid, ENABLE_INTPARM)
+                .with_host(config.host)
+                .with_accel(config.accel.unwrap_or_default()),
             rng: Rng::new(config.seed),
             trace: Ring::new(Event::EMPTY),
             t0,
@@ -554,7 +556,7 @@ impl<C: Channel + Status> Driver<C> {
                 self.window()?;
                 let landing = self.landing();
                 let before = (
-                    *self.oracle.deviations(),
+                    self.oracle.deviations().host_total(),
                     self.oracle.stats().starts_not_initiated,
                 );
                 if step == Step::CschRace {
@@ -564,11 +566,12 @@ impl<C: Channel + Status> Driver<C> {
                 }
                 self.settle()?;
                 // What the host showed refines the guess: a deviation only
-                // a status taken after completion produces, or a start
-                // that never began.
+                // a status taken after completion produces (the host's; the
+                // emulator's says nothing of the race), or a start that
+                // never began.
                 let landing = if self.oracle.stats().starts_not_initiated > before.1 {
                     Landing::Before
-                } else if self.oracle.deviations().total() > before.0.total() {
+                } else if self.oracle.deviations().host_total() > before.0 {
                     Landing::Window
                 } else {
                     landing

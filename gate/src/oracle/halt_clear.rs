@@ -221,6 +221,9 @@ impl Oracle {
         self.owed = Some(op);
         self.owed_since = tod;
         self.requested();
+        // The owed status comes with the HALT's or CLEAR's own request:
+        // `requests` is generous here, the count of TCG's leftovers not.
+        self.made = self.made.wrapping_sub(1);
         done
     }
 }

@@ -5,6 +5,7 @@ use super::{
     violation, Claim, Class, Completed, Deviation, Due, Interruption, Op, Oracle, Program, State,
     Violation,
 };
+use crate::accel::Accel;
 use crate::css::{Cc, FunctionControl};
 
 impl Oracle {
@@ -34,6 +35,9 @@ impl Oracle {
         match cc {
             Cc::Zero => {
                 self.claim_must_be_collected()?;
+                if self.accel == Accel::Tcg {
+                    self.tcg_new_parameter();
+                }
                 self.requested();
                 self.intparm = intparm;
                 self.refused_intparm = None;

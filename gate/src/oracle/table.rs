@@ -1613,7 +1613,9 @@ mod tests {
              word (function, activity and status control, device and subchannel \
              status, deferred cc, CCW address relative to the program, TSCH cc) \
              and requires this verdict in both profiles. Not in the table: the \
-             interruption parameter, repeated status and owed status, which \
+             interruption parameter (under TCG also an interruption left queued \
+             with an earlier parameter, README \"Host profiles\"), repeated \
+             status and owed status, which \
              depend on history. PoP is SA22-7832.\n",
         );
         for st in St::ALL {

@@ -94,6 +94,44 @@ pub fn address() -> u16 {
     address
 }
 
+/// A SYSIB: the page STORE SYSTEM INFORMATION stores into, page-aligned
+/// as the instruction requires (a specification exception otherwise).
+#[repr(C, align(4096))]
+struct Sysib([u8; 4096]);
+
+/// The one SYSIB, used at set-up only.
+static SYSIB: spin::Mutex<Sysib> = spin::Mutex::new(Sysib([0; 4096]));
+
+/// STORE SYSTEM INFORMATION 1.1.1 (basic-machine configuration): the
+/// manufacturer it stores (16 EBCDIC bytes, [`gate::accel`]), or `None`
+/// when the configuration level is not available (cc 3).
+pub fn stsi_111_manufacturer() -> Option<[u8; gate::accel::MANUFACTURER_LEN]> {
+    use gate::accel::{MANUFACTURER_LEN, MANUFACTURER_OFFSET};
+    let mut sysib = SYSIB.lock();
+    sysib.0.fill(0);
+    let cc: u32;
+    // SAFETY: STSI with function code 1 (GR0 bits 32-35), selector 1 1
+    // (GR0 bits 56-63, GR1 bits 48-63) and every reserved bit zero stores
+    // one 4 KiB SYSIB at its operand, which is the page-aligned SYSIB we
+    // hold locked, or nothing (cc 3). It changes GR0 only for function
+    // code 0; GR0 is declared clobbered anyway. Privileged: the kernel
+    // runs in supervisor state.
+    unsafe {
+        asm!(
+            ".insn s,0xb27d0000,0({sysib})",
+            "ipm {cc}",
+            "srl {cc}, 28",
+            sysib = in(reg_addr) sysib.0.as_mut_ptr(),
+            inout("r0") (1u64 << 28) | 1 => _,
+            in("r1") 1u64,
+            cc = out(reg) cc,
+            options(nostack),
+        )
+    };
+    let field = &sysib.0[MANUFACTURER_OFFSET..MANUFACTURER_OFFSET + MANUFACTURER_LEN];
+    (cc == 0).then(|| field.try_into().expect("16 bytes"))
+}
+
 /// Disables I/O interruption subclass `isc` (0-7) in CR6.
 pub fn disable_isc(isc: u8) {
     assert!(isc < 8, "ISC out of range");
