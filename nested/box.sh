@@ -92,16 +92,28 @@ kernel_make() {
 kernel_variant() {
     local src=$1 out=$2 image=$3 p applied=()
     shift 3
+    # A build stopped half way (killed, power cut) left its patches applied:
+    # reverse them first, newest first, so no variant inherits another's.
+    if [ -f "$src/.ccwgate-applied" ]; then
+        while read -r p; do
+            patch -s -R -p1 -d "$src" <"$p" >>"$out.log" 2>&1 \
+                || die "middle-host kernel: $src still carries $p and it does not reverse (fix: nested/box.sh clean)"
+        done < <(tac "$src/.ccwgate-applied")
+        rm -f "$src/.ccwgate-applied"
+    fi
     kernel_configure "$src" "$out" "$out.log"
     for p in "$@"; do
+        echo "$p" >>"$src/.ccwgate-applied"
         patch -s -p1 -d "$src" <"$p" >>"$out.log" 2>&1 || {
             for p in "${applied[@]}"; do patch -s -R -p1 -d "$src" <"$p"; done
+            rm -f "$src/.ccwgate-applied"
             die "middle-host kernel: $p does not apply to $src (see $out.log)"; }
         applied=("$p" "${applied[@]}")
     done
     ( kernel_make "$src" "$out" "$out.log" ) && cp "$out/arch/s390/boot/bzImage" "$image.tmp"
     local rc=$?
     for p in "${applied[@]}"; do patch -s -R -p1 -d "$src" <"$p"; done
+    rm -f "$src/.ccwgate-applied"
     [ "$rc" = 0 ] || exit 2
     mv "$image.tmp" "$image"
 }
