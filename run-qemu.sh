@@ -93,6 +93,11 @@ The real stack in a box (no s390x hardware; nested/README.md):
                       (repeatable; nested/faults/ holds the tests' faults)
   --host-qemu PATH    the inner QEMU: this s390x qemu-system-s390x instead of
                       Debian's s390x package
+  --host-runs N       N inner runs in one middle-host boot, seeds SEED to
+                      SEED+N-1, each a fresh inner QEMU (the host's state
+                      between them is vfio_ccw's after a close); each prints
+                      its own VERDICT line; exit 0 all PASS, 1 a FAIL, 2 an
+                      ERROR or a missing verdict (not with --known/--bisect)
   --host-smp N        the middle host's CPUs (default 2; 1 serialises the relay
                       with the guest and hides every race)
   --host-dmesg        after the run, print the middle host's kernel messages
@@ -145,6 +150,7 @@ host_qemu=""
 host_smp=2
 host_trace=""
 host_dmesg=0
+host_runs=1
 timeout_given=0
 
 need_value() { [ $# -ge 2 ] || die "option $1 needs a value (see --help)"; }
@@ -188,6 +194,7 @@ while [ $# -gt 0 ]; do
         --host-smp) need_value "$@"; host_smp=$2; shift 2 ;;
         --host-trace) need_value "$@"; host_trace=$2; shift 2 ;;
         --host-dmesg) host_dmesg=1; shift ;;
+        --host-runs) need_value "$@"; host_runs=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         --) shift; qemu_extra=("$@"); break ;;
         *) usage >&2; die "unknown option '$1'" ;;
@@ -226,8 +233,12 @@ if [ "$nested" = 1 ]; then
     [ -z "$host_kernel" ] || [ -z "$host_tree" ] || die "--host-kernel and --host-kernel-tree: pick one"
     [ -z "$host_kernel" ] || [ "${#host_patches[@]}" = 0 ] || die "--host-patch builds a kernel; it does not go with --host-kernel"
     [[ "$host_smp" =~ ^[1-8]$ ]] || die "--host-smp: 1 to 8 CPUs, not '$host_smp'"
+    [[ "$host_runs" =~ ^[1-9][0-9]{0,3}$ ]] || die "--host-runs: 1 to 9999 runs, not '$host_runs'"
+    if [ "$host_runs" != 1 ] && { [ -n "$known$what" ] || [ "$bisect" = 1 ]; }; then
+        die "--host-runs gives a verdict per run: it does not go with --known, --bisect or --what"
+    fi
     [ "$timeout_given" = 1 ] || timeout=300
-elif [ -n "$host_kernel$host_tree$host_qemu$host_trace" ] || [ "${#host_patches[@]}" -gt 0 ] || [ "$host_dmesg" = 1 ]; then
+elif [ -n "$host_kernel$host_tree$host_qemu$host_trace" ] || [ "${#host_patches[@]}" -gt 0 ] || [ "$host_dmesg" = 1 ] || [ "$host_runs" != 1 ]; then
     die "--host-* options are for --nested"
 fi
 [ -n "$what" ] && [ "$bisect" = 0 ] && die "--what is for --bisect (git bisect run on one symptom)"
@@ -433,7 +444,20 @@ if [ "$nested" = 1 ]; then
     rootfs=$("$box" rootfs ${host_qemu:+--host-qemu "$host_qemu"}) \
         || die "middle-host initramfs: the build failed (see box.sh's message above)"
     initrd=$(mktemp "${TMPDIR:-/tmp}/ccwgate-initrd.XXXXXX")
-    printf '%s %s\n' "$smp" "$cmdline" >"$initrd.runs"
+    # One line per inner run; the seed steps from run to run.
+    seed0=1
+    for t in $cmdline; do case "$t" in seed=*) seed0=${t#seed=} ;; esac; done
+    [[ "$seed0" =~ ^[0-9]+$ ]] || [ "$host_runs" = 1 ] || die "--host-runs wants a decimal --seed, not '$seed0'"
+    : >"$initrd.runs"
+    for ((r = 0; r < host_runs; r++)); do
+        line=$cmdline
+        if [ "$host_runs" != 1 ]; then
+            line=$(for t in $cmdline; do case "$t" in seed=*) ;; *) printf '%s ' "$t" ;; esac; done)
+            line="${line}seed=$((seed0 + r))"
+        fi
+        printf '%s %s\n' "$smp" "$line" >>"$initrd.runs"
+    done
+    # Each inner run gets the time the whole run has, less the host's boot.
     "$box" guest "$kernel" "$initrd.runs" "$initrd.guest" || die "middle-host initramfs: packing the guest failed"
     cat "$rootfs" "$initrd.guest" >"$initrd"
     rm -f "$initrd.runs" "$initrd.guest"
@@ -498,6 +522,14 @@ if [ "$nested" = 1 ]; then
         *) grep -aq '^VERDICT: ' "$log" \
                || die "inner qemu: it exited without a verdict (${inner#HOST: }; its messages are above)" ;;
     esac
+    if [ "$host_runs" != 1 ]; then
+        # A verdict per inner run: the worst decides.
+        got=$(grep -a -c '^VERDICT: ' "$log")
+        [ "$got" = "$host_runs" ] || die "inner qemu: $got verdict lines for $host_runs runs"
+        grep -aq '^VERDICT: ERROR' "$log" && exit "$error_status"
+        grep -aq '^VERDICT: FAIL' "$log" && exit 1
+        exit 0
+    fi
 fi
 
 # One grep for the verdict lines (a console line may end in \r).

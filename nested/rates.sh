@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # nested/rates.sh: the real stack's FAIL rates per race scenario and mode,
 # for docs/nested.md and the model-versus-real table in docs/model.md.
-# Each cell is one batch boot (--runs N --keep-going: N seeds, one middle
-# host, one inner QEMU); every RUN: line is a run. Prints, per cell, runs,
+# Each cell is one middle-host boot with N inner runs (--host-runs N: seeds
+# S to S+N-1, each a fresh inner QEMU and guest, so a FAIL's leftovers do not
+# reach the next run); every VERDICT line is a run. Prints, per cell, runs,
 # FAILs with their 95 % Wilson bounds, and the FAIL signatures (class what),
 # marking the known open bugs (known-bugs.toml) with their id.
 # Usage: nested/rates.sh [--runs N] [--iterations I] [--first-seed S]
@@ -34,17 +35,17 @@ for s in $scenarios; do
     for m in $modes; do
         log="$out/$s-$m.log"
         "$here/run-qemu.sh" --nested "${kernel[@]}" --scenario "$s" --mode "$m" \
-            --iterations "$iterations" --seed "$first" --runs "$runs" --keep-going \
-            --timeout $((60 + runs * 40)) "${extra[@]}" >"$log" 2>&1
-        n=$(grep -a -c '^RUN: ' "$log")
-        fails=$(grep -a -c '^RUN: FAIL ' "$log")
-        errors=$(grep -a -c '^RUN: ERROR ' "$log")
-        sigs=$(grep -a '^RUN: FAIL ' "$log" | tr -d '\r' | sed -n 's/.* class=\([a-z-]*\) what=\([a-z-]*\) .*/\1 \2/p' \
+            --iterations "$iterations" --seed "$first" --host-runs "$runs" \
+            --timeout $((60 + runs * 60)) "${extra[@]}" >"$log" 2>&1
+        n=$(grep -a -c '^VERDICT: ' "$log")
+        fails=$(grep -a -c '^VERDICT: FAIL ' "$log")
+        errors=$(grep -a -c '^VERDICT: ERROR ' "$log")
+        sigs=$(grep -a '^VERDICT: FAIL ' "$log" | tr -d '\r' | sed -n 's/.* class=\([a-z-]*\) what=\([a-z-]*\) .*/\1 \2/p' \
             | sort | uniq -c | sort -rn | while read -r c class what; do
-                id=$(grep -B3 -A2 "^what = \"$what\"" "$here/known-bugs.toml" | sed -n 's/^id = "\(.*\)"/\1/p' | head -1)
+                id=$(grep -B4 "^what = \"$what\"" "$here/known-bugs.toml" | sed -n 's/^id = "\(.*\)"/\1/p' | head -1)
                 printf '%s× `%s`%s; ' "$c" "$what" "${id:+ (known: $id)}"
             done)
-        [ "$n" = 0 ] && sigs="no RUN: lines: $(grep -a -m1 'ERROR' "$log" | cut -c1-120)"
+        [ "$n" = 0 ] && sigs="no VERDICT lines: $(grep -a -m1 'ERROR' "$log" | cut -c1-120)"
         awk -v s="$s" -v m="$m" -v n="$n" -v f="$fails" -v e="$errors" -v sig="${sigs%; }" 'BEGIN {
             z = 1.959964; lo = 0; hi = 0
             if (n > 0) { p = f / n; d = 1 + z*z/n; c = p + z*z/(2*n); r = z * sqrt(p*(1-p)/n + z*z/(4*n*n))
