@@ -44,51 +44,26 @@ pub const PARM_AREA_LEN: usize = 896;
 /// How much of an overlong command line an error quotes.
 const TOO_LONG_QUOTE: usize = 32;
 
-/// What the kernel runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Scenario {
-    #[default]
-    Selftest,
-    Crash,
-    Smoke,
-    Ssch,
-    CschRace,
-    HschRace,
-    CschIdle,
-    Mixed,
-    /// Instruction-level checks of how the host handles each channel
-    /// instruction's operands and error cases ([`crate::conformance`]).
-    Conformance,
+named_enum! {
+    /// What the kernel runs.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Scenario {
+        #[default]
+        Selftest => "selftest",
+        Crash => "crash",
+        Smoke => "smoke",
+        Ssch => "ssch",
+        CschRace => "csch-race",
+        HschRace => "hsch-race",
+        CschIdle => "csch-idle",
+        Mixed => "mixed",
+        /// Instruction-level checks of how the host handles each channel
+        /// instruction's operands and error cases ([`crate::conformance`]).
+        Conformance => "conformance",
+    }
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
-        Scenario::Selftest,
-        Scenario::Crash,
-        Scenario::Smoke,
-        Scenario::Ssch,
-        Scenario::CschRace,
-        Scenario::HschRace,
-        Scenario::CschIdle,
-        Scenario::Mixed,
-        Scenario::Conformance,
-    ];
-
-    /// The name used on the command line and in the verdict line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Scenario::Selftest => "selftest",
-            Scenario::Crash => "crash",
-            Scenario::Smoke => "smoke",
-            Scenario::Ssch => "ssch",
-            Scenario::CschRace => "csch-race",
-            Scenario::HschRace => "hsch-race",
-            Scenario::CschIdle => "csch-idle",
-            Scenario::Mixed => "mixed",
-            Scenario::Conformance => "conformance",
-        }
-    }
-
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name().as_bytes() == name)
     }
@@ -114,93 +89,72 @@ impl Scenario {
     }
 }
 
-/// How the kernel learns that an I/O operation has ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Collect {
-    /// Enable I/O interruptions and spin until one is taken.
-    #[default]
-    Irq,
-    /// Enable I/O interruptions in an enabled wait state (the CPU idles until
-    /// one comes; under KVM the vCPU halts, which changes the host's timing).
-    Wait,
-    /// Keep interruptions disabled and poll with TEST PENDING INTERRUPTION.
-    Poll,
-    /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
-    /// subchannel itself: the fastest way, but the interruption parameter is
-    /// never presented, so it is taken to be the current one.
-    Tsch,
+named_enum! {
+    /// How the kernel learns that an I/O operation has ended.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Collect {
+        /// Enable I/O interruptions and spin until one is taken.
+        #[default]
+        Irq => "irq",
+        /// Enable I/O interruptions in an enabled wait state (the CPU idles
+        /// until one comes; under KVM the vCPU halts, which changes the
+        /// host's timing).
+        Wait => "wait",
+        /// Keep interruptions disabled and poll with TEST PENDING
+        /// INTERRUPTION.
+        Poll => "poll",
+        /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
+        /// subchannel itself: the fastest way, but the interruption
+        /// parameter is never presented, so it is taken to be the current
+        /// one.
+        Tsch => "tsch",
+    }
 }
 
-/// Which CPUs do what (`cpus=`); the second CPU is brought up with SIGNAL
-/// PROCESSOR and needs `--smp 2` or more.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Cpus {
-    /// One CPU does everything.
-    #[default]
-    One,
-    /// CPU 0 issues every instruction with its I/O subclass masked in CR6;
-    /// the floating I/O interruptions are taken on CPU 1, which collects
-    /// the status (TSCH) and hands it over. Status comes only this way, so
-    /// `mode=` must be `irq` or `wait`.
-    IoElsewhere,
-    /// SSCH, CSCH, HSCH and (in `mode=poll`/`tsch`) TSCH are each issued by
-    /// CPU 0 or CPU 1, chosen by the seed; CPU 0 waits for CPU 1's
-    /// condition code, so the oracle sees every instruction in its order.
-    Both,
+named_enum! {
+    /// Which CPUs do what (`cpus=`); the second CPU is brought up with SIGNAL
+    /// PROCESSOR and needs `--smp 2` or more.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Cpus {
+        /// One CPU does everything.
+        #[default]
+        One => "one",
+        /// CPU 0 issues every instruction with its I/O subclass masked in
+        /// CR6; the floating I/O interruptions are taken on CPU 1, which
+        /// collects the status (TSCH) and hands it over. Status comes only
+        /// this way, so `mode=` must be `irq` or `wait`.
+        IoElsewhere => "io-elsewhere",
+        /// SSCH, CSCH, HSCH and (in `mode=poll`/`tsch`) TSCH are each issued
+        /// by CPU 0 or CPU 1, chosen by the seed; CPU 0 waits for CPU 1's
+        /// condition code, so the oracle sees every instruction in its
+        /// order.
+        Both => "both",
+    }
 }
 
 impl Cpus {
-    pub const ALL: [Cpus; 3] = [Cpus::One, Cpus::IoElsewhere, Cpus::Both];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Cpus::One => "one",
-            Cpus::IoElsewhere => "io-elsewhere",
-            Cpus::Both => "both",
-        }
-    }
-
     fn from_name(name: &[u8]) -> Option<Self> {
         Cpus::ALL.into_iter().find(|c| c.name().as_bytes() == name)
     }
 }
 
-impl Collect {
-    pub const ALL: [Collect; 4] = [Collect::Irq, Collect::Wait, Collect::Poll, Collect::Tsch];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Collect::Irq => "irq",
-            Collect::Wait => "wait",
-            Collect::Poll => "poll",
-            Collect::Tsch => "tsch",
-        }
+named_enum! {
+    /// How the oracle judges what the host relays (`host=`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Host {
+        /// Architecture-exact: every deviation from the Principles of
+        /// Operation is a FAIL. The default, and right for emulated devices.
+        #[default]
+        Strict => "strict",
+        /// Upstream vfio-ccw with QEMU's relay: the deviations that these
+        /// show on every version (see `oracle::Deviation`) are counted, not
+        /// failed, and the run goes on expecting what the architecture still
+        /// requires.
+        VfioCcw => "vfio-ccw",
     }
-}
-
-/// How the oracle judges what the host relays (`host=`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Host {
-    /// Architecture-exact: every deviation from the Principles of
-    /// Operation is a FAIL. The default, and right for emulated devices.
-    #[default]
-    Strict,
-    /// Upstream vfio-ccw with QEMU's relay: the deviations that these show
-    /// on every version (see `oracle::Deviation`) are counted, not failed,
-    /// and the run goes on expecting what the architecture still requires.
-    VfioCcw,
 }
 
 impl Host {
-    pub const ALL: [Host; 2] = [Host::Strict, Host::VfioCcw];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Host::Strict => "strict",
-            Host::VfioCcw => "vfio-ccw",
-        }
-    }
-
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|h| h.name().as_bytes() == name)
     }
@@ -409,37 +363,24 @@ impl Default for Config {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// No NUL within [`PARM_AREA_LEN`] bytes.
-    TooLong,
-    /// A token without `=`, or with nothing before it.
-    NotKeyValue,
-    UnknownKey,
-    /// Empty, malformed or out-of-range value.
-    BadValue,
-    /// A number too big for its type.
-    Overflow,
-    Duplicate,
-    /// A byte outside printable ASCII in a token.
-    NonAscii,
-    /// A value other tokens rule out (`cpus=io-elsewhere` with a polling
-    /// `mode=`); the token is the one named.
-    Conflict,
-}
-
-impl ErrorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::TooLong => "too-long",
-            ErrorKind::NotKeyValue => "not-key-value",
-            ErrorKind::UnknownKey => "unknown-key",
-            ErrorKind::BadValue => "bad-value",
-            ErrorKind::Overflow => "overflow",
-            ErrorKind::Duplicate => "duplicate-key",
-            ErrorKind::NonAscii => "non-ascii",
-            ErrorKind::Conflict => "conflict",
-        }
+named_enum! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ErrorKind {
+        /// No NUL within [`PARM_AREA_LEN`] bytes.
+        TooLong => "too-long",
+        /// A token without `=`, or with nothing before it.
+        NotKeyValue => "not-key-value",
+        UnknownKey => "unknown-key",
+        /// Empty, malformed or out-of-range value.
+        BadValue => "bad-value",
+        /// A number too big for its type.
+        Overflow => "overflow",
+        Duplicate => "duplicate-key",
+        /// A byte outside printable ASCII in a token.
+        NonAscii => "non-ascii",
+        /// A value other tokens rule out (`cpus=io-elsewhere` with a polling
+        /// `mode=`); the token is the one named.
+        Conflict => "conflict",
     }
 }
 
@@ -528,71 +469,27 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-#[derive(Clone, Copy)]
-enum Key {
-    Scenario,
-    Seed,
-    Iterations,
-    Verbose,
-    Devno,
-    Delay,
-    Mode,
-    IoTimeoutMs,
-    Host,
-    RequireRace,
-    Checks,
-    WaitOwed,
-    Cpus,
-    Measure,
-    ConformanceOrder,
-    Runs,
-    SeedStep,
-    KeepGoing,
-}
-
-impl Key {
-    const ALL: [Key; 18] = [
-        Key::Scenario,
-        Key::Seed,
-        Key::Iterations,
-        Key::Verbose,
-        Key::Devno,
-        Key::Delay,
-        Key::Mode,
-        Key::IoTimeoutMs,
-        Key::Host,
-        Key::RequireRace,
-        Key::Checks,
-        Key::WaitOwed,
-        Key::Cpus,
-        Key::Measure,
-        Key::ConformanceOrder,
-        Key::Runs,
-        Key::SeedStep,
-        Key::KeepGoing,
-    ];
-
-    const fn name(self) -> &'static str {
-        match self {
-            Key::Scenario => "scenario",
-            Key::Seed => "seed",
-            Key::Iterations => "iterations",
-            Key::Verbose => "verbose",
-            Key::Devno => "devno",
-            Key::Delay => "delay",
-            Key::Mode => "mode",
-            Key::IoTimeoutMs => "io_timeout_ms",
-            Key::Host => "host",
-            Key::RequireRace => "require_race",
-            Key::Checks => "checks",
-            Key::WaitOwed => "wait_owed",
-            Key::Cpus => "cpus",
-            Key::Measure => "measure",
-            Key::ConformanceOrder => "conformance_order",
-            Key::Runs => "runs",
-            Key::SeedStep => "seed_step",
-            Key::KeepGoing => "keep_going",
-        }
+named_enum! {
+    #[derive(Clone, Copy)]
+    enum Key {
+        Scenario => "scenario",
+        Seed => "seed",
+        Iterations => "iterations",
+        Verbose => "verbose",
+        Devno => "devno",
+        Delay => "delay",
+        Mode => "mode",
+        IoTimeoutMs => "io_timeout_ms",
+        Host => "host",
+        RequireRace => "require_race",
+        Checks => "checks",
+        WaitOwed => "wait_owed",
+        Cpus => "cpus",
+        Measure => "measure",
+        ConformanceOrder => "conformance_order",
+        Runs => "runs",
+        SeedStep => "seed_step",
+        KeepGoing => "keep_going",
     }
 }
 

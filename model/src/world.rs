@@ -39,6 +39,7 @@ use gate::css::{
     cmd, ActivityControl, Cc, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
 use gate::driver::{Channel, IoArea, Status, DATA_LEN, GUARD_LEN, MAX_CCWS};
+use gate::named_enum;
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 
@@ -191,37 +192,23 @@ impl Latencies {
     }
 }
 
-/// What a real DASD presents on its own ([`Unsolicited`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum UnsolicitedKind {
-    /// Attention (e.g. a shared device's state changed elsewhere).
-    Attention,
-    /// A device end alone: the device went from not ready to ready.
-    DeviceEnd,
-    /// A unit check; the sense that follows says intervention required.
-    UnitCheck,
-    /// Busy with status modifier: the control unit is busy with another
-    /// path. Only answers a start the device has not begun.
-    Busy,
+named_enum! {
+    /// What a real DASD presents on its own ([`Unsolicited`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum UnsolicitedKind {
+        /// Attention (e.g. a shared device's state changed elsewhere).
+        Attention => "attention",
+        /// A device end alone: the device went from not ready to ready.
+        DeviceEnd => "device-end",
+        /// A unit check; the sense that follows says intervention required.
+        UnitCheck => "unit-check",
+        /// Busy with status modifier: the control unit is busy with another
+        /// path. Only answers a start the device has not begun.
+        Busy => "busy",
+    }
 }
 
 impl UnsolicitedKind {
-    pub const ALL: [UnsolicitedKind; 4] = [
-        UnsolicitedKind::Attention,
-        UnsolicitedKind::DeviceEnd,
-        UnsolicitedKind::UnitCheck,
-        UnsolicitedKind::Busy,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            UnsolicitedKind::Attention => "attention",
-            UnsolicitedKind::DeviceEnd => "device-end",
-            UnsolicitedKind::UnitCheck => "unit-check",
-            UnsolicitedKind::Busy => "busy",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
     }
