@@ -114,9 +114,17 @@ named_enum! {
     }
 }
 
+/// The set of changes a [`Variant`] holds: one bit per [`Change`], so
+/// every change must have one.
+type ChangeBits = u8;
+const _: () = assert!(
+    Change::ALL.len() <= ChangeBits::BITS as usize,
+    "more changes than ChangeBits has bits: widen it"
+);
+
 impl Change {
-    const fn bit(self) -> u8 {
-        1 << self as u8
+    const fn bit(self) -> ChangeBits {
+        1 << self as u32
     }
 
     /// The change as a patch to the upstream functions, in words (for
@@ -191,7 +199,7 @@ then shows that the guest's halt ended it"
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Variant {
     pub base: Base,
-    changes: u8,
+    changes: ChangeBits,
 }
 
 #[allow(non_upper_case_globals)]
@@ -439,6 +447,24 @@ mod tests {
             assert_eq!(v.changes().collect::<Vec<_>>(), [c]);
             assert!(help().contains(c.name()) && help().contains(c.patch()));
         }
+    }
+
+    /// The change set holds every change at once, each in a bit of its
+    /// own (a change beyond `ChangeBits`' width does not compile).
+    #[test]
+    fn every_change_fits_the_set_at_once() {
+        let bits: Vec<_> = Change::ALL.iter().map(|c| c.bit()).collect();
+        for (i, b) in bits.iter().enumerate() {
+            assert_eq!(b.count_ones(), 1, "{:?}", Change::ALL[i]);
+            assert!(!bits[..i].contains(b), "{:?} shares a bit", Change::ALL[i]);
+        }
+        let all = Change::ALL
+            .into_iter()
+            .fold(Variant::Fixed, |v, c| v.with(c).unwrap());
+        assert!(Change::ALL.into_iter().all(|c| all.has(c)));
+        assert_eq!(all.changes().collect::<Vec<_>>(), Change::ALL);
+        assert_eq!(all.to_string().parse::<Variant>(), Ok(all));
+        assert_eq!(all.to_string().matches('+').count(), Change::ALL.len());
     }
 
     #[test]
