@@ -64,6 +64,53 @@ named_enum! {
 }
 
 impl Scenario {
+    /// The channel-I/O scenarios, in [`Scenario::ALL`]'s order: those whose
+    /// iterations START, CLEAR and HALT ([`Scenario::channel_io`]). The
+    /// model runs these, and the end-to-end tests and the runner take
+    /// them from here.
+    pub const CHANNEL_IO: [Scenario; Self::count(false)] = Self::those(false);
+    /// The channel-I/O scenarios that race CLEAR or HALT against starts
+    /// ([`Scenario::races`]).
+    pub const RACING: [Scenario; Self::count(true)] = Self::those(true);
+
+    /// [`Scenario::races`] or [`Scenario::channel_io`] (a `const fn`
+    /// cannot call a function pointer).
+    const fn kept(self, racing: bool) -> bool {
+        if racing {
+            self.races()
+        } else {
+            self.channel_io()
+        }
+    }
+
+    /// How many of [`Scenario::ALL`] are [`Scenario::kept`].
+    const fn count(racing: bool) -> usize {
+        let mut n = 0;
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i].kept(racing) {
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    }
+
+    /// Those of [`Scenario::ALL`] that are [`Scenario::kept`], in its
+    /// order (`N`: their [`Scenario::count`]).
+    const fn those<const N: usize>(racing: bool) -> [Scenario; N] {
+        let mut out = [Scenario::Selftest; N];
+        let (mut i, mut n) = (0, 0);
+        while i < Self::ALL.len() {
+            if Self::ALL[i].kept(racing) {
+                out[n] = Self::ALL[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        out
+    }
+
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.name().as_bytes() == name)
     }
@@ -79,13 +126,34 @@ impl Scenario {
         !matches!(self, Scenario::Selftest | Scenario::Crash)
     }
 
+    /// Whether its iterations issue channel instructions (START, CLEAR,
+    /// HALT) and judge their status: the driver's iterations
+    /// (`gate::driver`) run a step for each of these and nothing for the
+    /// others. Every scenario is named, so a new one is placed here
+    /// before it compiles.
+    pub const fn channel_io(self) -> bool {
+        match self {
+            Scenario::Ssch
+            | Scenario::CschRace
+            | Scenario::HschRace
+            | Scenario::CschIdle
+            | Scenario::Mixed => true,
+            Scenario::Selftest | Scenario::Crash | Scenario::Smoke | Scenario::Conformance => false,
+        }
+    }
+
     /// Whether it races CLEAR or HALT against starts (and so has a delay
     /// sweep and a race outcome to report).
-    pub fn races(self) -> bool {
-        matches!(
-            self,
-            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
-        )
+    pub const fn races(self) -> bool {
+        match self {
+            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed => true,
+            Scenario::Selftest
+            | Scenario::Crash
+            | Scenario::Smoke
+            | Scenario::Ssch
+            | Scenario::CschIdle
+            | Scenario::Conformance => false,
+        }
     }
 }
 
@@ -960,6 +1028,18 @@ mod tests {
         assert_eq!(names.len(), Scenario::ALL.len());
         assert_eq!(Scenario::from_name(b""), None);
         assert_eq!(Scenario::from_name(b"Smoke"), None);
+        let io: Vec<_> = Scenario::ALL.into_iter().filter(|s| s.channel_io()).collect();
+        assert_eq!(Scenario::CHANNEL_IO[..], io[..]);
+        assert_eq!(
+            Scenario::CHANNEL_IO.map(Scenario::name),
+            ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"]
+        );
+        let racing: Vec<_> = io.into_iter().filter(|s| s.races()).collect();
+        assert_eq!(Scenario::RACING[..], racing[..]);
+        assert_eq!(
+            Scenario::RACING,
+            [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed]
+        );
     }
 
     #[test]

@@ -42,7 +42,12 @@ fn main() -> ! {
         Scenario::Selftest => selftest::run(&config),
         Scenario::Crash => selftest::crash(),
         Scenario::Conformance => conformance::run(&config),
-        _ => scenario::run(&config),
+        Scenario::Smoke
+        | Scenario::Ssch
+        | Scenario::CschRace
+        | Scenario::HschRace
+        | Scenario::CschIdle
+        | Scenario::Mixed => scenario::run(&config),
     }
 }
 

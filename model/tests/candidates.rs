@@ -9,7 +9,7 @@ use ccwgate_model::{
 };
 use gate::cmdline::Scenario;
 
-const RACES: [Scenario; 3] = [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed];
+const RACES: [Scenario; Scenario::RACING.len()] = Scenario::RACING;
 
 fn host(name: &str) -> Variant {
     name.parse().expect("a valid host")
