@@ -63,32 +63,42 @@ named_enum! {
     }
 }
 
+/// Which of [`Scenario`]'s lists (a `const fn` cannot call a function
+/// pointer, so the filter is named).
+#[derive(Clone, Copy)]
+enum Kept {
+    ChannelIo,
+    Racing,
+    Device,
+}
+
 impl Scenario {
     /// The channel-I/O scenarios, in [`Scenario::ALL`]'s order: those whose
     /// iterations START, CLEAR and HALT ([`Scenario::channel_io`]). The
-    /// model runs these, and the end-to-end tests and the runner take
-    /// them from here.
-    pub const CHANNEL_IO: [Scenario; Self::count(false)] = Self::those(false);
+    /// model runs these, and the end-to-end tests take them from here.
+    pub const CHANNEL_IO: [Scenario; Self::count(Kept::ChannelIo)] = Self::those(Kept::ChannelIo);
     /// The channel-I/O scenarios that race CLEAR or HALT against starts
     /// ([`Scenario::races`]).
-    pub const RACING: [Scenario; Self::count(true)] = Self::those(true);
+    pub const RACING: [Scenario; Self::count(Kept::Racing)] = Self::those(Kept::Racing);
+    /// The scenarios that drive a device ([`Scenario::needs_device`]): the
+    /// channel-I/O scenarios with `smoke` and `conformance`, the runner's
+    /// campaign.
+    pub const DEVICE: [Scenario; Self::count(Kept::Device)] = Self::those(Kept::Device);
 
-    /// [`Scenario::races`] or [`Scenario::channel_io`] (a `const fn`
-    /// cannot call a function pointer).
-    const fn kept(self, racing: bool) -> bool {
-        if racing {
-            self.races()
-        } else {
-            self.channel_io()
+    const fn kept(self, which: Kept) -> bool {
+        match which {
+            Kept::ChannelIo => self.channel_io(),
+            Kept::Racing => self.races(),
+            Kept::Device => self.needs_device(),
         }
     }
 
-    /// How many of [`Scenario::ALL`] are [`Scenario::kept`].
-    const fn count(racing: bool) -> usize {
+    /// How many of [`Scenario::ALL`] are kept.
+    const fn count(which: Kept) -> usize {
         let mut n = 0;
         let mut i = 0;
         while i < Self::ALL.len() {
-            if Self::ALL[i].kept(racing) {
+            if Self::ALL[i].kept(which) {
                 n += 1;
             }
             i += 1;
@@ -96,13 +106,13 @@ impl Scenario {
         n
     }
 
-    /// Those of [`Scenario::ALL`] that are [`Scenario::kept`], in its
-    /// order (`N`: their [`Scenario::count`]).
-    const fn those<const N: usize>(racing: bool) -> [Scenario; N] {
+    /// Those of [`Scenario::ALL`] that are kept, in its order (`N`: their
+    /// [`Scenario::count`]).
+    const fn those<const N: usize>(which: Kept) -> [Scenario; N] {
         let mut out = [Scenario::Selftest; N];
         let (mut i, mut n) = (0, 0);
         while i < Self::ALL.len() {
-            if Self::ALL[i].kept(racing) {
+            if Self::ALL[i].kept(which) {
                 out[n] = Self::ALL[i];
                 n += 1;
             }
@@ -1028,7 +1038,10 @@ mod tests {
         assert_eq!(names.len(), Scenario::ALL.len());
         assert_eq!(Scenario::from_name(b""), None);
         assert_eq!(Scenario::from_name(b"Smoke"), None);
-        let io: Vec<_> = Scenario::ALL.into_iter().filter(|s| s.channel_io()).collect();
+        let io: Vec<_> = Scenario::ALL
+            .into_iter()
+            .filter(|s| s.channel_io())
+            .collect();
         assert_eq!(Scenario::CHANNEL_IO[..], io[..]);
         assert_eq!(
             Scenario::CHANNEL_IO.map(Scenario::name),
@@ -1040,6 +1053,11 @@ mod tests {
             Scenario::RACING,
             [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed]
         );
+        let device: Vec<_> = Scenario::ALL
+            .into_iter()
+            .filter(|s| s.needs_device())
+            .collect();
+        assert_eq!(Scenario::DEVICE[..], device[..]);
     }
 
     #[test]
