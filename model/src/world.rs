@@ -232,9 +232,10 @@ impl UnsolicitedKind {
 /// status with no function; while a start is pending that the device has
 /// not begun, in place of that start (deferred condition code 1, the start
 /// not initiated). Timed runs present it at `percent` % per model
-/// start-to-status time on average (exponential intervals drawn from the
-/// seed); exhaustive runs present it once per interleaving, at every point
-/// it can happen. Off (`percent` 0) by default.
+/// start-to-status time on average (exponential intervals and the kind
+/// drawn from the seed); exhaustive runs present it once per interleaving,
+/// at every point it can happen, of every kind that can come there (the
+/// scheduler enumerates the kind). Off (`percent` 0) by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Unsolicited {
     pub percent: u32,
@@ -690,7 +691,8 @@ impl World {
         if kinds.is_empty() {
             return 0; // busy alone, and no start to answer
         }
-        let kind = kinds[self.rng.below(kinds.len() as u32) as usize];
+        // Timed: drawn from the seed; exhaustive: each kind in turn.
+        let kind = kinds[self.sched.choose(kinds.len(), &mut self.rng)];
         self.mech.unsolicited += 1;
         if kind == UnsolicitedKind::UnitCheck {
             self.sense_pending = true;
