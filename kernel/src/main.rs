@@ -8,6 +8,7 @@
 //! panic) ends in [`on_fault`] or the panic handler with an ERROR verdict.
 #![no_std]
 #![no_main]
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod conformance;
 mod console;

@@ -2012,6 +2012,11 @@ impl Channel for World {
         (&mut self.areas[slot], BASES[slot])
     }
 
+    /// The areas are the device's memory itself.
+    fn publish(&mut self, _slot: usize, _refilled: Option<usize>) {}
+
+    fn observe(&mut self, _slot: usize) {}
+
     fn ssch(&mut self, orb: &Orb) -> Cc {
         self.execute(Insn::Ssch(*orb))
     }

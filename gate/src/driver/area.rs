@@ -210,6 +210,7 @@ impl<C: Channel + Status> Driver<C> {
         // belongs to an operation that ended before.
         let ran = self.in_flight.take();
         if let Some(kind) = ran {
+            self.chan.observe(slot);
             let settled = self.settle_area(slot, kind, done, residual);
             self.settled[slot] = Some(settled.map_err(|v| self.fail(v))?);
         }
@@ -218,6 +219,7 @@ impl<C: Channel + Status> Driver<C> {
                 continue;
             }
             if let Some((expected, fill_word)) = self.settled[earlier] {
+                self.chan.observe(earlier);
                 if self.chan.area(earlier).0.fingerprint(fill_word) != expected {
                     let v = violation(
                         Class::DataCorruption,
@@ -422,6 +424,15 @@ mod tests {
         assert_eq!(f.violation.what, "write-after-completion");
         // The 30th start: iteration 28 after the baseline, in the area the
         // 29th used.
+        assert_eq!((f.iteration, f.violation.actual), (28, 1));
+        // The same through copies of the areas, as the kernel keeps them:
+        // the earlier area is copied from the device's memory before it is
+        // compared.
+        let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::LateWrite, 30));
+        let f = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200))
+            .run(|_| {})
+            .unwrap_err();
+        assert_eq!(f.violation.what, "write-after-completion");
         assert_eq!((f.iteration, f.violation.actual), (28, 1));
     }
 

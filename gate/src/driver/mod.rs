@@ -78,8 +78,25 @@ pub const SENSE_COUNT: u16 = 32;
 pub trait Channel {
     /// The subchannel ID under test.
     fn sid(&self) -> u32;
-    /// I/O area `slot` (0 or 1) and the absolute address the device sees.
+    /// Gate's copy of I/O area `slot` (0 or 1), where the driver builds
+    /// each program and reads what its operation left, and the absolute
+    /// address of the area the device sees. Where the device's memory is
+    /// not this copy (the kernel's: a host may store into it at any time,
+    /// so it is never behind a reference), [`Channel::publish`] and
+    /// [`Channel::observe`] carry the copy there and back.
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32);
+    /// The driver built a program into `area(slot)`: its CCWs, and of the
+    /// data `data[..n]` for `refilled` `Some(n)` or, for `None`, all of it
+    /// and both guards. Copies those to the device's memory before the
+    /// start (the CCWs may wait for [`Channel::ssch`], which the kernel
+    /// has copy them as it checks them), and nothing else: what the device
+    /// stored elsewhere in the area stays, for the end of the operation to
+    /// find. Nothing to do where `area` is the device's memory itself.
+    fn publish(&mut self, slot: usize, refilled: Option<usize>);
+    /// The driver is about to read `area(slot)`, in which a program ran or
+    /// may have run: copies the device's memory into it. Nothing to do
+    /// where `area` is the device's memory itself.
+    fn observe(&mut self, slot: usize);
     fn ssch(&mut self, orb: &Orb) -> Cc;
     fn csch(&mut self) -> Cc;
     fn hsch(&mut self) -> Cc;
@@ -128,6 +145,12 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     }
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
         (**self).area(slot)
+    }
+    fn publish(&mut self, slot: usize, refilled: Option<usize>) {
+        (**self).publish(slot, refilled)
+    }
+    fn observe(&mut self, slot: usize) {
+        (**self).observe(slot)
     }
     fn ssch(&mut self, orb: &Orb) -> Cc {
         (**self).ssch(orb)
