@@ -9,8 +9,11 @@ use crate::css::{cmd, Ccw1, CcwFlags, SenseId};
 use crate::oracle::{Class, Completed, Op, Program, Violation};
 
 /// Memory for one channel program and its data, addressed by the device.
-/// The kernel keeps two, below 2 GiB, and alternates between them so that an
-/// area can be checked for late writes while the other one is in use.
+/// The driver uses two in turn, so that an area can be checked for late
+/// writes while the other one is in use. The model's and the sim's are the
+/// device's memory itself; the kernel's are copies of its areas below
+/// 2 GiB, carried there and back by [`super::Channel::publish`] and
+/// [`super::Channel::observe`].
 #[repr(C, align(8))]
 #[derive(Clone)]
 pub struct IoArea {

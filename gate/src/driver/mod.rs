@@ -88,8 +88,8 @@ pub trait Channel {
     /// The driver built a program into `area(slot)`: its CCWs, and of the
     /// data `data[..n]` for `refilled` `Some(n)` or, for `None`, all of it
     /// and both guards. Copies those to the device's memory before the
-    /// start (the CCWs may wait for [`Channel::ssch`], which the kernel
-    /// has copy them as it checks them), and nothing else: what the device
+    /// start (the kernel copies the CCWs in [`Channel::ssch`], as it
+    /// checks them), and nothing else: what the device
     /// stored elsewhere in the area stays, for the end of the operation to
     /// find. Nothing to do where `area` is the device's memory itself.
     fn publish(&mut self, slot: usize, refilled: Option<usize>);

@@ -1,6 +1,9 @@
 //! One wrapper per channel-subsystem instruction, each returning the
 //! condition code. The subchannel-identification word goes in general
-//! register 1, as the instructions require.
+//! register 1, as the instructions require. Those after which the channel
+//! subsystem goes on storing into memory (START SUBCHANNEL, MODIFY
+//! SUBCHANNEL and SET CHANNEL MONITOR, guarded or not) are `unsafe fn`, each
+//! `# Safety` section saying what is stored where ([`super::dma`]).
 //!
 //! The wrappers are never inlined: each instruction then has exactly one
 //! site in the image, which keeps disassembly and gdb breakpoints (see
