@@ -3,6 +3,7 @@
 //! say what is wrong.
 
 use e2e::run_qemu;
+use gate::cmdline::Scenario;
 use gate::verdict::Outcome;
 
 const SEEDS: u64 = 20;
@@ -209,7 +210,7 @@ fn a_second_cpu_changes_nothing() {
 /// scenario passes, and the verdict says which profile judged it.
 #[test]
 fn every_scenario_passes_under_the_vfio_ccw_profile() {
-    for scenario in ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"] {
+    for scenario in Scenario::CHANNEL_IO.map(Scenario::name) {
         for (host, deviations) in passes_for_seeds(scenario, 5, &["--append", "host=vfio-ccw"]) {
             assert_eq!(host.as_deref(), Some("vfio-ccw"), "{scenario}");
             assert_eq!(deviations.as_deref(), Some("none"), "{scenario}");

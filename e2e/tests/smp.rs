@@ -4,10 +4,11 @@
 //! a missing CPU is an ERROR naming it.
 
 use e2e::{run_qemu, run_with_gdb};
+use gate::cmdline::Scenario;
 use gate::oracle::Class;
 use gate::verdict::Outcome;
 
-const SCENARIOS: [&str; 5] = ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"];
+const SCENARIOS: [&str; Scenario::CHANNEL_IO.len()] = gate::names_of!(Scenario::CHANNEL_IO);
 
 fn two(cpus: &str, extra: &[&str]) -> e2e::Run {
     let mut args = vec!["--cpus", cpus, "--timeout", "90"];

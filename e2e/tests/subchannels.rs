@@ -5,6 +5,7 @@
 //! `sid-mismatch` naming both.
 
 use e2e::run_qemu;
+use gate::cmdline::{Collect, Scenario};
 use gate::oracle::Class;
 use gate::verdict::Outcome;
 
@@ -18,14 +19,10 @@ fn several(extra: &[&str]) -> e2e::Run {
 
 #[test]
 fn every_scenario_passes_on_three_subchannels() {
-    for (scenario, mode) in [
-        ("smoke", "irq"),
-        ("ssch", "wait"),
-        ("csch-race", "poll"),
-        ("hsch-race", "tsch"),
-        ("csch-idle", "irq"),
-        ("mixed", "irq"),
-    ] {
+    // Smoke and every channel-I/O scenario, the modes taken in turn.
+    let scenarios = [Scenario::Smoke].into_iter().chain(Scenario::CHANNEL_IO);
+    for (i, scenario) in scenarios.enumerate() {
+        let (scenario, mode) = (scenario.name(), Collect::ALL[i % Collect::ALL.len()].name());
         let run = several(&[
             "--scenario",
             scenario,

@@ -46,49 +46,81 @@ pub const PARM_AREA_LEN: usize = 896;
 /// How much of an overlong command line an error quotes.
 const TOO_LONG_QUOTE: usize = 32;
 
-/// What the kernel runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Scenario {
-    #[default]
-    Selftest,
-    Crash,
-    Smoke,
-    Ssch,
-    CschRace,
-    HschRace,
-    CschIdle,
-    Mixed,
-    /// Instruction-level checks of how the host handles each channel
-    /// instruction's operands and error cases ([`crate::conformance`]).
-    Conformance,
+named_enum! {
+    /// What the kernel runs.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Scenario {
+        #[default]
+        Selftest => "selftest",
+        Crash => "crash",
+        Smoke => "smoke",
+        Ssch => "ssch",
+        CschRace => "csch-race",
+        HschRace => "hsch-race",
+        CschIdle => "csch-idle",
+        Mixed => "mixed",
+        /// Instruction-level checks of how the host handles each channel
+        /// instruction's operands and error cases ([`crate::conformance`]).
+        Conformance => "conformance",
+    }
+}
+
+/// Which of [`Scenario`]'s lists (a `const fn` cannot call a function
+/// pointer, so the filter is named).
+#[derive(Clone, Copy)]
+enum Kept {
+    ChannelIo,
+    Racing,
+    Device,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 9] = [
-        Scenario::Selftest,
-        Scenario::Crash,
-        Scenario::Smoke,
-        Scenario::Ssch,
-        Scenario::CschRace,
-        Scenario::HschRace,
-        Scenario::CschIdle,
-        Scenario::Mixed,
-        Scenario::Conformance,
-    ];
+    /// The channel-I/O scenarios, in [`Scenario::ALL`]'s order: those whose
+    /// iterations START, CLEAR and HALT ([`Scenario::channel_io`]). The
+    /// model runs these, and the end-to-end tests take them from here.
+    pub const CHANNEL_IO: [Scenario; Self::count(Kept::ChannelIo)] = Self::those(Kept::ChannelIo);
+    /// The channel-I/O scenarios that race CLEAR or HALT against starts
+    /// ([`Scenario::races`]).
+    pub const RACING: [Scenario; Self::count(Kept::Racing)] = Self::those(Kept::Racing);
+    /// The scenarios that drive a device ([`Scenario::needs_device`]): the
+    /// channel-I/O scenarios with `smoke` and `conformance`, the runner's
+    /// campaign.
+    pub const DEVICE: [Scenario; Self::count(Kept::Device)] = Self::those(Kept::Device);
 
-    /// The name used on the command line and in the verdict line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Scenario::Selftest => "selftest",
-            Scenario::Crash => "crash",
-            Scenario::Smoke => "smoke",
-            Scenario::Ssch => "ssch",
-            Scenario::CschRace => "csch-race",
-            Scenario::HschRace => "hsch-race",
-            Scenario::CschIdle => "csch-idle",
-            Scenario::Mixed => "mixed",
-            Scenario::Conformance => "conformance",
+    const fn kept(self, which: Kept) -> bool {
+        match which {
+            Kept::ChannelIo => self.channel_io(),
+            Kept::Racing => self.races(),
+            Kept::Device => self.needs_device(),
         }
+    }
+
+    /// How many of [`Scenario::ALL`] are kept.
+    const fn count(which: Kept) -> usize {
+        let mut n = 0;
+        let mut i = 0;
+        while i < Self::ALL.len() {
+            if Self::ALL[i].kept(which) {
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    }
+
+    /// Those of [`Scenario::ALL`] that are kept, in its order (`N`: their
+    /// [`Scenario::count`]).
+    const fn those<const N: usize>(which: Kept) -> [Scenario; N] {
+        let mut out = [Scenario::Selftest; N];
+        let (mut i, mut n) = (0, 0);
+        while i < Self::ALL.len() {
+            if Self::ALL[i].kept(which) {
+                out[n] = Self::ALL[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        out
     }
 
     pub fn from_name(name: &[u8]) -> Option<Self> {
@@ -106,103 +138,103 @@ impl Scenario {
         !matches!(self, Scenario::Selftest | Scenario::Crash)
     }
 
-    /// Whether it races CLEAR or HALT against starts (and so has a delay
-    /// sweep and a race outcome to report).
-    pub fn races(self) -> bool {
-        matches!(
-            self,
-            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed
-        )
-    }
-}
-
-/// How the kernel learns that an I/O operation has ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Collect {
-    /// Enable I/O interruptions and spin until one is taken.
-    #[default]
-    Irq,
-    /// Enable I/O interruptions in an enabled wait state (the CPU idles until
-    /// one comes; under KVM the vCPU halts, which changes the host's timing).
-    Wait,
-    /// Keep interruptions disabled and poll with TEST PENDING INTERRUPTION.
-    Poll,
-    /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
-    /// subchannel itself: the fastest way, but the interruption parameter is
-    /// never presented, so it is taken to be the current one.
-    Tsch,
-}
-
-/// Which CPUs do what (`cpus=`); the second CPU is brought up with SIGNAL
-/// PROCESSOR and needs `--smp 2` or more.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Cpus {
-    /// One CPU does everything.
-    #[default]
-    One,
-    /// CPU 0 issues every instruction with its I/O subclass masked in CR6;
-    /// the floating I/O interruptions are taken on CPU 1, which collects
-    /// the status (TSCH) and hands it over. Status comes only this way, so
-    /// `mode=` must be `irq` or `wait`.
-    IoElsewhere,
-    /// SSCH, CSCH, HSCH and (in `mode=poll`/`tsch`) TSCH are each issued by
-    /// CPU 0 or CPU 1, chosen by the seed; CPU 0 waits for CPU 1's
-    /// condition code, so the oracle sees every instruction in its order.
-    Both,
-}
-
-impl Cpus {
-    pub const ALL: [Cpus; 3] = [Cpus::One, Cpus::IoElsewhere, Cpus::Both];
-
-    pub const fn name(self) -> &'static str {
+    /// Whether its iterations issue channel instructions (START, CLEAR,
+    /// HALT) and judge their status: the driver's iterations
+    /// (`gate::driver`) run a step for each of these and nothing for the
+    /// others. Every scenario is named, so a new one is placed here
+    /// before it compiles.
+    pub const fn channel_io(self) -> bool {
         match self {
-            Cpus::One => "one",
-            Cpus::IoElsewhere => "io-elsewhere",
-            Cpus::Both => "both",
+            Scenario::Ssch
+            | Scenario::CschRace
+            | Scenario::HschRace
+            | Scenario::CschIdle
+            | Scenario::Mixed => true,
+            Scenario::Selftest | Scenario::Crash | Scenario::Smoke | Scenario::Conformance => false,
         }
     }
 
+    /// Whether it races CLEAR or HALT against starts (and so has a delay
+    /// sweep and a race outcome to report).
+    pub const fn races(self) -> bool {
+        match self {
+            Scenario::CschRace | Scenario::HschRace | Scenario::Mixed => true,
+            Scenario::Selftest
+            | Scenario::Crash
+            | Scenario::Smoke
+            | Scenario::Ssch
+            | Scenario::CschIdle
+            | Scenario::Conformance => false,
+        }
+    }
+}
+
+named_enum! {
+    /// How the kernel learns that an I/O operation has ended.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Collect {
+        /// Enable I/O interruptions and spin until one is taken.
+        #[default]
+        Irq => "irq",
+        /// Enable I/O interruptions in an enabled wait state (the CPU idles
+        /// until one comes; under KVM the vCPU halts, which changes the
+        /// host's timing).
+        Wait => "wait",
+        /// Keep interruptions disabled and poll with TEST PENDING
+        /// INTERRUPTION.
+        Poll => "poll",
+        /// Keep interruptions disabled and poll TEST SUBCHANNEL on the
+        /// subchannel itself: the fastest way, but the interruption
+        /// parameter is never presented, so it is taken to be the current
+        /// one.
+        Tsch => "tsch",
+    }
+}
+
+named_enum! {
+    /// Which CPUs do what (`cpus=`); the second CPU is brought up with SIGNAL
+    /// PROCESSOR and needs `--smp 2` or more.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Cpus {
+        /// One CPU does everything.
+        #[default]
+        One => "one",
+        /// CPU 0 issues every instruction with its I/O subclass masked in
+        /// CR6; the floating I/O interruptions are taken on CPU 1, which
+        /// collects the status (TSCH) and hands it over. Status comes only
+        /// this way, so `mode=` must be `irq` or `wait`.
+        IoElsewhere => "io-elsewhere",
+        /// SSCH, CSCH, HSCH and (in `mode=poll`/`tsch`) TSCH are each issued
+        /// by CPU 0 or CPU 1, chosen by the seed; CPU 0 waits for CPU 1's
+        /// condition code, so the oracle sees every instruction in its
+        /// order.
+        Both => "both",
+    }
+}
+
+impl Cpus {
     fn from_name(name: &[u8]) -> Option<Self> {
         Cpus::ALL.into_iter().find(|c| c.name().as_bytes() == name)
     }
 }
 
-impl Collect {
-    pub const ALL: [Collect; 4] = [Collect::Irq, Collect::Wait, Collect::Poll, Collect::Tsch];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Collect::Irq => "irq",
-            Collect::Wait => "wait",
-            Collect::Poll => "poll",
-            Collect::Tsch => "tsch",
-        }
+named_enum! {
+    /// How the oracle judges what the host relays (`host=`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Host {
+        /// Architecture-exact: every deviation from the Principles of
+        /// Operation is a FAIL. The default, and right for emulated devices.
+        #[default]
+        Strict => "strict",
+        /// Upstream vfio-ccw with QEMU's relay: the deviations that these
+        /// show on every version (see `oracle::Deviation`) are counted, not
+        /// failed, and the run goes on expecting what the architecture still
+        /// requires.
+        VfioCcw => "vfio-ccw",
     }
-}
-
-/// How the oracle judges what the host relays (`host=`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Host {
-    /// Architecture-exact: every deviation from the Principles of
-    /// Operation is a FAIL. The default, and right for emulated devices.
-    #[default]
-    Strict,
-    /// Upstream vfio-ccw with QEMU's relay: the deviations that these show
-    /// on every version (see `oracle::Deviation`) are counted, not failed,
-    /// and the run goes on expecting what the architecture still requires.
-    VfioCcw,
 }
 
 impl Host {
-    pub const ALL: [Host; 2] = [Host::Strict, Host::VfioCcw];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Host::Strict => "strict",
-            Host::VfioCcw => "vfio-ccw",
-        }
-    }
-
     pub fn from_name(name: &[u8]) -> Option<Self> {
         Self::ALL.into_iter().find(|h| h.name().as_bytes() == name)
     }
@@ -417,37 +449,24 @@ impl Default for Config {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// No NUL within [`PARM_AREA_LEN`] bytes.
-    TooLong,
-    /// A token without `=`, or with nothing before it.
-    NotKeyValue,
-    UnknownKey,
-    /// Empty, malformed or out-of-range value.
-    BadValue,
-    /// A number too big for its type.
-    Overflow,
-    Duplicate,
-    /// A byte outside printable ASCII in a token.
-    NonAscii,
-    /// A value other tokens rule out (`cpus=io-elsewhere` with a polling
-    /// `mode=`); the token is the one named.
-    Conflict,
-}
-
-impl ErrorKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            ErrorKind::TooLong => "too-long",
-            ErrorKind::NotKeyValue => "not-key-value",
-            ErrorKind::UnknownKey => "unknown-key",
-            ErrorKind::BadValue => "bad-value",
-            ErrorKind::Overflow => "overflow",
-            ErrorKind::Duplicate => "duplicate-key",
-            ErrorKind::NonAscii => "non-ascii",
-            ErrorKind::Conflict => "conflict",
-        }
+named_enum! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum ErrorKind {
+        /// No NUL within [`PARM_AREA_LEN`] bytes.
+        TooLong => "too-long",
+        /// A token without `=`, or with nothing before it.
+        NotKeyValue => "not-key-value",
+        UnknownKey => "unknown-key",
+        /// Empty, malformed or out-of-range value.
+        BadValue => "bad-value",
+        /// A number too big for its type.
+        Overflow => "overflow",
+        Duplicate => "duplicate-key",
+        /// A byte outside printable ASCII in a token.
+        NonAscii => "non-ascii",
+        /// A value other tokens rule out (`cpus=io-elsewhere` with a polling
+        /// `mode=`); the token is the one named.
+        Conflict => "conflict",
     }
 }
 
@@ -536,74 +555,28 @@ fn is_separator(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-#[derive(Clone, Copy)]
-enum Key {
-    Scenario,
-    Seed,
-    Iterations,
-    Verbose,
-    Devno,
-    Delay,
-    Mode,
-    IoTimeoutMs,
-    Host,
-    Accel,
-    RequireRace,
-    Checks,
-    WaitOwed,
-    Cpus,
-    Measure,
-    ConformanceOrder,
-    Runs,
-    SeedStep,
-    KeepGoing,
-}
-
-impl Key {
-    const ALL: [Key; 19] = [
-        Key::Scenario,
-        Key::Seed,
-        Key::Iterations,
-        Key::Verbose,
-        Key::Devno,
-        Key::Delay,
-        Key::Mode,
-        Key::IoTimeoutMs,
-        Key::Host,
-        Key::Accel,
-        Key::RequireRace,
-        Key::Checks,
-        Key::WaitOwed,
-        Key::Cpus,
-        Key::Measure,
-        Key::ConformanceOrder,
-        Key::Runs,
-        Key::SeedStep,
-        Key::KeepGoing,
-    ];
-
-    const fn name(self) -> &'static str {
-        match self {
-            Key::Scenario => "scenario",
-            Key::Seed => "seed",
-            Key::Iterations => "iterations",
-            Key::Verbose => "verbose",
-            Key::Devno => "devno",
-            Key::Delay => "delay",
-            Key::Mode => "mode",
-            Key::IoTimeoutMs => "io_timeout_ms",
-            Key::Host => "host",
-            Key::Accel => "accel",
-            Key::RequireRace => "require_race",
-            Key::Checks => "checks",
-            Key::WaitOwed => "wait_owed",
-            Key::Cpus => "cpus",
-            Key::Measure => "measure",
-            Key::ConformanceOrder => "conformance_order",
-            Key::Runs => "runs",
-            Key::SeedStep => "seed_step",
-            Key::KeepGoing => "keep_going",
-        }
+named_enum! {
+    #[derive(Clone, Copy)]
+    enum Key {
+        Scenario => "scenario",
+        Seed => "seed",
+        Iterations => "iterations",
+        Verbose => "verbose",
+        Devno => "devno",
+        Delay => "delay",
+        Mode => "mode",
+        IoTimeoutMs => "io_timeout_ms",
+        Host => "host",
+        Accel => "accel",
+        RequireRace => "require_race",
+        Checks => "checks",
+        WaitOwed => "wait_owed",
+        Cpus => "cpus",
+        Measure => "measure",
+        ConformanceOrder => "conformance_order",
+        Runs => "runs",
+        SeedStep => "seed_step",
+        KeepGoing => "keep_going",
     }
 }
 
@@ -1095,6 +1068,26 @@ mod tests {
         assert_eq!(names.len(), Scenario::ALL.len());
         assert_eq!(Scenario::from_name(b""), None);
         assert_eq!(Scenario::from_name(b"Smoke"), None);
+        let io: Vec<_> = Scenario::ALL
+            .into_iter()
+            .filter(|s| s.channel_io())
+            .collect();
+        assert_eq!(Scenario::CHANNEL_IO[..], io[..]);
+        assert_eq!(
+            Scenario::CHANNEL_IO.map(Scenario::name),
+            ["ssch", "csch-race", "hsch-race", "csch-idle", "mixed"]
+        );
+        let racing: Vec<_> = io.into_iter().filter(|s| s.races()).collect();
+        assert_eq!(Scenario::RACING[..], racing[..]);
+        assert_eq!(
+            Scenario::RACING,
+            [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed]
+        );
+        let device: Vec<_> = Scenario::ALL
+            .into_iter()
+            .filter(|s| s.needs_device())
+            .collect();
+        assert_eq!(Scenario::DEVICE[..], device[..]);
     }
 
     #[test]

@@ -38,15 +38,18 @@
 use crate::driver::Landed;
 use crate::oracle::{Class, Deviation, Deviations, Violation};
 
-/// Which measurement block the run got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    /// 32-byte block at the SCHM origin plus 32 times the MBI; the count is
-    /// a halfword.
-    Zero,
-    /// 64-byte block at the SCHIB's measurement-block address; the count is
-    /// a word.
-    One,
+named_enum! {
+    /// Which measurement block the run got; its name is the verdict's
+    /// `measure=` value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Format {
+        /// 32-byte block at the SCHM origin plus 32 times the MBI; the count is
+        /// a halfword.
+        Zero => "fmt0",
+        /// 64-byte block at the SCHIB's measurement-block address; the count is
+        /// a word.
+        One => "fmt1",
+    }
 }
 
 impl Format {
@@ -55,14 +58,6 @@ impl Format {
         match self {
             Format::Zero => 16,
             Format::One => 32,
-        }
-    }
-
-    /// As the verdict's `measure=` value.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Format::Zero => "fmt0",
-            Format::One => "fmt1",
         }
     }
 }

@@ -64,44 +64,35 @@ pub enum HostBug {
     RepeatStart,
 }
 
-/// Status a real device presents that QEMU's emulated devices never do (a
-/// DASD behind a shared control unit): not a host bug. The architecture
-/// allows each; the oracle must PASS it, or give the environment ERROR the
-/// driver already has, never a host FAIL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DeviceEvent {
-    /// Attention on its own after a start ended: unsolicited alert status,
-    /// no function (PoP ch. 16 Status Control, alert status).
-    Attention,
-    /// Device end alone after a change from not ready to ready:
-    /// unsolicited alert status too.
-    DeviceEndAfterStateChange,
-    /// A completion with unit check; SENSE says intervention required
-    /// (sense byte 0 bit 1): ERROR `device-error`.
-    InterventionRequired,
-    /// The shared control unit was busy when the start was to be
-    /// initiated: busy and status modifier, alert status, deferred cc 1;
-    /// the start was not performed and is issued again.
-    ControlUnitBusy,
-    /// Channel end and device end in two presentations: primary status
-    /// with the subchannel device active, then secondary status alone.
-    SplitEnding,
-    /// What the vfio-ccw relay makes of attention during a start: QEMU's
-    /// whole-SCSW copy shows it with no function while the start is
-    /// outstanding, the start's status following (a `Deviation`: counted
-    /// under `host=vfio-ccw`, FAIL under `host=strict`).
-    AttentionOverStart,
-}
-
-impl DeviceEvent {
-    pub const ALL: [DeviceEvent; 6] = [
-        DeviceEvent::Attention,
-        DeviceEvent::DeviceEndAfterStateChange,
-        DeviceEvent::InterventionRequired,
-        DeviceEvent::ControlUnitBusy,
-        DeviceEvent::SplitEnding,
-        DeviceEvent::AttentionOverStart,
-    ];
+named_enum! {
+    /// Status a real device presents that QEMU's emulated devices never do (a
+    /// DASD behind a shared control unit): not a host bug. The architecture
+    /// allows each; the oracle must PASS it, or give the environment ERROR the
+    /// driver already has, never a host FAIL.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum DeviceEvent {
+        /// Attention on its own after a start ended: unsolicited alert status,
+        /// no function (PoP ch. 16 Status Control, alert status).
+        Attention,
+        /// Device end alone after a change from not ready to ready:
+        /// unsolicited alert status too.
+        DeviceEndAfterStateChange,
+        /// A completion with unit check; SENSE says intervention required
+        /// (sense byte 0 bit 1): ERROR `device-error`.
+        InterventionRequired,
+        /// The shared control unit was busy when the start was to be
+        /// initiated: busy and status modifier, alert status, deferred cc 1;
+        /// the start was not performed and is issued again.
+        ControlUnitBusy,
+        /// Channel end and device end in two presentations: primary status
+        /// with the subchannel device active, then secondary status alone.
+        SplitEnding,
+        /// What the vfio-ccw relay makes of attention during a start: QEMU's
+        /// whole-SCSW copy shows it with no function while the start is
+        /// outstanding, the start's status following (a `Deviation`: counted
+        /// under `host=vfio-ccw`, FAIL under `host=strict`).
+        AttentionOverStart,
+    }
 }
 
 /// Percent of starts at which a [`DeviceEvent`] shows.
@@ -357,6 +348,11 @@ impl Channel for Sim {
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
         (&mut self.areas[slot], BASES[slot])
     }
+
+    /// The areas are the device's memory itself.
+    fn publish(&mut self, _slot: usize, _refilled: Option<usize>) {}
+
+    fn observe(&mut self, _slot: usize) {}
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
         self.tick();

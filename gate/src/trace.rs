@@ -109,37 +109,26 @@ impl<T: Copy, const N: usize> Ring<T, N> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    Ssch,
-    Csch,
-    Hsch,
-    Msch,
-    Tsch,
-    Tpi,
-    Interruption,
-    /// A bounded wait for status ran out.
-    Expired,
-    /// Free-form marker; `cc` and `intparm` carry what the writer chose.
-    Note,
+named_enum! {
+    /// What an [`Event`] is; the names are upper case so that dumps can be
+    /// grepped for the operation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum EventKind {
+        Ssch => "SSCH",
+        Csch => "CSCH",
+        Hsch => "HSCH",
+        Msch => "MSCH",
+        Tsch => "TSCH",
+        Tpi => "TPI",
+        Interruption => "IRQ",
+        /// A bounded wait for status ran out.
+        Expired => "EXPIRED",
+        /// Free-form marker; `cc` and `intparm` carry what the writer chose.
+        Note => "NOTE",
+    }
 }
 
 impl EventKind {
-    /// Upper case so that dumps can be grepped for the operation.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Ssch => "SSCH",
-            EventKind::Csch => "CSCH",
-            EventKind::Hsch => "HSCH",
-            EventKind::Msch => "MSCH",
-            EventKind::Tsch => "TSCH",
-            EventKind::Tpi => "TPI",
-            EventKind::Interruption => "IRQ",
-            EventKind::Expired => "EXPIRED",
-            EventKind::Note => "NOTE",
-        }
-    }
-
     /// Whether the event carries subchannel status, i.e. a SCSW.
     pub fn has_scsw(self) -> bool {
         matches!(self, EventKind::Interruption | EventKind::Tsch)

@@ -51,26 +51,18 @@ const REASON: &str = "reason";
 /// follows the protocol.
 const MISSING_REASON: &str = "unspecified";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Pass,
-    Fail,
-    Error,
+named_enum! {
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Outcome {
+        Pass => "PASS",
+        Fail => "FAIL",
+        Error => "ERROR",
+    }
 }
 
 impl Outcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Pass => "PASS",
-            Outcome::Fail => "FAIL",
-            Outcome::Error => "ERROR",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Self> {
-        [Outcome::Pass, Outcome::Fail, Outcome::Error]
-            .into_iter()
-            .find(|o| o.name() == name)
+        Self::ALL.into_iter().find(|o| o.name() == name)
     }
 }
 

@@ -190,7 +190,9 @@ impl Env {
 
     /// One NOP start, its final status taken with TSCH.
     fn start_and_collect(&mut self) -> Result<(), &'static str> {
-        if insn::ssch(self.sid, &nop_orb()) != Cc::Zero {
+        // SAFETY: the NOP program stores nothing (a NOP transfers no data);
+        // its one CCW is a static.
+        if unsafe { insn::ssch(self.sid, &nop_orb()) } != Cc::Zero {
             return Err("ssch-not-accepted");
         }
         let deadline = self.deadline();
@@ -215,11 +217,17 @@ impl Env {
 
     /// MSCH of `schib` (aligned, unguarded), retried while status is
     /// pending or the subchannel busy ([`css::msch_retrying`]).
-    fn modify(&mut self, schib: &Schib) -> Cc {
+    ///
+    /// # Safety
+    ///
+    /// That of [`insn::msch`] for `schib`.
+    unsafe fn modify(&mut self, schib: &Schib) -> Cc {
         let sid = self.sid;
         let mut last = Cc::Two;
         for _ in 0..8 {
-            match css::msch_retrying(sid, schib, || self.settle()) {
+            // SAFETY: the caller provides for the block `schib` designates,
+            // if any (the `# Safety` section).
+            match unsafe { css::msch_retrying(sid, schib, || self.settle()) } {
                 Ok(cc) => return cc,
                 Err(cc) => last = cc,
             }
@@ -227,22 +235,29 @@ impl Env {
         last
     }
 
-    fn msch_with_flag(&mut self, bit: u16) -> Observed {
+    /// MSCH (guarded) of the subchannel's own SCHIB with `change` made to
+    /// it, `change` touching no measurement field (mode, format control,
+    /// index, block address).
+    fn msch_changed(&mut self, sid: u32, change: impl FnOnce(&mut Schib)) -> Observed {
         let mut s = self.current();
-        s.pmcw.flags |= bit;
+        change(&mut s);
         self.place(0, &s.to_bytes());
-        let sid = self.sid;
         let scratch = &mut *self.scratch;
-        guarded(|| insn::msch_at(sid, scratch, 0))
+        // SAFETY: the subchannel's own SCHIB (STSCH), its measurement fields
+        // unchanged, keeps the measurement mode and block it has: the MSCH
+        // starts no storing that was not going on (ccwgate's only blocks
+        // are `measurement`'s, `Dma` memory for the rest of the run).
+        guarded(|| unsafe { insn::msch_at(sid, scratch, 0) })
+    }
+
+    fn msch_with_flag(&mut self, bit: u16) -> Observed {
+        debug_assert!(bit & gate::css::Pmcw::MM_MASK == 0);
+        self.msch_changed(self.sid, |s| s.pmcw.flags |= bit)
     }
 
     fn msch_with_chars(&mut self, bit: u32) -> Observed {
-        let mut s = self.current();
-        s.pmcw.chars |= bit;
-        self.place(0, &s.to_bytes());
-        let sid = self.sid;
-        let scratch = &mut *self.scratch;
-        guarded(|| insn::msch_at(sid, scratch, 0))
+        debug_assert!(bit & PmcwChars::MBFC.bits() == 0);
+        self.msch_changed(self.sid, |s| s.pmcw.chars |= bit)
     }
 
     fn flag_stored(&mut self, bit: u16) -> Observed {
@@ -261,21 +276,24 @@ impl Env {
         self.place(0, &orb.to_bytes());
         let sid = self.sid;
         let scratch = &mut *self.scratch;
-        guarded(|| insn::ssch_at(sid, scratch, 0))
+        // SAFETY: the program is the NOP program, which stores nothing,
+        // whatever the ORB's other bits make of it; with bit 0 of the
+        // channel-program address set the address is beyond 2 GiB, where
+        // no CCW is fetched (the start ends with a program check).
+        guarded(|| unsafe { insn::ssch_at(sid, scratch, 0) })
     }
 
-    /// A guarded instruction with the SCHIB (or ORB) it needs at offset 0.
-    fn with_schib(&mut self, sid: u32, f: fn(u32, &mut Scratch, usize) -> Cc) -> Observed {
-        let s = self.current();
-        self.place(0, &s.to_bytes());
-        let scratch = &mut *self.scratch;
-        guarded(|| f(sid, scratch, 0))
+    /// MSCH (guarded) of the subchannel's own SCHIB, for subchannel `sid`.
+    fn with_schib(&mut self, sid: u32) -> Observed {
+        self.msch_changed(sid, |_| {})
     }
 
+    /// SSCH (guarded) of the NOP program for subchannel `sid`.
     fn with_orb(&mut self, sid: u32) -> Observed {
         self.place(0, &nop_orb().to_bytes());
         let scratch = &mut *self.scratch;
-        let observed = guarded(|| insn::ssch_at(sid, scratch, 0));
+        // SAFETY: the NOP program stores nothing.
+        let observed = guarded(|| unsafe { insn::ssch_at(sid, scratch, 0) });
         self.settle();
         observed
     }
@@ -293,20 +311,29 @@ impl Env {
         (c, self.word_at(0))
     }
 
+    /// Format-0 measurements into block `mbi` (0 or 1) at the format-0
+    /// origin, which the caller has set with SCHM.
     fn measure_fmt0(&mut self, mbi: u16) -> Result<(), &'static str> {
+        assert!(mbi < 2, "two format-0 blocks");
         measurement::clear();
         let mut s = self.current();
         s.pmcw.flags = (s.pmcw.flags & !gate::css::Pmcw::MM_MASK) | MM_UPDATE;
         s.pmcw.mbi = mbi;
         s.pmcw.chars &= !PmcwChars::MBFC.bits();
-        if self.modify(&s) != Cc::Zero {
+        // SAFETY: format 0, MBI 0 or 1 (asserted): the block is in
+        // `BLOCKS.fmt0` at the origin the check set with SCHM, `Dma` memory
+        // for the rest of the run.
+        if unsafe { self.modify(&s) } != Cc::Zero {
             return Err("msch-not-accepted");
         }
         self.starts(STARTS)
     }
 
+    /// The subchannel's SCHIB with format-1 measurements into the block at
+    /// `mba`, MBI 0 (what a format-0 block would be measured into).
     fn fmt1_schib(&mut self, mba: u64) -> Schib {
         let mut s = self.current();
+        s.pmcw.mbi = 0;
         s.pmcw.flags = (s.pmcw.flags & !gate::css::Pmcw::MM_MASK) | MM_UPDATE;
         s.pmcw.chars |= PmcwChars::MBFC.bits();
         s.set_mba(mba);
@@ -319,8 +346,10 @@ impl Env {
         s.pmcw.flags &= !gate::css::Pmcw::MM_MASK;
         s.pmcw.chars &= !PmcwChars::MBFC.bits();
         s.set_mba(0);
-        self.modify(&s);
-        insn::schm_guarded(0, 0);
+        // SAFETY: measurement mode off: nothing stored later.
+        unsafe { self.modify(&s) };
+        // SAFETY: measurements off store nothing.
+        unsafe { insn::schm_guarded(0, 0) };
     }
 
     /// CHANNEL SUBSYSTEM CALL store-channel-subsystem-characteristics: its
@@ -452,13 +481,18 @@ fn alignment(env: &mut Env, r: &mut Run) {
         r.check(env, id, |e| {
             let s = e.current();
             e.place(offset, &s.to_bytes());
-            e.at(sid, offset, insn::msch_at)
+            // SAFETY: the SCHIB at `offset` is the subchannel's own (STSCH):
+            // it keeps the measurement mode and block it has, and the MSCH
+            // starts no storing that was not going on.
+            e.at(sid, offset, |sid, s, o| unsafe { insn::msch_at(sid, s, o) })
         });
     }
     for (id, offset) in [(Id::SschUnaligned1, 1), (Id::SschUnaligned2, 2)] {
         r.check(env, id, |e| {
             e.place(offset, &nop_orb().to_bytes());
-            e.at(sid, offset, insn::ssch_at)
+            // SAFETY: the ORB at `offset` starts the NOP program, which
+            // stores nothing.
+            e.at(sid, offset, |sid, s, o| unsafe { insn::ssch_at(sid, s, o) })
         });
     }
     r.check(env, Id::TschUnaligned1, |e| e.at(sid, 1, insn::tsch_at));
@@ -470,16 +504,27 @@ fn alignment(env: &mut Env, r: &mut Run) {
     r.check(env, Id::TpiNothingPending, |e| e.at(0, 0, insn::tpi_at));
 }
 
+/// The monitor's origins here designate memory that is not ccwgate's
+/// (absolute 0 and 1), which is sound because nothing is measured into
+/// format-0 blocks during this group: no subchannel has measurement mode
+/// on. It is off at boot, and the groups that turn it on (`round_trip`,
+/// `measurement_blocks`) turn it off again before they end, as this one
+/// turns the monitor off.
 fn schm(env: &mut Env, r: &mut Run) {
     r.check(env, Id::SchmMboUnaligned, |_| {
-        completes(|| insn::schm_guarded(SCHM_UPDATE, 1))
+        // SAFETY: no subchannel in measurement mode (above): the origin
+        // designates no block anything is stored into.
+        completes(|| unsafe { insn::schm_guarded(SCHM_UPDATE, 1) })
     });
     r.check(env, Id::SchmReservedFlags, |_| {
-        completes(|| insn::schm_guarded(0xffff_fffc, 0))
+        // SAFETY: as above.
+        completes(|| unsafe { insn::schm_guarded(0xffff_fffc, 0) })
     });
     r.check(env, Id::SchmPrivileged, |_| {
         let mut at = 0;
-        match rt::expect_program_interruption(|| at = insn::schm_in_problem_state(SCHM_UPDATE, 0)) {
+        // SAFETY: as above, should the host let the SCHM complete.
+        let attempt = || at = unsafe { insn::schm_in_problem_state(SCHM_UPDATE, 0) };
+        match rt::expect_program_interruption(attempt) {
             Ok(()) => Observed::Completed,
             Err(pi) => Observed::Program {
                 code: pi.code,
@@ -488,19 +533,19 @@ fn schm(env: &mut Env, r: &mut Run) {
         }
     });
     r.check(env, Id::SchmNormal, |_| {
-        completes(|| insn::schm_guarded(SCHM_UPDATE, 0))
+        // SAFETY: as above.
+        completes(|| unsafe { insn::schm_guarded(SCHM_UPDATE, 0) })
     });
     // Measurements off, whatever the checks left on.
-    insn::schm_guarded(0, 0);
+    // SAFETY: measurements off store nothing.
+    unsafe { insn::schm_guarded(0, 0) };
 }
 
 fn sid_bits(env: &mut Env, r: &mut Run) {
     let bad_one = env.sid & 0x0000_ffff;
     let bad_reserved = env.sid | 0x8000_0000;
     r.check(env, Id::StschOneBit, |e| e.at(bad_one, 0, insn::stsch_at));
-    r.check(env, Id::MschOneBit, |e| {
-        e.with_schib(bad_one, insn::msch_at)
-    });
+    r.check(env, Id::MschOneBit, |e| e.with_schib(bad_one));
     r.check(env, Id::SschOneBit, |e| e.with_orb(bad_one));
     r.check(env, Id::TschOneBit, |e| e.at(bad_one, 0, insn::tsch_at));
     r.check(env, Id::CschOneBit, |_| {
@@ -527,7 +572,7 @@ fn sid_bits(env: &mut Env, r: &mut Run) {
 
 fn absent(env: &mut Env, r: &mut Run) {
     r.check(env, Id::StschAbsent, |e| e.at(ABSENT, 0, insn::stsch_at));
-    r.check(env, Id::MschAbsent, |e| e.with_schib(ABSENT, insn::msch_at));
+    r.check(env, Id::MschAbsent, |e| e.with_schib(ABSENT));
     r.check(env, Id::SschAbsent, |e| e.with_orb(ABSENT));
     r.check(env, Id::TschAbsent, |e| e.at(ABSENT, 0, insn::tsch_at));
     r.check(env, Id::CschAbsent, |_| {
@@ -550,7 +595,11 @@ fn orb(env: &mut Env, r: &mut Run) {
         e.settle();
         e.place(0, &[0xff; Orb::LEN]);
         let scratch = &mut *e.scratch;
-        guarded(|| insn::ssch_at(sid, scratch, 0))
+        // SAFETY: reserved bits set, the ORB must be refused (operand
+        // exception); a host that took it would fetch the first CCW at an
+        // address that is not a doubleword's and lies beyond 2 GiB, which
+        // ends the start with a program check before anything is stored.
+        guarded(|| unsafe { insn::ssch_at(sid, scratch, 0) })
     });
     for (id, bit) in [
         (Id::OrbWord1Bit13, 13),
@@ -596,11 +645,7 @@ fn pmcw_bit5(env: &mut Env, r: &mut Run) {
         Observed::Value(u64::from(stored.pmcw.flags & PMCW_BIT5))
     });
     r.check(env, Id::Bit5ClearMsch, |e| {
-        let mut s = e.current();
-        s.pmcw.flags &= !PMCW_BIT5;
-        e.place(0, &s.to_bytes());
-        let scratch = &mut *e.scratch;
-        guarded(|| insn::msch_at(sid, scratch, 0))
+        e.msch_changed(sid, |s| s.pmcw.flags &= !PMCW_BIT5)
     });
     r.check(env, Id::Bit5ClearStsch, |e| {
         cc(insn::stsch(e.sid, &mut stored))
@@ -622,8 +667,15 @@ fn round_trip(env: &mut Env, r: &mut Run) {
         w.pmcw.mbi = 0x0042;
         w.pmcw.flags = (w.pmcw.flags & !gate::css::Pmcw::MM_MASK) | MM_UPDATE;
         w.pmcw.chars |= PmcwChars::CSENSE.bits();
+        // Format 0 (no check here reads the format control).
+        w.pmcw.chars &= !PmcwChars::MBFC.bits();
         wrote = w;
-        let observed = cc(e.modify(&w));
+        // SAFETY: format 0 with MBI 0x42: stored into only while the
+        // monitor's measurement-block update is on, which it is not: it is
+        // off at boot, and the groups that turn it on (`schm`,
+        // `measurement_blocks`) turn it off before they end. The mode goes
+        // off again below.
+        let observed = cc(unsafe { e.modify(&w) });
         read = e.current();
         observed
     });
@@ -656,7 +708,8 @@ fn round_trip(env: &mut Env, r: &mut Run) {
     s.pmcw.flags &= !(multipath | mm);
     s.pmcw.chars &= !csense;
     s.pmcw.mbi = 0;
-    env.modify(&s);
+    // SAFETY: measurement mode off: nothing stored later.
+    unsafe { env.modify(&s) };
     if let Err(e) = css::enable(env.sid) {
         println!("conformance: re-enabling failed: {}", e.reason());
     }
@@ -680,15 +733,19 @@ fn tsch_idle(env: &mut Env, r: &mut Run) {
 fn status_pending(env: &mut Env, r: &mut Run) {
     let sid = env.sid;
     r.check(env, Id::PendingSsch, |e| {
-        if insn::ssch(sid, &nop_orb()) != Cc::Zero || !e.wait_status_pending() {
+        // SAFETY: the NOP program stores nothing.
+        if unsafe { insn::ssch(sid, &nop_orb()) } != Cc::Zero || !e.wait_status_pending() {
             e.settle();
             return Observed::Skipped("no-status-pending");
         }
-        cc(insn::ssch(sid, &nop_orb()))
+        // SAFETY: as above.
+        cc(unsafe { insn::ssch(sid, &nop_orb()) })
     });
     r.check(env, Id::PendingMsch, |e| {
         let s = e.schib;
-        cc(insn::msch(sid, &s))
+        // SAFETY: the subchannel's own SCHIB (the STSCH of the wait above)
+        // keeps the measurement mode and block it has.
+        cc(unsafe { insn::msch(sid, &s) })
     });
     for id in [Id::PendingTsch, Id::PendingCleared] {
         r.check(env, id, |_| {
@@ -774,8 +831,14 @@ fn measurement_blocks(env: &mut Env, r: &mut Run) {
     // Whether format-1 blocks can be tried: the facility, asked here.
     let extended_mb = env.scsc().1;
     r.check(env, Id::MbFmt0Index0, |e| {
-        insn::schm_guarded(0, 0);
-        insn::schm_guarded(SCHM_UPDATE, measurement::fmt0_origin());
+        // SAFETY: measurements off store nothing; then the origin is the
+        // format-0 area, `Dma` memory for the rest of the run, which holds
+        // the blocks of MBI 0 and 1, the only ones this group measures into
+        // (`measure_fmt0`); no other subchannel is in measurement mode.
+        unsafe {
+            insn::schm_guarded(0, 0);
+            insn::schm_guarded(SCHM_UPDATE, measurement::fmt0_origin());
+        }
         match e.measure_fmt0(0) {
             Ok(()) => Observed::Value(measurement::fmt0_count(0).into()),
             Err(why) => Observed::Skipped(why),
@@ -789,7 +852,8 @@ fn measurement_blocks(env: &mut Env, r: &mut Run) {
         Observed::Value(measurement::fmt0_count(0).into())
     });
     r.check(env, Id::MbFmt0Stopped, |e| {
-        insn::schm_guarded(0, 0);
+        // SAFETY: measurements off store nothing.
+        unsafe { insn::schm_guarded(0, 0) };
         measurement::clear();
         let result = e.starts(STARTS);
         let counts = u64::from(measurement::fmt0_count(0)) + u64::from(measurement::fmt0_count(1));
@@ -803,11 +867,20 @@ fn measurement_blocks(env: &mut Env, r: &mut Run) {
         if !extended_mb {
             return Observed::Skipped("no-extended-measurement-block");
         }
-        insn::schm_guarded(SCHM_UPDATE, 0);
+        // The monitor's origin is the format-0 area: a host that ignored
+        // the format control would measure into block 0 there.
+        // SAFETY: the origin is `Dma` memory for the rest of the run, holding
+        // the block of MBI 0, which `fmt1_schib` sets.
+        unsafe { insn::schm_guarded(SCHM_UPDATE, measurement::fmt0_origin()) };
         let s = e.fmt1_schib(measurement::fmt1_address() + 1);
         e.place(0, &s.to_bytes());
         let scratch = &mut *e.scratch;
-        guarded(|| insn::msch_at(sid, scratch, 0))
+        // SAFETY: an unaligned block address must be refused (operand
+        // exception); a host that took it would store 64 bytes from the
+        // format-1 block's address plus one, inside `BLOCKS.fmt1` (128
+        // bytes), or, ignoring the format control, into the format-0 block
+        // of MBI 0 at the origin above: `Dma` memory for the rest of the run.
+        guarded(|| unsafe { insn::msch_at(sid, scratch, 0) })
     });
     r.check(env, Id::MbFmt1Counts, |e| {
         if !extended_mb {
@@ -815,7 +888,10 @@ fn measurement_blocks(env: &mut Env, r: &mut Run) {
         }
         measurement::clear();
         let s = e.fmt1_schib(measurement::fmt1_address());
-        let result = match e.modify(&s) {
+        // SAFETY: the format-1 block is `BLOCKS.fmt1` (or, for a host that
+        // ignored the format control, block 0 at the format-0 origin the
+        // check before set): `Dma` memory for the rest of the run.
+        let result = match unsafe { e.modify(&s) } {
             Cc::Zero => e.starts(STARTS),
             _ => Err("msch-not-accepted"),
         };

@@ -90,6 +90,9 @@ fn seize() -> Option<spin::MutexGuard<'static, Console>> {
         // resumed, and nothing else can touch the console.
         unsafe { CONSOLE.force_unlock() };
         CONSOLE.lock().len = 0;
+        // The holder may have left a SERVICE CALL in flight on the SCCB:
+        // its late signal must not end the next write's wait.
+        sclp::settle_in_flight();
     }
     let deadline = rt::clock::tod() + rt::clock::us_to_tod(LOCK_WAIT_US);
     loop {

@@ -8,6 +8,7 @@
 //! panic) ends in [`on_fault`] or the panic handler with an ERROR verdict.
 #![no_std]
 #![no_main]
+#![deny(clippy::undocumented_unsafe_blocks, unsafe_op_in_unsafe_fn)]
 
 mod conformance;
 mod console;
@@ -42,7 +43,12 @@ fn main() -> ! {
         Scenario::Selftest => selftest::run(&config),
         Scenario::Crash => selftest::crash(),
         Scenario::Conformance => conformance::run(&config),
-        _ => scenario::run(&config),
+        Scenario::Smoke
+        | Scenario::Ssch
+        | Scenario::CschRace
+        | Scenario::HschRace
+        | Scenario::CschIdle
+        | Scenario::Mixed => scenario::run(&config),
     }
 }
 

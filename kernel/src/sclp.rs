@@ -77,6 +77,11 @@ impl Default for Sccb {
 
 /// Parameter of the last service signal (SCCB address), 0 when none is new.
 static SIGNAL: AtomicU32 = AtomicU32::new(0);
+/// The SCCB of a request whose service signal [`service_call`] has not
+/// seen yet (set before SERVICE CALL, cleared when it refused the request
+/// or the signal came), 0 when none: what a takeover must settle
+/// ([`settle_in_flight`]).
+static IN_FLIGHT: AtomicU32 = AtomicU32::new(0);
 static BROKEN: AtomicBool = AtomicBool::new(false);
 
 /// Service-signal handler (called from the runtime).
@@ -90,6 +95,7 @@ fn service_call(command: u32, sccb: &mut Sccb) -> Result<(), SclpError> {
     debug_assert!(address < 1 << 31);
     let deadline = clock::tod() + clock::us_to_tod(ANSWER_TIMEOUT_US);
     SIGNAL.store(0, Ordering::Relaxed);
+    IN_FLIGHT.store(address as u32, Ordering::Relaxed);
     loop {
         let cc: u32;
         // SAFETY: SERVICE CALL reads and later writes the SCCB we own
@@ -108,20 +114,55 @@ fn service_call(command: u32, sccb: &mut Sccb) -> Result<(), SclpError> {
         match cc {
             0 => break,
             2 if clock::tod() < deadline => clock::spin_until(clock::tod() + clock::us_to_tod(100)),
-            2 => return Err(SclpError::Busy),
-            _ => return Err(SclpError::NotOperational),
+            2 => {
+                IN_FLIGHT.store(0, Ordering::Relaxed);
+                return Err(SclpError::Busy);
+            }
+            _ => {
+                IN_FLIGHT.store(0, Ordering::Relaxed);
+                return Err(SclpError::NotOperational);
+            }
         }
     }
     let answered = clock::wait_until(deadline, PswMask::empty(), || {
         SIGNAL.load(Ordering::Acquire) == address as u32
     });
     if !answered {
+        // The request stays in flight; the console counts as broken.
         return Err(SclpError::Timeout);
     }
+    IN_FLIGHT.store(0, Ordering::Relaxed);
     match sccb.response() {
         RESPONSE_NORMAL_COMPLETION => Ok(()),
         _ => Err(SclpError::Response),
     }
+}
+
+/// For the fatal path's takeover of the console from a holder it
+/// interrupted or stopped ([`crate::console`]): that holder may have left
+/// a request in flight on the SCCB, whose service signal, coming late,
+/// would end the wait of the next write on the same SCCB before its own
+/// answer (the parameter is the SCCB's address either way). Waits, as long
+/// as a request may take, for that signal, then forgets it and the request.
+///
+/// After the wait no signal of the old request can come: QEMU, the only
+/// SCLP ccwgate runs on (TCG or KVM), carries out a request within its
+/// SERVICE CALL and makes the service signal pending before the
+/// instruction completes; a signal not there within the answer time means
+/// that the holder was stopped before its SERVICE CALL ran (between
+/// marking the request and issuing it), so there is none to come. (An SCLP
+/// that answered later than that would be one [`service_call`] counts as
+/// broken anyway.)
+pub fn settle_in_flight() {
+    let sccb = IN_FLIGHT.load(Ordering::Relaxed);
+    if sccb != 0 {
+        let deadline = clock::tod() + clock::us_to_tod(ANSWER_TIMEOUT_US);
+        clock::wait_until(deadline, PswMask::empty(), || {
+            SIGNAL.load(Ordering::Acquire) == sccb
+        });
+    }
+    SIGNAL.store(0, Ordering::Relaxed);
+    IN_FLIGHT.store(0, Ordering::Relaxed);
 }
 
 fn mark<T>(result: Result<T, SclpError>) -> Result<T, SclpError> {

@@ -35,14 +35,9 @@ pub use sched::{Dfs, Sched};
 pub use variant::{Base, Change, Variant};
 pub use world::{Latencies, Mechanism, Range, Unsolicited, UnsolicitedKind, World, SID, US};
 
-/// The kernel's channel-I/O scenarios, which the model runs.
-pub const IO_SCENARIOS: [Scenario; 5] = [
-    Scenario::Ssch,
-    Scenario::CschRace,
-    Scenario::HschRace,
-    Scenario::CschIdle,
-    Scenario::Mixed,
-];
+/// The kernel's channel-I/O scenarios, which the model runs: gate's
+/// [`Scenario::CHANNEL_IO`].
+pub const IO_SCENARIOS: [Scenario; Scenario::CHANNEL_IO.len()] = Scenario::CHANNEL_IO;
 
 /// Host CPUs the model gives the host's contexts.
 pub const HOST_CPUS: usize = 2;

@@ -87,8 +87,9 @@ struct Args {
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
     split_percent: u32,
     /// Unsolicited status from the device, on average PERCENT % per model
-    /// start-to-status time (timed runs; exhaustive runs: once per
-    /// interleaving, at every point it can come). 0, the default, is off.
+    /// start-to-status time (timed runs, the kind drawn from the seed;
+    /// exhaustive runs: once per interleaving, at every point it can come,
+    /// each kind in turn). 0, the default, is off.
     #[arg(long, default_value_t = 0, value_name = "PERCENT")]
     unsolicited: u32,
     /// Which unsolicited status, comma-separated: attention, device-end,

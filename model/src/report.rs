@@ -57,7 +57,7 @@ pub const UNSOLICITED_SET: &str =
 pub const UPSTREAM: [&str; 4] = ["unfixed", "cp-init-check", "idle-in-fsm", "fixed"];
 
 /// The scenarios that reach the race window.
-pub const SCENARIOS: [Scenario; 3] = [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed];
+pub const SCENARIOS: [Scenario; Scenario::RACING.len()] = Scenario::RACING;
 
 /// One column group of the matrix: how a cell is run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,6 +15,14 @@
 //!   number of preemptions (switching away from a context that could have
 //!   gone on) per run is bounded, as most concurrency bugs need only one or
 //!   two, and so is the number of choice points that may branch.
+//!
+//! The world's choices of data go through the scheduler too
+//! ([`Sched::choose`]): a timed run draws them from the world's seeded
+//! generator, an enumeration takes each value in turn, as a choice point
+//! of its own that costs no preemption. So "every interleaving" covers,
+//! for instance, which kind of unsolicited status the device presents.
+
+use gate::rng::Rng;
 
 /// A context that could take a step, as the world offers it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,21 +116,11 @@ impl Dfs {
         self.path[..self.pos].iter().map(|c| c.taken).collect()
     }
 
-    fn pick(&mut self, cands: &[Candidate]) -> usize {
-        // The context that ran last goes first: taking option 0 everywhere
-        // is the schedule without preemptions.
-        let mut order: Vec<usize> = (0..cands.len()).collect();
-        if let Some(i) = cands.iter().position(|c| Some(c.ctx) == self.last) {
-            order.remove(i);
-            order.insert(0, i);
-        }
-        let last_runnable = self.last.is_some() && cands.iter().any(|c| Some(c.ctx) == self.last);
-        // Over the preemption budget only the running context may go on.
-        if last_runnable && self.preemptions >= self.preemption_bound {
-            order.truncate(1);
-        }
-        let options = order.len();
-        let index = if options == 1 {
+    /// A choice point with `options` branches: the recorded branch while
+    /// replaying the path, else the first, recording a new choice point
+    /// unless the depth bound is reached. One option is no choice.
+    fn branch(&mut self, options: usize) -> usize {
+        if options == 1 {
             0
         } else if self.pos < self.path.len() {
             let c = self.path[self.pos];
@@ -142,8 +140,23 @@ impl Dfs {
             });
             self.pos += 1;
             0
-        };
-        let chosen = order[index];
+        }
+    }
+
+    fn pick(&mut self, cands: &[Candidate]) -> usize {
+        // The context that ran last goes first: taking option 0 everywhere
+        // is the schedule without preemptions.
+        let mut order: Vec<usize> = (0..cands.len()).collect();
+        if let Some(i) = cands.iter().position(|c| Some(c.ctx) == self.last) {
+            order.remove(i);
+            order.insert(0, i);
+        }
+        let last_runnable = self.last.is_some() && cands.iter().any(|c| Some(c.ctx) == self.last);
+        // Over the preemption budget only the running context may go on.
+        if last_runnable && self.preemptions >= self.preemption_bound {
+            order.truncate(1);
+        }
+        let chosen = order[self.branch(order.len())];
         if last_runnable && Some(cands[chosen].ctx) != self.last {
             self.preemptions += 1;
         }
@@ -172,6 +185,16 @@ impl Sched {
                 .map(|(i, _)| i)
                 .unwrap_or(0),
             Sched::Dfs(d) => d.pick(cands),
+        }
+    }
+
+    /// One of `options` values (at least one) of a choice of data: drawn
+    /// from `rng` in a timed run (as the world drew it before the
+    /// scheduler made the choice), each in turn in an enumeration.
+    pub fn choose(&mut self, options: usize, rng: &mut Rng) -> usize {
+        match self {
+            Sched::Timed => rng.below(options as u32) as usize,
+            Sched::Dfs(d) => d.branch(options),
         }
     }
 
@@ -216,6 +239,38 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 6);
+    }
+
+    /// A choice of data branches the enumeration without a preemption: two
+    /// contexts of one step each, with a choice of three values between
+    /// them, make 2 x 3 runs with no preemption allowed; a timed run draws
+    /// the value from the generator.
+    #[test]
+    fn a_choice_of_data_is_enumerated_without_preemption() {
+        let mut dfs = Dfs::new(0, 64);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rng = Rng::new(1);
+        loop {
+            dfs.begin();
+            let mut s = Sched::Dfs(dfs);
+            let first = [c(0, 0), c(1, 0)][s.pick(&[c(0, 0), c(1, 0)])].ctx;
+            let value = s.choose(3, &mut rng);
+            assert_eq!(s.choose(1, &mut rng), 0, "one option is no choice");
+            let second = 1 - first;
+            assert_eq!(s.pick(&[c(second, 0)]), 0);
+            let Sched::Dfs(d) = s else { unreachable!() };
+            dfs = d;
+            assert!(seen.insert((first, value)), "a run came twice");
+            if !dfs.advance() {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 6);
+        let mut t = Sched::Timed;
+        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        for _ in 0..20 {
+            assert_eq!(t.choose(5, &mut a), b.below(5) as usize);
+        }
     }
 
     #[test]

@@ -12,55 +12,41 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The upstream host before and after each commit of the 2021 series, or
-/// the architecture's bound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Base {
-    /// Linux 5.12: before the series.
-    Unfixed,
-    /// Adds c6c82e0cd812 "vfio-ccw: Check initialized flag in cp_init()":
-    /// `cp_init` refuses (-EBUSY) to build over a program still initialized.
-    CpInitCheck,
-    /// Adds 6c02ac4c9211 "vfio-ccw: Reset FSM state to IDLE inside FSM": only
-    /// `fsm_io_request`'s own error path returns to IDLE; before it,
-    /// `vfio_ccw_mdev_write_io_region` set IDLE after any failed request,
-    /// including the -EBUSY of `fsm_io_busy` while a program ran.
-    IdleInFsm,
-    /// Adds 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
-    /// completion": `vfio_ccw_sch_io_todo` returns to IDLE only when it
-    /// freed a finished channel program, not after every final status.
-    /// Upstream Linux as of the newest copies of these files read here
-    /// (before the 2026 series, docs/model.md), with QEMU's relay as in 7.2
-    /// through 10.x.
-    Fixed,
-    /// The fixed host behind a relay that follows the architecture: QEMU
-    /// keeps the guest's function control, an accepted CLEAR withdraws
-    /// pending status and discards start status not yet presented, a HALT
-    /// keeps the start function, every IRB is queued and handed over once,
-    /// and a program is freed only by status that ends it. Not a patch: the
-    /// bound a patched host is measured against. Takes no changes.
-    Reference,
+use gate::named_enum;
+
+named_enum! {
+    /// The upstream host before and after each commit of the 2021 series, or
+    /// the architecture's bound.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Base {
+        /// Linux 5.12: before the series.
+        Unfixed => "unfixed",
+        /// Adds c6c82e0cd812 "vfio-ccw: Check initialized flag in cp_init()":
+        /// `cp_init` refuses (-EBUSY) to build over a program still initialized.
+        CpInitCheck => "cp-init-check",
+        /// Adds 6c02ac4c9211 "vfio-ccw: Reset FSM state to IDLE inside FSM": only
+        /// `fsm_io_request`'s own error path returns to IDLE; before it,
+        /// `vfio_ccw_mdev_write_io_region` set IDLE after any failed request,
+        /// including the -EBUSY of `fsm_io_busy` while a program ran.
+        IdleInFsm => "idle-in-fsm",
+        /// Adds 2af7a834a435 "vfio-ccw: Serialize FSM IDLE state with I/O
+        /// completion": `vfio_ccw_sch_io_todo` returns to IDLE only when it
+        /// freed a finished channel program, not after every final status.
+        /// Upstream Linux as of the newest copies of these files read here
+        /// (before the 2026 series, docs/model.md), with QEMU's relay as in 7.2
+        /// through 10.x.
+        Fixed => "fixed",
+        /// The fixed host behind a relay that follows the architecture: QEMU
+        /// keeps the guest's function control, an accepted CLEAR withdraws
+        /// pending status and discards start status not yet presented, a HALT
+        /// keeps the start function, every IRB is queued and handed over once,
+        /// and a program is freed only by status that ends it. Not a patch: the
+        /// bound a patched host is measured against. Takes no changes.
+        Reference => "reference",
+    }
 }
 
 impl Base {
-    pub const ALL: [Base; 5] = [
-        Base::Unfixed,
-        Base::CpInitCheck,
-        Base::IdleInFsm,
-        Base::Fixed,
-        Base::Reference,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Base::Unfixed => "unfixed",
-            Base::CpInitCheck => "cp-init-check",
-            Base::IdleInFsm => "idle-in-fsm",
-            Base::Fixed => "fixed",
-            Base::Reference => "reference",
-        }
-    }
-
     /// What the base is, for `--help` and reports.
     pub const fn title(self) -> &'static str {
         match self {
@@ -90,69 +76,55 @@ behind a relay that follows the architecture"
     }
 }
 
-/// A candidate fix, applied on top of a base. Each names the upstream
-/// function and the lines it changes ([`Change::patch`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Change {
-    /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: a relay that only
-    /// relays status the guest can own.
-    QRelay,
-    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: each IRB handed to the
-    /// work item once, and the work item working on its own copy.
-    KIrbOnce,
-    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: a start generation so
-    /// that a halt's or clear's status does not end a newer start.
-    KGen,
-    /// Linux, the July 2026 series "s390/vfio_ccw fixes" as issue 17
-    /// describes it (its merged diff was not available): the work item holds
-    /// `io_mutex` across its solicited / `cp_free` / IDLE block.
-    Mutex2026,
-    /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c` / `vfio_ccw_ops.c`: a
-    /// queue of IRBs instead of the one `private->irb`, handed to QEMU one
-    /// at a time, the next only after QEMU read the I/O region.
-    KIrbQueue,
-    /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: unsolicited status that
-    /// arrives while the guest has a function outstanding is kept until the
-    /// guest took that function's status.
-    QUnsolHold,
-    /// Linux, `vfio_ccw_fsm.c`: an SSCH or HSCH that finds the device's own
-    /// (unsolicited) status pending takes it, as the interruption handler
-    /// would, and is issued again instead of failing with -EBUSY.
-    KUnsolTsch,
-    /// QEMU, `hw/vfio/ccw.c`: status of a start the device never began
-    /// (deferred condition code 1) relayed after the guest's HALT does not
-    /// show the start pending that the halt ended.
-    QHaltDcc1,
+named_enum! {
+    /// A candidate fix, applied on top of a base. Each names the upstream
+    /// function and the lines it changes ([`Change::patch`]). Declared in
+    /// canonical order (QEMU's, then Linux's, as `Display` prints them).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum Change {
+        /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: a relay that only
+        /// relays status the guest can own.
+        QRelay => "q-relay",
+        /// QEMU, `hw/vfio/ccw.c` and `hw/s390x/css.c`: unsolicited status that
+        /// arrives while the guest has a function outstanding is kept until the
+        /// guest took that function's status.
+        QUnsolHold => "q-unsol-hold",
+        /// QEMU, `hw/vfio/ccw.c`: status of a start the device never began
+        /// (deferred condition code 1) relayed after the guest's HALT does not
+        /// show the start pending that the halt ended.
+        QHaltDcc1 => "q-halt-dcc1",
+        /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: each IRB handed to the
+        /// work item once, and the work item working on its own copy.
+        KIrbOnce => "k-irb-once",
+        /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c` / `vfio_ccw_ops.c`: a
+        /// queue of IRBs instead of the one `private->irb`, handed to QEMU one
+        /// at a time, the next only after QEMU read the I/O region.
+        KIrbQueue => "k-irb-queue",
+        /// Linux, `vfio_ccw_fsm.c` / `vfio_ccw_drv.c`: a start generation so
+        /// that a halt's or clear's status does not end a newer start.
+        KGen => "k-gen",
+        /// Linux, `vfio_ccw_fsm.c`: an SSCH or HSCH that finds the device's own
+        /// (unsolicited) status pending takes it, as the interruption handler
+        /// would, and is issued again instead of failing with -EBUSY.
+        KUnsolTsch => "k-unsol-tsch",
+        /// Linux, the July 2026 series "s390/vfio_ccw fixes" as issue 17
+        /// describes it (its merged diff was not available): the work item holds
+        /// `io_mutex` across its solicited / `cp_free` / IDLE block.
+        Mutex2026 => "mutex-2026",
+    }
 }
 
+/// The set of changes a [`Variant`] holds: one bit per [`Change`], so
+/// every change must have one.
+type ChangeBits = u8;
+const _: () = assert!(
+    Change::ALL.len() <= ChangeBits::BITS as usize,
+    "more changes than ChangeBits has bits: widen it"
+);
+
 impl Change {
-    /// In canonical order (as `Display` prints them).
-    pub const ALL: [Change; 8] = [
-        Change::QRelay,
-        Change::QUnsolHold,
-        Change::QHaltDcc1,
-        Change::KIrbOnce,
-        Change::KIrbQueue,
-        Change::KGen,
-        Change::KUnsolTsch,
-        Change::Mutex2026,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Change::QRelay => "q-relay",
-            Change::KIrbOnce => "k-irb-once",
-            Change::KGen => "k-gen",
-            Change::Mutex2026 => "mutex-2026",
-            Change::KIrbQueue => "k-irb-queue",
-            Change::QUnsolHold => "q-unsol-hold",
-            Change::KUnsolTsch => "k-unsol-tsch",
-            Change::QHaltDcc1 => "q-halt-dcc1",
-        }
-    }
-
-    const fn bit(self) -> u8 {
-        1 << self as u8
+    const fn bit(self) -> ChangeBits {
+        1 << self as u32
     }
 
     /// The change as a patch to the upstream functions, in words (for
@@ -227,7 +199,7 @@ then shows that the guest's halt ended it"
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Variant {
     pub base: Base,
-    changes: u8,
+    changes: ChangeBits,
 }
 
 #[allow(non_upper_case_globals)]
@@ -475,6 +447,24 @@ mod tests {
             assert_eq!(v.changes().collect::<Vec<_>>(), [c]);
             assert!(help().contains(c.name()) && help().contains(c.patch()));
         }
+    }
+
+    /// The change set holds every change at once, each in a bit of its
+    /// own (a change beyond `ChangeBits`' width does not compile).
+    #[test]
+    fn every_change_fits_the_set_at_once() {
+        let bits: Vec<_> = Change::ALL.iter().map(|c| c.bit()).collect();
+        for (i, b) in bits.iter().enumerate() {
+            assert_eq!(b.count_ones(), 1, "{:?}", Change::ALL[i]);
+            assert!(!bits[..i].contains(b), "{:?} shares a bit", Change::ALL[i]);
+        }
+        let all = Change::ALL
+            .into_iter()
+            .fold(Variant::Fixed, |v, c| v.with(c).unwrap());
+        assert!(Change::ALL.into_iter().all(|c| all.has(c)));
+        assert_eq!(all.changes().collect::<Vec<_>>(), Change::ALL);
+        assert_eq!(all.to_string().parse::<Variant>(), Ok(all));
+        assert_eq!(all.to_string().matches('+').count(), Change::ALL.len());
     }
 
     #[test]

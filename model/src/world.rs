@@ -43,6 +43,7 @@ use gate::css::{
     cmd, ActivityControl, Cc, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
 use gate::driver::{Channel, IoArea, Status, DATA_LEN, GUARD_LEN, MAX_CCWS};
+use gate::named_enum;
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 
@@ -195,37 +196,23 @@ impl Latencies {
     }
 }
 
-/// What a real DASD presents on its own ([`Unsolicited`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum UnsolicitedKind {
-    /// Attention (e.g. a shared device's state changed elsewhere).
-    Attention,
-    /// A device end alone: the device went from not ready to ready.
-    DeviceEnd,
-    /// A unit check; the sense that follows says intervention required.
-    UnitCheck,
-    /// Busy with status modifier: the control unit is busy with another
-    /// path. Only answers a start the device has not begun.
-    Busy,
+named_enum! {
+    /// What a real DASD presents on its own ([`Unsolicited`]).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum UnsolicitedKind {
+        /// Attention (e.g. a shared device's state changed elsewhere).
+        Attention => "attention",
+        /// A device end alone: the device went from not ready to ready.
+        DeviceEnd => "device-end",
+        /// A unit check; the sense that follows says intervention required.
+        UnitCheck => "unit-check",
+        /// Busy with status modifier: the control unit is busy with another
+        /// path. Only answers a start the device has not begun.
+        Busy => "busy",
+    }
 }
 
 impl UnsolicitedKind {
-    pub const ALL: [UnsolicitedKind; 4] = [
-        UnsolicitedKind::Attention,
-        UnsolicitedKind::DeviceEnd,
-        UnsolicitedKind::UnitCheck,
-        UnsolicitedKind::Busy,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            UnsolicitedKind::Attention => "attention",
-            UnsolicitedKind::DeviceEnd => "device-end",
-            UnsolicitedKind::UnitCheck => "unit-check",
-            UnsolicitedKind::Busy => "busy",
-        }
-    }
-
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.name() == name)
     }
@@ -249,9 +236,10 @@ impl UnsolicitedKind {
 /// status with no function; while a start is pending that the device has
 /// not begun, in place of that start (deferred condition code 1, the start
 /// not initiated). Timed runs present it at `percent` % per model
-/// start-to-status time on average (exponential intervals drawn from the
-/// seed); exhaustive runs present it once per interleaving, at every point
-/// it can happen. Off (`percent` 0) by default.
+/// start-to-status time on average (exponential intervals and the kind
+/// drawn from the seed); exhaustive runs present it once per interleaving,
+/// at every point it can happen, of every kind that can come there (the
+/// scheduler enumerates the kind). Off (`percent` 0) by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Unsolicited {
     pub percent: u32,
@@ -712,7 +700,8 @@ impl World {
         if kinds.is_empty() {
             return 0; // busy alone, and no start to answer
         }
-        let kind = kinds[self.rng.below(kinds.len() as u32) as usize];
+        // Timed: drawn from the seed; exhaustive: each kind in turn.
+        let kind = kinds[self.sched.choose(kinds.len(), &mut self.rng)];
         self.mech.unsolicited += 1;
         if kind == UnsolicitedKind::UnitCheck {
             self.sense_pending = true;
@@ -2039,6 +2028,11 @@ impl Channel for World {
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
         (&mut self.areas[slot], BASES[slot])
     }
+
+    /// The areas are the device's memory itself.
+    fn publish(&mut self, _slot: usize, _refilled: Option<usize>) {}
+
+    fn observe(&mut self, _slot: usize) {}
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
         self.execute(Insn::Ssch(*orb))

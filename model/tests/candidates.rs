@@ -9,7 +9,7 @@ use ccwgate_model::{
 };
 use gate::cmdline::Scenario;
 
-const RACES: [Scenario; 3] = [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed];
+const RACES: [Scenario; Scenario::RACING.len()] = Scenario::RACING;
 
 fn host(name: &str) -> Variant {
     name.parse().expect("a valid host")
@@ -401,8 +401,8 @@ fn row_unsolicited_set_passes_timed_with_and_without_unsolicited_status() {
 
 /// 0 failing at 3 preemptions for one iteration of every race scenario
 /// without unsolicited status, and with it (one status per interleaving,
-/// at every point it can come) at 1 preemption here (docs/model.md has 2
-/// and 3).
+/// at every point it can come, of each default kind) at 1 preemption here
+/// (docs/model.md has 2 and 3).
 #[test]
 fn row_unsolicited_set_has_no_failing_interleaving() {
     for scenario in RACES {
@@ -415,6 +415,29 @@ fn row_unsolicited_set_has_no_failing_interleaving() {
     // The same enumeration finds the old set's failures at once.
     let r = exhaustive_unsolicited("fixed+q-relay+k-irb-once+k-gen", Scenario::CschRace, 1);
     assert!(r.failing > 0);
+}
+
+/// The kind of unsolicited status is a choice the enumeration makes, not
+/// the seed's: an interleaving with one kind becomes one per kind that can
+/// come at that point (busy only in place of a start not yet begun), and
+/// the enumeration grows with the kinds.
+#[test]
+fn exhaustive_runs_enumerate_the_kind_of_unsolicited_status() {
+    use UnsolicitedKind::{Attention, Busy, DeviceEnd};
+    let runs = |kinds: &[UnsolicitedKind]| {
+        let s = Setup {
+            unsolicited: Unsolicited::new(20, kinds),
+            ..setup(UNSOL_SET, Scenario::Ssch, 1, "delay=0:0:1")
+        };
+        enumerate_all(&s, 1).runs
+    };
+    let one = runs(&[Attention]);
+    assert_eq!(runs(&[DeviceEnd]), one);
+    assert_eq!(runs(&[Attention, DeviceEnd]), 2 * one);
+    let busy = runs(&[Attention, Busy]);
+    assert!(busy > one && busy < 2 * one, "{busy} {one}");
+    let all = runs(&UnsolicitedKind::ALL);
+    assert!(all > 3 * one && all < 4 * one, "{all} {one}");
 }
 
 /// Dropping any one change of the set fails, each with its own `what`

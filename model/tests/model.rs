@@ -188,7 +188,7 @@ fn under_vfio_ccw_the_late_clear_status_lands_on_the_next_start() {
 #[test]
 fn with_wait_owed_timed_runs_of_upstream_variants_pass_and_never_race() {
     for variant in [Variant::Unfixed, Variant::Fixed] {
-        for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
+        for scenario in Scenario::RACING {
             let setup = Setup::new(
                 variant,
                 Config {
@@ -313,7 +313,7 @@ fn race_not_exercised_fires_for_a_short_sweep_and_not_with_delay_auto() {
 /// clears and halts landing in the completion window.
 #[test]
 fn a_correct_host_reaches_the_rare_branches() {
-    for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
+    for scenario in Scenario::RACING {
         let setup = Setup {
             split_percent: 20,
             ..Setup::new(Variant::Reference, vfio_delay("auto"))
@@ -348,7 +348,7 @@ fn a_correct_host_reaches_the_rare_branches() {
 #[test]
 fn a_correct_hosts_split_completions_pass_in_both_profiles_with_unsolicited_status_too() {
     let kinds = ccwgate_model::UnsolicitedKind::ALL;
-    for scenario in [Scenario::CschRace, Scenario::HschRace, Scenario::Mixed] {
+    for scenario in Scenario::RACING {
         for host in [gate::cmdline::Host::Strict, gate::cmdline::Host::VfioCcw] {
             for unsolicited in [0, 20] {
                 let base = Setup::new(Variant::Reference, vfio_delay("auto"));

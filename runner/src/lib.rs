@@ -30,26 +30,9 @@ pub mod batch;
 pub mod journal;
 pub mod stop;
 
-/// The scenarios that drive a device, in gate's order (their names are
-/// gate's, [`Scenario::name`]).
-pub const SCENARIOS: [&str; 7] = {
-    let mut names = [""; 7];
-    let (mut i, mut n) = (0, 0);
-    while i < Scenario::ALL.len() {
-        if Scenario::ALL[i].needs_device() {
-            // A new scenario that drives a device stops the build here
-            // until the array above has room for it.
-            names[n] = Scenario::ALL[i].name();
-            n += 1;
-        }
-        i += 1;
-    }
-    assert!(
-        n == names.len(),
-        "SCENARIOS has room for every device scenario"
-    );
-    names
-};
+/// The scenarios that drive a device, in gate's order: gate's
+/// [`Scenario::DEVICE`] by name ([`Scenario::name`]).
+pub const SCENARIOS: [&str; Scenario::DEVICE.len()] = gate::names_of!(Scenario::DEVICE);
 /// Scenarios that neither collect status in a mode nor take a delay: one
 /// run per seed is all there is to run.
 pub const ONCE_PER_SEED: [&str; 1] = [Scenario::Conformance.name()];

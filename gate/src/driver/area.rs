@@ -9,8 +9,11 @@ use crate::css::{cmd, Ccw1, CcwFlags, SenseId};
 use crate::oracle::{Class, Completed, Op, Program, Violation};
 
 /// Memory for one channel program and its data, addressed by the device.
-/// The kernel keeps two, below 2 GiB, and alternates between them so that an
-/// area can be checked for late writes while the other one is in use.
+/// The driver uses two in turn, so that an area can be checked for late
+/// writes while the other one is in use. The model's and the sim's are the
+/// device's memory itself; the kernel's are copies of its areas below
+/// 2 GiB, carried there and back by [`super::Channel::publish`] and
+/// [`super::Channel::observe`].
 #[repr(C, align(8))]
 #[derive(Clone)]
 pub struct IoArea {
@@ -210,6 +213,7 @@ impl<C: Channel + Status> Driver<C> {
         // belongs to an operation that ended before.
         let ran = self.in_flight.take();
         if let Some(kind) = ran {
+            self.chan.observe(slot);
             let settled = self.settle_area(slot, kind, done, residual);
             self.settled[slot] = Some(settled.map_err(|v| self.fail(v))?);
         }
@@ -218,6 +222,7 @@ impl<C: Channel + Status> Driver<C> {
                 continue;
             }
             if let Some((expected, fill_word)) = self.settled[earlier] {
+                self.chan.observe(earlier);
                 if self.chan.area(earlier).0.fingerprint(fill_word) != expected {
                     let v = violation(
                         Class::DataCorruption,
@@ -422,6 +427,15 @@ mod tests {
         assert_eq!(f.violation.what, "write-after-completion");
         // The 30th start: iteration 28 after the baseline, in the area the
         // 29th used.
+        assert_eq!((f.iteration, f.violation.actual), (28, 1));
+        // The same through copies of the areas, as the kernel keeps them:
+        // the earlier area is copied from the device's memory before it is
+        // compared.
+        let mut k = Kernelish::new(Sim::with_bug(SID, HostBug::LateWrite, 30));
+        let f = Driver::new(&mut k, &config(Scenario::Ssch, 7, 200))
+            .run(|_| {})
+            .unwrap_err();
+        assert_eq!(f.violation.what, "write-after-completion");
         assert_eq!((f.iteration, f.violation.actual), (28, 1));
     }
 

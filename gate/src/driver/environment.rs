@@ -89,6 +89,7 @@ impl<C: Channel + Status> Driver<C> {
         self.slot ^= 1;
         let (area, base) = self.chan.area(self.slot);
         let program = build(area, base, ProgramKind::Sense, None);
+        self.chan.publish(self.slot, None);
         let orb = Orb::format1(self.next_intparm, program.first_ccw);
         if self.chan.ssch(&orb) != Cc::Zero {
             return None;
@@ -101,6 +102,7 @@ impl<C: Channel + Status> Driver<C> {
             }
             let stored = SENSE_COUNT.saturating_sub(irq.scsw.count());
             let n = usize::from(stored).min(into.len());
+            self.chan.observe(self.slot);
             into[..n].copy_from_slice(&self.chan.area(self.slot).0.data[..n]);
             return u8::try_from(n).ok();
         }

@@ -181,6 +181,7 @@ impl<C: Channel + Status> Driver<C> {
         self.orb.intparm = intparm;
         let (area, base) = self.chan.area(self.slot);
         let program = build(area, base, kind, clean_from);
+        self.chan.publish(self.slot, clean_from);
         self.orb.cpa = program.first_ccw;
         let mut busy = None;
         let mut pending = 0;
@@ -419,6 +420,7 @@ impl<C: Channel + Status> Driver<C> {
                 }
                 if self.baseline.is_none() {
                     // The only look at the data: the baseline ends the set-up.
+                    self.chan.observe(self.slot);
                     self.baseline = SenseId::parse(&self.chan.area(self.slot).0.data).ok();
                 }
             }

@@ -78,8 +78,25 @@ pub const SENSE_COUNT: u16 = 32;
 pub trait Channel {
     /// The subchannel ID under test.
     fn sid(&self) -> u32;
-    /// I/O area `slot` (0 or 1) and the absolute address the device sees.
+    /// Gate's copy of I/O area `slot` (0 or 1), where the driver builds
+    /// each program and reads what its operation left, and the absolute
+    /// address of the area the device sees. Where the device's memory is
+    /// not this copy (the kernel's: a host may store into it at any time,
+    /// so it is never behind a reference), [`Channel::publish`] and
+    /// [`Channel::observe`] carry the copy there and back.
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32);
+    /// The driver built a program into `area(slot)`: its CCWs, and of the
+    /// data `data[..n]` for `refilled` `Some(n)` or, for `None`, all of it
+    /// and both guards. Copies those to the device's memory before the
+    /// start (the kernel copies the CCWs in [`Channel::ssch`], as it
+    /// checks them), and nothing else: what the device
+    /// stored elsewhere in the area stays, for the end of the operation to
+    /// find. Nothing to do where `area` is the device's memory itself.
+    fn publish(&mut self, slot: usize, refilled: Option<usize>);
+    /// The driver is about to read `area(slot)`, in which a program ran or
+    /// may have run: copies the device's memory into it. Nothing to do
+    /// where `area` is the device's memory itself.
+    fn observe(&mut self, slot: usize);
     fn ssch(&mut self, orb: &Orb) -> Cc;
     fn csch(&mut self) -> Cc;
     fn hsch(&mut self) -> Cc;
@@ -128,6 +145,12 @@ impl<T: Channel + ?Sized> Channel for &mut T {
     }
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
         (**self).area(slot)
+    }
+    fn publish(&mut self, slot: usize, refilled: Option<usize>) {
+        (**self).publish(slot, refilled)
+    }
+    fn observe(&mut self, slot: usize) {
+        (**self).observe(slot)
     }
     fn ssch(&mut self, orb: &Orb) -> Cc {
         (**self).ssch(orb)
@@ -300,20 +323,27 @@ enum Landing {
 /// Starts that measure the latency for `delay=auto`.
 const WARM_UP: u32 = 16;
 
-/// One step of a scenario, as chosen for an iteration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Ssch,
-    CschRace,
-    HschRace,
-    CschIdle,
+named_enum! {
+    /// One step of a scenario, as chosen for an iteration (`mixed` picks
+    /// one of all).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Step {
+        Ssch,
+        CschRace,
+        HschRace,
+        CschIdle,
+    }
 }
 
 /// Iterations a scenario runs when the command line does not say.
 pub fn default_iterations(scenario: Scenario) -> u32 {
     match scenario {
         Scenario::Selftest | Scenario::Crash | Scenario::Smoke | Scenario::Conformance => 1,
-        _ => 2000,
+        Scenario::Ssch
+        | Scenario::CschRace
+        | Scenario::HschRace
+        | Scenario::CschIdle
+        | Scenario::Mixed => 2000,
     }
 }
 
@@ -464,14 +494,19 @@ impl<C: Channel + Status> Driver<C> {
     /// still pending is judged.
     pub fn iterate(&mut self, i: u32) -> Result<(), Failure> {
         self.iteration = i;
+        // Every scenario named: a new one does not compile until it is
+        // given its steps here (and a place in `Scenario::channel_io`).
         let step = match self.config.scenario {
             Scenario::Ssch => Step::Ssch,
             Scenario::CschRace => Step::CschRace,
             Scenario::HschRace => Step::HschRace,
             Scenario::CschIdle => Step::CschIdle,
-            Scenario::Mixed => [Step::Ssch, Step::CschRace, Step::HschRace, Step::CschIdle]
-                [self.rng.below(4) as usize],
-            _ => return Ok(()),
+            Scenario::Mixed => Step::ALL[self.rng.below(Step::ALL.len() as u32) as usize],
+            // `smoke` is the set-up's SENSE ID alone; the others do not run
+            // the driver's iterations (the kernel sends them elsewhere).
+            Scenario::Smoke | Scenario::Selftest | Scenario::Crash | Scenario::Conformance => {
+                return Ok(())
+            }
         };
         // Only the race steps have a window for the delay to size.
         self.delay = match (step, self.config.scenario) {
@@ -624,6 +659,17 @@ mod tests {
                 Scenario::Selftest | Scenario::Crash | Scenario::Conformance
             )
         })
+    }
+
+    /// The iterations start something in exactly the channel-I/O
+    /// scenarios, the list the model, the end-to-end tests and the runner
+    /// take from gate; the others end after the set-up.
+    #[test]
+    fn iterations_run_steps_in_exactly_the_channel_io_scenarios() {
+        for s in Scenario::ALL.into_iter().filter(|s| s.needs_device()) {
+            let starts = |n| run(&mut Sim::new(SID), &config(s, 3, n)).unwrap().starts;
+            assert_eq!(starts(20) > starts(1), s.channel_io(), "{}", s.name());
+        }
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub(super) fn detects(bug: HostBug, scenario: Scenario) -> Failure {
 
 /// A channel like the kernel's: [`Sim`] behind what only the kernel's
 /// channel overrides, and with what the sim's host never does.
+/// - `copies`: the driver's copies of the areas, as the kernel keeps them:
+///   the sim's device stores into its own, which reach the copies only by
+///   [`Channel::observe`], and the programs reach the device only by
+///   [`Channel::publish`];
 /// - `handler`: an interruption handler takes status the moment it is
 ///   pending, handed out by [`Status::collected`];
 /// - `reveals`: START reveals pending status ([`Status::start_reveals_pending`]);
@@ -89,6 +93,7 @@ pub(super) fn detects(bug: HostBug, scenario: Scenario) -> Failure {
 ///   instead of looping.
 pub(super) struct Kernelish {
     pub sim: Sim,
+    copies: [IoArea; 2],
     pub handler: bool,
     pub reveals: bool,
     pub logged: Vec<Event>,
@@ -119,6 +124,7 @@ pub(super) struct Kernelish {
 impl Kernelish {
     pub(super) fn new(sim: Sim) -> Self {
         Kernelish {
+            copies: [IoArea::new(), IoArea::new()],
             sim,
             handler: false,
             reveals: false,
@@ -151,7 +157,26 @@ impl Channel for Kernelish {
         self.sim.sid()
     }
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
-        self.sim.area(slot)
+        let base = self.sim.area(slot).1;
+        (&mut self.copies[slot], base)
+    }
+    fn publish(&mut self, slot: usize, refilled: Option<usize>) {
+        let (copy, device) = (&self.copies[slot], self.sim.area(slot).0);
+        device.ccws = copy.ccws;
+        match refilled {
+            Some(n) => {
+                let n = n.min(copy.data.len());
+                device.data[..n].copy_from_slice(&copy.data[..n]);
+            }
+            None => {
+                device.front = copy.front;
+                device.data = copy.data;
+                device.back = copy.back;
+            }
+        }
+    }
+    fn observe(&mut self, slot: usize) {
+        self.copies[slot] = self.sim.area(slot).0.clone();
     }
     fn ssch(&mut self, orb: &Orb) -> Cc {
         let slot = (0..2).find(|&s| self.sim.area(s).1 == orb.cpa);

@@ -87,57 +87,29 @@ pub struct Interruption {
     pub tod: u64,
 }
 
-/// Violation classes; [`Class::name`] is the stable name printed in the
-/// verdict.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Class {
-    SidMismatch,
-    IntparmMismatch,
-    WrongFunction,
-    DuplicateStatus,
-    LostInterrupt,
-    SpuriousInterrupt,
-    BadStatus,
-    CcwAddress,
-    DataCorruption,
-    CcAnomaly,
-    /// An instruction-level rule (an operand's program exception, a
-    /// condition code, a stored field) of `scenario=conformance`; judged by
-    /// [`crate::conformance`], not by the oracle.
-    Conformance,
+named_enum! {
+    /// Violation classes; [`Class::name`] is the stable name printed in the
+    /// verdict.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Class {
+        SidMismatch => "sid-mismatch",
+        IntparmMismatch => "intparm-mismatch",
+        WrongFunction => "wrong-function",
+        DuplicateStatus => "duplicate-status",
+        LostInterrupt => "lost-interrupt",
+        SpuriousInterrupt => "spurious-interrupt",
+        BadStatus => "bad-status",
+        CcwAddress => "ccw-address",
+        DataCorruption => "data-corruption",
+        CcAnomaly => "cc-anomaly",
+        /// An instruction-level rule (an operand's program exception, a
+        /// condition code, a stored field) of `scenario=conformance`; judged by
+        /// [`crate::conformance`], not by the oracle.
+        Conformance => "conformance",
+    }
 }
 
 impl Class {
-    pub const ALL: [Class; 11] = [
-        Class::SidMismatch,
-        Class::IntparmMismatch,
-        Class::WrongFunction,
-        Class::DuplicateStatus,
-        Class::LostInterrupt,
-        Class::SpuriousInterrupt,
-        Class::BadStatus,
-        Class::CcwAddress,
-        Class::DataCorruption,
-        Class::CcAnomaly,
-        Class::Conformance,
-    ];
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Class::SidMismatch => "sid-mismatch",
-            Class::IntparmMismatch => "intparm-mismatch",
-            Class::WrongFunction => "wrong-function",
-            Class::DuplicateStatus => "duplicate-status",
-            Class::LostInterrupt => "lost-interrupt",
-            Class::SpuriousInterrupt => "spurious-interrupt",
-            Class::BadStatus => "bad-status",
-            Class::CcwAddress => "ccw-address",
-            Class::DataCorruption => "data-corruption",
-            Class::CcAnomaly => "cc-anomaly",
-            Class::Conformance => "conformance",
-        }
-    }
-
     /// One line for the README and `--help`.
     pub const fn summary(self) -> &'static str {
         match self {
@@ -206,125 +178,101 @@ pub(crate) const fn violation(
     Violation::new(class, what, expected, actual)
 }
 
-/// A way upstream vfio-ccw and QEMU depart from the architecture on every
-/// version. Under `host=strict` each is a FAIL whose `what` is its
-/// [`Deviation::name`]; under `host=vfio-ccw` it is counted and the oracle
-/// goes on expecting what the architecture still requires.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Deviation {
-    /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
-    /// (`copy_scsw_to_guest`), function control included, over the guest's:
-    /// a start that ended before the host issued the guest's CLEAR shows
-    /// the start function alone after CSCH cc 0. The clear's own status
-    /// still follows.
-    StartStatusAfterClear,
-    /// The same for HALT: the host's halt found the subchannel idle, the
-    /// start's status arrives with the start function alone, the halt's own
-    /// status follows.
-    StartStatusAfterHalt,
-    /// QEMU's `css_do_csch` does not withdraw status already pending: TSCH
-    /// stores it with the clear function and clear pending. The clear's own
-    /// status follows.
-    ClearPresentsPendingStatus,
-    /// Host HSCH cc 1 (the start's status pending at the real subchannel)
-    /// becomes -EBUSY in `fsm_do_halt`, which QEMU's
-    /// `sch_handle_halt_func_passthrough` returns as cc 2. The start's
-    /// status follows.
-    HschBusyForPendingStatus,
-    /// Host SSCH cc 1 or 2 becomes -EBUSY in `fsm_io_helper` (or the FSM is
-    /// still `CP_PENDING`: `fsm_io_busy`), which `vfio_ccw_handle_request`
-    /// returns as cc 2 while the guest's subchannel is idle. Nothing was
-    /// started; the guest may start again.
-    SschBusyWhileIdle,
-    /// `sch_handle_start_func_passthrough` puts the ORB's interruption
-    /// parameter into the SCHIB before the host is asked, and `css_do_ssch`
-    /// does not restore it when the host refuses: status that arrives
-    /// afterwards carries the refused start's parameter.
-    IntparmOfRefusedStart,
-    /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
-    /// over the guest's for unsolicited status too: status a device
-    /// presented on its own (attention, a device end after a state change)
-    /// while the guest's start is outstanding shows no function, where the
-    /// architecture has the start function shown (or, while the start is
-    /// pending, the start not initiated with deferred cc 1). The start's own
-    /// status still follows.
-    UnsolicitedStatusOverStart,
-    /// The other order of [`Deviation::StartStatusAfterHalt`]: the host's
-    /// HSCH found its subchannel idle (the start had ended there, its IRB
-    /// taken by `fsm_irq` into `private->irb` and not yet relayed by
-    /// `vfio_ccw_sch_io_todo`), so the halt ended with the halt function
-    /// alone, and that IRB is relayed first, or alone when it replaced the
-    /// start's in `private->irb`. Through the whole-SCSW copy the guest sees
-    /// a halt of its running start end without the start function, which
-    /// the architecture keeps shown until the start's status is taken (once
-    /// the primary status is taken it is gone, and a halt while the device
-    /// end is due rightly shows halt alone). The halt ends there; the start's
-    /// status is lost or comes later.
-    HaltStatusWithoutStart,
-    /// The emulator's, not upstream vfio-ccw's: counted under TCG in both
-    /// profiles ([`Deviation::emulator`]), never under KVM, where the same
-    /// interruption is the FAIL it always was. QEMU's TCG leaves an I/O
-    /// interruption queued when TEST SUBCHANNEL takes its status:
-    /// `ioinst_handle_tsch` (target/s390x/ioinst.c) only stores the IRB and
-    /// updates the SCHIB (`css_do_tsch_get_irb`, `css_do_tsch_update_subch`),
-    /// and the queue `qemu_s390_inject_io` fills (hw/intc/s390_flic.c) is
-    /// emptied only by delivery and TEST PENDING INTERRUPTION
-    /// (`qemu_s390_flic_dequeue_io`) or a channel report
-    /// (`qemu_s390_clear_io_flic`). Under KVM, `handle_tsch`
-    /// (arch/s390/kvm/priv.c) withdraws one interruption of the subchannel
-    /// (`kvm_s390_get_io_int`) before QEMU runs the instruction. The relay
-    /// injects one interruption per host IRB (`vfio_ccw_io_notifier_handler`,
-    /// `css_inject_io_interrupt`, with the SCHIB's parameter of that moment):
-    /// a start's IRB and a clear's make two for the one status the guest
-    /// takes, and the second is taken after the guest's next START with the
-    /// old parameter. Its TEST SUBCHANNEL finds the new start's status (it
-    /// came between the presentation and the instruction), or nothing
-    /// (cc 1, excused in every accelerator by the interruption requests
-    /// still queued, as a CLEAR's withdrawn status is). QEMU presents the
-    /// newest first (`QLIST_INSERT_HEAD`), so a leftover can wait behind
-    /// the next start's own interruption and come two starts behind.
-    /// Excused: an interruption with status carrying an earlier parameter
-    /// of the subchannel's while a request made under it is still queued
-    /// (the guest's operations made more requests under it than
-    /// interruptions came with it), at most [`EARLIER`] starts after it;
-    /// the status is then judged in full as the outstanding operation's
-    /// own (or, idle, as unsolicited).
-    TcgLeftoverInterruption,
+named_enum! {
+    /// A way upstream vfio-ccw and QEMU depart from the architecture on every
+    /// version. Under `host=strict` each is a FAIL whose `what` is its
+    /// [`Deviation::name`] (its stable name); under `host=vfio-ccw` it is
+    /// counted and the oracle
+    /// goes on expecting what the architecture still requires.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Deviation {
+        /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
+        /// (`copy_scsw_to_guest`), function control included, over the guest's:
+        /// a start that ended before the host issued the guest's CLEAR shows
+        /// the start function alone after CSCH cc 0. The clear's own status
+        /// still follows.
+        StartStatusAfterClear => "start-status-after-clear",
+        /// The same for HALT: the host's halt found the subchannel idle, the
+        /// start's status arrives with the start function alone, the halt's own
+        /// status follows.
+        StartStatusAfterHalt => "start-status-after-halt",
+        /// QEMU's `css_do_csch` does not withdraw status already pending: TSCH
+        /// stores it with the clear function and clear pending. The clear's own
+        /// status follows.
+        ClearPresentsPendingStatus => "clear-presents-pending-status",
+        /// Host HSCH cc 1 (the start's status pending at the real subchannel)
+        /// becomes -EBUSY in `fsm_do_halt`, which QEMU's
+        /// `sch_handle_halt_func_passthrough` returns as cc 2. The start's
+        /// status follows.
+        HschBusyForPendingStatus => "hsch-busy-for-pending-status",
+        /// Host SSCH cc 1 or 2 becomes -EBUSY in `fsm_io_helper` (or the FSM is
+        /// still `CP_PENDING`: `fsm_io_busy`), which `vfio_ccw_handle_request`
+        /// returns as cc 2 while the guest's subchannel is idle. Nothing was
+        /// started; the guest may start again.
+        SschBusyWhileIdle => "ssch-busy-while-idle",
+        /// `sch_handle_start_func_passthrough` puts the ORB's interruption
+        /// parameter into the SCHIB before the host is asked, and `css_do_ssch`
+        /// does not restore it when the host refuses: status that arrives
+        /// afterwards carries the refused start's parameter.
+        IntparmOfRefusedStart => "intparm-of-refused-start",
+        /// QEMU's `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
+        /// over the guest's for unsolicited status too: status a device
+        /// presented on its own (attention, a device end after a state change)
+        /// while the guest's start is outstanding shows no function, where the
+        /// architecture has the start function shown (or, while the start is
+        /// pending, the start not initiated with deferred cc 1). The start's own
+        /// status still follows.
+        UnsolicitedStatusOverStart => "unsolicited-status-over-start",
+        /// The other order of [`Deviation::StartStatusAfterHalt`]: the host's
+        /// HSCH found its subchannel idle (the start had ended there, its IRB
+        /// taken by `fsm_irq` into `private->irb` and not yet relayed by
+        /// `vfio_ccw_sch_io_todo`), so the halt ended with the halt function
+        /// alone, and that IRB is relayed first, or alone when it replaced the
+        /// start's in `private->irb`. Through the whole-SCSW copy the guest sees
+        /// a halt of its running start end without the start function, which
+        /// the architecture keeps shown until the start's status is taken (once
+        /// the primary status is taken it is gone, and a halt while the device
+        /// end is due rightly shows halt alone). The halt ends there; the start's
+        /// status is lost or comes later.
+        HaltStatusWithoutStart => "halt-status-without-start",
+        /// The emulator's, not upstream vfio-ccw's: counted under TCG in both
+        /// profiles ([`Deviation::emulator`]), never under KVM, where the same
+        /// interruption is the FAIL it always was. QEMU's TCG leaves an I/O
+        /// interruption queued when TEST SUBCHANNEL takes its status:
+        /// `ioinst_handle_tsch` (target/s390x/ioinst.c) only stores the IRB and
+        /// updates the SCHIB (`css_do_tsch_get_irb`, `css_do_tsch_update_subch`),
+        /// and the queue `qemu_s390_inject_io` fills (hw/intc/s390_flic.c) is
+        /// emptied only by delivery and TEST PENDING INTERRUPTION
+        /// (`qemu_s390_flic_dequeue_io`) or a channel report
+        /// (`qemu_s390_clear_io_flic`). Under KVM, `handle_tsch`
+        /// (arch/s390/kvm/priv.c) withdraws one interruption of the subchannel
+        /// (`kvm_s390_get_io_int`) before QEMU runs the instruction. The relay
+        /// injects one interruption per host IRB (`vfio_ccw_io_notifier_handler`,
+        /// `css_inject_io_interrupt`, with the SCHIB's parameter of that moment):
+        /// a start's IRB and a clear's make two for the one status the guest
+        /// takes, and the second is taken after the guest's next START with the
+        /// old parameter. Its TEST SUBCHANNEL finds the new start's status (it
+        /// came between the presentation and the instruction), or nothing
+        /// (cc 1, excused in every accelerator by the interruption requests
+        /// still queued, as a CLEAR's withdrawn status is). QEMU presents the
+        /// newest first (`QLIST_INSERT_HEAD`), so a leftover can wait behind
+        /// the next start's own interruption and come two starts behind.
+        /// Excused: an interruption with status carrying an earlier parameter
+        /// of the subchannel's while a request made under it is still queued
+        /// (the guest's operations made more requests under it than
+        /// interruptions came with it), at most [`EARLIER`] starts after it;
+        /// the status is then judged in full as the outstanding operation's
+        /// own (or, idle, as unsolicited).
+        TcgLeftoverInterruption => "tcg-leftover-interruption",
+    }
 }
 
 impl Deviation {
-    pub const ALL: [Deviation; 9] = [
-        Deviation::StartStatusAfterClear,
-        Deviation::StartStatusAfterHalt,
-        Deviation::ClearPresentsPendingStatus,
-        Deviation::HschBusyForPendingStatus,
-        Deviation::SschBusyWhileIdle,
-        Deviation::IntparmOfRefusedStart,
-        Deviation::UnsolicitedStatusOverStart,
-        Deviation::HaltStatusWithoutStart,
-        Deviation::TcgLeftoverInterruption,
-    ];
-
     /// Whether it is the emulator's (QEMU's TCG) rather than the host's:
     /// counted under TCG whatever the profile, and no deviation at all
     /// under KVM.
     pub const fn emulator(self) -> bool {
         matches!(self, Deviation::TcgLeftoverInterruption)
-    }
-
-    /// The stable name, also the `what` of the strict FAIL.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Deviation::StartStatusAfterClear => "start-status-after-clear",
-            Deviation::StartStatusAfterHalt => "start-status-after-halt",
-            Deviation::ClearPresentsPendingStatus => "clear-presents-pending-status",
-            Deviation::HschBusyForPendingStatus => "hsch-busy-for-pending-status",
-            Deviation::SschBusyWhileIdle => "ssch-busy-while-idle",
-            Deviation::IntparmOfRefusedStart => "intparm-of-refused-start",
-            Deviation::UnsolicitedStatusOverStart => "unsolicited-status-over-start",
-            Deviation::HaltStatusWithoutStart => "halt-status-without-start",
-            Deviation::TcgLeftoverInterruption => "tcg-leftover-interruption",
-        }
     }
 }
 

@@ -32,65 +32,41 @@ use super::{Class, Deviation, Program};
 use crate::css::{ActivityControl as Ac, DeviceStatus as Ds, FunctionControl as Fc};
 use crate::css::{Scsw, StatusControl as Sc};
 
-/// A guest-visible operation state: what the guest has outstanding on the
-/// subchannel when a status is presented.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum St {
-    /// Nothing outstanding.
-    Idle,
-    /// The subchannel answered cc 1 (status pending) while idle and the
-    /// status has not been taken.
-    StatusPending,
-    /// SSCH cc 0: the start pending, or active with the device active (the
-    /// guest cannot tell which until status says).
-    Start,
-    /// The start's primary status taken with the subchannel device active:
-    /// the device end (secondary status) still due.
-    SecondaryDue,
-    /// HSCH cc 0 with nothing outstanding.
-    HaltOfIdle,
-    /// HSCH cc 0 while a start was outstanding, still due its first status.
-    HaltOfStart,
-    /// HSCH cc 0 while a start's device end was due (its primary status
-    /// taken with the subchannel device active): TEST SUBCHANNEL reset the
-    /// start function with the primary status, so the halt function may be
-    /// shown alone.
-    HaltOfDeviceEnd,
-    /// CSCH cc 0 with nothing outstanding.
-    ClearOfIdle,
-    /// CSCH cc 0 while a start was outstanding (its status withdrawn).
-    ClearOfStart,
+named_enum! {
+    /// A guest-visible operation state: what the guest has outstanding on the
+    /// subchannel when a status is presented.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum St {
+        /// Nothing outstanding.
+        Idle => "idle",
+        /// The subchannel answered cc 1 (status pending) while idle and the
+        /// status has not been taken.
+        StatusPending => "status pending (cc 1 while idle)",
+        /// SSCH cc 0: the start pending, or active with the device active (the
+        /// guest cannot tell which until status says).
+        Start => "start pending or start active / device active",
+        /// The start's primary status taken with the subchannel device active:
+        /// the device end (secondary status) still due.
+        SecondaryDue => "primary status taken, secondary status due",
+        /// HSCH cc 0 with nothing outstanding.
+        HaltOfIdle => "halt pending on an idle subchannel",
+        /// HSCH cc 0 while a start was outstanding, still due its first status.
+        HaltOfStart => "halt pending on a running start",
+        /// HSCH cc 0 while a start's device end was due (its primary status
+        /// taken with the subchannel device active): TEST SUBCHANNEL reset the
+        /// start function with the primary status, so the halt function may be
+        /// shown alone.
+        HaltOfDeviceEnd => "halt pending while a start's device end is due",
+        /// CSCH cc 0 with nothing outstanding.
+        ClearOfIdle => "clear pending on an idle subchannel",
+        /// CSCH cc 0 while a start was outstanding (its status withdrawn).
+        ClearOfStart => "clear pending on a running start",
+    }
 }
 
 impl St {
-    pub const ALL: [St; 9] = [
-        St::Idle,
-        St::StatusPending,
-        St::Start,
-        St::SecondaryDue,
-        St::HaltOfIdle,
-        St::HaltOfStart,
-        St::HaltOfDeviceEnd,
-        St::ClearOfIdle,
-        St::ClearOfStart,
-    ];
-
     const fn bit(self) -> u16 {
         1 << self as u16
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            St::Idle => "idle",
-            St::StatusPending => "status pending (cc 1 while idle)",
-            St::Start => "start pending or start active / device active",
-            St::SecondaryDue => "primary status taken, secondary status due",
-            St::HaltOfIdle => "halt pending on an idle subchannel",
-            St::HaltOfStart => "halt pending on a running start",
-            St::HaltOfDeviceEnd => "halt pending while a start's device end is due",
-            St::ClearOfIdle => "clear pending on an idle subchannel",
-            St::ClearOfStart => "clear pending on a running start",
-        }
     }
 }
 
@@ -114,37 +90,27 @@ const fn sts(list: &[St]) -> States {
     States(m)
 }
 
-/// The CCW address of a status, relative to the channel program of the
-/// start it concerns (`first_ccw`, `ccw_count` CCWs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cpa {
-    /// Just past the last CCW.
-    End,
-    /// Just past a CCW before the last.
-    Inside,
-    /// The first CCW itself.
-    First,
-    /// Anywhere else but zero.
-    Outside,
-    /// Zero (not stored).
-    Zero,
+named_enum! {
+    /// The CCW address of a status, relative to the channel program of the
+    /// start it concerns (`first_ccw`, `ccw_count` CCWs).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Cpa {
+        /// Just past the last CCW.
+        End => "end",
+        /// Just past a CCW before the last.
+        Inside => "inside",
+        /// The first CCW itself.
+        First => "first CCW",
+        /// Anywhere else but zero.
+        Outside => "outside",
+        /// Zero (not stored).
+        Zero => "zero",
+    }
 }
 
 impl Cpa {
-    pub const ALL: [Cpa; 5] = [Cpa::End, Cpa::Inside, Cpa::First, Cpa::Outside, Cpa::Zero];
-
     const fn bit(self) -> u8 {
         1 << self as u8
-    }
-
-    pub const fn name(self) -> &'static str {
-        match self {
-            Cpa::End => "end",
-            Cpa::Inside => "inside",
-            Cpa::First => "first CCW",
-            Cpa::Outside => "outside",
-            Cpa::Zero => "zero",
-        }
     }
 }
 
@@ -279,31 +245,22 @@ pub enum Cond {
     Cpa(u8),
 }
 
-/// A field of the status word, as the compiled table indexes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
-    TschCc,
-    Fc,
-    Ac,
-    Sc,
-    Ds,
-    Cs,
-    Dcc,
-    Cpa,
+named_enum! {
+    /// A field of the status word, as the compiled table indexes it.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Field {
+        TschCc,
+        Fc,
+        Ac,
+        Sc,
+        Ds,
+        Cs,
+        Dcc,
+        Cpa,
+    }
 }
 
 impl Field {
-    pub const ALL: [Field; 8] = [
-        Field::TschCc,
-        Field::Fc,
-        Field::Ac,
-        Field::Sc,
-        Field::Ds,
-        Field::Cs,
-        Field::Dcc,
-        Field::Cpa,
-    ];
-
     /// How many values the field takes: its table's length.
     pub const fn values(self) -> usize {
         match self {

@@ -1,6 +1,9 @@
 //! One wrapper per channel-subsystem instruction, each returning the
 //! condition code. The subchannel-identification word goes in general
-//! register 1, as the instructions require.
+//! register 1, as the instructions require. Those after which the channel
+//! subsystem goes on storing into memory (START SUBCHANNEL, MODIFY
+//! SUBCHANNEL and SET CHANNEL MONITOR, guarded or not) are `unsafe fn`, each
+//! `# Safety` section saying what is stored where ([`super::dma`]).
 //!
 //! The wrappers are never inlined: each instruction then has exactly one
 //! site in the image, which keeps disassembly and gdb breakpoints (see
@@ -14,24 +17,38 @@ macro_rules! cc_insn {
         $(#[$doc])*
         #[inline(never)]
         pub fn $name(sid: u32 $(, $op: $t)?) -> Cc {
-            let cc: u32;
-            // SAFETY: the instruction only reads/writes the operand passed by
-            // reference (if any); a bad SID is a program check, which the
+            // SAFETY: the instruction reads or stores only the operand passed
+            // by reference (if any), before it completes, and starts no
+            // storing later; a bad SID is a program check, which the
             // runtime turns into an ERROR verdict.
-            unsafe {
-                asm!(
-                    concat!($mnemonic $(, " 0({", stringify!($op), "})")?),
-                    "ipm {cc}",
-                    "srl {cc}, 28",
-                    in("r1") u64::from(sid),
-                    $($op = in(reg_addr) $op,)?
-                    cc = out(reg) cc,
-                    options(nostack),
-                )
-            };
-            Cc::from_bits(cc as u8)
+            unsafe { cc_insn!(@asm $mnemonic, sid $(, $op)?) }
         }
     };
+    ($(#[$doc:meta])* unsafe $name:ident, $mnemonic:literal $(, $op:ident: $t:ty)?) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub unsafe fn $name(sid: u32 $(, $op: $t)?) -> Cc {
+            // SAFETY: the instruction reads the operand passed by reference
+            // before it completes; what the channel subsystem stores later
+            // is the caller's to provide for (the `# Safety` section); a bad
+            // SID is a program check, which the runtime turns into an ERROR
+            // verdict.
+            unsafe { cc_insn!(@asm $mnemonic, sid $(, $op)?) }
+        }
+    };
+    (@asm $mnemonic:literal, $sid:ident $(, $op:ident)?) => {{
+        let cc: u32;
+        asm!(
+            concat!($mnemonic $(, " 0({", stringify!($op), "})")?),
+            "ipm {cc}",
+            "srl {cc}, 28",
+            in("r1") u64::from($sid),
+            $($op = in(reg_addr) $op,)?
+            cc = out(reg) cc,
+            options(nostack),
+        );
+        Cc::from_bits(cc as u8)
+    }};
 }
 
 cc_insn!(
@@ -40,11 +57,43 @@ cc_insn!(
 );
 cc_insn!(
     /// MODIFY SUBCHANNEL.
-    msch, "msch", schib: &Schib
+    ///
+    /// # Safety
+    ///
+    /// A SCHIB whose measurement mode includes measurement-block update
+    /// (PMCW bits 11-12) has the channel subsystem store the subchannel's
+    /// measurements after the instruction, for as long as that mode stays
+    /// on: 64 bytes at the SCHIB's measurement-block address when its
+    /// measurement-block format control is set (format 1), else 32 bytes at
+    /// SET CHANNEL MONITOR's origin plus 32 times the SCHIB's
+    /// measurement-block index while the monitor's measurement-block-update
+    /// control is on (format 0). If `schib` has that mode, the caller
+    /// guarantees that each block it designates lies in memory that stays
+    /// allocated and that no Rust reference covers (it is read and written
+    /// only with volatile or assembly accesses) until the mode is turned
+    /// off again ([`super::dma::Dma`]). A SCHIB without it stores nothing
+    /// later: any will do.
+    unsafe msch, "msch", schib: &Schib
 );
 cc_insn!(
     /// START SUBCHANNEL.
-    ssch, "ssch", orb: &Orb
+    ///
+    /// # Safety
+    ///
+    /// The start goes on after the instruction: the channel subsystem
+    /// fetches the CCWs from `orb.cpa` on, as far as chaining reaches, and
+    /// the device stores the data of each CCW that reads into the storage
+    /// its data address and count designate, until the start function ends
+    /// (its final status made pending, or a CLEAR ending it). The caller
+    /// guarantees, for that whole time, that `orb` designates format-1 CCWs
+    /// with no indirect data addressing (no IDAWs, no MIDAWs), and that
+    /// every CCW the chain reaches and the data area of each lie in memory
+    /// that stays allocated and that no Rust reference covers: it is read
+    /// and written only with volatile or assembly accesses, so the device's
+    /// stores race with nothing the compiler assumes ([`super::dma`]; the
+    /// scenarios' starts go through [`super::dma::check`]). A program that
+    /// stores nothing (a NOP alone) needs no more than readable CCWs.
+    unsafe ssch, "ssch", orb: &Orb
 );
 cc_insn!(
     /// TEST SUBCHANNEL: cc 0 stored status and cleared status pending.
@@ -136,23 +185,37 @@ macro_rules! guarded_operand {
         $(#[$doc])*
         #[inline(never)]
         pub fn $name(sid: u32, area: &mut Scratch, offset: usize) -> Cc {
-            let operand = area.operand(offset);
-            let cc: u32;
             // SAFETY: the instruction reads or stores at most 96 bytes at
-            // `operand`, which lies in `area` with a page to spare; a
-            // program interruption resumes at the block's own landing label.
-            unsafe {
-                guarded_asm!(
-                    $template;
-                    in("r1") u64::from(sid),
-                    op = in(reg_addr) operand,
-                    cc = out(reg) cc,
-                    options(nostack),
-                )
-            };
-            Cc::from_bits(cc as u8)
+            // the operand, which lies in `area` with a page to spare, before
+            // it completes, and starts no storing later; a program
+            // interruption resumes at the block's own landing label.
+            unsafe { guarded_operand!(@asm $template, sid, area, offset) }
         }
     };
+    ($(#[$doc:meta])* unsafe $name:ident, $template:expr) => {
+        $(#[$doc])*
+        #[inline(never)]
+        pub unsafe fn $name(sid: u32, area: &mut Scratch, offset: usize) -> Cc {
+            // SAFETY: the instruction reads at most 96 bytes at the operand,
+            // which lies in `area` with a page to spare, before it
+            // completes; what the channel subsystem stores later is the
+            // caller's to provide for (the `# Safety` section); a program
+            // interruption resumes at the block's own landing label.
+            unsafe { guarded_operand!(@asm $template, sid, area, offset) }
+        }
+    };
+    (@asm $template:expr, $sid:ident, $area:ident, $offset:ident) => {{
+        let operand = $area.operand($offset);
+        let cc: u32;
+        guarded_asm!(
+            $template;
+            in("r1") u64::from($sid),
+            op = in(reg_addr) operand,
+            cc = out(reg) cc,
+            options(nostack),
+        );
+        Cc::from_bits(cc as u8)
+    }};
 }
 
 guarded_operand!(
@@ -161,11 +224,20 @@ guarded_operand!(
 );
 guarded_operand!(
     /// MODIFY SUBCHANNEL from the SCHIB at `offset` in `area`.
-    msch_at, "msch 0({op})"
+    ///
+    /// # Safety
+    ///
+    /// That of [`msch`], for the SCHIB at `offset` in `area`.
+    unsafe msch_at, "msch 0({op})"
 );
 guarded_operand!(
     /// START SUBCHANNEL with the ORB at `offset` in `area`.
-    ssch_at, "ssch 0({op})"
+    ///
+    /// # Safety
+    ///
+    /// That of [`ssch`], for the ORB at `offset` in `area`, should the
+    /// instruction start anything.
+    unsafe ssch_at, "ssch 0({op})"
 );
 guarded_operand!(
     /// TEST SUBCHANNEL storing its IRB at `offset` in `area`.
@@ -247,11 +319,25 @@ pub fn chsc_at(area: &mut Scratch, offset: usize) -> Cc {
 
 /// SET CHANNEL MONITOR with `gr1` (key, update and device-connect-time
 /// controls) and `gr2` (measurement-block origin).
+///
+/// # Safety
+///
+/// With the measurement-block-update control on in `gr1`, the channel
+/// subsystem stores, after the instruction and for as long as the control
+/// stays on, the measurements of every subchannel whose measurement mode
+/// includes update in format 0: 32 bytes at `gr2` plus 32 times that
+/// subchannel's measurement-block index. The caller guarantees that each
+/// such block lies in memory that stays allocated and that no Rust
+/// reference covers (it is read and written only with volatile or assembly
+/// accesses) while it is so stored into ([`super::dma::Dma`]). With the
+/// control off (`gr1` 0: measurements off) nothing is stored: any `gr2`
+/// will do.
 #[inline(never)]
-pub fn schm_guarded(gr1: u64, gr2: u64) {
-    // SAFETY: SCHM has no storage operand (the channel subsystem writes
-    // measurement blocks at the origin later, which the caller provides);
-    // a program interruption resumes at the block's own landing label.
+pub unsafe fn schm_guarded(gr1: u64, gr2: u64) {
+    // SAFETY: SCHM has no storage operand; the measurement blocks it has the
+    // channel subsystem store into later are the caller's to provide for
+    // (the `# Safety` section); a program interruption resumes at the
+    // block's own landing label.
     unsafe {
         guarded_asm!(
             ".insn s,0xb23c0000,0";
@@ -269,8 +355,12 @@ pub fn schm_guarded(gr1: u64, gr2: u64) {
 /// it takes the exception instead (at another address, which the caller
 /// sees in the interruption); either way the landing puts the CPU back in
 /// the supervisor state.
+///
+/// # Safety
+///
+/// That of [`schm_guarded`], for a host that lets the SCHM complete.
 #[inline(never)]
-pub fn schm_in_problem_state(gr1: u64, gr2: u64) -> u64 {
+pub unsafe fn schm_in_problem_state(gr1: u64, gr2: u64) -> u64 {
     let mut psws = [
         PswMask::KERNEL.bits() | PswMask::PROBLEM.bits(),
         0,
@@ -283,7 +373,9 @@ pub fn schm_in_problem_state(gr1: u64, gr2: u64) -> u64 {
     // LPSWE, both privileged, so one of them takes a privileged-operation
     // exception, whose recovery lands at the block's landing in the
     // supervisor state (rt::expect). The second LPSWE's PSW, should it ever
-    // be loaded, is a supervisor PSW continuing at the landing too.
+    // be loaded, is a supervisor PSW continuing at the landing too. A SCHM
+    // that completes after all sets the monitor as `schm_guarded` does,
+    // which the caller provides for (the `# Safety` section).
     unsafe {
         guarded_asm!(
             "larl {at}, 3f",

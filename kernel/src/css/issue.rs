@@ -2,9 +2,10 @@
 //! issued on this CPU or, when a second issuer is configured (`cpus=both`),
 //! on the CPU the seed picks.
 
+use super::dma::Checked;
 use super::{collect, insn, keep_unit_check, second};
 use crate::rt::clock;
-use gate::css::{Cc, Irb, Orb, Scsw, SubchannelId};
+use gate::css::{Cc, Irb, Scsw, SubchannelId};
 use gate::oracle::Interruption;
 use gate::rng::Rng;
 
@@ -57,14 +58,20 @@ impl Issuer {
         self.elsewhere.as_mut().is_some_and(|rng| rng.below(2) == 1)
     }
 
-    pub fn ssch(&mut self, orb: &Orb) -> Cc {
+    /// START SUBCHANNEL of a program [`super::dma::check`] found in the
+    /// member's I/O areas.
+    pub fn ssch(&mut self, orb: &Checked) -> Cc {
         let cc = if self.on_second() {
             self.ssch_on_second(orb)
         } else {
-            insn::ssch(self.sid, orb)
+            // SAFETY: a `Checked` ORB designates format-1 CCWs without
+            // indirect addressing, each CCW the chain reaches and its data
+            // inside one of the member's I/O areas, `Dma` memory (static,
+            // never referenced, accessed volatile) for the rest of the run.
+            unsafe { insn::ssch(self.sid, orb.orb()) }
         };
         if cc == Cc::Zero {
-            self.intparm = orb.intparm;
+            self.intparm = orb.orb().intparm;
         }
         cc
     }
@@ -72,7 +79,7 @@ impl Issuer {
     /// START SUBCHANNEL issued by CPU 1.
     #[cold]
     #[inline(never)]
-    fn ssch_on_second(&self, orb: &Orb) -> Cc {
+    fn ssch_on_second(&self, orb: &Checked) -> Cc {
         second::on_second(second::Work::Ssch {
             sid: self.sid,
             orb: *orb,

@@ -3,8 +3,11 @@
 //! implementation of [`gate::driver::Channel`] and [`gate::driver::Status`]:
 //! the instructions through an [`issue::Issuer`] (on this CPU, or on either
 //! CPU), the status from a [`source::Source`] (how it is collected: see
-//! [`source`]), both chosen once, in [`Subchannel::new`].
+//! [`source`]), both chosen once, in [`Subchannel::new`]. What the channel
+//! subsystem stores into behind the program's back (the I/O areas, the
+//! measurement blocks) is [`dma`] memory.
 
+pub mod dma;
 pub mod insn;
 pub mod issue;
 pub mod second;
@@ -140,8 +143,14 @@ const ENABLE_ATTEMPTS: u32 = 8;
 /// shares: status pending (cc 1) is taken by `settle`, busy (cc 2) waited
 /// out for 100 µs, and either is `Err` for the caller to try again; cc 0
 /// and cc 3 are final (`Ok`).
-pub fn msch_retrying(sid: u32, schib: &Schib, settle: impl FnOnce()) -> Result<Cc, Cc> {
-    match insn::msch(sid, schib) {
+///
+/// # Safety
+///
+/// That of [`insn::msch`] for `schib`.
+pub unsafe fn msch_retrying(sid: u32, schib: &Schib, settle: impl FnOnce()) -> Result<Cc, Cc> {
+    // SAFETY: the caller provides for the measurement block `schib`
+    // designates, if any (the `# Safety` section).
+    match unsafe { insn::msch(sid, schib) } {
         Cc::One => {
             settle();
             Err(Cc::One)
@@ -180,7 +189,12 @@ pub fn enable(sid: u32) -> Result<(), SetupError> {
         schib.pmcw.intparm = ENABLE_INTPARM;
         schib.pmcw.set_isc(ISC);
         schib.pmcw.set_enabled(true);
-        last = match msch_retrying(sid, &schib, || take_status(sid)) {
+        // SAFETY: the subchannel's own SCHIB (STSCH) with only its
+        // interruption parameter, ISC and enable bit changed keeps the
+        // measurement mode and block it has: the MSCH starts no storing
+        // that was not going on (the only blocks ccwgate ever designates
+        // are `measurement`'s, `Dma` memory, for the rest of the run).
+        last = match unsafe { msch_retrying(sid, &schib, || take_status(sid)) } {
             Ok(Cc::Three) => return Err(SetupError::EnableFailed { sid, cc: 3 }),
             Ok(cc) | Err(cc) => cc,
         };
@@ -229,7 +243,9 @@ pub fn reset(sid: u32, timeout_ms: u32) -> Result<(), SetupError> {
             return drain(sid);
         }
         schib.pmcw.set_enabled(false);
-        if msch_retrying(sid, &schib, || take_status(sid)) == Ok(Cc::Three) {
+        // SAFETY: as in `enable`: the subchannel's own SCHIB, only its
+        // enable bit changed, designates no block it did not have.
+        if unsafe { msch_retrying(sid, &schib, || take_status(sid)) } == Ok(Cc::Three) {
             return fail("gone");
         }
     }
@@ -260,12 +276,14 @@ const DRAIN_LIMIT: u32 = 1 << 24;
 
 /// Forgets what the collection paths kept from a batch's previous run
 /// (the interruption slot, the last unit check's IRB) and gives every
-/// member fresh I/O areas. Called with no [`Subchannel`] alive.
+/// member fresh I/O areas, the device's and gate's copies. Called with no
+/// [`Subchannel`] alive.
 pub fn fresh_state() {
     *source::TAKEN.lock() = None;
     *UNIT_CHECK_IRB.lock() = None;
-    for areas in &AREAS {
-        *areas.lock() = Areas([IoArea::new(), IoArea::new()]);
+    for (member, copies) in AREAS.iter().enumerate() {
+        *copies.lock() = Areas([IoArea::new(), IoArea::new()]);
+        dma::reset(member);
     }
     source::ROUTER.lock().clear();
 }
@@ -310,7 +328,9 @@ pub fn unit_check_irb() -> Option<Irb> {
 
 #[repr(C, align(8))]
 struct Areas([IoArea; 2]);
-/// Each subchannel's pair of I/O areas, by its index in the run.
+/// gate's copies of each member's pair of I/O areas, by its index in the
+/// run (the device's are [`dma`]'s); the lock makes one [`Subchannel`] per
+/// member.
 static AREAS: [Mutex<Areas>; MAX_SUBCHANNELS] =
     [const { Mutex::new(Areas([IoArea::new(), IoArea::new()])) }; MAX_SUBCHANNELS];
 
@@ -333,6 +353,8 @@ pub fn members(found: &[Found]) {
 pub struct Subchannel {
     io: Issuer,
     source: Chosen,
+    /// Its index in the run: whose I/O areas are its.
+    member: usize,
     areas: spin::MutexGuard<'static, Areas>,
 }
 
@@ -359,7 +381,12 @@ impl Subchannel {
         } else {
             own.into()
         };
-        Subchannel { io, source, areas }
+        Subchannel {
+            io,
+            source,
+            member: index,
+            areas,
+        }
     }
 }
 
@@ -369,14 +396,29 @@ impl Channel for Subchannel {
     }
 
     fn area(&mut self, slot: usize) -> (&mut IoArea, u32) {
-        let area = &mut self.areas.0[slot];
-        let address = core::ptr::addr_of!(*area) as u64;
-        debug_assert!(address < 1 << 31, "I/O areas must be below 2 GiB");
-        (area, address as u32)
+        (&mut self.areas.0[slot], dma::address(self.member, slot))
     }
 
+    fn publish(&mut self, slot: usize, refilled: Option<usize>) {
+        dma::publish(self.member, slot, &self.areas.0[slot], refilled);
+    }
+
+    #[inline(always)]
+    fn observe(&mut self, slot: usize) {
+        dma::observe(self.member, slot, &mut self.areas.0[slot]);
+    }
+
+    /// The program must lie in this member's areas ([`dma::check`]): a
+    /// driver that built one elsewhere is a bug of ccwgate's, which ends
+    /// the run (ERROR) before the start could store anywhere.
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        self.io.ssch(orb)
+        match dma::check(self.member, orb, &self.areas.0) {
+            Some(checked) => self.io.ssch(checked),
+            None => panic!(
+                "a channel program outside the I/O areas of member {} (cpa {:#x})",
+                self.member, orb.cpa
+            ),
+        }
     }
 
     fn csch(&mut self) -> Cc {
@@ -426,17 +468,20 @@ impl Status for Subchannel {
 
 /// Measurement blocks the channel subsystem writes behind the program's
 /// back (SET CHANNEL MONITOR, PMCW measurement mode): two format-0 blocks
-/// (32 bytes each, at the SCHM origin plus 32 times the MBI) and one
-/// format-1 block (64 bytes, at the SCHIB's measurement-block address).
+/// (32 bytes each, at the SCHM origin plus 32 times the MBI 0 or 1) and one
+/// format-1 block (64 bytes, at the SCHIB's measurement-block address),
+/// with 64 bytes more after it, so that the block a host might take at the
+/// format-1 address plus one (`scenario=conformance` tries it, expecting
+/// an operand exception) still lies inside.
 #[repr(C, align(64))]
 struct Blocks {
     fmt0: [u8; 64],
-    fmt1: [u8; 64],
+    fmt1: [u8; 128],
 }
 
-static BLOCKS: Mutex<Blocks> = Mutex::new(Blocks {
+static BLOCKS: dma::Dma<Blocks> = dma::Dma::new(Blocks {
     fmt0: [0; 64],
-    fmt1: [0; 64],
+    fmt1: [0; 128],
 });
 
 /// Operands of guarded instructions (`scenario=conformance`, and
@@ -444,10 +489,13 @@ static BLOCKS: Mutex<Blocks> = Mutex::new(Blocks {
 pub static SCRATCH: Mutex<insn::Scratch> = Mutex::new(insn::Scratch::new());
 
 /// Safe access to [`BLOCKS`]: addresses to hand to the channel subsystem,
-/// counts read with volatile loads, and `measure=1`'s set-up.
+/// counts read with volatile loads, and `measure=1`'s set-up. The blocks
+/// are [`dma::Dma`] memory: no reference to them is made, every access is
+/// volatile.
 pub mod measurement {
     use super::{insn, BLOCKS, SCRATCH};
     use crate::rt;
+    use core::ptr::addr_of_mut;
     use gate::css::{Cc, Pmcw, PmcwChars, Schib, SCHM_UPDATE};
     use gate::measure::Format;
 
@@ -461,8 +509,14 @@ pub mod measurement {
     pub fn enable(sid: u32) -> Result<Format, &'static str> {
         clear();
         let on = rt::expect_program_interruption(|| {
-            insn::schm_guarded(0, 0);
-            insn::schm_guarded(SCHM_UPDATE, fmt0_origin());
+            // SAFETY: measurements off stores nothing; then the origin is
+            // the format-0 area, `Dma` memory for the rest of the run, which
+            // holds the blocks of MBI 0 and 1; the only subchannel ccwgate
+            // puts in format-0 update mode has MBI 0 (below).
+            unsafe {
+                insn::schm_guarded(0, 0);
+                insn::schm_guarded(SCHM_UPDATE, fmt0_origin());
+            }
         });
         if on.is_err() {
             return Err("schm-refused");
@@ -476,12 +530,17 @@ pub mod measurement {
         let mut fmt1 = s;
         fmt1.pmcw.chars |= PmcwChars::MBFC.bits();
         fmt1.set_mba(fmt1_address());
-        if modify(sid, &fmt1) {
+        // SAFETY: the format-1 block is `BLOCKS.fmt1`, or, should the host
+        // ignore the format control, the format-0 block of MBI 0 in
+        // `BLOCKS.fmt0` at the origin set above: `Dma` memory for the rest
+        // of the run.
+        if unsafe { modify(sid, &fmt1) } {
             return Ok(Format::One);
         }
         s.pmcw.chars &= !PmcwChars::MBFC.bits();
         s.set_mba(0);
-        if modify(sid, &s) {
+        // SAFETY: the format-0 block of MBI 0, in `BLOCKS.fmt0`, as above.
+        if unsafe { modify(sid, &s) } {
             return Ok(Format::Zero);
         }
         Err("measurement-mode-refused")
@@ -489,10 +548,16 @@ pub mod measurement {
 
     /// MSCH of `want` as a guarded instruction; true when it was accepted
     /// and STSCH shows the measurement fields as written.
-    fn modify(sid: u32, want: &Schib) -> bool {
+    ///
+    /// # Safety
+    ///
+    /// That of [`insn::msch`] for `want`.
+    unsafe fn modify(sid: u32, want: &Schib) -> bool {
         let mut scratch = SCRATCH.lock();
         scratch.0[..Schib::LEN].copy_from_slice(&want.to_bytes());
-        let cc = rt::expect_program_interruption(|| insn::msch_at(sid, &mut scratch, 0));
+        // SAFETY: the SCHIB placed at offset 0 is `want`, whose block the
+        // caller provides for (the `# Safety` section).
+        let cc = rt::expect_program_interruption(|| unsafe { insn::msch_at(sid, &mut scratch, 0) });
         if cc != Ok(Cc::Zero) {
             return false;
         }
@@ -513,51 +578,49 @@ pub mod measurement {
         }
     }
 
-    /// Origin of the format-0 area (32-byte aligned) for SCHM's GR2.
+    /// Origin of the format-0 area (32-byte aligned) for SCHM's GR2: the
+    /// blocks of MBI 0 and 1.
     pub fn fmt0_origin() -> u64 {
-        BLOCKS.lock().fmt0.as_ptr() as u64
+        // SAFETY: a place inside the static, no reference made.
+        (unsafe { addr_of_mut!((*BLOCKS.as_ptr()).fmt0) }) as u64
     }
 
     /// Address of the format-1 block (64-byte aligned) for the SCHIB.
     pub fn fmt1_address() -> u64 {
-        BLOCKS.lock().fmt1.as_ptr() as u64
+        // SAFETY: a place inside the static, no reference made.
+        (unsafe { addr_of_mut!((*BLOCKS.as_ptr()).fmt1) }) as u64
+    }
+
+    /// `n` bytes at `at`, big-endian, read volatile.
+    fn read(at: u64, n: usize) -> u32 {
+        (0..n).fold(0, |v, i| {
+            // SAFETY: every caller's `at..at + n` lies in `BLOCKS`; volatile
+            // because the channel subsystem stores there without the
+            // compiler's knowledge.
+            let byte = unsafe { ((at as usize + i) as *const u8).read_volatile() };
+            v << 8 | u32::from(byte)
+        })
     }
 
     /// SSCH+RSCH count of format-0 block `index` (0 or 1): a halfword at
     /// offset 0 of the 32-byte block.
     pub fn fmt0_count(index: usize) -> u16 {
-        let blocks = BLOCKS.lock();
-        let p = blocks.fmt0[index * 32..index * 32 + 2].as_ptr();
-        let mut b = [0u8; 2];
-        for (i, byte) in b.iter_mut().enumerate() {
-            // SAFETY: p..p+2 lies in the locked static; volatile because
-            // the channel subsystem stores there without the compiler's
-            // knowledge.
-            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
-        }
-        u16::from_be_bytes(b)
+        assert!(index < 2, "two format-0 blocks");
+        read(fmt0_origin() + 32 * index as u64, 2) as u16
     }
 
     /// SSCH+RSCH count of the format-1 block: a word at offset 0.
     pub fn fmt1_count() -> u32 {
-        let blocks = BLOCKS.lock();
-        let p = blocks.fmt1.as_ptr();
-        let mut b = [0u8; 4];
-        for (i, byte) in b.iter_mut().enumerate() {
-            // SAFETY: as in fmt0_count.
-            *byte = unsafe { core::ptr::read_volatile(p.add(i)) };
-        }
-        u32::from_be_bytes(b)
+        read(fmt1_address(), 4)
     }
 
     /// Zeroes every block (with measurements off, or the counts race).
     pub fn clear() {
-        let mut guard = BLOCKS.lock();
-        let blocks = &mut *guard;
-        for byte in blocks.fmt0.iter_mut().chain(blocks.fmt1.iter_mut()) {
-            let p: *mut u8 = byte;
-            // SAFETY: p points into the locked static.
-            unsafe { core::ptr::write_volatile(p, 0) };
+        let start = BLOCKS.as_ptr().cast::<u8>();
+        for i in 0..core::mem::size_of::<super::Blocks>() {
+            // SAFETY: `i` is inside `BLOCKS`, written volatile as all of it
+            // is.
+            unsafe { start.add(i).write_volatile(0) };
         }
     }
 }

@@ -14,13 +14,14 @@
 //!   waits for the answer (bounded), so the order stays exact while the
 //!   host sees the instructions come from two CPUs.
 
+use super::dma::Checked;
 use super::{collect, ISC};
 use crate::report;
 use crate::rt::clock;
 use crate::rt::cpu;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use gate::cmdline::Cpus;
-use gate::css::{Cc, Irb, Orb};
+use gate::css::{Cc, Irb};
 use gate::oracle::Interruption;
 use gate::ring::Ring;
 use gate::verdict::Outcome;
@@ -149,7 +150,7 @@ pub fn wait(deadline: u64) -> Option<Interruption> {
 
 #[derive(Clone, Copy)]
 pub enum Work {
-    Ssch { sid: u32, orb: Orb },
+    Ssch { sid: u32, orb: Checked },
     Csch { sid: u32 },
     Hsch { sid: u32 },
     Tsch { sid: u32 },
@@ -177,7 +178,10 @@ fn serve() -> ! {
         };
         let mut irb = Irb::ZERO;
         let cc = match work {
-            Work::Ssch { sid, orb } => super::insn::ssch(sid, &orb),
+            // SAFETY: as in `Issuer::ssch`: a `Checked` ORB's program and
+            // data lie in the member's I/O areas, `Dma` memory for the rest
+            // of the run.
+            Work::Ssch { sid, orb } => unsafe { super::insn::ssch(sid, orb.orb()) },
             Work::Csch { sid } => super::insn::csch(sid),
             Work::Hsch { sid } => super::insn::hsch(sid),
             Work::Tsch { sid } => super::insn::tsch(sid, &mut irb),
