@@ -112,6 +112,7 @@ fn options_that_cannot_reach_the_inner_guest_are_refused() {
         &["--inject", "intparm"][..],
         &["--vfio-ccw", "c3a5a2b0-6a1d-4f3e-9c2a-000000000001"][..],
         &["--host-smp", "0"][..],
+        &["--host-runs", "2", "--known"][..],
     ] {
         let run = nested(args);
         assert_eq!(run.code, 2, "{args:?}: {run}");
