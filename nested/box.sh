@@ -45,7 +45,9 @@ need_pkgs() {
     [ "${#missing[@]}" = 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing ${missing[*]}"
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >&2 \
+        # One apt at a time: parallel runs (cargo test's threads) would
+        # otherwise fail on dpkg's lock.
+        locked "$cache/apt.lock" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"' sh "${missing[@]}" >&2 \
             || die "build: could not install ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
     else
         die "build: missing packages ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
@@ -174,7 +176,7 @@ ensure_s390x_arch() {
     dpkg --print-foreign-architectures | grep -qx s390x && return 0
     [ "$(id -u)" = 0 ] || die "build: Debian's s390x packages are not available here (fix: sudo dpkg --add-architecture s390x && sudo apt-get update)"
     say "adding the s390x architecture to apt"
-    { dpkg --add-architecture s390x && apt-get update -qq; } >&2 \
+    locked "$cache/apt.lock" sh -c 'dpkg --add-architecture s390x && apt-get update -qq' >&2 \
         || die "build: could not add the s390x architecture (fix: sudo dpkg --add-architecture s390x && sudo apt-get update)"
 }
 
