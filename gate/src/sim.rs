@@ -625,13 +625,7 @@ mod tests {
     /// a host FAIL. Only the relay's copy over a start is a deviation.
     #[test]
     fn a_real_devices_status_is_judged_as_the_architecture_says() {
-        let scenarios = [
-            Scenario::Ssch,
-            Scenario::CschRace,
-            Scenario::HschRace,
-            Scenario::CschIdle,
-            Scenario::Mixed,
-        ];
+        let scenarios = Scenario::CHANNEL_IO;
         for event in DeviceEvent::ALL {
             for scenario in scenarios {
                 for host in [Host::Strict, Host::VfioCcw] {
@@ -680,13 +674,7 @@ mod tests {
         use crate::accel::Accel;
         use crate::oracle::{Class, Deviation};
         let d = Deviation::TcgLeftoverInterruption;
-        let scenarios = [
-            Scenario::Ssch,
-            Scenario::CschRace,
-            Scenario::HschRace,
-            Scenario::CschIdle,
-            Scenario::Mixed,
-        ];
+        let scenarios = Scenario::CHANNEL_IO;
         for scenario in scenarios {
             // Only a CLEAR of a start makes two requests for one status,
             // and only a START right after the clear's status (csch-race;
