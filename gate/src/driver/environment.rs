@@ -94,7 +94,7 @@ impl<C: Channel + Status> Driver<C> {
         if self.chan.ssch(&orb) != Cc::Zero {
             return None;
         }
-        let deadline = self.chan.tod() + self.io_timeout();
+        let deadline = self.chan.tod() + self.status_timeout();
         while let Some(irq) = self.chan.next_interruption(deadline) {
             let sc = irq.scsw.sc();
             if irq.tsch_cc != Cc::Zero || !sc.contains(StatusControl::PRIMARY) {

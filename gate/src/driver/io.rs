@@ -45,6 +45,22 @@ impl Tracker {
 
 /// Tries of a start that each answered cc 1 (status pending, taken before
 /// the next try) before it fails `ssch-status-pending-forever`.
+/// The wait for owed status: the configured `io_timeout` (TOD units), or
+/// [`SLOW_HOST_FACTOR`] times the slowest start-to-status time measured so
+/// far where that is longer, never more than [`MAX_STATUS_WAIT`]. A fixed
+/// bound is wrong where the host decides the time: on the nested real stack
+/// under load a start's status took 1.1 s and a CLEAR's status waited for
+/// 1 s was judged lost (`clear-never-completed`). A truly lost status is
+/// still found, later by as much as the host is slow.
+pub(super) fn status_wait(io_timeout: u64, slowest: Option<u64>) -> u64 {
+    let paced = slowest.map_or(0, |s| s.saturating_mul(SLOW_HOST_FACTOR));
+    io_timeout.max(paced.min(MAX_STATUS_WAIT))
+}
+/// See [`status_wait`].
+const SLOW_HOST_FACTOR: u64 = 4;
+/// See [`status_wait`]: 60 s.
+const MAX_STATUS_WAIT: u64 = us_to_tod(60_000_000);
+
 const SSCH_RETRIES: u32 = 4;
 
 // Busy (cc 2) on a subchannel the guest sees idle is the `host=vfio-ccw`
@@ -216,7 +232,7 @@ impl<C: Channel + Status> Driver<C> {
                 continue;
             }
             // Status was pending: take it, then try again.
-            let deadline = tod + self.io_timeout();
+            let deadline = tod + self.status_timeout();
             match self.chan.next_interruption(deadline) {
                 Some(irq) => self.feed(&irq)?,
                 None => {
@@ -303,6 +319,12 @@ impl<C: Channel + Status> Driver<C> {
         us_to_tod(u64::from(self.config.io_timeout_ms) * 1000)
     }
 
+    /// How long status that is owed may take: `io_timeout_ms`, or longer
+    /// on a host measured slower than that ([`status_wait`]).
+    pub(super) fn status_timeout(&self) -> u64 {
+        status_wait(self.io_timeout(), self.summary.latency.max())
+    }
+
     /// The race window after a start: status that arrives within the
     /// configured delay is collected, then the next instruction goes out.
     pub(super) fn window(&mut self) -> Result<(), Failure> {
@@ -321,7 +343,7 @@ impl<C: Channel + Status> Driver<C> {
     pub(super) fn settle(&mut self) -> Result<(), Failure> {
         self.settle_by()?;
         if self.config.checks && self.config.wait_owed && self.oracle.owed().is_some() {
-            let deadline = self.chan.tod() + self.io_timeout();
+            let deadline = self.chan.tod() + self.status_timeout();
             while self.oracle.owed().is_some() {
                 match self.chan.next_interruption(deadline) {
                     Some(irq) => self.feed(&irq)?,
@@ -342,7 +364,7 @@ impl<C: Channel + Status> Driver<C> {
         while self.outstanding() {
             match self.chan.next_interruption(deadline) {
                 Some(irq) => self.feed(&irq)?,
-                None if deadline == NOW => deadline = self.chan.tod() + self.io_timeout(),
+                None if deadline == NOW => deadline = self.chan.tod() + self.status_timeout(),
                 None if !self.config.checks => break,
                 None => {
                     let tod = self.chan.tod();
@@ -859,6 +881,22 @@ mod tests {
             (us_to_tod(5_000)..us_to_tod(5_100)).contains(&waited),
             "waited {waited}"
         );
+    }
+
+    #[test]
+    fn the_wait_for_status_follows_a_host_measured_slower_than_the_io_timeout() {
+        let second = us_to_tod(1_000_000);
+        // Nothing measured, or a fast host: the configured bound.
+        assert_eq!(status_wait(second, None), second);
+        assert_eq!(status_wait(second, Some(us_to_tod(1_000))), second);
+        assert_eq!(status_wait(second, Some(second / 4)), second);
+        // A host whose slowest start took 1.1 s: four times that.
+        let slow = us_to_tod(1_100_000);
+        assert_eq!(status_wait(second, Some(slow)), 4 * slow);
+        // Never beyond 60 s, and never below the configured bound.
+        assert_eq!(status_wait(second, Some(u64::MAX)), us_to_tod(60_000_000));
+        let long = us_to_tod(90_000_000);
+        assert_eq!(status_wait(long, Some(slow)), long);
     }
 
     #[test]
