@@ -666,9 +666,10 @@ pub struct Oracle {
     /// Interruption requests made, ever (wrapping; `requests` is capped).
     made: u8,
     /// Under TCG: requests made less interruptions presented (wrapping)
-    /// when the current parameter became current, less the earlier
-    /// parameters' requests presented since: how many the current one
-    /// leaves over is how far that has grown when the next SSCH comes.
+    /// when the current parameter became current, less one for each
+    /// earlier parameter's request presented since: how many the current
+    /// one leaves over is how far `made` less presented has grown past it
+    /// when the next SSCH comes.
     opened: u8,
 }
 
@@ -1016,10 +1017,10 @@ impl Oracle {
     /// the requests made while it was current and not presented are the
     /// requests made since less the interruptions presented since that
     /// were not an earlier parameter's. Almost always none: then nothing
-    /// is kept. An overestimate (a deviation's owed status is given a
-    /// request of its own besides the CLEAR's or HALT's) keeps only a
-    /// request of this parameter's; status nobody requested (unsolicited)
-    /// makes an underestimate, the strict side.
+    /// is kept. Status nobody requested (unsolicited), or an earlier
+    /// parameter's leftover not counted, makes an underestimate: the
+    /// strict side. (A deviation's owed status has no request of its own
+    /// here: it comes with the CLEAR's or HALT's.)
     #[inline]
     fn tcg_new_parameter(&mut self) {
         let now = self.made.wrapping_sub(self.stats.interruptions as u8);
