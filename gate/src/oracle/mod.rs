@@ -1717,6 +1717,41 @@ mod tests {
     }
 
     #[test]
+    fn a_leftover_is_excused_for_three_starts_and_not_for_an_owed_status() {
+        let d = Deviation::TcgLeftoverInterruption;
+        for o in profiles(Accel::Tcg) {
+            // P1's leftover waits while P2 and two more starts come and go
+            // with their own interruptions: three starts later, excused;
+            // four, not.
+            for (more, excused) in [(2u32, true), (3, false)] {
+                let mut x = cleared_then_started(o);
+                x.interruption(&irq(P2, START2_DONE, 1400))
+                    .unwrap()
+                    .unwrap();
+                for k in 0..more {
+                    let p = 0x6000_0000 + k;
+                    x.ssch(p, PROG, Cc::Zero, 2000).unwrap();
+                    x.interruption(&irq(p, START_DONE, 2100)).unwrap().unwrap();
+                }
+                x.ssch(P3, PROG2, Cc::Zero, 3000).unwrap();
+                let got = x.interruption(&irq(P1, START2_DONE, 3100));
+                assert_eq!(got.is_ok(), excused, "{more}: {got:?}");
+                assert_eq!(x.deviations().get(d), u32::from(excused));
+            }
+        }
+        // A deviation's owed status comes with the CLEAR's own request:
+        // once it came, nothing of that parameter's is left over.
+        let mut o = cleared_start(vfio(oracle()).with_accel(Accel::Tcg));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(o.interruption(&irq(P1, CLEAR_DONE, 1300)), Ok(None));
+        o.ssch(P2, PROG2, Cc::Zero, 1400).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START2_DONE, 1500))),
+            (Class::IntparmMismatch, "start-intparm")
+        );
+    }
+
+    #[test]
     fn a_leftovers_status_is_judged_in_full() {
         for o in profiles(Accel::Tcg) {
             // What would fail with the start's own interruption fails: the
