@@ -614,9 +614,10 @@ pub struct Oracle {
     /// Interruption requests made, ever (wrapping; `requests` is capped).
     made: u8,
     /// Under TCG: requests made less interruptions presented (wrapping)
-    /// when the current parameter became current, less the earlier
-    /// parameters' requests presented since: how many the current one
-    /// leaves over is how far that has grown when the next SSCH comes.
+    /// when the current parameter became current, less one for each
+    /// earlier parameter's request presented since: how many the current
+    /// one leaves over is how far `made` less presented has grown past it
+    /// when the next SSCH comes.
     opened: u8,
 }
 
@@ -964,10 +965,10 @@ impl Oracle {
     /// the requests made while it was current and not presented are the
     /// requests made since less the interruptions presented since that
     /// were not an earlier parameter's. Almost always none: then nothing
-    /// is kept. An overestimate (a deviation's owed status is given a
-    /// request of its own besides the CLEAR's or HALT's) keeps only a
-    /// request of this parameter's; status nobody requested (unsolicited)
-    /// makes an underestimate, the strict side.
+    /// is kept. Status nobody requested (unsolicited), or an earlier
+    /// parameter's leftover not counted, makes an underestimate: the
+    /// strict side. (A deviation's owed status has no request of its own
+    /// here: it comes with the CLEAR's or HALT's.)
     #[inline]
     fn tcg_new_parameter(&mut self) {
         let now = self.made.wrapping_sub(self.stats.interruptions as u8);
@@ -1661,6 +1662,41 @@ mod tests {
             .unwrap()
             .is_some());
         assert_eq!(o.deviations().get(d), 1);
+    }
+
+    #[test]
+    fn a_leftover_is_excused_for_three_starts_and_not_for_an_owed_status() {
+        let d = Deviation::TcgLeftoverInterruption;
+        for o in profiles(Accel::Tcg) {
+            // P1's leftover waits while P2 and two more starts come and go
+            // with their own interruptions: three starts later, excused;
+            // four, not.
+            for (more, excused) in [(2u32, true), (3, false)] {
+                let mut x = cleared_then_started(o);
+                x.interruption(&irq(P2, START2_DONE, 1400))
+                    .unwrap()
+                    .unwrap();
+                for k in 0..more {
+                    let p = 0x6000_0000 + k;
+                    x.ssch(p, PROG, Cc::Zero, 2000).unwrap();
+                    x.interruption(&irq(p, START_DONE, 2100)).unwrap().unwrap();
+                }
+                x.ssch(P3, PROG2, Cc::Zero, 3000).unwrap();
+                let got = x.interruption(&irq(P1, START2_DONE, 3100));
+                assert_eq!(got.is_ok(), excused, "{more}: {got:?}");
+                assert_eq!(x.deviations().get(d), u32::from(excused));
+            }
+        }
+        // A deviation's owed status comes with the CLEAR's own request:
+        // once it came, nothing of that parameter's is left over.
+        let mut o = cleared_start(vfio(oracle()).with_accel(Accel::Tcg));
+        o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
+        assert_eq!(o.interruption(&irq(P1, CLEAR_DONE, 1300)), Ok(None));
+        o.ssch(P2, PROG2, Cc::Zero, 1400).unwrap();
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, START2_DONE, 1500))),
+            (Class::IntparmMismatch, "start-intparm")
+        );
     }
 
     #[test]
