@@ -27,7 +27,10 @@ use gate::oracle::{Class, Deviation};
 use serde::{Deserialize, Serialize};
 
 pub mod batch;
+pub mod exit;
 pub mod journal;
+pub mod pool;
+pub mod reporter;
 pub mod stop;
 
 /// The scenarios that drive a device, in gate's order: gate's
@@ -401,7 +404,7 @@ pub fn record_from(
         .unwrap_or_else(|| "ERROR".into());
     // run-qemu.sh has the last word: no verdict, a timeout, a failed
     // injection or QEMU failure are ERRORs whatever the guest printed.
-    if exit != 0 && exit != 1 {
+    if !exit::Exit::is_judged_run(exit) {
         verdict = "ERROR".into();
     }
     let mut evidence: Vec<String> = Vec::new();
