@@ -138,7 +138,8 @@ pub struct Record {
     /// Guest time from boot to verdict.
     pub elapsed_us: u64,
     pub wall_ms: u64,
-    /// run-qemu.sh's exit status.
+    /// run-qemu.sh's exit status: 0 PASS, 1 FAIL, 2 ERROR
+    /// ([`exit::Exit::of_run`]); any other (-1 for a signal) is an ERROR too.
     pub exit: i32,
     /// The verdict line, and for a FAIL the `FAIL:` lines and the trace.
     pub evidence: Vec<String>,
