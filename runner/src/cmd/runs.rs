@@ -258,15 +258,10 @@ fn run(
     done: Results,
     runs: Runs<impl Iterator<Item = Job> + Send>,
     summary: impl FnOnce(&Results, &Ran, Duration) -> Vec<String>,
-) -> Exit {
+) -> Result<Exit, String> {
     let reports = &common.reports;
-    let journal = match journal_for(resume, reports.json.as_deref(), plan) {
-        Ok(j) => j,
-        Err(e) => return fatal(&e),
-    };
-    if let Err(e) = stop::install() {
-        return fatal(&e);
-    }
+    let journal = journal_for(resume, reports.json.as_deref(), plan)?;
+    stop::install()?;
     let reporter = Reporter::new(reports.tap, runs.total);
     reporter.start();
     let started = Instant::now();
@@ -289,11 +284,9 @@ fn run(
     ]);
     print!("{}", reporter.tap_end(ran.records.len(), &ran.interrupted));
     let suite = plan.command();
-    if let Err(e) = write_junit(&results, &ran.interrupted, reports.junit.as_deref(), suite) {
-        return fatal(&e);
-    }
+    write_junit(&results, &ran.interrupted, reports.junit.as_deref(), suite)?;
     if let Some(e) = &ran.journal_error {
-        return fatal(&format!("writing the --json file failed: {e}"));
+        return Err(format!("writing the --json file failed: {e}"));
     }
     if stop::requested() {
         let how = match resume.or(reports.json.as_deref()) {
@@ -312,11 +305,15 @@ fn run(
     for line in summary(&results, &ran, started.elapsed()) {
         print!("{}", reporter.note(&line));
     }
-    status(&results)
+    Ok(status(&results))
 }
 
 /// `ccwgate campaign`.
 pub fn campaign(c: Campaign) -> Exit {
+    campaign_or(c).unwrap_or_else(|e| fatal(&e))
+}
+
+fn campaign_or(c: Campaign) -> Result<Exit, String> {
     let fresh = Plan::Campaign {
         seeds: c.seeds,
         first_seed: c.first_seed,
@@ -325,10 +322,7 @@ pub fn campaign(c: Campaign) -> Exit {
         iterations: c.common.iterations,
         extra: c.common.extra.clone(),
     };
-    let (plan, done) = match planned(c.resume.as_deref(), fresh) {
-        Ok(p) => p,
-        Err(e) => return fatal(&e),
-    };
+    let (plan, done) = planned(c.resume.as_deref(), fresh)?;
     let Plan::Campaign {
         seeds,
         first_seed,
@@ -341,10 +335,7 @@ pub fn campaign(c: Campaign) -> Exit {
         unreachable!("a campaign plan");
     };
     let mut common = c.common;
-    let setup = match common.setup(&plan) {
-        Ok(s) => s,
-        Err(e) => return fatal(&e),
-    };
+    let setup = common.setup(&plan)?;
     let sweeps = sweeps_for(&common.extra);
     let mut jobs = campaign_jobs(first_seed..first_seed + seeds, iterations, sweeps);
     if !modes.is_empty() {
@@ -390,6 +381,10 @@ pub fn campaign(c: Campaign) -> Exit {
 
 /// `ccwgate soak`.
 pub fn soak(s: Soak) -> Exit {
+    soak_or(s).unwrap_or_else(|e| fatal(&e))
+}
+
+fn soak_or(s: Soak) -> Result<Exit, String> {
     let fresh = Plan::Soak {
         runs: s.runs,
         duration_s: s.duration.map(|d| d.as_secs()),
@@ -399,10 +394,7 @@ pub fn soak(s: Soak) -> Exit {
         iterations: s.common.iterations,
         extra: s.common.extra.clone(),
     };
-    let (plan, done) = match planned(s.resume.as_deref(), fresh) {
-        Ok(p) => p,
-        Err(e) => return fatal(&e),
-    };
+    let (plan, done) = planned(s.resume.as_deref(), fresh)?;
     let Plan::Soak {
         runs,
         duration_s,
@@ -416,20 +408,17 @@ pub fn soak(s: Soak) -> Exit {
         unreachable!("a soak plan");
     };
     if !SCENARIOS.contains(&scenario.as_str()) {
-        return fatal(&format!(
+        return Err(format!(
             "unknown scenario `{}` (one of: {})",
             scenario,
             SCENARIOS.join(", ")
         ));
     }
     if runs.is_none() && duration_s.is_none() {
-        return fatal("soak needs --runs N or --duration D");
+        return Err("soak needs --runs N or --duration D".into());
     }
     let mut common = s.common;
-    let setup = match common.setup(&plan) {
-        Ok(x) => x,
-        Err(e) => return fatal(&e),
-    };
+    let setup = common.setup(&plan)?;
     let deadline = duration_s.map(|d| Instant::now() + Duration::from_secs(d));
     let limit = runs.unwrap_or(u64::MAX);
     let sweeps = sweeps_for(&common.extra);
@@ -480,41 +469,33 @@ pub fn soak(s: Soak) -> Exit {
 
 /// `ccwgate merge`: shards' results as one campaign.
 pub fn merge(m: Merge) -> Exit {
+    merge_or(m).unwrap_or_else(|e| fatal(&e))
+}
+
+fn merge_or(m: Merge) -> Result<Exit, String> {
     let mut parts = Vec::new();
     for p in &m.inputs {
-        let text = match std::fs::read_to_string(p) {
-            Ok(t) => t,
-            Err(e) => return fatal(&format!("cannot read {}: {e}", p.display())),
-        };
-        match Results::load(&text) {
-            Ok(r) => parts.push(r),
-            Err(e) => return fatal(&format!("{}: {e}", p.display())),
-        }
+        let text =
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        parts.push(Results::load(&text).map_err(|e| format!("{}: {e}", p.display()))?);
     }
     let mut results = Results::merge(parts);
-    match m.known.load() {
-        Ok(Some(k)) => {
-            for r in &mut results.records {
-                if r.known.is_none() {
-                    known::mark(r, &k);
-                }
+    if let Some(k) = m.known.load()? {
+        for r in &mut results.records {
+            if r.known.is_none() {
+                known::mark(r, &k);
             }
         }
-        Ok(None) => {}
-        Err(e) => return fatal(&e),
     }
     if let Some(p) = &m.reports.json {
-        if let Err(e) = std::fs::write(p, results.to_jsonl()) {
-            return fatal(&format!("cannot write {}: {e}", p.display()));
-        }
+        std::fs::write(p, results.to_jsonl())
+            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
     }
-    if let Err(e) = write_junit(&results, &[], m.reports.junit.as_deref(), "campaign") {
-        return fatal(&e);
-    }
+    write_junit(&results, &[], m.reports.junit.as_deref(), "campaign")?;
     if m.reports.tap {
         print!("{}", results.to_tap());
     }
     let line = results.counts().campaign_line(0);
     println!("{}", after_runs(m.reports.tap, &line));
-    status(&results)
+    Ok(status(&results))
 }
