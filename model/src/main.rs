@@ -112,6 +112,12 @@ struct Args {
     /// rest. Off: the vCPU takes a CPU only for its instructions.
     #[arg(long)]
     vcpu_spins: bool,
+    /// Latencies to start from (--latency changes them further): default
+    /// (a DASD passed through to a KVM guest) or nested (a sketch of the
+    /// real stack of docs/nested.md, fitted to its csch-race rates; it
+    /// implies --vcpu-spins).
+    #[arg(long, default_value = "default")]
+    profile: String,
     /// The accelerator under the guest: kvm (KVM's interruption list:
     /// the oldest first, TSCH withdraws one of the subchannel's) or tcg
     /// (QEMU's TCG: the newest first, TSCH withdraws none). The oracle
@@ -395,7 +401,11 @@ fn main() -> ExitCode {
     if let Some(Command::Report(r)) = &args.command {
         return report::main(r);
     }
-    let mut lat = Latencies::default();
+    let (mut lat, vcpu_spins) = match args.profile.as_str() {
+        "default" => (Latencies::default(), args.vcpu_spins),
+        "nested" => (Latencies::nested(), true),
+        other => return usage(&format!("unknown --profile `{other}` (default, nested)")),
+    };
     for spec in &args.latencies {
         if let Err(e) = set_latency(&mut lat, spec) {
             return usage(&e);
@@ -460,7 +470,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                     latencies: lat,
                     host_cpus: args.host_cpus,
                     unsolicited,
-                    vcpu_spins: args.vcpu_spins,
+                    vcpu_spins,
                     accel: args.accel,
                     ..Setup::new(v, config)
                 };
@@ -536,7 +546,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
             host_cpus: args.host_cpus,
             split_percent: args.split_percent,
             unsolicited,
-            vcpu_spins: args.vcpu_spins,
+            vcpu_spins,
             accel: args.accel,
             ..Setup::new(args.variant, config)
         };
@@ -592,7 +602,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 host_cpus: args.host_cpus,
                 split_percent: args.split_percent,
                 unsolicited,
-                vcpu_spins: args.vcpu_spins,
+                vcpu_spins,
                 accel: args.accel,
                 ..Setup::new(v, config)
             };

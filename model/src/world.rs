@@ -236,6 +236,39 @@ impl Default for Latencies {
 }
 
 impl Latencies {
+    /// A sketch of the nested real stack of docs/nested.md (x86 TCG, a
+    /// Linux 6.1 middle host with vfio_ccw, QEMU 7.2 under TCG inside it),
+    /// fitted by hand to its `csch-race` FAIL rates in the four modes
+    /// (docs/model.md, "The model held to the real stack"), to be used with
+    /// [`World::vcpu_spins`]. Not measured step by step: the box reports no
+    /// per-step times.
+    pub fn nested() -> Self {
+        Latencies {
+            // The guest's instruction through the inner QEMU's TCG helper.
+            intercept: Range::us(100, 500),
+            // cp_init and cp_prefetch on a middle host under TCG.
+            translate: Range::us(200, 1000),
+            host_step: Range::us(20, 100),
+            // The outer QEMU's emulated device (virtio-rng-ccw) ends every
+            // channel program, halt and clear inside the instruction.
+            device_start: Range::us(0, 0),
+            ccw_nop: Range::us(0, 0),
+            ccw_sense_id: Range::us(0, 0),
+            device_halt: Range::us(0, 0),
+            device_clear: Range::us(0, 0),
+            host_irq: Range::us(20, 100),
+            workqueue: Range::us(50, 500),
+            // The inner QEMU's main loop woken by the eventfd.
+            eventfd: Range::us(100, 1000),
+            deliver: Range::us(20, 200),
+            // A halted inner vCPU thread woken by the injection.
+            enabled_wait: Range::us(100, 1000),
+            poll: Range::us(20, 200),
+            // The doubly emulated guest's own code between instructions.
+            guest: Range::us(50, 500),
+        }
+    }
+
     /// A typical start-to-status time of a one-CCW program: what a delay
     /// sweep must cover for a CLEAR to land before, during and after it.
     pub fn start_to_status(&self) -> u64 {
