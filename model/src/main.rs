@@ -84,8 +84,9 @@ struct Args {
     /// device-clear, host-irq, workqueue (alias wake: fsm_irq's queue_work
     /// until vfio_ccw_sch_io_todo runs), eventfd, deliver (mode=irq),
     /// enabled-wait (mode=wait), poll (mode=poll, tsch), guest (the
-    /// guest's own time before each instruction; default none). The
-    /// guest's mode= comes with --append.
+    /// guest's own time before each instruction; default none), idle-wake
+    /// (added to host-irq and workqueue while the guest sits in an enabled
+    /// wait; default none). The guest's mode= comes with --append.
     #[arg(long = "latency", value_name = "NAME=MIN:MAX[,SMIN:SMAX@PCT]")]
     latencies: Vec<String>,
     /// Percent of completions whose device end comes separately.
@@ -213,6 +214,7 @@ fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
         "enabled-wait" => &mut lat.enabled_wait,
         "poll" => &mut lat.poll,
         "guest" => &mut lat.guest,
+        "idle-wake" => &mut lat.idle_wake,
         _ => return Err(format!("unknown latency `{name}` in --latency `{spec}`")),
     };
     *slot = r;

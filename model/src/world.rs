@@ -211,6 +211,11 @@ pub struct Latencies {
     /// driver, oracle and trace between two instructions; nested TCG makes
     /// it long). Defaults to none.
     pub guest: Range,
+    /// Added to `host-irq` and `workqueue` while the guest sits in an
+    /// enabled wait (`mode=wait`): the host's CPUs are idle then, and one
+    /// is woken first (on the nested box a halted TCG vCPU of the middle
+    /// host, woken by the outer emulator). Defaults to none.
+    pub idle_wake: Range,
 }
 
 impl Default for Latencies {
@@ -231,6 +236,7 @@ impl Default for Latencies {
             enabled_wait: Range::us(1, 6),
             poll: Range::us(1, 6),
             guest: Range::us(0, 0),
+            idle_wake: Range::us(0, 0),
         }
     }
 }
@@ -238,9 +244,9 @@ impl Default for Latencies {
 impl Latencies {
     /// A sketch of the nested real stack of docs/nested.md (x86 TCG, a
     /// Linux 6.1 middle host with vfio_ccw, QEMU 7.2 under TCG inside it),
-    /// fitted by hand to its `csch-race` FAIL rates in the four modes
-    /// (docs/model.md, "The model held to the real stack"), to be used with
-    /// [`World::vcpu_spins`]. Not measured step by step: the box reports no
+    /// fitted by hand to its `csch-race` FAIL rates in the four modes and
+    /// (`idle_wake`) to its `wait` cells (docs/model.md, "The model held to
+    /// the real stack"), to be used with [`World::vcpu_spins`]. Not measured step by step: the box reports no
     /// per-step times.
     pub fn nested() -> Self {
         Latencies {
@@ -266,6 +272,9 @@ impl Latencies {
             poll: Range::us(20, 200),
             // The doubly emulated guest's own code between instructions.
             guest: Range::us(50, 500),
+            // A guest in an enabled wait leaves the middle host idle: its
+            // halted TCG vCPUs are woken by the outer emulator first.
+            idle_wake: Range::us(100, 500),
         }
     }
 
@@ -1025,6 +1034,19 @@ impl World {
         self.ready[ctx] = self.now + d;
     }
 
+    /// The extra delay of the host's interruption or work item while the
+    /// guest sits in an enabled wait (`idle_wake`): nothing else keeps the
+    /// host's CPUs busy then, and an idle one is woken first. None (and no
+    /// draw) by default.
+    fn idle_host(&mut self) -> u64 {
+        let idle = self.mode == Collect::Wait && self.guest_waiting && self.vpc == Vpc::Idle;
+        if idle && self.lat.idle_wake.max > 0 {
+            self.draw(self.lat.idle_wake)
+        } else {
+            0
+        }
+    }
+
     fn run(&mut self, ctx: usize) -> u64 {
         match ctx {
             DEVICE => self.device_step(),
@@ -1136,6 +1158,7 @@ impl World {
         self.hw_irq = true;
         self.op = DevOp::Idle;
         self.wake(HOST_IRQ, self.lat.host_irq);
+        self.ready[HOST_IRQ] += self.idle_host();
     }
 
     fn device_step(&mut self) -> u64 {
@@ -1346,6 +1369,7 @@ impl World {
                     self.work_pending = true;
                     if self.wpc == Wpc::Idle {
                         self.wake(WORK, self.lat.workqueue);
+                        self.ready[WORK] += self.idle_host();
                     }
                 }
             }
@@ -2326,6 +2350,17 @@ mod tests {
         }
         w.guest_waiting = false;
         assert_eq!(w.cpu_pool(WORK), (1, 2), "a running guest keeps its CPU");
+        // idle-wake: only for a guest in an enabled wait, and nothing (no
+        // draw) while it is none.
+        let mut lat = Latencies::default();
+        w.mode = Collect::Wait;
+        w.guest_waiting = true;
+        assert_eq!(w.idle_host(), 0);
+        lat.idle_wake = Range::us(7, 7);
+        w.lat = lat;
+        assert_eq!(w.idle_host(), 7 * US);
+        w.mode = Collect::Irq;
+        assert_eq!(w.idle_host(), 0);
         let mut one = World::new(Variant::Fixed, Latencies::default(), 1, 1, Sched::Timed);
         one.vcpu_spins = true;
         assert_eq!(one.cpu_pool(WORK), (0, 1), "one CPU is shared");
