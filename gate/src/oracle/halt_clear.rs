@@ -18,12 +18,20 @@ impl Oracle {
             // status that follows. So nothing outstanding before is lost.
             Cc::Zero => {
                 let withdrew = !matches!(self.state, State::Idle);
+                let program = match self.state {
+                    State::Start { program, .. } | State::Halt { program, .. } => program,
+                    _ => Program::new(0, 0),
+                };
                 // A clear's status says nothing of which clear it ends:
                 // from now on it is this one's.
                 if self.owed == Some(Op::Clear) {
                     self.owed = None;
                 }
-                self.state = State::Clear { tod, withdrew };
+                self.state = State::Clear {
+                    tod,
+                    withdrew,
+                    program,
+                };
                 self.claim = Claim::None;
                 self.requested();
                 Ok(())
@@ -193,6 +201,7 @@ impl Oracle {
         irq: &Interruption,
         issued: u64,
         withdrew: bool,
+        program: Program,
     ) -> Result<Option<Completed>, Violation> {
         self.check_intparm(irq, "clear-intparm")?;
         // PoP ch. 14 CLEAR SUBCHANNEL and ch. 15 Clear Function: the rest
@@ -202,7 +211,7 @@ impl Oracle {
         } else {
             St::ClearOfIdle
         };
-        match self.judged(st, &irq.scsw, Program::new(0, 0))? {
+        match self.judged(st, &irq.scsw, program)? {
             Then::OwesItsOwn => Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod))),
             _ => Ok(Some(self.complete(
                 Op::Clear,
