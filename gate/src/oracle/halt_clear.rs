@@ -5,7 +5,7 @@ use super::{
     violation, Claim, Class, Completed, Deviation, Due, Halted, Interruption, Op, Oracle, Program,
     State, Violation,
 };
-use crate::css::{Cc, FunctionControl};
+use crate::css::{ActivityControl, Cc, FunctionControl, StatusControl};
 
 impl Oracle {
     /// CLEAR SUBCHANNEL was executed.
@@ -169,7 +169,24 @@ impl Oracle {
         match self.judged(st, &s, program)? {
             // The guest's subchannel is idle now; the halt's own status is
             // still to come.
-            Then::OwesItsOwn => Ok(Some(self.complete_owing(Op::Halt, issued, irq.tod))),
+            Then::OwesItsOwn => {
+                // The host's own halt found its subchannel's start ended,
+                // or its device end still due if the status presented left
+                // the device active.
+                let device_end_due = s.ac().contains(ActivityControl::DEVICE_ACTIVE)
+                    && !s.sc().contains(StatusControl::SECONDARY);
+                let owed_as = if device_end_due {
+                    St::HaltOfDeviceEnd
+                } else {
+                    St::HaltOfIdle
+                };
+                Ok(Some(self.complete_owing(
+                    Op::Halt,
+                    owed_as,
+                    issued,
+                    irq.tod,
+                )))
+            }
             then => {
                 // Deferred cc 1: the halt caught the start before the
                 // device accepted it.
@@ -212,7 +229,13 @@ impl Oracle {
             St::ClearOfIdle
         };
         match self.judged(st, &irq.scsw, program)? {
-            Then::OwesItsOwn => Ok(Some(self.complete_owing(Op::Clear, issued, irq.tod))),
+            // The host's own clear: of a subchannel whose start had ended.
+            Then::OwesItsOwn => Ok(Some(self.complete_owing(
+                Op::Clear,
+                St::ClearOfIdle,
+                issued,
+                irq.tod,
+            ))),
             _ => Ok(Some(self.complete(
                 Op::Clear,
                 self.intparm,
@@ -224,10 +247,12 @@ impl Oracle {
     }
 
     /// Ends a halt or clear for the guest on status a deviation put in
-    /// place of its own, which still follows (with its own interruption).
-    fn complete_owing(&mut self, op: Op, issued: u64, tod: u64) -> Completed {
+    /// place of its own, which still follows (with its own interruption)
+    /// and is judged in `owed_as`.
+    fn complete_owing(&mut self, op: Op, owed_as: St, issued: u64, tod: u64) -> Completed {
         let done = self.complete(op, self.intparm, issued, tod, false);
         self.owed = Some(op);
+        self.owed_as = owed_as;
         self.owed_since = tod;
         self.requested();
         // The owed status comes with the HALT's or CLEAR's own request:
@@ -240,6 +265,7 @@ impl Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmdline::Host;
     use crate::oracle::test_util::*;
     use crate::oracle::Outstanding;
     use std::string::ToString;
@@ -690,6 +716,76 @@ mod tests {
             class_of(o.interruption(&irq(P1, active, 1200))),
             (Class::BadStatus, "activity-with-clear-status")
         );
+    }
+
+    /// Issue 26, area 2: an owed halt's or clear's status is judged in
+    /// full, as the host's own halt or clear of a subchannel whose start
+    /// had ended, not on its function bits alone. (Under `host=strict`
+    /// nothing is ever owed: the deviation before it FAILs.)
+    #[test]
+    fn an_owed_status_is_judged_in_full() {
+        let owing_halt = |host| {
+            let mut o = started(P1).with_host(host);
+            o.hsch(Cc::Zero, 1100).unwrap();
+            let got = o.interruption(&irq(P1, START_DONE, 1200));
+            (o, got.map(|d| d.map(|d| d.op)).map_err(|v| v.what))
+        };
+        let owing_clear = |host| {
+            let mut o = cleared_start(oracle().with_host(host));
+            let got = o.interruption(&irq(P1, START_AFTER_CLEAR, 1200));
+            (o, got.map(|d| d.map(|d| d.op)).map_err(|v| v.what))
+        };
+        assert_eq!(owing_halt(Host::Strict).1, Err("start-status-after-halt"));
+        assert_eq!(owing_clear(Host::Strict).1, Err("start-status-after-clear"));
+        let judged = |(mut o, got): (Oracle, _), words: [u32; 3]| {
+            assert!(matches!(got, Ok(Some(_))));
+            o.interruption(&irq(P1, words, 1300)).map_err(|v| v.what)
+        };
+        for (words, what) in [
+            ([0x0000_2081, 0, 0], "activity-with-halt-status"),
+            ([0x0000_2041, 0, 0], "status-with-halt-of-idle"),
+            ([0x0000_2007, 0, 0x0C00_0000], "status-with-halt-of-idle"),
+            ([0x0000_2001, 0, 0x0020_0000], "channel-status-error"),
+            ([0x0000_2013, 0, 0x0100_0000], "alert-status-for-halt"),
+            ([0x0000_2001, 0, 0x0100_0000], "device-status-error"),
+            ([0x0000_2011, 0, 0x8000_0000], "alert-status-for-halt"),
+            ([0x0000_2009, 0, 0], "intermediate-status"),
+        ] {
+            assert_eq!(
+                judged(owing_halt(Host::VfioCcw), words),
+                Err(what),
+                "{words:x?}"
+            );
+        }
+        for (words, what) in [
+            ([0x0000_1081, 0, 0], "activity-with-clear-status"),
+            ([0x0000_1001, 0, 0x0C00_0000], "status-with-clear"),
+            ([0x0000_1001, 0, 0x0020_0000], "status-with-clear"),
+        ] {
+            assert_eq!(
+                judged(owing_clear(Host::VfioCcw), words),
+                Err(what),
+                "{words:x?}"
+            );
+        }
+        // What the host's own halt and clear present: PASS, nothing owed.
+        for words in [HALT_IDLE, [0x0000_2003, 0, 0x0400_0000]] {
+            let (o, got) = owing_halt(Host::VfioCcw);
+            let mut o2 = o;
+            assert_eq!(judged((o, got), words), Ok(None), "{words:x?}");
+            o2.interruption(&irq(P1, words, 1300)).unwrap();
+            assert_eq!(o2.owed(), None);
+        }
+        assert_eq!(judged(owing_clear(Host::VfioCcw), CLEAR_DONE), Ok(None));
+        // A start status that left the device active: the host's halt found
+        // the device end due, and its status may carry it.
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+            .unwrap();
+        assert_eq!(o.owed(), Some(Op::Halt));
+        let primary_and_devend = [0x0000_2007, 0, 0x0400_0000];
+        assert_eq!(o.interruption(&irq(P1, primary_and_devend, 1300)), Ok(None));
     }
 
     #[test]

@@ -599,6 +599,11 @@ pub struct Oracle {
     owed: Option<Op>,
     /// When the deviation that left the status owed was taken.
     owed_since: u64,
+    /// The state the owed status is judged in: the host's own HALT or CLEAR
+    /// reached a subchannel whose start had ended (or whose device end was
+    /// still due, when the status the deviation presented left the device
+    /// active).
+    owed_as: table::St,
     /// The parameter of the last start refused with a deviation's cc 2,
     /// which QEMU left in the SCHIB.
     refused_intparm: Option<u32>,
@@ -653,6 +658,7 @@ impl Oracle {
             deviations: Deviations::ZERO,
             owed: None,
             owed_since: 0,
+            owed_as: table::St::Idle,
             refused_intparm: None,
             last_words: [0; 3],
             accel: Accel::Kvm,

@@ -20,8 +20,12 @@ impl Oracle {
         let fc = s.fc();
         if let Some(op) = self.owed {
             if Op::of(fc) == Some(op) {
-                // The owed status of a halt or clear a deviation ended.
+                // The owed status of a halt or clear a deviation ended,
+                // judged in full as the host's own halt or clear of a
+                // subchannel whose start had ended (PoP ch. 15 Halt
+                // Function, Clear Function): not on its function alone.
                 self.check_intparm(irq, "owed-status-intparm")?;
+                self.judged(self.owed_as, &s, Program::new(0, 0))?;
                 self.owed = None;
                 self.claim = Claim::None;
                 return Ok(None);

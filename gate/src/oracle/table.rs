@@ -1773,8 +1773,11 @@ mod tests {
              both profiles. Not in the table: the \
              interruption parameter (under TCG also an interruption left queued \
              with an earlier parameter, README \"Host profiles\"), repeated \
-             status and owed status, which \
-             depend on history. PoP is SA22-7832.\n",
+             status and which status is owed, which \
+             depend on history (an owed halt's or clear's status, once it \
+             comes, is judged in full in \"halt pending on an idle \
+             subchannel\", \"halt pending while a start's device end is due\" \
+             or \"clear pending on an idle subchannel\"). PoP is SA22-7832.\n",
         );
         for st in St::ALL {
             out += &format!(
