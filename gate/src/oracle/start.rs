@@ -466,6 +466,59 @@ mod tests {
         assert!(done.not_initiated);
     }
 
+    /// Issue 26, area 5: deferred cc 1 says the start never began, and
+    /// what cannot go with a start that never began is not taken for one.
+    #[test]
+    fn a_start_not_initiated_began_nothing() {
+        for o in [started(P1), vfio(started(P1))] {
+            for (words, what) in [
+                // Subchannel or device active, suspended.
+                (
+                    [0x01C0_4491, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4451, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4031, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                // A complete ending, or primary status alone.
+                (
+                    [0x01C0_4417, 0x2010, 0x0C00_0000],
+                    "ending-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4415, 0x2010, 0x0800_0000],
+                    "ending-with-start-not-initiated",
+                ),
+                // A channel program check; the relay's unit exception.
+                ([0x01C0_4411, 0, 0x0020_0000], "channel-status-error"),
+                ([0x01C0_4017, 0x2010, 0x0100_0000], "relay-unit-exception"),
+            ] {
+                let mut o = o;
+                assert_eq!(
+                    o.interruption(&irq(P1, words, 1100)).map_err(|v| v.what),
+                    Err(what),
+                    "{words:x?}"
+                );
+            }
+            // What a start not begun shows: alert status with the status
+            // that kept it from beginning, start pending or not.
+            for words in [
+                START_NOT_INITIATED,
+                [0x01C0_4011, 0, 0x5000_0000],
+                [0x01C0_4011, 0, 0],
+            ] {
+                let mut o = o;
+                let done = o.interruption(&irq(P1, words, 1100)).unwrap().unwrap();
+                assert!(done.not_initiated, "{words:x?}");
+            }
+        }
+    }
+
     #[cfg(debug_assertions)]
     #[test]
     #[should_panic(expected = "driver bug")]

@@ -425,6 +425,7 @@ const SEC: u32 = Sc::SECONDARY.bits();
 const INTER: u32 = Sc::INTERMEDIATE.bits();
 const DEVACT: u32 = Ac::DEVICE_ACTIVE.bits();
 const CLEAR_PEND: u32 = Ac::CLEAR_PENDING.bits();
+const START_PEND: u32 = Ac::START_PENDING.bits();
 const CE: u8 = Ds::CHANNEL_END.bits();
 const DE: u8 = Ds::DEVICE_END.bits();
 const UC: u8 = Ds::UNIT_CHECK.bits();
@@ -604,6 +605,35 @@ pub const START_TABLE: &[Row] = &[
         "ch. 16 Deferred Condition Code 1: alert status alone ends a start only before it began",
     )
     .shows(Shows::Sc(PRIM)),
+    // A start not initiated began nothing: what it may not show (issue 26).
+    row(
+        sts(&[St::Start]),
+        &[Dcc(0b0010), DsIs(UE), ScAny(ALERT)],
+        Fail(Class::BadStatus, "relay-unit-exception"),
+        "ch. 16 Device Status: no device made it (QEMU's sch_gen_unit_exception)",
+    )
+    .shows(Shows::Ds),
+    row(
+        sts(&[St::Start]),
+        &[Dcc(0b0010), ScAny(PRIM | SEC)],
+        Fail(Class::BadStatus, "ending-with-start-not-initiated"),
+        "ch. 16 Deferred Condition Code 1: the start was not initiated, so nothing ended: alert status, no primary or secondary status (Linux's ccw_device_w4sense takes status pending and alert status alone with cc 1 for a start not begun)",
+    )
+    .shows(Shows::Sc(ALERT | PEND)),
+    row(
+        sts(&[St::Start]),
+        &[Dcc(0b0010), AcBeyond(START_PEND)],
+        Fail(Class::BadStatus, "activity-with-start-not-initiated"),
+        "ch. 16 Deferred Condition Code 1 and Activity Control: never subchannel or device active, nor suspended; at most still start pending (Linux's create_fake_irb for cc 1)",
+    )
+    .shows(Shows::Ac(START_PEND)),
+    row(
+        sts(&[St::Start]),
+        &[Dcc(0b0010), CsAny(ANY_CS)],
+        Fail(Class::BadStatus, "channel-status-error"),
+        "ch. 16 Subchannel Status: no CCW was fetched (no program check), and a channel-side failure is one",
+    )
+    .shows(Shows::Cs),
     row(
         sts(&[St::Start]),
         &[Dcc(0b0010)],
