@@ -378,6 +378,74 @@ mod tests {
         }
     }
 
+    /// Issue 26, area 3: the status a halt ends a running start with gets
+    /// the rules of a start's ending that hold for a halt.
+    #[test]
+    fn a_halt_ending_a_running_start_gets_the_ending_rules() {
+        for host in [Host::Strict, Host::VfioCcw] {
+            let halted = || {
+                let mut o = started(P1).with_host(host);
+                o.hsch(Cc::Zero, 1100).unwrap();
+                o
+            };
+            for (words, what) in [
+                // Device active with the secondary status.
+                (
+                    [0x00C0_6047, 0x2008, 0x0C00_0000],
+                    "device-active-with-secondary-status",
+                ),
+                // Attention, status modifier, control-unit end.
+                (
+                    [0x00C0_6007, 0x2008, 0x8C00_0000],
+                    "unsolicited-bits-in-completion",
+                ),
+                (
+                    [0x00C0_6007, 0x2008, 0x4C00_0000],
+                    "unsolicited-bits-in-completion",
+                ),
+                (
+                    [0x00C0_6007, 0x2008, 0x2C00_0000],
+                    "unsolicited-bits-in-completion",
+                ),
+                // Secondary status without the device end.
+                (
+                    [0x00C0_6007, 0x2008, 0x0800_0000],
+                    "secondary-status-without-device-end",
+                ),
+                // The CCW address outside the program.
+                (
+                    [0x00C0_6007, 0x9000, 0x0C00_0000],
+                    "halted-ccw-address-outside-program",
+                ),
+            ] {
+                let mut o = halted();
+                assert_eq!(
+                    o.interruption(&irq(P1, words, 1200)).map_err(|v| v.what),
+                    Err(what),
+                    "{host:?} {words:x?}"
+                );
+            }
+            // Device end without channel end (QEMU's own halt function
+            // stores it so): not failed, the reading that cannot fail a
+            // correct host.
+            let mut o = halted();
+            let devend = [0x00C0_6007, 0x2008, 0x0400_0000];
+            assert!(o.interruption(&irq(P1, devend, 1200)).unwrap().is_some());
+            // Device active with the device end already carried: not
+            // waited for again.
+            let mut o = halted();
+            let carried = [0x00C0_6045, 0x2008, 0x0C00_0000];
+            let done = o.interruption(&irq(P1, carried, 1200)).unwrap();
+            assert_eq!(done.map(|d| d.op), Some(Op::Halt), "{host:?}");
+            assert_eq!(o.outstanding(), Outstanding::Idle);
+            // Device active without it: the device end to come.
+            let mut o = halted();
+            let due = [0x00C0_6045, 0x2008, 0x0800_0000];
+            assert_eq!(o.interruption(&irq(P1, due, 1200)), Ok(None));
+            assert_eq!(o.outstanding(), Outstanding::Halt);
+        }
+    }
+
     #[test]
     fn halt_cc1_leaves_start_status_to_collect() {
         let mut o = started(P1);

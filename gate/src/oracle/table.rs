@@ -896,6 +896,33 @@ const HALT_TAIL: &[Row] = &[
         "ch. 15 Halt Function: no operation to end; at most the device end of the halt signal",
     )
     .shows(Shows::Ds),
+    // A halt's ending, of a running start or not: the rules of a start's
+    // ending that hold for it (issue 26, area 3). Channel end with primary
+    // status is not required of a halt: QEMU's own sch_handle_halt_func
+    // stores device end alone for a halted active start, and the halt
+    // signal may end the operation before the device's channel end; the
+    // reading that cannot fail a correct host.
+    row(
+        HALT,
+        &[ScAny(SEC), AcAny(DEVACT)],
+        Fail(Class::BadStatus, "device-active-with-secondary-status"),
+        "ch. 16 Device Active: reset when the device end is accepted (secondary status)",
+    )
+    .shows(Shows::Ac(0)),
+    row(
+        HALT,
+        &[ScAny(PRIM | SEC), DsAny(FOREIGN)],
+        Fail(Class::BadStatus, "unsolicited-bits-in-completion"),
+        "ch. 16 Device Status: attention, status modifier, control-unit end end no halted NOP or SENSE ID",
+    )
+    .shows(Shows::Ds),
+    row(
+        HALT,
+        &[ScAny(SEC), DsLacks(DE)],
+        Fail(Class::BadStatus, "secondary-status-without-device-end"),
+        "ch. 16 Secondary Status: the device end (QEMU's sch_handle_halt_func stores it whenever the halt ends an active operation)",
+    )
+    .shows(Shows::Ds),
     row(
         sts(&[St::HaltOfStart]),
         &[FcAny(S), ScAny(PRIM), Dcc(0b0001), Cpa(HALTED_OUTSIDE)],
@@ -905,9 +932,9 @@ const HALT_TAIL: &[Row] = &[
     .shows(Shows::Cpa),
     row(
         HALT,
-        &[AcAny(DEVACT), ScLacks(SEC)],
+        &[AcAny(DEVACT), ScLacks(SEC), DsLacks(DE)],
         Pass(Then::SecondaryDue),
-        "ch. 16 Device Active: the device end to come",
+        "ch. 16 Device Active: the device end to come (one the status already carries is not awaited again)",
     ),
     row(
         HALT,
