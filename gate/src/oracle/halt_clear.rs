@@ -133,23 +133,11 @@ impl Oracle {
         let s = irq.scsw;
         self.check_intparm(irq, "halt-intparm")?;
         if due == Due::Secondary {
-            // Trailing device end after halt status that left the device
-            // active (no state of the table's): the halt function may
-            // already be cleared (as for a start's secondary status), but
-            // clear is never shown. Only a halt of a start gets here: a
-            // halt of an idle subchannel that shows device active is
-            // `status-with-halt-of-idle`.
-            let fc = s.fc();
-            if fc.contains(FunctionControl::CLEAR) {
-                return Err(violation(
-                    Class::WrongFunction,
-                    "clear-status-for-halt",
-                    FunctionControl::HALT.bits(),
-                    fc.bits(),
-                ));
-            }
-            Self::check_secondary(&s)?;
-            Self::check_clean_status(&s)?;
+            // The device end after halt status that left the device active:
+            // the table's, as a start's separate device end. Only a halt
+            // of a start gets here: a halt of an idle subchannel that shows
+            // device active is `status-with-halt-of-idle`.
+            self.judged(St::HaltDeviceEndDue, &s, program)?;
             return Ok(Some(self.complete(
                 Op::Halt,
                 self.intparm,
@@ -372,7 +360,7 @@ mod tests {
                 Ok(None)
             );
             assert_eq!(
-                class_of(o.interruption(&irq(P1, [0x0000_2003, 0, 0x0420_0000], 1190))),
+                class_of(o.interruption(&irq(P1, [0x0000_0003, 0, 0x0420_0000], 1190))),
                 (Class::BadStatus, "channel-status-error")
             );
         }
@@ -709,48 +697,71 @@ mod tests {
                 .map(|d| d.map(|d| d.op))
                 .map_err(|e| (e.class, e.what, e.expected, e.actual))
         };
-        // With or without the start and halt functions still shown.
-        for fc in [0, 0x2000, 0x6000] {
-            assert_eq!(ends([fc | 0x03, 0, 0x0400_0000]), Ok(Some(Op::Halt)));
-        }
+        // No function: TEST SUBCHANNEL of the halt's status reset it
+        // (issue 26, area 4; before, the start and halt functions passed
+        // here: PoP ch. 14 TEST SUBCHANNEL and QEMU's
+        // css_do_tsch_update_subch reset the function control with any
+        // status but intermediate status alone, and nothing was started
+        // since).
+        assert_eq!(ends([0x03, 0, 0x0400_0000]), Ok(Some(Op::Halt)));
         let bad = |class, what, expected, actual| Err((class, what, expected, actual));
-        assert_eq!(
-            ends([0x0000_1003, 0, 0x0400_0000]),
-            bad(
-                Class::WrongFunction,
-                "clear-status-for-halt",
-                0x2000,
-                0x1000
-            )
-        );
+        for fc in [0x1000, 0x2000, 0x4000, 0x6000] {
+            assert_eq!(
+                ends([fc | 0x03, 0, 0x0400_0000]),
+                bad(Class::WrongFunction, "function-after-status-taken", 0, fc),
+                "{fc:#x}"
+            );
+        }
         for sc in [0x01, 0x07, 0x0B] {
             assert_eq!(
-                ends([0x0000_2000 | sc, 0, 0x0400_0000]),
+                ends([sc, 0, 0x0400_0000]),
                 bad(Class::BadStatus, "expected-secondary-status", 0x03, sc),
                 "{sc:#x}"
             );
         }
         assert_eq!(
-            ends([0x0000_2043, 0, 0x0400_0000]),
+            ends([0x0000_0043, 0, 0x0400_0000]),
             bad(Class::BadStatus, "activity-with-secondary-status", 0, 0x40)
         );
         assert_eq!(
-            ends([0x0000_2013, 0, 0x0100_0000]),
+            ends([0x0000_0013, 0, 0x0100_0000]),
             bad(Class::BadStatus, "relay-unit-exception", 0, 0x01)
         );
         assert_eq!(
-            ends([0x0000_2003, 0, 0x0500_0000]),
+            ends([0x0000_0003, 0, 0x0500_0000]),
             bad(Class::BadStatus, "device-status-error", 0, 0x05)
         );
         // Unit exception without alert status is the device's own, not
         // QEMU's answer to a failed relay.
         assert_eq!(
-            ends([0x0000_2003, 0, 0x0100_0000]),
+            ends([0x0000_0003, 0, 0x0100_0000]),
             bad(Class::BadStatus, "device-status-error", 0, 0x01)
         );
         assert_eq!(
-            ends([0x0000_2003, 0, 0x0480_0000]),
+            ends([0x0000_0003, 0, 0x0480_0000]),
             bad(Class::BadStatus, "channel-status-error", 0, 0x80)
+        );
+        // Issue 26, area 4: a device end at all, and nothing else.
+        assert_eq!(
+            ends([0x0000_0003, 0, 0]),
+            bad(
+                Class::BadStatus,
+                "ending-without-channel-or-device-end",
+                0x04,
+                0
+            )
+        );
+        assert_eq!(
+            ends([0x0000_0003, 0, 0x0C00_0000]),
+            bad(Class::BadStatus, "channel-end-repeated", 0, 0x0C)
+        );
+        assert_eq!(
+            ends([0x0000_0003, 0, 0x8400_0000]),
+            bad(Class::BadStatus, "unsolicited-bits-in-completion", 0, 0x84)
+        );
+        assert_eq!(
+            ends([0x0000_0013, 0, 0x0400_0000]),
+            bad(Class::BadStatus, "alert-status-with-device-end", 0x03, 0x13)
         );
     }
 

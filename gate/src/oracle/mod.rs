@@ -2132,8 +2132,9 @@ mod tests {
         let mut o = started(P1);
         o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100))
             .unwrap();
+        // Primary status again (with no function: TSCH reset it).
         let v = o
-            .interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+            .interruption(&irq(P1, [0x0000_0045, 0x2010, 0x0800_0000], 1200))
             .unwrap_err();
         assert_eq!(
             (v.what, v.expected, v.actual),

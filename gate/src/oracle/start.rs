@@ -231,13 +231,55 @@ mod tests {
         assert_eq!(o.outstanding(), Outstanding::Idle);
     }
 
+    /// Issue 26, area 4. Until then this test pinned the opposite (a
+    /// separate secondary status "may still show the start function"),
+    /// which no source backs: PoP ch. 14 TEST SUBCHANNEL resets the
+    /// function control with any status but intermediate status alone, as
+    /// QEMU's css_do_tsch_update_subch does, and no start was issued since.
     #[test]
-    fn trailing_secondary_may_still_show_start_function() {
-        let mut o = started(P1);
-        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
-            .unwrap();
-        let sec = [0x00C0_4003, 0, 0x0400_0000];
-        assert!(o.interruption(&irq(P1, sec, 1300)).unwrap().is_some());
+    fn a_separate_device_end_shows_no_function() {
+        for o in [started(P1), vfio(started(P1))] {
+            let mut o = o;
+            o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                .unwrap();
+            let sec = [0x00C0_4003, 0, 0x0400_0000];
+            let e = o.interruption(&irq(P1, sec, 1300)).unwrap_err();
+            assert_eq!(
+                (e.class, e.what, e.expected, e.actual),
+                (
+                    Class::WrongFunction,
+                    "function-after-status-taken",
+                    0,
+                    0x4000
+                )
+            );
+            // What else a separate device end may not carry.
+            for (words, what) in [
+                ([0x0000_0003, 0, 0], "ending-without-channel-or-device-end"),
+                ([0x0000_0003, 0, 0x0C00_0000], "channel-end-repeated"),
+                (
+                    [0x0000_0003, 0, 0x8400_0000],
+                    "unsolicited-bits-in-completion",
+                ),
+                (
+                    [0x0000_0013, 0, 0x0400_0000],
+                    "alert-status-with-device-end",
+                ),
+            ] {
+                let mut o = started(P1).with_host(o.host);
+                o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                    .unwrap();
+                assert_eq!(
+                    o.interruption(&irq(P1, words, 1300)).map_err(|v| v.what),
+                    Err(what),
+                    "{words:x?}"
+                );
+            }
+            assert!(o
+                .interruption(&irq(P1, SECONDARY_ALONE, 1300))
+                .unwrap()
+                .is_some());
+        }
     }
 
     #[test]

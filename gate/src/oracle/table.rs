@@ -61,6 +61,9 @@ named_enum! {
         ClearOfIdle => "clear pending on an idle subchannel",
         /// CSCH cc 0 while a start was outstanding (its status withdrawn).
         ClearOfStart => "clear pending on a running start",
+        /// The halt's status taken with the device active (a halt of a
+        /// running start): its device end due as secondary status of its own.
+        HaltDeviceEndDue => "halt status taken, its device end due",
         /// Not a state the guest is in: the status a clear did not withdraw
         /// (QEMU's `css_do_csch`), judged here under
         /// [`Deviation::ClearPresentsPendingStatus`] once its function and
@@ -414,6 +417,8 @@ const IDLE: States = sts(&[St::Idle, St::StatusPending]);
 const START: States = sts(&[St::Start, St::SecondaryDue]);
 const HALT: States = sts(&[St::HaltOfIdle, St::HaltOfStart, St::HaltOfDeviceEnd]);
 const CLEAR: States = sts(&[St::ClearOfIdle, St::ClearOfStart]);
+/// A separate device end due: a start's, or a halt's.
+const DEVICE_END_DUE: States = sts(&[St::SecondaryDue, St::HaltDeviceEndDue]);
 
 const S: u32 = Fc::START.bits();
 const H: u32 = Fc::HALT.bits();
@@ -439,7 +444,6 @@ const ANY_CS: u8 = 0xff;
 const ANY_DS: u8 = 0xff;
 /// Deferred condition codes other than 0 and 1 (2 and 3).
 const DCC_ABOVE_1: u8 = 0b1100;
-const DCC_ABOVE_0: u8 = 0b1110;
 const NOT_ENDS_IN: u8 = Cpa::First.bit() | Cpa::Outside.bit() | Cpa::Zero.bit();
 const NOT_END: u8 = Cpa::Inside.bit();
 const HALTED_OUTSIDE: u8 = Cpa::Outside.bit();
@@ -495,7 +499,13 @@ pub const TABLE: &[Row] = &[
         "ch. 14 TEST SUBCHANNEL cc 1: the start's request outlived its status (halted, its device end taken with the halt's status, or withdrawn)",
     ),
     row(
-        sts(&[St::Start, St::SecondaryDue, St::HaltOfIdle, St::ClearOfIdle]),
+        sts(&[
+            St::Start,
+            St::SecondaryDue,
+            St::HaltOfIdle,
+            St::HaltDeviceEndDue,
+            St::ClearOfIdle,
+        ]),
         &[TschCc(1)],
         Fail(Class::SpuriousInterrupt, "no-status-while-outstanding"),
         "ch. 16 I/O Interruptions: the request is made with status pending; the outstanding status is still to come",
@@ -699,13 +709,13 @@ const fn ending_rows(states: States) -> [Row; 7] {
 const START_ENDING: [Row; 7] = ending_rows(sts(&[St::Start]));
 /// A separate secondary status: no primary status to carry channel end.
 const SECONDARY_ENDING: [Row; 6] = {
-    let e = ending_rows(sts(&[St::SecondaryDue]));
+    let e = ending_rows(DEVICE_END_DUE);
     [e[0], e[1], e[2], e[3], e[4], e[6]]
 };
 
 const START_TAIL: &[Row] = &[
     row(
-        sts(&[St::Start, St::SecondaryDue]),
+        sts(&[St::Start, St::SecondaryDue, St::HaltDeviceEndDue]),
         &[DsAny(FOREIGN)],
         Fail(Class::BadStatus, "unsolicited-bits-in-completion"),
         "ch. 16 Device Status: attention, status modifier, control-unit end end no NOP or SENSE ID",
@@ -752,38 +762,52 @@ const START_TAIL: &[Row] = &[
     )
     .shows(Shows::Sc(PRIM | SEC | PEND)),
     row(
-        sts(&[St::SecondaryDue]),
+        DEVICE_END_DUE,
+        &[DsAny(CE)],
+        Fail(Class::BadStatus, "channel-end-repeated"),
+        "ch. 16 Device Status, channel end: presented once, with the primary status taken already",
+    )
+    .shows(Shows::Ds),
+    row(
+        DEVICE_END_DUE,
+        &[ScAny(ALERT)],
+        Fail(Class::BadStatus, "alert-status-with-device-end"),
+        "ch. 16 Status Control, alert status: a clean device end has none (a unit check, busy or unit exception with it is judged before)",
+    )
+    .shows(Shows::Sc(SEC | PEND)),
+    row(
+        DEVICE_END_DUE,
         &[],
         Pass(Then::Ends),
-        "ch. 16 Secondary Status: the device end ends the start",
+        "ch. 16 Secondary Status: the device end ends the start (or the halt)",
     ),
 ];
 
 /// The secondary status's own rules, before [`SECONDARY_ENDING`].
 const SECONDARY_HEAD: &[Row] = &[
     row(
-        sts(&[St::SecondaryDue]),
-        &[FcAny(S), Dcc(DCC_ABOVE_0)],
-        Fail(Class::CcAnomaly, "deferred-cc"),
-        "ch. 16 Deferred Condition Code: the start was initiated",
+        DEVICE_END_DUE,
+        &[FcAny(S | H | C)],
+        Fail(Class::WrongFunction, "function-after-status-taken"),
+        "ch. 14 TEST SUBCHANNEL: taking status other than intermediate status alone resets the function control, and nothing was started since (QEMU's css_do_tsch_update_subch clears it)",
     )
-    .shows(Shows::Dcc),
+    .shows(Shows::Fc(0)),
     row(
-        sts(&[St::SecondaryDue]),
+        DEVICE_END_DUE,
         &[ScLacks(SEC)],
         Fail(Class::BadStatus, "expected-secondary-status"),
         "ch. 16 Secondary Status: the device end is secondary status",
     )
     .shows(Shows::Sc(SEC | PEND)),
     row(
-        sts(&[St::SecondaryDue]),
+        DEVICE_END_DUE,
         &[ScAny(PRIM | INTER)],
         Fail(Class::BadStatus, "expected-secondary-status"),
         "ch. 16 Primary Status: presented once, taken already",
     )
     .shows(Shows::Sc(SEC | PEND)),
     row(
-        sts(&[St::SecondaryDue]),
+        DEVICE_END_DUE,
         &[AcAny(0xffff)],
         Fail(Class::BadStatus, "activity-with-secondary-status"),
         "ch. 16 Activity Control: the device end resets device active",
@@ -1464,6 +1488,13 @@ mod tests {
             St::HaltOfStart => {
                 let mut o = start(o);
                 o.hsch(Cc::Zero, 1100).unwrap();
+                (o, P1)
+            }
+            St::HaltDeviceEndDue => {
+                let mut o = start(o);
+                o.hsch(Cc::Zero, 1100).unwrap();
+                let words = [0x0000_6045, 0x2008, 0x0800_0000];
+                assert_eq!(o.interruption(&irq(P1, words, 1150)), Ok(None));
                 (o, P1)
             }
             St::HaltOfDeviceEnd => {
