@@ -181,6 +181,7 @@ impl Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmdline::Host;
     use crate::oracle::test_util::*;
     use crate::oracle::Outstanding;
 
@@ -557,6 +558,55 @@ mod tests {
                 let mut o = o;
                 let done = o.interruption(&irq(P1, words, 1100)).unwrap().unwrap();
                 assert!(done.not_initiated, "{words:x?}");
+            }
+        }
+    }
+
+    /// Issue 26, area 6: alert status on a clean completion, and
+    /// unsolicited status while idle that shows activity or channel end.
+    #[test]
+    fn alert_status_belongs_to_abnormal_or_unsolicited_status() {
+        for host in [Host::Strict, Host::VfioCcw] {
+            let mut o = started(P1).with_host(host);
+            let e = o
+                .interruption(&irq(P1, [0x00C0_4017, 0x2010, 0x0C00_0000], 1100))
+                .unwrap_err();
+            assert_eq!(
+                (e.what, e.expected, e.actual),
+                ("alert-status-on-clean-completion", 0x07, 0x17)
+            );
+            // With the device's own unit check it is the device's error.
+            let mut o = started(P1).with_host(host);
+            let words = [0x00C0_4017, 0x2010, 0x0E00_0000];
+            assert_eq!(
+                o.interruption(&irq(P1, words, 1100)).map_err(|v| v.what),
+                Err("device-status-error")
+            );
+            for (words, what) in [
+                (
+                    [0x0000_0091, 0, 0x8000_0000],
+                    "activity-with-unsolicited-status",
+                ),
+                (
+                    [0x0000_0051, 0, 0x0400_0000],
+                    "activity-with-unsolicited-status",
+                ),
+                (
+                    [0x0000_0011, 0, 0x0C00_0000],
+                    "channel-end-in-unsolicited-status",
+                ),
+            ] {
+                let mut o = oracle().with_host(host);
+                assert_eq!(
+                    o.interruption(&irq(EN, words, 10)).map_err(|v| v.what),
+                    Err(what),
+                    "{host:?} {words:x?}"
+                );
+            }
+            // Attention, a device end after a state change, busy: fine.
+            for ds in [0x8000_0000, 0x0400_0000, 0x5000_0000] {
+                let mut o = oracle().with_host(host);
+                assert_eq!(o.interruption(&irq(EN, [0x11, 0, ds], 10)), Ok(None));
             }
         }
     }

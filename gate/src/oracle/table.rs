@@ -723,6 +723,13 @@ const START_TAIL: &[Row] = &[
     .shows(Shows::Ds),
     row(
         sts(&[St::Start]),
+        &[ScAny(ALERT)],
+        Fail(Class::BadStatus, "alert-status-on-clean-completion"),
+        "ch. 16 Status Control, alert status: unsolicited status or an abnormal ending (unit check, unit exception, busy, channel status: judged before); a clean completion has none",
+    )
+    .shows(Shows::Sc(PRIM | SEC | PEND)),
+    row(
+        sts(&[St::Start]),
         &[Cpa(NOT_ENDS_IN)],
         Fail(Class::CcwAddress, "ccw-address-outside-program"),
         "ch. 16 CCW Address: 8 past the last CCW executed",
