@@ -22,6 +22,13 @@ impl Oracle {
                     State::Start { program, .. } | State::Halt { program, .. } => program,
                     _ => Program::new(0, 0),
                 };
+                let device_end = matches!(
+                    self.state,
+                    State::Start {
+                        due: Due::Secondary,
+                        ..
+                    }
+                );
                 // A clear's status says nothing of which clear it ends:
                 // from now on it is this one's.
                 if self.owed == Some(Op::Clear) {
@@ -30,6 +37,7 @@ impl Oracle {
                 self.state = State::Clear {
                     tod,
                     withdrew,
+                    device_end,
                     program,
                 };
                 self.claim = Claim::None;
@@ -157,6 +165,11 @@ impl Oracle {
         match self.judged(st, &s, program)? {
             // The guest's subchannel is idle now; the halt's own status is
             // still to come.
+            // The device end the relay copied whole over the halt
+            // (`device-end-after-halt-or-clear`): it came with the request
+            // the start's channel end left for it; the halt's own status is
+            // still due.
+            Then::StillOutstanding => Ok(None),
             Then::OwesItsOwn => {
                 // The host's own halt found its subchannel's start ended,
                 // or its device end still due if the status presented left
@@ -205,18 +218,18 @@ impl Oracle {
         &mut self,
         irq: &Interruption,
         issued: u64,
-        withdrew: bool,
+        st: St,
         program: Program,
     ) -> Result<Option<Completed>, Violation> {
         self.check_intparm(irq, "clear-intparm")?;
         // PoP ch. 14 CLEAR SUBCHANNEL and ch. 15 Clear Function: the rest
         // is the table's (function, activity, status).
-        let st = if withdrew {
-            St::ClearOfStart
-        } else {
-            St::ClearOfIdle
-        };
         match self.judged(st, &irq.scsw, program)? {
+            // The device end the relay copied whole over the clear
+            // (`device-end-after-halt-or-clear`): it came with the request
+            // the start's channel end left for it; the clear's own status
+            // is still due.
+            Then::StillOutstanding => Ok(None),
             // The host's own clear: of a subchannel whose start had ended.
             Then::OwesItsOwn => Ok(Some(self.complete_owing(
                 Op::Clear,
@@ -865,6 +878,85 @@ mod tests {
         assert_eq!(o.owed(), Some(Op::Halt));
         let primary_and_devend = [0x0000_2007, 0, 0x0400_0000];
         assert_eq!(o.interruption(&irq(P1, primary_and_devend, 1300)), Ok(None));
+    }
+
+    /// Issue 26, area 7: a split completion with the guest's HALT or CLEAR
+    /// reaching the host between its channel end and its device end. The
+    /// host took the device end already and relays it through the
+    /// whole-SCSW copy with no function; the halt's or clear's own status
+    /// follows. Under `host=strict` a FAIL naming the deviation; under
+    /// `host=vfio-ccw` counted (before, a FAIL of a correct upstream host).
+    #[test]
+    fn a_device_end_relayed_over_a_halt_or_clear_is_a_deviation() {
+        let relayed = [0x0000_0003, 0x2010, 0x0400_0000];
+        let primary_taken = |host| {
+            let mut o = started(P1).with_host(host);
+            assert_eq!(
+                o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1100)),
+                Ok(None)
+            );
+            o
+        };
+        type Issue = fn(&mut Oracle);
+        let halt: Issue = |o| o.hsch(Cc::Zero, 1200).unwrap();
+        let clear: Issue = |o| o.csch(Cc::Zero, 1200).unwrap();
+        for (issue, own, op) in [(halt, HALT_IDLE, Op::Halt), (clear, CLEAR_DONE, Op::Clear)] {
+            let mut o = primary_taken(Host::Strict);
+            issue(&mut o);
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, relayed, 1300))),
+                (Class::WrongFunction, "device-end-after-halt-or-clear")
+            );
+            let mut o = primary_taken(Host::VfioCcw);
+            issue(&mut o);
+            assert_eq!(o.interruption(&irq(P1, relayed, 1300)), Ok(None));
+            assert_ne!(o.outstanding(), Outstanding::Idle);
+            let d = Deviation::DeviceEndAfterHaltOrClear;
+            assert_eq!(o.deviations().get(d), 1);
+            let done = o.interruption(&irq(P1, own, 1400)).unwrap().unwrap();
+            assert_eq!(done.op, op);
+            assert_eq!(o.outstanding(), Outstanding::Idle);
+            // The rest of the word is a separate device end's, in both
+            // profiles.
+            for host in [Host::Strict, Host::VfioCcw] {
+                for (words, what) in [
+                    ([0x0000_0003, 0x2010, 0x0C00_0000], "channel-end-repeated"),
+                    (
+                        [0x0000_0003, 0x2010, 0x8400_0000],
+                        "unsolicited-bits-in-completion",
+                    ),
+                    (
+                        [0x0000_0043, 0x2010, 0x0400_0000],
+                        "activity-with-secondary-status",
+                    ),
+                    ([0x0000_0003, 0x2010, 0x0420_0000], "channel-status-error"),
+                ] {
+                    let mut o = primary_taken(host);
+                    issue(&mut o);
+                    assert_eq!(
+                        o.interruption(&irq(P1, words, 1300)).map_err(|v| v.what),
+                        Err(what),
+                        "{host:?} {words:x?}"
+                    );
+                }
+            }
+        }
+        // A halt or clear of a start still due its channel end: no device
+        // end of it can come before, and none is excused.
+        for host in [Host::Strict, Host::VfioCcw] {
+            let mut o = started(P1).with_host(host);
+            o.hsch(Cc::Zero, 1200).unwrap();
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, relayed, 1300))).1,
+                "no-function-during-halt"
+            );
+            let mut o = started(P1).with_host(host);
+            o.csch(Cc::Zero, 1200).unwrap();
+            assert_eq!(
+                class_of(o.interruption(&irq(P1, relayed, 1300))).1,
+                "no-function-during-clear"
+            );
+        }
     }
 
     #[test]

@@ -235,6 +235,20 @@ named_enum! {
         /// end is due rightly shows halt alone). The halt ends there; the start's
         /// status is lost or comes later.
         HaltStatusWithoutStart => "halt-status-without-start",
+        /// Channel end and device end presented apart, with the guest's HALT
+        /// or CLEAR reaching the host in between: the host's `fsm_irq` had
+        /// already taken the device end into `private->irb`, and
+        /// `vfio_ccw_sch_io_todo` relays it; QEMU's
+        /// `vfio_ccw_io_notifier_handler` copies the host's whole SCSW
+        /// (`copy_scsw_to_guest`) over the guest's, so the guest sees
+        /// secondary status with no function after HSCH or CSCH cc 0, where
+        /// the architecture shows the halt or clear function on any status
+        /// presented until its own is taken. Excused: that word (function
+        /// control zero, secondary status) while a halt or clear of a start
+        /// whose device end is due is outstanding; the rest is judged as a
+        /// separate device end. The halt's or clear's own status still
+        /// follows.
+        DeviceEndAfterHaltOrClear => "device-end-after-halt-or-clear",
         /// The emulator's, not upstream vfio-ccw's: counted under TCG in both
         /// profiles ([`Deviation::emulator`]), never under KVM, where the same
         /// interruption is the FAIL it always was. QEMU's TCG leaves an I/O
@@ -554,6 +568,8 @@ enum State {
         tod: u64,
         /// Something was outstanding when CSCH was accepted.
         withdrew: bool,
+        /// It was a start's device end (its primary status taken).
+        device_end: bool,
         /// The withdrawn start's program (meaningful only with a start).
         program: Program,
     },
@@ -954,8 +970,16 @@ impl Oracle {
             State::Clear {
                 tod,
                 withdrew,
+                device_end,
                 program,
-            } => self.on_clear(irq, tod, withdrew, program),
+            } => {
+                let st = match (withdrew, device_end) {
+                    (_, true) => table::St::ClearOfDeviceEnd,
+                    (true, false) => table::St::ClearOfStart,
+                    (false, false) => table::St::ClearOfIdle,
+                };
+                self.on_clear(irq, tod, st, program)
+            }
         }
     }
 

@@ -61,6 +61,9 @@ named_enum! {
         ClearOfIdle => "clear pending on an idle subchannel",
         /// CSCH cc 0 while a start was outstanding (its status withdrawn).
         ClearOfStart => "clear pending on a running start",
+        /// CSCH cc 0 while a start's device end was due (its primary status
+        /// taken with the subchannel device active).
+        ClearOfDeviceEnd => "clear pending while a start's device end is due",
         /// The halt's status taken with the device active (a halt of a
         /// running start): its device end due as secondary status of its own.
         HaltDeviceEndDue => "halt status taken, its device end due",
@@ -416,7 +419,7 @@ const ALL_STATES: States = States((1 << St::ALL.len()) - 1);
 const IDLE: States = sts(&[St::Idle, St::StatusPending]);
 const START: States = sts(&[St::Start, St::SecondaryDue]);
 const HALT: States = sts(&[St::HaltOfIdle, St::HaltOfStart, St::HaltOfDeviceEnd]);
-const CLEAR: States = sts(&[St::ClearOfIdle, St::ClearOfStart]);
+const CLEAR: States = sts(&[St::ClearOfIdle, St::ClearOfStart, St::ClearOfDeviceEnd]);
 /// A separate device end due: a start's, or a halt's.
 const DEVICE_END_DUE: States = sts(&[St::SecondaryDue, St::HaltDeviceEndDue]);
 
@@ -493,7 +496,12 @@ const ENDING_ERRORS: [(&[Cond], Verdict, &str); 5] = [
 pub const TABLE: &[Row] = &[
     // ---- every state ----
     row(
-        sts(&[St::HaltOfStart, St::HaltOfDeviceEnd, St::ClearOfStart]),
+        sts(&[
+            St::HaltOfStart,
+            St::HaltOfDeviceEnd,
+            St::ClearOfStart,
+            St::ClearOfDeviceEnd,
+        ]),
         &[TschCc(1)],
         Pass(Then::Excused),
         "ch. 14 TEST SUBCHANNEL cc 1: the start's request outlived its status (halted, its device end taken with the halt's status, or withdrawn)",
@@ -849,6 +857,17 @@ const HALT_HEAD: &[Row] = &[
     )
     .shows(Shows::Fc(H)),
     row(
+        sts(&[St::HaltOfDeviceEnd]),
+        &[FcIs(0), ScAny(SEC)],
+        Verdict::Deviation(
+            Deviation::DeviceEndAfterHaltOrClear,
+            Class::WrongFunction,
+            Then::StillOutstanding,
+        ),
+        "ch. 14 HALT SUBCHANNEL: cc 0 indicates the halt function on any status until its own is taken",
+    )
+    .shows(Shows::Fc(H)),
+    row(
         HALT,
         &[FcIs(0)],
         Fail(Class::WrongFunction, "no-function-during-halt"),
@@ -1023,6 +1042,17 @@ const PENDING_UNDER_CLEAR: &[Row] = {
 };
 
 const CLEAR_TABLE: &[Row] = &[
+    row(
+        sts(&[St::ClearOfDeviceEnd]),
+        &[FcIs(0), ScAny(SEC)],
+        Verdict::Deviation(
+            Deviation::DeviceEndAfterHaltOrClear,
+            Class::WrongFunction,
+            Then::StillOutstanding,
+        ),
+        "ch. 14 CLEAR SUBCHANNEL: cc 0 indicates the clear function on any status until its own is taken",
+    )
+    .shows(Shows::Fc(C)),
     row(
         sts(&[St::ClearOfStart]),
         &[FcIs(S)],
@@ -1318,6 +1348,8 @@ pub fn decide(st: St, w: &Word) -> Option<&'static Ruling> {
 ///   halt function alone).
 /// - `unsolicited-status-over-start`: the missing start function; the rest
 ///   is unsolicited status, judged as while idle ([`St::Idle`]).
+/// - `device-end-after-halt-or-clear`: the missing halt or clear function;
+///   the rest is a start's separate device end ([`St::SecondaryDue`]).
 /// - `clear-presents-pending-status`: the clear's function and activity
 ///   control over an earlier status; the rest is that status's
 ///   ([`St::PendingUnderClear`]), its CCW address held to the withdrawn
@@ -1328,8 +1360,9 @@ pub const fn without(d: Deviation, st: St, w: &Word) -> Option<(St, Word)> {
         Deviation::StartStatusAfterClear | Deviation::StartStatusAfterHalt => St::Start,
         Deviation::HaltStatusWithoutStart => St::HaltOfDeviceEnd,
         Deviation::UnsolicitedStatusOverStart => St::Idle,
+        Deviation::DeviceEndAfterHaltOrClear => St::SecondaryDue,
         Deviation::ClearPresentsPendingStatus => {
-            if !matches!(st, St::ClearOfStart) {
+            if !matches!(st, St::ClearOfStart | St::ClearOfDeviceEnd) {
                 w.cpa = Cpa::End;
             }
             St::PendingUnderClear
@@ -1518,6 +1551,11 @@ mod tests {
                 let mut o = start(o);
                 o.csch(Cc::Zero, 1100).unwrap();
                 (o, P1)
+            }
+            St::ClearOfDeviceEnd => {
+                let (mut o, p) = reach(St::SecondaryDue, host);
+                o.csch(Cc::Zero, 1200).unwrap();
+                (o, p)
             }
             St::PendingUnderClear => unreachable!("no state of the guest's"),
         }
