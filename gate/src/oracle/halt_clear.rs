@@ -960,6 +960,25 @@ mod tests {
     }
 
     #[test]
+    fn unsolicited_status_a_clear_did_not_withdraw_is_judged_as_unsolicited() {
+        // The device's own unit check, unsolicited, relayed over the start
+        // and presented with the clear's function and clear pending: as
+        // while idle, not the environment's ERROR (a model run of issue 26
+        // found the difference).
+        let words = [0x0000_1111, 0, 0x0200_0000];
+        let mut o = cleared_start(vfio(oracle()));
+        assert!(o.interruption(&irq(P1, words, 1200)).unwrap().is_some());
+        assert_eq!(o.deviations().get(Deviation::ClearPresentsPendingStatus), 1);
+        // With channel end, it is no unsolicited status.
+        let mut o = cleared_start(vfio(oracle()));
+        let ce = [0x0000_1111, 0, 0x0800_0000];
+        assert_eq!(
+            class_of(o.interruption(&irq(P1, ce, 1200))).1,
+            "channel-end-in-unsolicited-status"
+        );
+    }
+
+    #[test]
     fn an_owed_status_is_forgotten_once_a_new_clear_is_accepted() {
         let mut o = cleared_start(vfio(oracle()));
         o.interruption(&irq(P1, START_AFTER_CLEAR, 1200)).unwrap();
