@@ -5,7 +5,7 @@ use super::{
     violation, Claim, Class, Completed, Deviation, Due, Halted, Interruption, Op, Oracle, Program,
     State, Violation,
 };
-use crate::css::{ActivityControl, Cc, FunctionControl, StatusControl};
+use crate::css::{ActivityControl, Cc, FunctionControl, Scsw, StatusControl};
 
 impl Oracle {
     /// CLEAR SUBCHANNEL was executed.
@@ -174,19 +174,14 @@ impl Oracle {
                 // The host's own halt found its subchannel's start ended,
                 // or its device end still due if the status presented left
                 // the device active.
-                let device_end_due = s.ac().contains(ActivityControl::DEVICE_ACTIVE)
-                    && !s.sc().contains(StatusControl::SECONDARY);
-                let owed_as = if device_end_due {
+                let owed_as = if device_end_due(&s) {
                     St::HaltOfDeviceEnd
                 } else {
                     St::HaltOfIdle
                 };
-                Ok(Some(self.complete_owing(
-                    Op::Halt,
-                    owed_as,
-                    issued,
-                    irq.tod,
-                )))
+                let done = self.complete_owing(Op::Halt, owed_as, issued, irq.tod);
+                self.owed_device_end = device_end_due(&s);
+                Ok(Some(done))
             }
             then => {
                 // Deferred cc 1: the halt caught the start before the
@@ -231,12 +226,11 @@ impl Oracle {
             // is still due.
             Then::StillOutstanding => Ok(None),
             // The host's own clear: of a subchannel whose start had ended.
-            Then::OwesItsOwn => Ok(Some(self.complete_owing(
-                Op::Clear,
-                St::ClearOfIdle,
-                issued,
-                irq.tod,
-            ))),
+            Then::OwesItsOwn => {
+                let done = self.complete_owing(Op::Clear, St::ClearOfIdle, issued, irq.tod);
+                self.owed_device_end = device_end_due(&irq.scsw);
+                Ok(Some(done))
+            }
             _ => Ok(Some(self.complete(
                 Op::Clear,
                 self.intparm,
@@ -245,6 +239,29 @@ impl Oracle {
                 false,
             ))),
         }
+    }
+
+    /// The start's device end presented apart after the status it
+    /// presented with a deviation: the guest's function (halt or clear)
+    /// copied over by the relay, the device end relayed with none
+    /// ([`Deviation::DeviceEndAfterHaltOrClear`]), judged as a separate
+    /// device end, once, while the halt's or clear's own status is owed.
+    pub(super) fn owed_device_end(&mut self, s: &Scsw) -> Result<bool, Violation> {
+        if !self.owed_device_end
+            || self.owed.is_none()
+            || !s.fc().is_empty()
+            || !s.sc().contains(StatusControl::SECONDARY)
+        {
+            return Ok(false);
+        }
+        self.judged(St::SecondaryDue, s, Program::new(0, 0))?;
+        let d = Deviation::DeviceEndAfterHaltOrClear;
+        let strict = violation(Class::WrongFunction, d.name(), 0, s.fc().bits());
+        self.deviate(d, strict)?;
+        self.owed_device_end = false;
+        // It came with an interruption request of its own.
+        self.requested();
+        Ok(true)
     }
 
     /// Ends a halt or clear for the guest on status a deviation put in
@@ -261,6 +278,11 @@ impl Oracle {
         self.made = self.made.wrapping_sub(1);
         done
     }
+}
+
+/// Whether `s` left the device active, its device end still due.
+fn device_end_due(s: &Scsw) -> bool {
+    s.ac().contains(ActivityControl::DEVICE_ACTIVE) && !s.sc().contains(StatusControl::SECONDARY)
 }
 
 #[cfg(test)]
@@ -878,6 +900,59 @@ mod tests {
         assert_eq!(o.owed(), Some(Op::Halt));
         let primary_and_devend = [0x0000_2007, 0, 0x0400_0000];
         assert_eq!(o.interruption(&irq(P1, primary_and_devend, 1300)), Ok(None));
+    }
+
+    /// Issue 26, area 7, the other order: the halt or clear reached the
+    /// host after the channel end, which the relay copied whole (the start
+    /// function alone: `start-status-after-halt`/`-clear`), leaving the
+    /// device active; the device end follows with no function, then the
+    /// halt's or clear's own status. Before, `status-while-idle`.
+    #[test]
+    fn a_device_end_after_a_start_status_a_deviation_presented_is_counted() {
+        for (issue, own) in [
+            (
+                (|o: &mut Oracle| o.hsch(Cc::Zero, 1100).unwrap()) as fn(&mut Oracle),
+                HALT_IDLE,
+            ),
+            (|o: &mut Oracle| o.csch(Cc::Zero, 1100).unwrap(), CLEAR_DONE),
+        ] {
+            let mut o = vfio(started(P1));
+            issue(&mut o);
+            assert!(o
+                .interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                .unwrap()
+                .is_some());
+            assert_eq!(o.interruption(&irq(P1, SECONDARY_ALONE, 1300)), Ok(None));
+            let d = Deviation::DeviceEndAfterHaltOrClear;
+            assert_eq!(o.deviations().get(d), 1);
+            assert_eq!(o.interruption(&irq(P1, own, 1400)), Ok(None));
+            assert_eq!(o.owed(), None);
+            // Once only; and judged as a separate device end.
+            let mut o = vfio(started(P1));
+            issue(&mut o);
+            o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                .unwrap();
+            let ce = [0x0000_0003, 0, 0x0C00_0000];
+            assert_eq!(
+                o.interruption(&irq(P1, ce, 1300)).map_err(|v| v.what),
+                Err("channel-end-repeated")
+            );
+            o.interruption(&irq(P1, SECONDARY_ALONE, 1300)).unwrap();
+            assert_eq!(
+                o.interruption(&irq(P1, SECONDARY_ALONE, 1350))
+                    .map_err(|v| v.what),
+                Err("status-while-idle")
+            );
+            // A start status that ended it all leaves no device end to come.
+            let mut o = vfio(started(P1));
+            issue(&mut o);
+            o.interruption(&irq(P1, START_DONE, 1200)).unwrap();
+            assert_eq!(
+                o.interruption(&irq(P1, SECONDARY_ALONE, 1300))
+                    .map_err(|v| v.what),
+                Err("status-while-idle")
+            );
+        }
     }
 
     /// Issue 26, area 7: a split completion with the guest's HALT or CLEAR

@@ -245,9 +245,11 @@ named_enum! {
         /// the architecture shows the halt or clear function on any status
         /// presented until its own is taken. Excused: that word (function
         /// control zero, secondary status) while a halt or clear of a start
-        /// whose device end is due is outstanding; the rest is judged as a
-        /// separate device end. The halt's or clear's own status still
-        /// follows.
+        /// whose device end is due is outstanding, or once while its own
+        /// status is owed after the channel end came with the start
+        /// function alone (`start-status-after-halt`/`-clear`, the device
+        /// left active); the rest is judged as a separate device end. The
+        /// halt's or clear's own status still follows.
         DeviceEndAfterHaltOrClear => "device-end-after-halt-or-clear",
         /// The emulator's, not upstream vfio-ccw's: counted under TCG in both
         /// profiles ([`Deviation::emulator`]), never under KVM, where the same
@@ -620,6 +622,10 @@ pub struct Oracle {
     /// still due, when the status the deviation presented left the device
     /// active).
     owed_as: table::St,
+    /// The status the deviation presented left the device active: the
+    /// start's device end may still be relayed, with no function, before
+    /// the owed status ([`Deviation::DeviceEndAfterHaltOrClear`]).
+    owed_device_end: bool,
     /// The parameter of the last start refused with a deviation's cc 2,
     /// which QEMU left in the SCHIB.
     refused_intparm: Option<u32>,
@@ -675,6 +681,7 @@ impl Oracle {
             owed: None,
             owed_since: 0,
             owed_as: table::St::Idle,
+            owed_device_end: false,
             refused_intparm: None,
             last_words: [0; 3],
             accel: Accel::Kvm,

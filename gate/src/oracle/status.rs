@@ -11,6 +11,9 @@ impl Oracle {
     pub(super) fn on_idle(&mut self, irq: &Interruption) -> Result<Option<Completed>, Violation> {
         let s = irq.scsw;
         let fc = s.fc();
+        if self.owed_device_end(&s)? {
+            return Ok(None);
+        }
         if let Some(op) = self.owed {
             if Op::of(fc) == Some(op) {
                 // The owed status of a halt or clear a deviation ended,
@@ -20,6 +23,7 @@ impl Oracle {
                 self.check_intparm(irq, "owed-status-intparm")?;
                 self.judged(self.owed_as, &s, Program::new(0, 0))?;
                 self.owed = None;
+                self.owed_device_end = false;
                 self.claim = Claim::None;
                 return Ok(None);
             }
