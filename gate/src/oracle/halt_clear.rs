@@ -280,9 +280,15 @@ impl Oracle {
     }
 }
 
-/// Whether `s` left the device active, its device end still due.
+/// Whether `s` left the device active, its device end still due: device
+/// active without secondary status, or (when QEMU's `css_do_csch` put the
+/// clear's activity control over it, `clear-presents-pending-status`)
+/// primary status without secondary status, which a start's status has
+/// only with the device active.
 fn device_end_due(s: &Scsw) -> bool {
-    s.ac().contains(ActivityControl::DEVICE_ACTIVE) && !s.sc().contains(StatusControl::SECONDARY)
+    let sc = s.sc();
+    (s.ac().contains(ActivityControl::DEVICE_ACTIVE) || sc.contains(StatusControl::PRIMARY))
+        && !sc.contains(StatusControl::SECONDARY)
 }
 
 #[cfg(test)]
@@ -943,6 +949,16 @@ mod tests {
                     .map_err(|v| v.what),
                 Err("status-while-idle")
             );
+            // The channel end a clear did not withdraw (QEMU's
+            // css_do_csch): its device active overwritten, primary status
+            // without secondary says the device end is still due.
+            if own == CLEAR_DONE {
+                let mut o = cleared_start(vfio(oracle()));
+                let over = [0x0000_1105, 0x2010, 0x0800_0000];
+                assert!(o.interruption(&irq(P1, over, 1200)).unwrap().is_some());
+                assert_eq!(o.interruption(&irq(P1, SECONDARY_ALONE, 1300)), Ok(None));
+                assert_eq!(o.interruption(&irq(P1, own, 1400)), Ok(None));
+            }
             // A start status that ended it all leaves no device end to come.
             let mut o = vfio(started(P1));
             issue(&mut o);
