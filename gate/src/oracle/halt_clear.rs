@@ -627,6 +627,21 @@ mod tests {
     }
 
     #[test]
+    fn a_halt_status_without_start_may_leave_its_device_end_to_come() {
+        // halt-status-without-start judged again as a halt while a device
+        // end is due: device active, no device end yet, so it comes as
+        // secondary status of its own (the halt is not over).
+        let mut o = vfio(started(P1));
+        o.hsch(Cc::Zero, 1100).unwrap();
+        let words = [0x0000_2041, 0, 0x0800_0000];
+        assert_eq!(o.interruption(&irq(P1, words, 1200)), Ok(None));
+        assert_eq!(o.outstanding(), Outstanding::Halt);
+        assert_eq!(o.deviations().get(Deviation::HaltStatusWithoutStart), 1);
+        let done = o.interruption(&irq(P1, SECONDARY_ALONE, 1300)).unwrap();
+        assert_eq!(done.map(|d| d.op), Some(Op::Halt));
+    }
+
+    #[test]
     fn a_halt_while_the_device_end_is_due_may_show_the_halt_function_alone() {
         // The start's primary status taken with the device active: TSCH
         // reset the start function, so the halt's status need not show it.

@@ -548,6 +548,12 @@ mod tests {
                     "{words:x?}"
                 );
             }
+            // The violation names the status control expected and shown.
+            let mut o2 = o;
+            let e = o2
+                .interruption(&irq(P1, [0x01C0_4417, 0x2010, 0x0C00_0000], 1100))
+                .unwrap_err();
+            assert_eq!((e.expected, e.actual), (0x11, 0x17));
             // What a start not begun shows: alert status with the status
             // that kept it from beginning, start pending or not.
             for words in [
