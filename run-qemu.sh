@@ -67,9 +67,10 @@ Host options:
                       on: a class (expect FAIL with it, README "What ccwgate
                       detects"), relay-race, unit-check, nop-residual,
                       halt-ccw-address, no-device-end, empty-tsch,
-                      halt-without-start, halt-alert, halt-idle-status or
-                      tcg-leftover (the emulator's: PASS counted under TCG,
-                      FAIL with --append accel=kvm)
+                      halt-without-start, halt-alert, halt-idle-status,
+                      not-initiated-ending, alert-completion, halt-attention
+                      or tcg-leftover (the emulator's: PASS counted under
+                      TCG, FAIL with --append accel=kvm)
                       (a unique prefix will do, e.g. intparm);
                       needs gdb-multiarch
   --dry-run           print the QEMU command and exit
@@ -262,7 +263,8 @@ if [ -n "$inject" ]; then
     classes="sid-mismatch intparm-mismatch wrong-function duplicate-status lost-interrupt
              spurious-interrupt bad-status ccw-address data-corruption cc-anomaly conformance
              relay-race unit-check nop-residual halt-ccw-address no-device-end empty-tsch
-             halt-without-start halt-alert halt-idle-status tcg-leftover"
+             halt-without-start halt-alert halt-idle-status tcg-leftover
+             not-initiated-ending alert-completion halt-attention"
     # A unique prefix names its class (--inject intparm).
     if [[ " $(echo $classes) " != *" $inject_class "* ]]; then
         matches=$(for c in $classes; do case "$c" in "$inject_class"*) echo "$c" ;; esac; done)
@@ -282,7 +284,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" scenario="*) ;; *)
         case "$inject_class" in
             wrong-function|relay-race|tcg-leftover) append+=(scenario=csch-race) ;;
-            halt-ccw-address|halt-without-start|halt-alert|halt-idle-status) append+=(scenario=hsch-race) ;;
+            halt-ccw-address|halt-without-start|halt-alert|halt-idle-status|halt-attention) append+=(scenario=hsch-race) ;;
             conformance) append+=(scenario=conformance) ;;
             *) append+=(scenario=ssch) ;;
         esac ;;
@@ -290,7 +292,7 @@ if [ -n "$inject" ]; then
     case " ${append[*]:-} $extra_append" in *" iterations="*) ;; *) append+=("iterations=$((inject_at + 20))") ;; esac
     # The relay replaces status only of a CLEAR that caught a start; a HALT
     # is made to catch one only while the start's status is still pending.
-    case "$inject_class" in relay-race|halt-ccw-address|halt-without-start|halt-alert|tcg-leftover)
+    case "$inject_class" in relay-race|halt-ccw-address|halt-without-start|halt-alert|halt-attention|tcg-leftover)
         case " ${append[*]:-} $extra_append" in *" delay="*) ;; *) append+=(delay=0) ;; esac ;;
     esac
     case " ${append[*]:-} $extra_append" in *" io_timeout_ms="*) ;; *) append+=(io_timeout_ms=300) ;; esac

@@ -88,6 +88,16 @@ CLASSES = (
     # counted as tcg-leftover-interruption, PASS; with accel=kvm FAIL
     # intparm-mismatch start-intparm).
     "tcg-leftover",
+    # Issue 26: status the oracle once took on trust, each a FAIL in both
+    # profiles: a start's final status marked not initiated (deferred cc 1)
+    # though it ended (bad-status ending-with-start-not-initiated);
+    "not-initiated-ending",
+    # alert status added to a clean completion (bad-status
+    # alert-status-on-clean-completion);
+    "alert-completion",
+    # a halt of a running start (HSCH cc 1 made 0) whose status carries
+    # attention (bad-status unsolicited-bits-in-completion).
+    "halt-attention",
 )
 
 
@@ -283,6 +293,13 @@ def on_tsch_return():
         fire("a halted start's status replaced by alert status alone",
              "scsw=%#010x:0x00000000:%#010x" % (w0x, w2x))
         return
+    if CLASS == "halt-attention" and State.halted and final_start and not State.done:
+        w0x, w2x = w0 | FC_HALT, w2 | (ATTENTION << 24)
+        wr32(irb, w0x)
+        wr32(irb + 8, w2x)
+        fire("a halted start's status with attention added",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2x))
+        return
     if CLASS == "halt-idle-status" and fc == FC_HALT and due():
         w0x, w2x = w0 | SC_PRIMARY | SC_SECONDARY, w2 | ((CHANNEL_END | DEVICE_END) << 24)
         wr32(irb, w0x)
@@ -318,6 +335,16 @@ def on_tsch_return():
         w2x = (w2 & 0xFFFF0000) | 0x0100
         wr32(irb + 8, w2x)
         fire("a NOP's residual count set above its count", "scsw=%#010x:%#010x:%#010x" % (w0, w1, w2x))
+    elif CLASS == "not-initiated-ending":
+        w0x = w0 | 0x01000000
+        wr32(irb, w0x)
+        fire("a start's final status marked not initiated (deferred cc 1)",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2))
+    elif CLASS == "alert-completion":
+        w0x = w0 | SC_ALERT
+        wr32(irb, w0x)
+        fire("alert status added to a start's clean completion",
+             "scsw=%#010x:%#010x:%#010x" % (w0x, w1, w2))
     elif CLASS == "no-device-end":
         w0x, w2x = w0 & ~SC_SECONDARY, w2 & ~(DEVICE_END << 24)
         wr32(irb, w0x)
@@ -351,7 +378,7 @@ def on_ssch_return():
         fire("START answered busy after the guest took every status", "SSCH sid=%#010x cc=2" % SID)
 
 
-HALTS_A_RUNNING_START = ("halt-ccw-address", "halt-without-start", "halt-alert")
+HALTS_A_RUNNING_START = ("halt-ccw-address", "halt-without-start", "halt-alert", "halt-attention")
 
 
 def on_hsch_return():

@@ -366,6 +366,39 @@ fn a_halt_ended_by_alert_status_alone() {
     fails_in_both_profiles("halt-alert", "bad-status", "alert-status-for-halt");
 }
 
+/// Issue 26, area 5: deferred cc 1 (a start not initiated) is not decided
+/// before the rules of an ending: a completion marked so began something.
+#[test]
+fn a_completion_marked_not_initiated() {
+    fails_in_both_profiles(
+        "not-initiated-ending",
+        "bad-status",
+        "ending-with-start-not-initiated",
+    );
+}
+
+/// Issue 26, area 6: alert status belongs to unsolicited status or an
+/// abnormal ending, not to a clean completion.
+#[test]
+fn alert_status_on_a_clean_completion() {
+    fails_in_both_profiles(
+        "alert-completion",
+        "bad-status",
+        "alert-status-on-clean-completion",
+    );
+}
+
+/// Issue 26, area 3: a halt ending a running start gets the start's ending
+/// rules (here: no attention in an ending).
+#[test]
+fn a_halted_starts_status_with_attention() {
+    fails_in_both_profiles(
+        "halt-attention",
+        "bad-status",
+        "unsolicited-bits-in-completion",
+    );
+}
+
 /// A review of the table: a halt of an idle subchannel ended nothing, so
 /// its status has no primary status, no channel end, no device active.
 #[test]

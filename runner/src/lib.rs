@@ -49,9 +49,11 @@ pub const MODES: [&str; Collect::ALL.len()] = gate::names_of!(Collect::ALL);
 /// an empty TSCH while a start is outstanding, a halt of a running start
 /// ending with the halt function alone (a deviation), a halt of a running
 /// start ended by alert status alone, a halt of an idle subchannel ending
-/// with primary status, and the emulator's leftover interruption (QEMU's
-/// TCG: the next start's interruption with the previous parameter).
-pub const INJECTIONS_BEYOND_CLASSES: [&str; 10] = [
+/// with primary status, the emulator's leftover interruption (QEMU's
+/// TCG: the next start's interruption with the previous parameter), and
+/// issue 26's: a completion marked not initiated, alert status on a clean
+/// completion, a halted start's status with attention.
+pub const INJECTIONS_BEYOND_CLASSES: [&str; 13] = [
     "relay-race",
     "unit-check",
     "nop-residual",
@@ -62,6 +64,9 @@ pub const INJECTIONS_BEYOND_CLASSES: [&str; 10] = [
     "halt-alert",
     "halt-idle-status",
     "tcg-leftover",
+    "not-initiated-ending",
+    "alert-completion",
+    "halt-attention",
 ];
 
 /// The kinds of names `ccwgate list KIND` prints.

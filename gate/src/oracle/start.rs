@@ -181,6 +181,7 @@ impl Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cmdline::Host;
     use crate::oracle::test_util::*;
     use crate::oracle::Outstanding;
 
@@ -231,13 +232,55 @@ mod tests {
         assert_eq!(o.outstanding(), Outstanding::Idle);
     }
 
+    /// Issue 26, area 4. Until then this test pinned the opposite (a
+    /// separate secondary status "may still show the start function"),
+    /// which no source backs: PoP ch. 14 TEST SUBCHANNEL resets the
+    /// function control with any status but intermediate status alone, as
+    /// QEMU's css_do_tsch_update_subch does, and no start was issued since.
     #[test]
-    fn trailing_secondary_may_still_show_start_function() {
-        let mut o = started(P1);
-        o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
-            .unwrap();
-        let sec = [0x00C0_4003, 0, 0x0400_0000];
-        assert!(o.interruption(&irq(P1, sec, 1300)).unwrap().is_some());
+    fn a_separate_device_end_shows_no_function() {
+        for o in [started(P1), vfio(started(P1))] {
+            let mut o = o;
+            o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                .unwrap();
+            let sec = [0x00C0_4003, 0, 0x0400_0000];
+            let e = o.interruption(&irq(P1, sec, 1300)).unwrap_err();
+            assert_eq!(
+                (e.class, e.what, e.expected, e.actual),
+                (
+                    Class::WrongFunction,
+                    "function-after-status-taken",
+                    0,
+                    0x4000
+                )
+            );
+            // What else a separate device end may not carry.
+            for (words, what) in [
+                ([0x0000_0003, 0, 0], "ending-without-channel-or-device-end"),
+                ([0x0000_0003, 0, 0x0C00_0000], "channel-end-repeated"),
+                (
+                    [0x0000_0003, 0, 0x8400_0000],
+                    "unsolicited-bits-in-completion",
+                ),
+                (
+                    [0x0000_0013, 0, 0x0400_0000],
+                    "alert-status-with-device-end",
+                ),
+            ] {
+                let mut o = started(P1).with_host(o.host);
+                o.interruption(&irq(P1, START_PRIMARY_DEVACT, 1200))
+                    .unwrap();
+                assert_eq!(
+                    o.interruption(&irq(P1, words, 1300)).map_err(|v| v.what),
+                    Err(what),
+                    "{words:x?}"
+                );
+            }
+            assert!(o
+                .interruption(&irq(P1, SECONDARY_ALONE, 1300))
+                .unwrap()
+                .is_some());
+        }
     }
 
     #[test]
@@ -464,6 +507,114 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(done.not_initiated);
+    }
+
+    /// Issue 26, area 5: deferred cc 1 says the start never began, and
+    /// what cannot go with a start that never began is not taken for one.
+    #[test]
+    fn a_start_not_initiated_began_nothing() {
+        for o in [started(P1), vfio(started(P1))] {
+            for (words, what) in [
+                // Subchannel or device active, suspended.
+                (
+                    [0x01C0_4491, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4451, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4031, 0, 0x8000_0000],
+                    "activity-with-start-not-initiated",
+                ),
+                // A complete ending, or primary status alone.
+                (
+                    [0x01C0_4417, 0x2010, 0x0C00_0000],
+                    "ending-with-start-not-initiated",
+                ),
+                (
+                    [0x01C0_4415, 0x2010, 0x0800_0000],
+                    "ending-with-start-not-initiated",
+                ),
+                // A channel program check; the relay's unit exception.
+                ([0x01C0_4411, 0, 0x0020_0000], "channel-status-error"),
+                ([0x01C0_4017, 0x2010, 0x0100_0000], "relay-unit-exception"),
+            ] {
+                let mut o = o;
+                assert_eq!(
+                    o.interruption(&irq(P1, words, 1100)).map_err(|v| v.what),
+                    Err(what),
+                    "{words:x?}"
+                );
+            }
+            // The violation names the status control expected and shown.
+            let mut o2 = o;
+            let e = o2
+                .interruption(&irq(P1, [0x01C0_4417, 0x2010, 0x0C00_0000], 1100))
+                .unwrap_err();
+            assert_eq!((e.expected, e.actual), (0x11, 0x17));
+            // What a start not begun shows: alert status with the status
+            // that kept it from beginning, start pending or not.
+            for words in [
+                START_NOT_INITIATED,
+                [0x01C0_4011, 0, 0x5000_0000],
+                [0x01C0_4011, 0, 0],
+            ] {
+                let mut o = o;
+                let done = o.interruption(&irq(P1, words, 1100)).unwrap().unwrap();
+                assert!(done.not_initiated, "{words:x?}");
+            }
+        }
+    }
+
+    /// Issue 26, area 6: alert status on a clean completion, and
+    /// unsolicited status while idle that shows activity or channel end.
+    #[test]
+    fn alert_status_belongs_to_abnormal_or_unsolicited_status() {
+        for host in [Host::Strict, Host::VfioCcw] {
+            let mut o = started(P1).with_host(host);
+            let e = o
+                .interruption(&irq(P1, [0x00C0_4017, 0x2010, 0x0C00_0000], 1100))
+                .unwrap_err();
+            assert_eq!(
+                (e.what, e.expected, e.actual),
+                ("alert-status-on-clean-completion", 0x07, 0x17)
+            );
+            // With the device's own unit check it is the device's error.
+            let mut o = started(P1).with_host(host);
+            let words = [0x00C0_4017, 0x2010, 0x0E00_0000];
+            assert_eq!(
+                o.interruption(&irq(P1, words, 1100)).map_err(|v| v.what),
+                Err("device-status-error")
+            );
+            for (words, what) in [
+                (
+                    [0x0000_0091, 0, 0x8000_0000],
+                    "activity-with-unsolicited-status",
+                ),
+                (
+                    [0x0000_0051, 0, 0x0400_0000],
+                    "activity-with-unsolicited-status",
+                ),
+                (
+                    [0x0000_0011, 0, 0x0C00_0000],
+                    "channel-end-in-unsolicited-status",
+                ),
+            ] {
+                let mut o = oracle().with_host(host);
+                assert_eq!(
+                    o.interruption(&irq(EN, words, 10)).map_err(|v| v.what),
+                    Err(what),
+                    "{host:?} {words:x?}"
+                );
+            }
+            // Attention, a device end after a state change, busy: fine.
+            for ds in [0x8000_0000, 0x0400_0000, 0x5000_0000] {
+                let mut o = oracle().with_host(host);
+                assert_eq!(o.interruption(&irq(EN, [0x11, 0, ds], 10)), Ok(None));
+            }
+        }
     }
 
     #[cfg(debug_assertions)]

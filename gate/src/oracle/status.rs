@@ -5,24 +5,25 @@ use super::table::{St, Then};
 use super::{
     violation, Claim, Class, Completed, Deviation, Interruption, Op, Oracle, Program, Violation,
 };
-use crate::css::{DeviceStatus, Scsw, StatusControl};
-
-/// Device-status bits that mean an operation did not end normally (a
-/// start, or a halt of an idle subchannel). Our programs (NOP, SENSE ID)
-/// never legitimately produce them.
-const DEVICE_ERRORS: DeviceStatus = DeviceStatus::UNIT_CHECK
-    .union(DeviceStatus::UNIT_EXCEPTION)
-    .union(DeviceStatus::BUSY);
+use crate::css::StatusControl;
 
 impl Oracle {
     pub(super) fn on_idle(&mut self, irq: &Interruption) -> Result<Option<Completed>, Violation> {
         let s = irq.scsw;
         let fc = s.fc();
+        if self.owed_device_end(&s)? {
+            return Ok(None);
+        }
         if let Some(op) = self.owed {
             if Op::of(fc) == Some(op) {
-                // The owed status of a halt or clear a deviation ended.
+                // The owed status of a halt or clear a deviation ended,
+                // judged in full as the host's own halt or clear of a
+                // subchannel whose start had ended (PoP ch. 15 Halt
+                // Function, Clear Function): not on its function alone.
                 self.check_intparm(irq, "owed-status-intparm")?;
+                self.judged(self.owed_as, &s, Program::new(0, 0))?;
                 self.owed = None;
+                self.owed_device_end = false;
                 self.claim = Claim::None;
                 return Ok(None);
             }
@@ -112,69 +113,6 @@ impl Oracle {
                     irq.intparm,
                 )
             })
-    }
-
-    /// Secondary status alone (a halt's trailing device end; a start's is
-    /// the table's): PoP ch. 16 Secondary Status and Activity Control. It carries the device end, so device active is reset and
-    /// no other activity remains.
-    pub(super) fn check_secondary(s: &Scsw) -> Result<(), Violation> {
-        let sc = s.sc();
-        if !sc.contains(StatusControl::SECONDARY)
-            || sc.intersects(StatusControl::PRIMARY | StatusControl::INTERMEDIATE)
-        {
-            return Err(violation(
-                Class::BadStatus,
-                "expected-secondary-status",
-                (StatusControl::SECONDARY | StatusControl::PENDING).bits(),
-                sc.bits(),
-            ));
-        }
-        let ac = s.ac();
-        if !ac.is_empty() {
-            return Err(violation(
-                Class::BadStatus,
-                "activity-with-secondary-status",
-                0,
-                ac.bits(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// PoP ch. 16 Device Status and Subchannel Status: unit check, unit
-    /// exception and busy report a device-side failure, and any subchannel
-    /// status reports a channel-side one (PCI would be intermediate, which
-    /// the guest never requests). NOP and SENSE ID with SLI end cleanly.
-    pub(super) fn check_clean_status(s: &Scsw) -> Result<(), Violation> {
-        let ds = s.device_status();
-        // QEMU's answer to a failed relay (`sch_gen_unit_exception`): unit
-        // exception alone, with alert status. No device made it.
-        if ds == DeviceStatus::UNIT_EXCEPTION && s.sc().contains(StatusControl::ALERT) {
-            return Err(violation(
-                Class::BadStatus,
-                "relay-unit-exception",
-                0,
-                ds.bits().into(),
-            ));
-        }
-        if ds.intersects(DEVICE_ERRORS) {
-            return Err(violation(
-                Class::BadStatus,
-                "device-status-error",
-                0,
-                ds.bits().into(),
-            ));
-        }
-        let cs = s.subchannel_status();
-        if !cs.is_empty() {
-            return Err(violation(
-                Class::BadStatus,
-                "channel-status-error",
-                0,
-                cs.bits().into(),
-            ));
-        }
-        Ok(())
     }
 }
 
