@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# patches/qemu-testdev/build.sh: builds (or finds in the cache) an x86
+# qemu-system-s390x from Debian bookworm's QEMU 7.2 source with this
+# directory's patch series (the ccwgate-testdev device, docs/async-device.md)
+# applied, and prints the binary's path on stdout. Everything else goes to
+# stderr.
+#
+#   build.sh [build]     the binary (built when the cache has none for
+#                        these inputs)
+#   build.sh source      the patched source tree's path (for reading)
+#   build.sh clean       empty this script's part of the cache
+#
+# Cache: $CCWGATE_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/ccwgate)/qemu-testdev.
+# The source is unpacked once per Debian version; the build directory is
+# shared by every variant of the series (the series is kept applied and
+# replaced only when it changes, so ninja recompiles only what the change
+# touched); the binary is copied out under a hash of the Debian version,
+# the configure line and the patches. Exit status: 0, or 2 with
+# "build.sh: ERROR: <what> (fix: <command>)" on stderr.
+#
+# The build runs under `nice -n 19` with $CCWGATE_JOBS jobs (default: the
+# cores): on 2 shared cores the first build takes about 20 minutes.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cache=${CCWGATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ccwgate}/qemu-testdev
+jobs=${CCWGATE_JOBS:-$(nproc)}
+
+die() { echo "build.sh: ERROR: $*" >&2; exit 2; }
+say() { echo "build.sh: $*" >&2; }
+key() {
+    local a
+    for a in "$@"; do
+        if [ -f "$a" ]; then sha256sum <"$a"; else printf '%s\n' "$a"; fi
+    done | sha256sum | cut -c1-16
+}
+locked() {
+    local lock=$1; shift
+    mkdir -p "$(dirname "$lock")"
+    ( flock 9 || exit 2; "$@" ) 9>"$lock"
+}
+need_pkgs() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ "${#missing[@]}" = 0 ] && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing ${missing[*]}"
+        locked "$cache/apt.lock" sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"' sh "${missing[@]}" >&2 \
+            || die "could not install ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
+    else
+        die "missing packages ${missing[*]} (fix: sudo apt-get install ${missing[*]})"
+    fi
+}
+
+# Only what the s390x system emulator needs to boot ccwgate: no docs, no
+# tools, no user interfaces, no optional libraries. QEMU is relocatable: it
+# looks for its firmware (s390-ccw.img) in ../share/qemu beside its own
+# directory, so the binaries live in $cache/bin and $cache/share/qemu is
+# a link to Debian's qemu-system-data.
+configure_flags=(
+    --prefix=/usr --target-list=s390x-softmmu --disable-docs --disable-tools
+    --disable-guest-agent --disable-user --disable-werror --disable-gtk
+    --disable-sdl --disable-vnc --disable-opengl --disable-spice
+    --disable-curses --disable-gnutls --disable-nettle --disable-gcrypt
+    --disable-libusb --disable-usb-redir --disable-capstone --disable-slirp
+    --disable-xen --disable-vhost-user --disable-libssh --disable-curl
+    --disable-rbd --disable-glusterfs --disable-libiscsi --disable-libnfs
+    --disable-seccomp --disable-linux-aio --disable-linux-io-uring
+    --disable-virglrenderer --disable-vde --disable-brlapi --disable-alsa
+    --disable-pa --disable-jack --disable-oss --disable-zstd --disable-bpf
+    --disable-tpm --disable-numa --disable-libpmem --disable-bzip2
+    --disable-lzo --disable-snappy --disable-lzfse --disable-fuse
+    --disable-sparse --disable-debug-info
+)
+
+# The series, in order: patches/qemu-testdev/*.patch.
+series() { find "$here" -maxdepth 1 -name '*.patch' | sort; }
+
+# Unpacks Debian's source (with Debian's own patches, as dpkg-source
+# applies them) into $1, once.
+unpack_source() {
+    local version=$1 src=$2 dl
+    [ -f "$src/.unpacked" ] && return 0
+    dl=$(mktemp -d "$cache/dl.XXXXXX")
+    say "fetching Debian's qemu $version source (about 24 MB) into $dl"
+    ( cd "$dl" && apt-get source --download-only -q "qemu=$version" >"$dl/log" 2>&1 ) \
+        || { cat "$dl/log" >&2; die "apt-get source qemu=$version failed (fix: add a deb-src line for bookworm main, e.g. /etc/apt/sources.list.d/ with 'Types: deb-src', then sudo apt-get update)"; }
+    rm -rf "$src"
+    ( cd "$dl" && dpkg-source --no-check -x ./*.dsc "$src" >"$dl/log" 2>&1 ) \
+        || { cat "$dl/log" >&2; die "dpkg-source could not unpack qemu $version"; }
+    rm -rf "$dl"
+    touch "$src/.unpacked"
+}
+
+# Keeps exactly the series $@ applied to $src: if another series is applied
+# (recorded with copies of its patches in $src/.ccwgate-applied/), it is
+# reversed first, newest first; an unchanged series is left alone so that
+# its files keep their times and ninja rebuilds nothing.
+apply_series() {
+    local src=$1 p n=0 want have
+    shift
+    local rec=$src/.ccwgate-applied
+    want=$(for p in "$@"; do sha256sum <"$p"; done)
+    have=$(if [ -d "$rec" ]; then for p in $(find "$rec" -name '*.patch' | sort); do sha256sum <"$p"; done; fi)
+    [ -d "$rec" ] && [ "$want" = "$have" ] && return 0
+    if [ -d "$rec" ]; then
+        for p in $(find "$rec" -name '*.patch' | sort -r); do
+            patch -s -R -p1 -d "$src" <"$p" >&2 \
+                || die "$src still carries ${p##*/} and it does not reverse (fix: $0 clean)"
+            rm -f "$p"
+        done
+        rmdir "$rec"
+    fi
+    mkdir -p "$rec"
+    for p in "$@"; do
+        n=$((n + 1))
+        patch -s -p1 -d "$src" <"$p" >&2 \
+            || die "${p##*/} does not apply to Debian's qemu source in $src (fix: refresh the patch against that tree; $0 clean starts over)"
+        cp "$p" "$rec/$(printf %03d $n)-${p##*/}"
+    done
+}
+
+# Under the source's lock: patch, configure once, build, copy the binary.
+build() {
+    local src=$1 out=$2 bin=$3
+    shift 3
+    apply_series "$src" "$@"
+    if [ ! -f "$out/build.ninja" ]; then
+        mkdir -p "$out"
+        say "configuring in $out (log $out/configure.log)"
+        ( cd "$out" && nice -n 19 "$src/configure" "${configure_flags[@]}" >configure.log 2>&1 ) || {
+            tail -n 20 "$out/configure.log" >&2
+            rm -f "$out/build.ninja"
+            die "configure failed, see $out/configure.log (a missing library names its Debian -dev package there; fix: sudo apt-get install it)"; }
+    fi
+    local t0=$SECONDS
+    say "building qemu-system-s390x with ${jobs} jobs under nice (log $out/build.log)"
+    nice -n 19 ninja -C "$out" -j"$jobs" qemu-system-s390x >"$out/build.log" 2>&1 || {
+        grep -m 20 -E 'error|Error' "$out/build.log" >&2
+        die "the build failed, see $out/build.log"; }
+    say "built in $((SECONDS - t0)) s"
+    cp "$out/qemu-system-s390x" "$bin.tmp" && mv "$bin.tmp" "$bin"
+}
+
+main() {
+    local cmd=${1:-build}
+    case "$cmd" in
+        build|source) ;;
+        clean) rm -rf "$cache"; say "removed $cache"; return ;;
+        *) die "usage: build.sh [build|source|clean]" ;;
+    esac
+    mkdir -p "$cache"
+    need_pkgs dpkg-dev patch ninja-build meson gcc pkg-config python3 \
+        libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison \
+        qemu-system-data
+    local version
+    version=$(apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n 1)
+    [ -n "$version" ] || die "apt knows no source package qemu (fix: add a deb-src line for bookworm main in /etc/apt/sources.list.d/, then sudo apt-get update)"
+    case "$version" in *:7.2+*) ;; *) die "Debian's qemu source is $version, the series is for 7.2 (fix: point deb-src at bookworm)" ;; esac
+    local src="$cache/qemu-${version#*:}"
+    locked "$src.lock" "$0" _unpack "$version" "$src" || exit 2
+    local patches=()
+    mapfile -t patches < <(series)
+    if [ "$cmd" = source ]; then
+        locked "$src.lock" "$0" _apply "$src" "${patches[@]}" || exit 2
+        echo "$src"; return
+    fi
+    local out="$cache/build-$(key "$version" "${configure_flags[*]}")"
+    mkdir -p "$cache/bin" "$cache/share"
+    [ -e "$cache/share/qemu/s390-ccw.img" ] || ln -sfn /usr/share/qemu "$cache/share/qemu"
+    [ -e "$cache/share/qemu/s390-ccw.img" ] \
+        || die "no /usr/share/qemu/s390-ccw.img, the firmware QEMU boots with (fix: sudo apt-get install qemu-system-data)"
+    local bin="$cache/bin/qemu-system-s390x-$(key "$version" "${configure_flags[*]}" "${patches[@]}")"
+    if [ ! -x "$bin" ]; then
+        locked "$src.lock" "$0" _build "$src" "$out" "$bin" "${patches[@]}" || exit 2
+    fi
+    echo "$bin"
+}
+
+case "${1:-}" in
+    _unpack) unpack_source "$2" "$3" ;;
+    _build) shift; build "$@" ;;
+    _apply) shift; src=$1; shift; apply_series "$src" "$@" ;;
+    *) main "$@" ;;
+esac
