@@ -270,11 +270,13 @@ impl core::fmt::Display for Landed {
 pub fn race_not_exercised(
     config: &Config,
     summary: &Summary,
-    emulated: bool,
+    kind: DeviceKind,
 ) -> Option<&'static str> {
-    let required = config
-        .require_race
-        .unwrap_or(config.host == crate::cmdline::Host::VfioCcw && !emulated);
+    let required = config.require_race.unwrap_or(match kind {
+        DeviceKind::Emulated => false,
+        DeviceKind::AsyncTestdev => true,
+        DeviceKind::Real => config.host == crate::cmdline::Host::VfioCcw,
+    });
     // Without checks nothing is judged, the race included.
     if !required || !config.checks || !config.scenario.races() || summary.landed.total() == 0 {
         return None;
@@ -288,11 +290,40 @@ pub fn race_not_exercised(
     }
 }
 
-/// Whether `id` is one of QEMU's emulated CCW devices (virtio-ccw answers
-/// SENSE ID with control-unit type 0x3832), which run each channel program
-/// inside SSCH and so never race.
+/// What a device is, by its SENSE ID: whether its runs must reach the
+/// race (`require_race`'s default, [`race_not_exercised`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// One of QEMU's emulated CCW devices (virtio-ccw answers SENSE ID with
+    /// control-unit type 0x3832), which run each channel program inside
+    /// SSCH and so never race.
+    Emulated,
+    /// ccwgate's own QEMU device, `ccwgate-testdev` (control-unit type
+    /// [`ASYNC_TESTDEV_CU_TYPE`], patches/qemu-testdev/,
+    /// docs/async-device.md): it runs each channel program after a latency,
+    /// so a race scenario reaches the race on it in every profile.
+    AsyncTestdev,
+    /// Any other: a real device behind the host.
+    Real,
+}
+
+/// `ccwgate-testdev`'s control-unit type (its `cu-type` property's
+/// default; no IBM control unit has it).
+pub const ASYNC_TESTDEV_CU_TYPE: u16 = 0xcc90;
+
+/// The kind of device that answered SENSE ID with `id`.
+pub fn device_kind(id: &SenseId) -> DeviceKind {
+    match id.cu_type {
+        0x3832 => DeviceKind::Emulated,
+        ASYNC_TESTDEV_CU_TYPE => DeviceKind::AsyncTestdev,
+        _ => DeviceKind::Real,
+    }
+}
+
+/// Whether `id` is one of QEMU's emulated CCW devices
+/// ([`DeviceKind::Emulated`]).
 pub fn is_emulated(id: &SenseId) -> bool {
-    id.cu_type == 0x3832
+    device_kind(id) == DeviceKind::Emulated
 }
 
 /// The first violation, with where in the run it happened.
@@ -835,7 +866,11 @@ mod tests {
             (at(1, 0, 2, 3), None),
         ] {
             s.landed = landed;
-            assert_eq!(race_not_exercised(&c, &s, false), missing, "{landed}");
+            assert_eq!(
+                race_not_exercised(&c, &s, DeviceKind::Real),
+                missing,
+                "{landed}"
+            );
         }
     }
 
@@ -1212,34 +1247,65 @@ mod tests {
         assert_eq!(s.landed.total(), 100);
         assert_eq!(s.landed.window, 0);
         assert!(s.landed.running > 0 && s.landed.after > 0, "{:?}", s.landed);
-        assert_eq!(race_not_exercised(&c, &s, false), Some("window"));
+        assert_eq!(race_not_exercised(&c, &s, DeviceKind::Real), Some("window"));
         // Off unless asked for: strict, or vfio-ccw on an emulated device.
         let off = Config {
             require_race: None,
             ..c
         };
-        assert_eq!(race_not_exercised(&off, &s, false), None);
+        assert_eq!(race_not_exercised(&off, &s, DeviceKind::Real), None);
+        assert_eq!(race_not_exercised(&off, &s, DeviceKind::Emulated), None);
         let vfio = Config {
             host: crate::cmdline::Host::VfioCcw,
             ..off
         };
-        assert_eq!(race_not_exercised(&vfio, &s, false), Some("window"));
-        assert_eq!(race_not_exercised(&vfio, &s, true), None);
+        assert_eq!(
+            race_not_exercised(&vfio, &s, DeviceKind::Real),
+            Some("window")
+        );
+        assert_eq!(race_not_exercised(&vfio, &s, DeviceKind::Emulated), None);
+        // ccwgate-testdev races on every run: required in both profiles.
+        for c in [off, vfio] {
+            assert_eq!(
+                race_not_exercised(&c, &s, DeviceKind::AsyncTestdev),
+                Some("window"),
+                "{:?}",
+                c.host
+            );
+        }
+        // Unless the command line says otherwise.
+        let not_required = Config {
+            require_race: Some(false),
+            ..off
+        };
+        assert_eq!(
+            race_not_exercised(&not_required, &s, DeviceKind::AsyncTestdev),
+            None
+        );
         // Scenarios without a race never need one.
         let ssch = Config {
             scenario: Scenario::Ssch,
             ..c
         };
         let s = run(&mut Sim::new(SID), &ssch).unwrap();
-        assert_eq!(race_not_exercised(&ssch, &s, false), None);
+        assert_eq!(
+            race_not_exercised(&ssch, &s, DeviceKind::AsyncTestdev),
+            None
+        );
     }
 
     #[test]
-    fn virtio_devices_are_recognised_as_emulated() {
+    fn devices_are_told_apart_by_their_control_unit_type() {
         let virtio = SenseId::parse(&[0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00]).unwrap();
         assert!(is_emulated(&virtio));
         let dasd = SenseId::parse(&[0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c]).unwrap();
         assert!(!is_emulated(&dasd));
+        assert_eq!(device_kind(&dasd), DeviceKind::Real);
+        // ccwgate-testdev's default identity (patches/qemu-testdev/).
+        let testdev = SenseId::parse(&[0xff, 0xcc, 0x90, 0x01, 0xcc, 0x33, 0x01]).unwrap();
+        assert_eq!(device_kind(&testdev), DeviceKind::AsyncTestdev);
+        assert!(!is_emulated(&testdev));
+        assert_eq!(device_kind(&virtio), DeviceKind::Emulated);
     }
 
     #[test]
@@ -1284,7 +1350,7 @@ mod tests {
                 require_race: Some(true),
                 ..off
             };
-            assert_eq!(race_not_exercised(&required, &b, false), None);
+            assert_eq!(race_not_exercised(&required, &b, DeviceKind::Real), None);
         }
         // A broken host passes unnoticed: nothing is judged.
         let off = Config {
