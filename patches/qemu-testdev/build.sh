@@ -79,19 +79,42 @@ configure_flags=(
 series() { find "$here" -maxdepth 1 -name '*.patch' | sort; }
 
 # Unpacks Debian's source (with Debian's own patches, as dpkg-source
-# applies them) into $1, once.
+# applies them) into $2, once; the source package stays in $3 for
+# restore_pristine.
 unpack_source() {
-    local version=$1 src=$2 dl
-    [ -f "$src/.unpacked" ] && return 0
-    dl=$(mktemp -d "$cache/dl.XXXXXX")
-    say "fetching Debian's qemu $version source (about 24 MB) into $dl"
-    ( cd "$dl" && apt-get source --download-only -q "qemu=$version" >"$dl/log" 2>&1 ) \
-        || { cat "$dl/log" >&2; die "apt-get source qemu=$version failed (fix: add a deb-src line for bookworm main, e.g. /etc/apt/sources.list.d/ with 'Types: deb-src', then sudo apt-get update)"; }
-    rm -rf "$src"
-    ( cd "$dl" && dpkg-source --no-check -x ./*.dsc "$src" >"$dl/log" 2>&1 ) \
-        || { cat "$dl/log" >&2; die "dpkg-source could not unpack qemu $version"; }
-    rm -rf "$dl"
-    touch "$src/.unpacked"
+    local version=$1 src=$2 keep=$3 dl
+    [ -f "$src/.unpacked" ] && [ -d "$keep" ] && return 0
+    if [ ! -d "$keep" ]; then
+        dl=$(mktemp -d "$cache/dl.XXXXXX")
+        say "fetching Debian's qemu $version source (about 24 MB) into $keep"
+        ( cd "$dl" && apt-get source --download-only -q "qemu=$version" >"$dl/log" 2>&1 ) \
+            || { cat "$dl/log" >&2; rm -rf "$dl"; die "apt-get source qemu=$version failed (fix: add a deb-src line for bookworm main, e.g. /etc/apt/sources.list.d/ with 'Types: deb-src', then sudo apt-get update)"; }
+        rm -f "$dl/log"
+        mv "$dl" "$keep"
+    fi
+    if [ ! -f "$src/.unpacked" ]; then
+        # Unpacked beside the source package (dpkg-source leaves a copy of
+        # the upstream tarball next to its target), then moved.
+        rm -rf "$src" "$keep/tree"
+        ( cd "$keep" && dpkg-source --no-check -x ./*.dsc tree ) >"$cache/unpack.log" 2>&1 \
+            || { cat "$cache/unpack.log" >&2; die "dpkg-source could not unpack qemu $version"; }
+        mv "$keep/tree" "$src"
+        touch "$src/.unpacked"
+    fi
+}
+
+# Puts Debian's own copy back of every file patch $2 touches in tree $1
+# (and removes the files it created): for a series edited in the tree,
+# which no longer reverses.
+restore_pristine() {
+    local src=$1 p=$2 tmp f
+    tmp=$(mktemp -d "$cache/pristine.XXXXXX")
+    ( cd "$src.debian" && dpkg-source --no-check -x ./*.dsc "$tmp/q" ) >/dev/null 2>&1 \
+        || { rm -rf "$tmp"; return 1; }
+    for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"); do
+        if [ -e "$tmp/q/$f" ]; then cp "$tmp/q/$f" "$src/$f"; else rm -f "$src/$f"; fi
+    done
+    rm -rf "$tmp"
 }
 
 # Keeps exactly the series $@ applied to $src: if another series is applied
@@ -107,8 +130,11 @@ apply_series() {
     [ -d "$rec" ] && [ "$want" = "$have" ] && return 0
     if [ -d "$rec" ]; then
         for p in $(find "$rec" -name '*.patch' | sort -r); do
-            patch -s -R -p1 -d "$src" <"$p" >&2 \
-                || die "$src still carries ${p##*/} and it does not reverse (fix: $0 clean)"
+            if ! patch -s -R -p1 --no-backup-if-mismatch -r - -d "$src" <"$p" >/dev/null 2>&1; then
+                say "${p##*/} does not reverse (edited in the tree?): restoring Debian's copies of its files"
+                restore_pristine "$src" "$p" \
+                    || die "$src still carries ${p##*/} and Debian's files could not be restored (fix: $0 clean)"
+            fi
             rm -f "$p"
         done
         rmdir "$rec"
@@ -160,7 +186,7 @@ main() {
     [ -n "$version" ] || die "apt knows no source package qemu (fix: add a deb-src line for bookworm main in /etc/apt/sources.list.d/, then sudo apt-get update)"
     case "$version" in *:7.2+*) ;; *) die "Debian's qemu source is $version, the series is for 7.2 (fix: point deb-src at bookworm)" ;; esac
     local src="$cache/qemu-${version#*:}"
-    locked "$src.lock" "$0" _unpack "$version" "$src" || exit 2
+    locked "$src.lock" "$0" _unpack "$version" "$src" "$src.debian" || exit 2
     local patches=()
     mapfile -t patches < <(series)
     if [ "$cmd" = source ]; then
@@ -180,7 +206,7 @@ main() {
 }
 
 case "${1:-}" in
-    _unpack) unpack_source "$2" "$3" ;;
+    _unpack) unpack_source "$2" "$3" "$4" ;;
     _build) shift; build "$@" ;;
     _apply) shift; src=$1; shift; apply_series "$src" "$@" ;;
     *) main "$@" ;;
