@@ -242,7 +242,7 @@ if [ "$async_device" = 1 ]; then
     [ "${#vfio_uuids[@]}" = 0 ] && [ "$default_device" = 1 ] \
         || die "--async-device attaches its own device in place of the default one; drop --vfio-ccw/--no-default-device"
     [ "$accel" = tcg ] || die "--async-device is built for x86 TCG only"
-    [[ -z "$async_props" || "$async_props" =~ ^[a-z0-9-]+=[0-9a-fA-Fx]+(,[a-z0-9-]+=[0-9a-fA-Fx]+)*$ ]] \
+    [[ -z "$async_props" || "$async_props" =~ ^[a-z0-9-]+=[A-Za-z0-9-]+(,[a-z0-9-]+=[A-Za-z0-9-]+)*$ ]] \
         || die "--async-device=PROPS wants name=value[,name=value...], got '$async_props'"
 fi
 if [ "$nested" = 1 ]; then
