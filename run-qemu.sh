@@ -67,7 +67,9 @@ Host options:
                       patches/qemu-testdev/ (the first run builds it, about
                       25 min on 2 cores; cached like the box). PROPS: the
                       device's properties, e.g. split-percent=30,seed=7
-                      (its seed defaults to --seed)
+                      (its seed defaults to --seed). With one vCPU, QEMU
+                      counts time in guest instructions (-icount
+                      shift=3,sleep=off): runs repeat whatever the load
   --devices N         attach N emulated virtio-rng-ccw devices (devno fe.0.0001
                       to fe.0.000N; default 1), e.g. with --devno all
   --kernel ELF        boot this kernel instead of building one
@@ -392,6 +394,13 @@ if [ "$default_device" = 1 ]; then
     done
 fi
 for d in "${devices[@]}"; do qemu+=(-device "$d"); done
+# --async-device: virtual time counted in guest instructions (8 ns each),
+# so the device's latencies and the guest's delays share one clock that a
+# loaded host cannot stretch (docs/async-device.md); not with several
+# vCPUs (icount runs them in one thread) or the caller's own -icount.
+if [ "$async_device" = 1 ] && [ "$smp" = 1 ] && [[ " ${qemu_extra[*]:-} " != *" -icount "* ]]; then
+    qemu+=(-icount shift=3,sleep=off)
+fi
 [ "$gdb" = 1 ] && qemu+=(-S -gdb tcp::1234)
 if [ -n "$inject" ]; then
     # The host kernel picks a port nobody uses (gdb's Python asks it), so
