@@ -111,37 +111,53 @@ restore_pristine() {
     tmp=$(mktemp -d "$cache/pristine.XXXXXX")
     ( cd "$src.debian" && dpkg-source --no-check -x ./*.dsc "$tmp/q" ) >/dev/null 2>&1 \
         || { rm -rf "$tmp"; return 1; }
-    for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$p"); do
+    for f in $(touched "$p"); do
         if [ -e "$tmp/q/$f" ]; then cp "$tmp/q/$f" "$src/$f"; else rm -f "$src/$f"; fi
     done
     rm -rf "$tmp"
 }
 
-# Keeps exactly the series $@ applied to $src: if another series is applied
-# (recorded with copies of its patches in $src/.ccwgate-applied/), it is
-# reversed first, newest first; an unchanged series is left alone so that
+# The files patch $1 touches, one a line.
+touched() { sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$1"; }
+
+# Keeps exactly the series $@ applied to $src. Applying records, in
+# $src/.ccwgate-applied/, a copy of each patch and Debian's copy of every
+# file the series touches (orig/) or the files it creates (created); an
+# applied series that differs is taken out by putting those back, so an
+# edit made in the tree goes with it. An unchanged series is left alone,
 # its files keep their times and ninja rebuilds nothing.
 apply_series() {
-    local src=$1 p n=0 want have
+    local src=$1 p f n=0 want have
     shift
     local rec=$src/.ccwgate-applied
     want=$(for p in "$@"; do sha256sum <"$p"; done)
-    have=$(if [ -d "$rec" ]; then for p in $(find "$rec" -name '*.patch' | sort); do sha256sum <"$p"; done; fi)
+    have=$(if [ -d "$rec" ]; then for p in $(find "$rec" -maxdepth 1 -name '*.patch' | sort); do sha256sum <"$p"; done; fi)
     [ -d "$rec" ] && [ "$want" = "$have" ] && return 0
-    if [ -d "$rec" ]; then
-        for p in $(find "$rec" -name '*.patch' | sort -r); do
-            if ! patch -s -R -p1 --no-backup-if-mismatch -r - -d "$src" <"$p" >/dev/null 2>&1; then
-                say "${p##*/} does not reverse (edited in the tree?): restoring Debian's copies of its files"
-                restore_pristine "$src" "$p" \
-                    || die "$src still carries ${p##*/} and Debian's files could not be restored (fix: $0 clean)"
-            fi
-            rm -f "$p"
+    if [ -d "$rec/orig" ]; then
+        ( cd "$rec/orig" && find . -type f -print0 | xargs -0r cp --parents -t "$src" ) \
+            || die "could not restore Debian's files into $src (fix: $0 clean)"
+        [ -f "$rec/created" ] && while read -r f; do rm -f "$src/$f"; done <"$rec/created"
+    elif [ -d "$rec" ]; then
+        # A record without Debian's files (an earlier build.sh): from the
+        # source package.
+        for p in $(find "$rec" -maxdepth 1 -name '*.patch' | sort -r); do
+            restore_pristine "$src" "$p" \
+                || die "$src still carries ${p##*/} and Debian's files could not be restored (fix: $0 clean)"
         done
-        rmdir "$rec"
     fi
-    mkdir -p "$rec"
+    rm -rf "$rec"
+    mkdir -p "$rec/orig"
+    : >"$rec/created"
     for p in "$@"; do
         n=$((n + 1))
+        for f in $(touched "$p"); do
+            [ -e "$rec/orig/$f" ] || grep -qxF "$f" "$rec/created" && continue
+            if [ -e "$src/$f" ]; then
+                ( cd "$src" && cp --parents "$f" "$rec/orig/" )
+            else
+                echo "$f" >>"$rec/created"
+            fi
+        done
         patch -s -p1 -d "$src" <"$p" >&2 \
             || die "${p##*/} does not apply to Debian's qemu source in $src (fix: refresh the patch against that tree; $0 clean starts over)"
         cp "$p" "$rec/$(printf %03d $n)-${p##*/}"
