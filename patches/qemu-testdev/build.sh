@@ -75,6 +75,30 @@ configure_flags=(
     --disable-sparse --disable-debug-info
 )
 
+# Debian's source packages: apt needs deb-src entries. When root and apt
+# has none, they are added beside the machine's own deb entries (the same
+# mirrors and suites), in /etc/apt/sources.list.d/ccwgate-deb-src.*.
+ensure_deb_src() {
+    # grep -c reads it all: grep -q would stop apt-cache with SIGPIPE,
+    # which pipefail takes for a failure.
+    [ "$(apt-cache showsrc qemu 2>/dev/null | grep -c '^Version: ')" -gt 0 ] && return 0
+    local fix="add deb-src entries for bookworm main (e.g. a copy of /etc/apt/sources.list.d/debian.sources with 'Types: deb-src'), then sudo apt-get update"
+    [ "$(id -u)" = 0 ] || die "apt knows no source package qemu (fix: $fix)"
+    local d=/etc/apt/sources.list.d
+    say "adding deb-src entries for apt (source packages), as $d/ccwgate-deb-src.*"
+    if [ -f "$d/debian.sources" ]; then
+        sed 's/^Types: .*/Types: deb-src/' "$d/debian.sources" >"$d/ccwgate-deb-src.sources"
+    elif [ -f /etc/apt/sources.list ] && grep -q '^deb ' /etc/apt/sources.list; then
+        sed -n 's/^deb /deb-src /p' /etc/apt/sources.list >"$d/ccwgate-deb-src.list"
+    else
+        die "apt knows no source package qemu and no deb entries to copy (fix: $fix)"
+    fi
+    locked "$cache/apt.lock" apt-get update -qq >&2 \
+        || die "apt-get update failed after adding deb-src entries (fix: $fix)"
+    [ "$(apt-cache showsrc qemu 2>/dev/null | grep -c '^Version: ')" -gt 0 ] \
+        || die "apt still knows no source package qemu (fix: $fix)"
+}
+
 # The series, in order: patches/qemu-testdev/*.patch.
 series() { find "$here" -maxdepth 1 -name '*.patch' | sort; }
 
@@ -197,6 +221,7 @@ main() {
     need_pkgs dpkg-dev patch ninja-build meson gcc pkg-config python3 \
         libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison \
         qemu-system-data
+    ensure_deb_src
     local version
     version=$(apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n 1)
     [ -n "$version" ] || die "apt knows no source package qemu (fix: add a deb-src line for bookworm main in /etc/apt/sources.list.d/, then sudo apt-get update)"
