@@ -92,6 +92,32 @@ fn halts_and_split_endings_pass_when_polled() {
 }
 
 #[test]
+fn status_of_the_devices_own_is_taken_and_passes() {
+    let run = async_device(
+        "unsolicited-percent=20",
+        &[
+            "--scenario",
+            "mixed",
+            "--mode",
+            "poll",
+            "--iterations",
+            "500",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run}");
+    assert_eq!(run.verdict().outcome, Outcome::Pass, "{run}");
+    // The summary line counts the unsolicited status the guest took.
+    let taken: u32 = run
+        .stdout
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("unsolicited="))
+        .unwrap_or_else(|| panic!("no unsolicited= in:\n{run}"))
+        .parse()
+        .unwrap();
+    assert!(taken > 0, "{run}");
+}
+
+#[test]
 fn a_device_that_presents_a_clears_status_for_the_next_start_fails() {
     let run = async_device(
         "fault=clear-status-for-next-start",
