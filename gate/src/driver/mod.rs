@@ -201,6 +201,15 @@ pub struct Summary {
     pub split: u32,
     /// Interruptions excused because their status was already taken.
     pub withdrawn: u32,
+    /// HALTs issued while a start was outstanding (the oracle's halt of a
+    /// start: its status may end the start, or leave its device end due).
+    pub halted_starts: u32,
+    /// CLEARs issued while another operation was outstanding (its status
+    /// withdrawn).
+    pub cleared_ops: u32,
+    /// Starts that ended with alert status and deferred cc 1 before the
+    /// device accepted them.
+    pub not_initiated: u32,
     /// The delay sweep the race steps used (measured with `delay=auto`).
     pub sweep: crate::cmdline::DelaySweep,
     /// Start-to-final-status latency of completed starts, TOD units.
@@ -225,6 +234,9 @@ impl Summary {
         l.after += o.after;
         self.split += other.split;
         self.withdrawn += other.withdrawn;
+        self.halted_starts += other.halted_starts;
+        self.cleared_ops += other.cleared_ops;
+        self.not_initiated += other.not_initiated;
         self.latency.merge(&other.latency);
     }
 }
@@ -459,6 +471,9 @@ impl<C: Channel + Status> Driver<C> {
                 },
                 split: 0,
                 withdrawn: 0,
+                halted_starts: 0,
+                cleared_ops: 0,
+                not_initiated: 0,
                 sweep: config.delay,
                 latency: Latency::new(),
             },
@@ -578,6 +593,9 @@ impl<C: Channel + Status> Driver<C> {
         self.summary.unsolicited = stats.unsolicited as u32;
         self.summary.split = stats.starts_two_part as u32;
         self.summary.withdrawn = stats.withdrawn as u32;
+        self.summary.halted_starts = stats.halts_of_start as u32;
+        self.summary.cleared_ops = stats.clears_of_op as u32;
+        self.summary.not_initiated = stats.starts_not_initiated as u32;
         self.summary.deviations = *self.oracle.deviations();
         self.summary.clone()
     }
@@ -724,6 +742,9 @@ mod tests {
         let mut d = one.clone();
         d.unsolicited = 3;
         d.withdrawn = 4;
+        d.halted_starts = 5;
+        d.cleared_ops = 6;
+        d.not_initiated = 7;
         d.landed = Landed {
             before: 1,
             running: 3,
@@ -733,6 +754,10 @@ mod tests {
         let mut e = d.clone();
         e.absorb(&d);
         assert_eq!((e.unsolicited, e.withdrawn), (6, 8));
+        assert_eq!(
+            (e.halted_starts, e.cleared_ops, e.not_initiated),
+            (10, 12, 14)
+        );
         let landed = Landed {
             before: 2,
             running: 6,
@@ -1231,6 +1256,30 @@ mod tests {
         // Without auto the configured sweep stays.
         let s = run(&mut Sim::new(SID), &config(Scenario::CschRace, 3, 50)).unwrap();
         assert_eq!(s.sweep, Config::DEFAULT.delay);
+    }
+
+    #[test]
+    fn the_summary_counts_halts_and_clears_of_an_outstanding_operation() {
+        // Every CLEAR that did not land after its start's status was taken
+        // withdrew the start (the oracle's clear of an operation). A HALT
+        // there may find the status pending instead (cc 1, no halt): the
+        // sim ends every program inside SSCH, so none halts a start; the
+        // e2e tests on ccwgate-testdev see them.
+        for scenario in [Scenario::CschRace, Scenario::HschRace] {
+            let c = Config {
+                delay_auto: true,
+                ..config(scenario, 3, 200)
+            };
+            let s = run(&mut Sim::new(SID), &c).unwrap();
+            let outstanding = s.landed.total() - s.landed.after;
+            assert!(outstanding > 0, "{scenario:?}: {:?}", s.landed);
+            if scenario == Scenario::CschRace {
+                assert_eq!((s.cleared_ops, s.halted_starts), (outstanding, 0));
+            } else {
+                assert_eq!((s.cleared_ops, s.halted_starts), (0, 0));
+            }
+            assert_eq!(s.not_initiated, 0);
+        }
     }
 
     #[test]
