@@ -73,9 +73,9 @@ fn the_race_is_required_on_it() {
 }
 
 #[test]
-fn halts_and_split_endings_pass_when_polled() {
+fn halts_split_endings_and_a_busy_control_unit_pass_when_polled() {
     let run = async_device(
-        "split-percent=30",
+        "split-percent=30,busy-percent=5",
         &[
             "--scenario",
             "hsch-race",
@@ -89,8 +89,10 @@ fn halts_and_split_endings_pass_when_polled() {
     assert_eq!(run.verdict().outcome, Outcome::Pass, "{run}");
     let count = |key: &str| -> u32 { run.field(key).unwrap().parse().unwrap() };
     assert!(count("split") > 0, "{run}");
-    // HALTs reach starts still outstanding, the oracle's halt of a start.
+    // HALTs reach starts still outstanding, the oracle's halt of a start,
+    // and a busy control unit leaves starts not initiated.
     assert!(count("halted_starts") > 0, "{run}");
+    assert!(count("not_initiated") > 0, "{run}");
 }
 
 #[test]
