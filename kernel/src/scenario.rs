@@ -407,7 +407,11 @@ fn pass(
             )
             .field("landed", s.landed)
             .field("split", s.split)
-            .field("withdrawn", s.withdrawn);
+            .field("withdrawn", s.withdrawn)
+            .field("halted_starts", s.halted_starts)
+            .field("cleared_ops", s.cleared_ops)
+            .field("not_initiated", s.not_initiated)
+            .field("unsolicited", s.unsolicited);
         }
         run_fields(line, config, &s.deviations, subchannels);
         if !config.checks {

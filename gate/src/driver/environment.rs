@@ -4,8 +4,8 @@
 
 use super::area::build;
 use super::{
-    is_emulated, race_not_exercised, Channel, DeviceState, Driver, Failure, ProgramKind, Status,
-    Summary, SENSE_COUNT,
+    device_kind, race_not_exercised, Channel, DeviceKind, DeviceState, Driver, Failure,
+    ProgramKind, Status, Summary, SENSE_COUNT,
 };
 use crate::css::{Cc, DeviceStatus, Orb, StatusControl};
 use crate::oracle::{Class, Violation};
@@ -70,11 +70,13 @@ impl<C: Channel + Status> Driver<C> {
     }
 
     /// What a run that ended with `summary` did not exercise, when
-    /// `require_race` is in force ([`race_not_exercised`], the device
-    /// judged emulated or not by its SENSE ID).
+    /// `require_race` is in force ([`race_not_exercised`], the device's
+    /// kind told by its SENSE ID; without one, a real device).
     pub fn missing_race(&self, summary: &Summary) -> Option<&'static str> {
-        let emulated = self.baseline.is_some_and(|id| is_emulated(&id));
-        race_not_exercised(&self.config, summary, emulated)
+        let kind = self
+            .baseline
+            .map_or(DeviceKind::Real, |id| device_kind(&id));
+        race_not_exercised(&self.config, summary, kind)
     }
 
     /// The sense bytes read after a device's unit check (`device-error`).

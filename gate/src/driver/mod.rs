@@ -201,6 +201,15 @@ pub struct Summary {
     pub split: u32,
     /// Interruptions excused because their status was already taken.
     pub withdrawn: u32,
+    /// HALTs issued while a start was outstanding (the oracle's halt of a
+    /// start: its status may end the start, or leave its device end due).
+    pub halted_starts: u32,
+    /// CLEARs issued while another operation was outstanding (its status
+    /// withdrawn).
+    pub cleared_ops: u32,
+    /// Starts that ended with alert status and deferred cc 1 before the
+    /// device accepted them.
+    pub not_initiated: u32,
     /// The delay sweep the race steps used (measured with `delay=auto`).
     pub sweep: crate::cmdline::DelaySweep,
     /// Start-to-final-status latency of completed starts, TOD units.
@@ -225,6 +234,9 @@ impl Summary {
         l.after += o.after;
         self.split += other.split;
         self.withdrawn += other.withdrawn;
+        self.halted_starts += other.halted_starts;
+        self.cleared_ops += other.cleared_ops;
+        self.not_initiated += other.not_initiated;
         self.latency.merge(&other.latency);
     }
 }
@@ -270,11 +282,13 @@ impl core::fmt::Display for Landed {
 pub fn race_not_exercised(
     config: &Config,
     summary: &Summary,
-    emulated: bool,
+    kind: DeviceKind,
 ) -> Option<&'static str> {
-    let required = config
-        .require_race
-        .unwrap_or(config.host == crate::cmdline::Host::VfioCcw && !emulated);
+    let required = config.require_race.unwrap_or(match kind {
+        DeviceKind::Emulated => false,
+        DeviceKind::AsyncTestdev => true,
+        DeviceKind::Real => config.host == crate::cmdline::Host::VfioCcw,
+    });
     // Without checks nothing is judged, the race included.
     if !required || !config.checks || !config.scenario.races() || summary.landed.total() == 0 {
         return None;
@@ -288,11 +302,40 @@ pub fn race_not_exercised(
     }
 }
 
-/// Whether `id` is one of QEMU's emulated CCW devices (virtio-ccw answers
-/// SENSE ID with control-unit type 0x3832), which run each channel program
-/// inside SSCH and so never race.
+/// What a device is, by its SENSE ID: whether its runs must reach the
+/// race (`require_race`'s default, [`race_not_exercised`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// One of QEMU's emulated CCW devices (virtio-ccw answers SENSE ID with
+    /// control-unit type 0x3832), which run each channel program inside
+    /// SSCH and so never race.
+    Emulated,
+    /// ccwgate's own QEMU device, `ccwgate-testdev` (control-unit type
+    /// [`ASYNC_TESTDEV_CU_TYPE`], patches/qemu-testdev/,
+    /// docs/async-device.md): it runs each channel program after a latency,
+    /// so a race scenario reaches the race on it in every profile.
+    AsyncTestdev,
+    /// Any other: a real device behind the host.
+    Real,
+}
+
+/// `ccwgate-testdev`'s control-unit type (its `cu-type` property's
+/// default; no IBM control unit has it).
+pub const ASYNC_TESTDEV_CU_TYPE: u16 = 0xcc90;
+
+/// The kind of device that answered SENSE ID with `id`.
+pub fn device_kind(id: &SenseId) -> DeviceKind {
+    match id.cu_type {
+        0x3832 => DeviceKind::Emulated,
+        ASYNC_TESTDEV_CU_TYPE => DeviceKind::AsyncTestdev,
+        _ => DeviceKind::Real,
+    }
+}
+
+/// Whether `id` is one of QEMU's emulated CCW devices
+/// ([`DeviceKind::Emulated`]).
 pub fn is_emulated(id: &SenseId) -> bool {
-    id.cu_type == 0x3832
+    device_kind(id) == DeviceKind::Emulated
 }
 
 /// The first violation, with where in the run it happened.
@@ -428,6 +471,9 @@ impl<C: Channel + Status> Driver<C> {
                 },
                 split: 0,
                 withdrawn: 0,
+                halted_starts: 0,
+                cleared_ops: 0,
+                not_initiated: 0,
                 sweep: config.delay,
                 latency: Latency::new(),
             },
@@ -547,6 +593,9 @@ impl<C: Channel + Status> Driver<C> {
         self.summary.unsolicited = stats.unsolicited as u32;
         self.summary.split = stats.starts_two_part as u32;
         self.summary.withdrawn = stats.withdrawn as u32;
+        self.summary.halted_starts = stats.halts_of_start as u32;
+        self.summary.cleared_ops = stats.clears_of_op as u32;
+        self.summary.not_initiated = stats.starts_not_initiated as u32;
         self.summary.deviations = *self.oracle.deviations();
         self.summary.clone()
     }
@@ -693,6 +742,9 @@ mod tests {
         let mut d = one.clone();
         d.unsolicited = 3;
         d.withdrawn = 4;
+        d.halted_starts = 5;
+        d.cleared_ops = 6;
+        d.not_initiated = 7;
         d.landed = Landed {
             before: 1,
             running: 3,
@@ -702,6 +754,10 @@ mod tests {
         let mut e = d.clone();
         e.absorb(&d);
         assert_eq!((e.unsolicited, e.withdrawn), (6, 8));
+        assert_eq!(
+            (e.halted_starts, e.cleared_ops, e.not_initiated),
+            (10, 12, 14)
+        );
         let landed = Landed {
             before: 2,
             running: 6,
@@ -835,7 +891,11 @@ mod tests {
             (at(1, 0, 2, 3), None),
         ] {
             s.landed = landed;
-            assert_eq!(race_not_exercised(&c, &s, false), missing, "{landed}");
+            assert_eq!(
+                race_not_exercised(&c, &s, DeviceKind::Real),
+                missing,
+                "{landed}"
+            );
         }
     }
 
@@ -1199,6 +1259,30 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_counts_halts_and_clears_of_an_outstanding_operation() {
+        // Every CLEAR that did not land after its start's status was taken
+        // withdrew the start (the oracle's clear of an operation). A HALT
+        // there may find the status pending instead (cc 1, no halt): the
+        // sim ends every program inside SSCH, so none halts a start; the
+        // e2e tests on ccwgate-testdev see them.
+        for scenario in [Scenario::CschRace, Scenario::HschRace] {
+            let c = Config {
+                delay_auto: true,
+                ..config(scenario, 3, 200)
+            };
+            let s = run(&mut Sim::new(SID), &c).unwrap();
+            let outstanding = s.landed.total() - s.landed.after;
+            assert!(outstanding > 0, "{scenario:?}: {:?}", s.landed);
+            if scenario == Scenario::CschRace {
+                assert_eq!((s.cleared_ops, s.halted_starts), (outstanding, 0));
+            } else {
+                assert_eq!((s.cleared_ops, s.halted_starts), (0, 0));
+            }
+            assert_eq!(s.not_initiated, 0);
+        }
+    }
+
+    #[test]
     fn a_host_that_completes_inside_ssch_never_reaches_the_window() {
         // The sim, like QEMU's emulated devices, ends every program before
         // SSCH returns: a CLEAR lands on pending status (delay 0) or after
@@ -1212,34 +1296,65 @@ mod tests {
         assert_eq!(s.landed.total(), 100);
         assert_eq!(s.landed.window, 0);
         assert!(s.landed.running > 0 && s.landed.after > 0, "{:?}", s.landed);
-        assert_eq!(race_not_exercised(&c, &s, false), Some("window"));
+        assert_eq!(race_not_exercised(&c, &s, DeviceKind::Real), Some("window"));
         // Off unless asked for: strict, or vfio-ccw on an emulated device.
         let off = Config {
             require_race: None,
             ..c
         };
-        assert_eq!(race_not_exercised(&off, &s, false), None);
+        assert_eq!(race_not_exercised(&off, &s, DeviceKind::Real), None);
+        assert_eq!(race_not_exercised(&off, &s, DeviceKind::Emulated), None);
         let vfio = Config {
             host: crate::cmdline::Host::VfioCcw,
             ..off
         };
-        assert_eq!(race_not_exercised(&vfio, &s, false), Some("window"));
-        assert_eq!(race_not_exercised(&vfio, &s, true), None);
+        assert_eq!(
+            race_not_exercised(&vfio, &s, DeviceKind::Real),
+            Some("window")
+        );
+        assert_eq!(race_not_exercised(&vfio, &s, DeviceKind::Emulated), None);
+        // ccwgate-testdev races on every run: required in both profiles.
+        for c in [off, vfio] {
+            assert_eq!(
+                race_not_exercised(&c, &s, DeviceKind::AsyncTestdev),
+                Some("window"),
+                "{:?}",
+                c.host
+            );
+        }
+        // Unless the command line says otherwise.
+        let not_required = Config {
+            require_race: Some(false),
+            ..off
+        };
+        assert_eq!(
+            race_not_exercised(&not_required, &s, DeviceKind::AsyncTestdev),
+            None
+        );
         // Scenarios without a race never need one.
         let ssch = Config {
             scenario: Scenario::Ssch,
             ..c
         };
         let s = run(&mut Sim::new(SID), &ssch).unwrap();
-        assert_eq!(race_not_exercised(&ssch, &s, false), None);
+        assert_eq!(
+            race_not_exercised(&ssch, &s, DeviceKind::AsyncTestdev),
+            None
+        );
     }
 
     #[test]
-    fn virtio_devices_are_recognised_as_emulated() {
+    fn devices_are_told_apart_by_their_control_unit_type() {
         let virtio = SenseId::parse(&[0xff, 0x38, 0x32, 0x04, 0x00, 0x00, 0x00]).unwrap();
         assert!(is_emulated(&virtio));
         let dasd = SenseId::parse(&[0xff, 0x39, 0x90, 0xe9, 0x33, 0x90, 0x0c]).unwrap();
         assert!(!is_emulated(&dasd));
+        assert_eq!(device_kind(&dasd), DeviceKind::Real);
+        // ccwgate-testdev's default identity (patches/qemu-testdev/).
+        let testdev = SenseId::parse(&[0xff, 0xcc, 0x90, 0x01, 0xcc, 0x33, 0x01]).unwrap();
+        assert_eq!(device_kind(&testdev), DeviceKind::AsyncTestdev);
+        assert!(!is_emulated(&testdev));
+        assert_eq!(device_kind(&virtio), DeviceKind::Emulated);
     }
 
     #[test]
@@ -1284,7 +1399,7 @@ mod tests {
                 require_race: Some(true),
                 ..off
             };
-            assert_eq!(race_not_exercised(&required, &b, false), None);
+            assert_eq!(race_not_exercised(&required, &b, DeviceKind::Real), None);
         }
         // A broken host passes unnoticed: nothing is judged.
         let off = Config {
