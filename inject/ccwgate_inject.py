@@ -259,9 +259,12 @@ def on_tsch_return():
         State.last_start = (State.last_intparm, rd(irb, 96), State.tsch_sid)
     if CLASS == "relay-race" and fc == FC_CLEAR and due() and State.owed_clear is None \
             and State.last_start is not None:
-        # The start status a relay copied over the guest's clear function.
+        # The start status a relay copied over the guest's clear function:
+        # the raced start's own ending, so its CCW address is where the
+        # clear found that start (the clear's), not the last start's.
         State.owed_clear = rd(irb, 96)
         wr(irb, State.last_start[1])
+        wr32(irb + 4, w1)
         w0s = struct.unpack(">I", State.last_start[1][:4])[0]
         fire("start status relayed in place of the clear's (deviation)",
              "scsw=%#010x" % w0s, last=False)
