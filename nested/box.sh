@@ -252,11 +252,22 @@ cmd_rootfs() {
         s390x-linux-gnu-readelf -h "$qemu_bin" 2>/dev/null | grep -q 'IBM S/390' \
             || die "--host-qemu: $qemu_bin is not an s390x ELF (build qemu-system-s390x for s390x, e.g. with --cross-prefix=s390x-linux-gnu-)"
     fi
-    local list versions
-    list=$(pkg_list)
-    [ -n "$list" ] || die "build: apt knows no $pkg_roots (fix: sudo apt-get update)"
-    # shellcheck disable=SC2086
-    versions=$(apt-cache policy $list 2>/dev/null | awk '/^[a-z]/{p=$1} /Candidate:/{print p, $2}')
+    local list versions state
+    # Asking apt for the list and its versions takes 2 to 5 s; what it
+    # answers follows from apt's package lists and sources alone, so the
+    # answer is kept, keyed by their names, sizes and times.
+    state="$cache/pkgs-$(key "$pkg_roots" "$(stat -c '%n %s %Y' /var/lib/apt/lists/*Packages* \
+        /var/lib/dpkg/arch /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null)")"
+    if [ -s "$state" ]; then
+        versions=$(cat "$state")
+        list=$(cut -d' ' -f1 "$state")
+    else
+        list=$(pkg_list)
+        [ -n "$list" ] || die "build: apt knows no $pkg_roots (fix: sudo apt-get update)"
+        # shellcheck disable=SC2086
+        versions=$(apt-cache policy $list 2>/dev/null | awk '/^[a-z]/{p=$1} /Candidate:/{print p, $2}')
+        printf '%s\n' "$versions" >"$state.tmp" && mv "$state.tmp" "$state"
+    fi
     local k out debs
     k=$(key "$versions" "$here/init" "$here/box.sh" ${qemu_bin:+"$qemu_bin"})
     out="$cache/rootfs-$k.cpio.gz"

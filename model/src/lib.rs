@@ -56,6 +56,8 @@ pub struct Setup {
     /// What the kernel's command line would say; `seed` is replaced per run
     /// (timed runs).
     pub config: Config,
+    /// The guest's vCPU keeps a host CPU while it spins ([`World::vcpu_spins`]).
+    pub vcpu_spins: bool,
     /// The accelerator under the guest ([`World::tcg`]); the oracle judges
     /// under it unless the command line says otherwise (`accel=`), as the
     /// kernel finds it itself.
@@ -71,6 +73,7 @@ impl Setup {
             split_percent: 0,
             unsolicited: Unsolicited::OFF,
             config,
+            vcpu_spins: false,
             accel: Accel::Kvm,
         }
     }
@@ -89,6 +92,8 @@ impl Setup {
     fn world(&self, seed: u64, sched: Sched) -> World {
         let mut world = World::new(self.variant, self.latencies, self.host_cpus, seed, sched);
         world.tcg = self.accel == Accel::Tcg;
+        world.mode = self.config.mode;
+        world.vcpu_spins = self.vcpu_spins;
         world.set_unsolicited(self.unsolicited);
         world
     }

@@ -77,11 +77,17 @@ struct Args {
     /// Print the step log of one seed's run (the first seed).
     #[arg(long)]
     trace: bool,
-    /// Host latency, NAME=MIN:MAX in microseconds (repeatable); names:
-    /// intercept, translate, host-step, device-start, ccw-nop,
-    /// ccw-sense-id, device-halt, device-clear, host-irq, workqueue,
-    /// eventfd, deliver.
-    #[arg(long = "latency", value_name = "NAME=MIN:MAX")]
+    /// Host latency, NAME=MIN:MAX in microseconds (repeatable), or
+    /// NAME=MIN:MAX,SMIN:SMAX@PCT: PCT % of the steps take SMIN:SMAX
+    /// instead (a TCG vCPU descheduled). Names: intercept, translate,
+    /// host-step, device-start, ccw-nop, ccw-sense-id, device-halt,
+    /// device-clear, host-irq, workqueue (alias wake: fsm_irq's queue_work
+    /// until vfio_ccw_sch_io_todo runs), eventfd, deliver (mode=irq),
+    /// enabled-wait (mode=wait), poll (mode=poll, tsch), guest (the
+    /// guest's own time before each instruction; default none), idle-wake
+    /// (added to host-irq and workqueue while the guest sits in an enabled
+    /// wait; default none). The guest's mode= comes with --append.
+    #[arg(long = "latency", value_name = "NAME=MIN:MAX[,SMIN:SMAX@PCT]")]
     latencies: Vec<String>,
     /// Percent of completions whose device end comes separately.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
@@ -101,6 +107,18 @@ struct Args {
     /// Host CPUs for the host's software contexts.
     #[arg(long, default_value_t = ccwgate_model::HOST_CPUS)]
     host_cpus: usize,
+    /// The guest's vCPU thread keeps one of the host CPUs while the guest
+    /// spins (mode=irq, poll, tsch) and gives it up only in an enabled wait
+    /// (mode=wait); the host's work item and QEMU's I/O thread share the
+    /// rest. Off: the vCPU takes a CPU only for its instructions.
+    #[arg(long)]
+    vcpu_spins: bool,
+    /// Latencies to start from (--latency changes them further): default
+    /// (a DASD passed through to a KVM guest) or nested (a sketch of the
+    /// real stack of docs/nested.md, fitted to its csch-race rates; it
+    /// implies --vcpu-spins).
+    #[arg(long, default_value = "default")]
+    profile: String,
     /// The accelerator under the guest: kvm (KVM's interruption list:
     /// the oldest first, TSCH withdraws one of the subchannel's) or tcg
     /// (QEMU's TCG: the newest first, TSCH withdraws none). The oracle
@@ -146,16 +164,39 @@ fn usage(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// `--latency NAME=MIN:MAX[,SMIN:SMAX@PCT]`: the range in microseconds,
+/// and optionally a slow one that PCT % of the draws take instead.
 fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
-    let bad = || format!("bad --latency `{spec}` (NAME=MIN:MAX in microseconds)");
-    let (name, range) = spec.split_once('=').ok_or_else(bad)?;
-    let (min, max) = range.split_once(':').ok_or_else(bad)?;
-    let min: u64 = min.parse().map_err(|_| bad())?;
-    let max: u64 = max.parse().map_err(|_| bad())?;
-    if min > max {
-        return Err(bad());
+    let bad = || {
+        format!(
+            "bad --latency `{spec}` (NAME=MIN:MAX or NAME=MIN:MAX,SMIN:SMAX@PCT in microseconds)"
+        )
+    };
+    let pair = |text: &str| -> Result<(u64, u64), String> {
+        let (min, max) = text.split_once(':').ok_or_else(bad)?;
+        let min: u64 = min.parse().map_err(|_| bad())?;
+        let max: u64 = max.parse().map_err(|_| bad())?;
+        if min > max {
+            return Err(bad());
+        }
+        Ok((min, max))
+    };
+    let (name, ranges) = spec.split_once('=').ok_or_else(bad)?;
+    let (fast, slow) = match ranges.split_once(',') {
+        Some((fast, slow)) => (fast, Some(slow)),
+        None => (ranges, None),
+    };
+    let (min, max) = pair(fast)?;
+    let mut r = ccwgate_model::Range::us(min, max);
+    if let Some(slow) = slow {
+        let (range, percent) = slow.split_once('@').ok_or_else(bad)?;
+        let (smin, smax) = pair(range)?;
+        let percent: u32 = percent.parse().map_err(|_| bad())?;
+        if percent > 100 {
+            return Err(bad());
+        }
+        r = r.with_slow(smin, smax, percent);
     }
-    let r = ccwgate_model::Range::us(min, max);
     let slot = match name {
         "intercept" => &mut lat.intercept,
         "translate" => &mut lat.translate,
@@ -166,9 +207,14 @@ fn set_latency(lat: &mut Latencies, spec: &str) -> Result<(), String> {
         "device-halt" => &mut lat.device_halt,
         "device-clear" => &mut lat.device_clear,
         "host-irq" => &mut lat.host_irq,
-        "workqueue" => &mut lat.workqueue,
+        // `wake`: fsm_irq's queue_work until vfio_ccw_sch_io_todo runs.
+        "workqueue" | "wake" => &mut lat.workqueue,
         "eventfd" => &mut lat.eventfd,
         "deliver" => &mut lat.deliver,
+        "enabled-wait" => &mut lat.enabled_wait,
+        "poll" => &mut lat.poll,
+        "guest" => &mut lat.guest,
+        "idle-wake" => &mut lat.idle_wake,
         _ => return Err(format!("unknown latency `{name}` in --latency `{spec}`")),
     };
     *slot = r;
@@ -357,7 +403,11 @@ fn main() -> ExitCode {
     if let Some(Command::Report(r)) = &args.command {
         return report::main(r);
     }
-    let mut lat = Latencies::default();
+    let (mut lat, vcpu_spins) = match args.profile.as_str() {
+        "default" => (Latencies::default(), args.vcpu_spins),
+        "nested" => (Latencies::nested(), true),
+        other => return usage(&format!("unknown --profile `{other}` (default, nested)")),
+    };
     for spec in &args.latencies {
         if let Err(e) = set_latency(&mut lat, spec) {
             return usage(&e);
@@ -422,6 +472,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                     latencies: lat,
                     host_cpus: args.host_cpus,
                     unsolicited,
+                    vcpu_spins,
                     accel: args.accel,
                     ..Setup::new(v, config)
                 };
@@ -497,6 +548,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
             host_cpus: args.host_cpus,
             split_percent: args.split_percent,
             unsolicited,
+            vcpu_spins,
             accel: args.accel,
             ..Setup::new(args.variant, config)
         };
@@ -552,6 +604,7 @@ at most {} preemptions per interleaving, host={} wait_owed={}{}{}",
                 host_cpus: args.host_cpus,
                 split_percent: args.split_percent,
                 unsolicited,
+                vcpu_spins,
                 accel: args.accel,
                 ..Setup::new(v, config)
             };

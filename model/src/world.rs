@@ -39,6 +39,7 @@
 
 use std::collections::VecDeque;
 
+use gate::cmdline::Collect;
 use gate::css::{
     cmd, ActivityControl, Cc, CcwFlags, DeviceStatus, FunctionControl, Orb, Scsw, StatusControl,
 };
@@ -87,6 +88,13 @@ fn test_subchannel(s: &mut Scsw) -> Option<Scsw> {
     Some(stored)
 }
 
+/// `vfio_ccw_sch_io_todo`'s `is_final`: neither device nor subchannel
+/// active.
+fn is_final(s: &Scsw) -> bool {
+    s.ac().bits() & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
+        == 0
+}
+
 /// Status with no function and alert status alone: the device's own
 /// (unsolicited) status.
 fn unsolicited(s: &Scsw) -> bool {
@@ -97,11 +105,18 @@ fn ds_word(ds: DeviceStatus) -> u32 {
     u32::from(ds.bits()) << 24
 }
 
-/// A latency, uniformly distributed over `min..=max` TOD units.
+/// A latency, uniformly distributed over `min..=max` TOD units; with a
+/// slow mode ([`Range::with_slow`]) a step takes `slow_min..=slow_max`
+/// instead in `slow_percent` % of the draws (a TCG vCPU descheduled, a
+/// host CPU taken by other work).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Range {
     pub min: u64,
     pub max: u64,
+    pub slow_min: u64,
+    pub slow_max: u64,
+    /// 0: no slow mode (the draw consumes what it did without one).
+    pub slow_percent: u32,
 }
 
 impl Range {
@@ -109,19 +124,50 @@ impl Range {
         Range {
             min: min * US,
             max: max * US,
+            slow_min: 0,
+            slow_max: 0,
+            slow_percent: 0,
+        }
+    }
+
+    /// This range with a slow mode: `slow_min..=slow_max` µs in `percent` %
+    /// of the draws.
+    pub const fn with_slow(self, slow_min: u64, slow_max: u64, percent: u32) -> Self {
+        Range {
+            slow_min: slow_min * US,
+            slow_max: slow_max * US,
+            slow_percent: percent,
+            ..self
         }
     }
 
     fn draw(&self, rng: &mut Rng, timed: bool) -> u64 {
-        if !timed || self.max <= self.min {
+        if !timed {
             return self.min;
         }
-        let span = self.max - self.min;
-        self.min + ((u128::from(rng.next_u64()) * u128::from(span + 1)) >> 64) as u64
+        // One number for the mode, only where there is a slow one: a range
+        // without keeps its draws (and every later one) as they were.
+        let (min, max) = if self.slow_percent > 0 && rng.chance(self.slow_percent) {
+            (self.slow_min, self.slow_max)
+        } else {
+            (self.min, self.max)
+        };
+        if max <= min {
+            return min;
+        }
+        let span = max - min;
+        min + ((u128::from(rng.next_u64()) * u128::from(span + 1)) >> 64) as u64
     }
 
+    /// The expected draw.
     fn mean(&self) -> u64 {
-        (self.min + self.max) / 2
+        let fast = (self.min + self.max) / 2;
+        if self.slow_percent == 0 {
+            return fast;
+        }
+        let p = u64::from(self.slow_percent.min(100));
+        let slow = (self.slow_min + self.slow_max) / 2;
+        (fast * (100 - p) + slow * p) / 100
     }
 }
 
@@ -151,8 +197,25 @@ pub struct Latencies {
     pub workqueue: Range,
     /// Eventfd signalled until QEMU's I/O thread runs its handler.
     pub eventfd: Range,
-    /// Interruption queued until the guest is interrupted.
+    /// Interruption queued until the guest is interrupted (`mode=irq`).
     pub deliver: Range,
+    /// Interruption queued until a guest in an enabled wait (`mode=wait`)
+    /// runs again: its vCPU woken. Defaults to `deliver`.
+    pub enabled_wait: Range,
+    /// Status there until the polling guest's next TEST PENDING
+    /// INTERRUPTION (`mode=poll`: an interruption queued) or TEST
+    /// SUBCHANNEL (`mode=tsch`: status pending in its SCHIB) finds it.
+    /// Defaults to `deliver`.
+    pub poll: Range,
+    /// The guest's own time before each instruction it issues (its
+    /// driver, oracle and trace between two instructions; nested TCG makes
+    /// it long). Defaults to none.
+    pub guest: Range,
+    /// Added to `host-irq` and `workqueue` while the guest sits in an
+    /// enabled wait (`mode=wait`): the host's CPUs are idle then, and one
+    /// is woken first (on the nested box a halted TCG vCPU of the middle
+    /// host, woken by the outer emulator). Defaults to none.
+    pub idle_wake: Range,
 }
 
 impl Default for Latencies {
@@ -170,11 +233,51 @@ impl Default for Latencies {
             workqueue: Range::us(3, 80),
             eventfd: Range::us(5, 60),
             deliver: Range::us(1, 6),
+            enabled_wait: Range::us(1, 6),
+            poll: Range::us(1, 6),
+            guest: Range::us(0, 0),
+            idle_wake: Range::us(0, 0),
         }
     }
 }
 
 impl Latencies {
+    /// A sketch of the nested real stack of docs/nested.md (x86 TCG, a
+    /// Linux 6.1 middle host with vfio_ccw, QEMU 7.2 under TCG inside it),
+    /// fitted by hand to its `csch-race` FAIL rates in the four modes and
+    /// (`idle_wake`) to its `wait` cells (docs/model.md, "The model held to
+    /// the real stack"), to be used with [`World::vcpu_spins`]. Not measured step by step: the box reports no
+    /// per-step times.
+    pub fn nested() -> Self {
+        Latencies {
+            // The guest's instruction through the inner QEMU's TCG helper.
+            intercept: Range::us(100, 500),
+            // cp_init and cp_prefetch on a middle host under TCG.
+            translate: Range::us(200, 1000),
+            host_step: Range::us(20, 100),
+            // The outer QEMU's emulated device (virtio-rng-ccw) ends every
+            // channel program, halt and clear inside the instruction.
+            device_start: Range::us(0, 0),
+            ccw_nop: Range::us(0, 0),
+            ccw_sense_id: Range::us(0, 0),
+            device_halt: Range::us(0, 0),
+            device_clear: Range::us(0, 0),
+            host_irq: Range::us(20, 100),
+            workqueue: Range::us(50, 500),
+            // The inner QEMU's main loop woken by the eventfd.
+            eventfd: Range::us(100, 1000),
+            deliver: Range::us(20, 200),
+            // A halted inner vCPU thread woken by the injection.
+            enabled_wait: Range::us(100, 1000),
+            poll: Range::us(20, 200),
+            // The doubly emulated guest's own code between instructions.
+            guest: Range::us(50, 500),
+            // A guest in an enabled wait leaves the middle host idle: its
+            // halted TCG vCPUs are woken by the outer emulator first.
+            idle_wake: Range::us(100, 500),
+        }
+    }
+
     /// A typical start-to-status time of a one-CCW program: what a delay
     /// sweep must cover for a CLEAR to land before, during and after it.
     pub fn start_to_status(&self) -> u64 {
@@ -435,7 +538,10 @@ enum Wpc {
     Idle,
     /// `k-irb-once`: take the pending IRB's copy under `sch->lock`.
     Take,
-    /// `mutex-2026`: `mutex_lock(io_mutex)` before the solicited block.
+    /// Linux 6.1.192: `is_final` read from `private->irb` before the lock.
+    Final,
+    /// `mutex-2026`, Linux 6.1.192: `mutex_lock(io_mutex)` before the
+    /// solicited block.
     Lock,
     Start,
     Free {
@@ -494,6 +600,23 @@ pub struct World {
     /// interruptions presents the newest first and TEST SUBCHANNEL
     /// withdraws none (see the module doc).
     pub tcg: bool,
+    /// How the guest collects status (its `mode=`): `irq` and `wait` take
+    /// the interruption KVM or TCG presents and run TEST SUBCHANNEL;
+    /// `poll`'s TEST PENDING INTERRUPTION takes the first queued one the
+    /// same way; `tsch` keeps interruptions masked and polls TEST
+    /// SUBCHANNEL on the subchannel, so none is ever presented and the
+    /// status is reported with the last accepted start's parameter
+    /// (`kernel/src/css/source.rs`).
+    pub mode: Collect,
+    /// The guest's vCPU thread holds a host CPU of its own while the guest
+    /// runs or polls (`mode=irq`, `poll`, `tsch`: it spins), and lets it go
+    /// only in an enabled wait (`mode=wait`); the host's other software
+    /// shares the remaining CPUs. Off (the default): the vCPU takes a CPU
+    /// only for its instructions' steps, like any other context.
+    pub vcpu_spins: bool,
+    /// The interruption parameter of the guest's last START that got cc 0
+    /// (what `mode=tsch` reports).
+    last_intparm: u32,
     unsolicited: Unsolicited,
     /// Timed: when the device next presents unsolicited status (as soon as
     /// it can from then on). Exhaustive: how many it may still present.
@@ -551,6 +674,8 @@ pub struct World {
     async_gen: u64,
     work_pending: bool,
     wpc: Wpc,
+    /// Linux 6.1.192: the `is_final` the work item read before its lock.
+    work_final: Option<bool>,
     eventfd: u32,
     heap: Vec<Chunk>,
     host_irq_taken: bool,
@@ -586,6 +711,9 @@ impl World {
             mech: Mechanism::default(),
             split_percent: 0,
             tcg: false,
+            mode: Collect::Irq,
+            vcpu_spins: false,
+            last_intparm: 0,
             unsolicited: Unsolicited::OFF,
             next_unsolicited: u64::MAX,
             unsolicited_left: 0,
@@ -620,6 +748,7 @@ impl World {
             async_gen: 0,
             work_pending: false,
             wpc: Wpc::Idle,
+            work_final: None,
             eventfd: 0,
             heap: Vec::new(),
             host_irq_taken: false,
@@ -749,7 +878,7 @@ impl World {
                 // mutex_lock sleeps while the vCPU's write holds io_mutex.
                 // The reference host also waits until QEMU has read the
                 // IRB it copied last: the region holds one.
-                Wpc::Copy { .. } if self.variant.mutex_2026() => true,
+                Wpc::Copy { .. } if self.variant.io_mutex_across_todo() => true,
                 Wpc::Copy { .. } => {
                     let unread = self.variant.architectural_relay() && self.eventfd > 0;
                     !self.io_mutex_vcpu && !unread
@@ -774,7 +903,9 @@ impl World {
             }
             CONTROL_UNIT => self.unsolicited_due(),
             VCPU => match self.vpc {
-                Vpc::Idle => self.guest_waiting && !self.flic.is_empty(),
+                // The waiting guest finds status: an interruption queued,
+                // or (mode=tsch) status pending in its SCHIB.
+                Vpc::Idle => self.guest_waiting && self.status_to_find(),
                 Vpc::Done(_) => false,
                 // The region writes' mutex_trylock fails while the work
                 // item holds io_mutex (mutex-2026), and QEMU writes again
@@ -835,11 +966,29 @@ impl World {
         self.ready[pick.ctx] = self.now + took;
         if software(pick.ctx) {
             // Software contexts hold a host CPU for the step.
-            if let Some(cpu) = self.cpus.iter_mut().min() {
+            let (from, to) = self.cpu_pool(pick.ctx);
+            if let Some(cpu) = self.cpus[from..to].iter_mut().min() {
                 *cpu = self.now + took;
             }
         }
         true
+    }
+
+    /// The host CPUs software context `c` can run on, as `cpus[from..to]`:
+    /// any of them; with [`World::vcpu_spins`] the vCPU thread has CPU 0 to
+    /// itself, and the other contexts the rest (all of them while the guest
+    /// sits in an enabled wait; CPU 0 too if there is no other).
+    fn cpu_pool(&self, c: usize) -> (usize, usize) {
+        let n = self.cpus.len();
+        if !self.vcpu_spins {
+            return (0, n);
+        }
+        let halted = self.mode == Collect::Wait && self.guest_waiting && self.vpc == Vpc::Idle;
+        match c {
+            VCPU => (0, 1),
+            _ if halted || n == 1 => (0, n),
+            _ => (1, n),
+        }
     }
 
     /// When context `c` can start its next step: its own readiness, and for
@@ -850,7 +999,8 @@ impl World {
         }
         let ready = self.ready[c];
         if software(c) {
-            ready.max(self.cpus.iter().copied().min().unwrap_or(0))
+            let (from, to) = self.cpu_pool(c);
+            ready.max(self.cpus[from..to].iter().copied().min().unwrap_or(0))
         } else {
             ready
         }
@@ -884,6 +1034,19 @@ impl World {
         self.ready[ctx] = self.now + d;
     }
 
+    /// The extra delay of the host's interruption or work item while the
+    /// guest sits in an enabled wait (`idle_wake`): nothing else keeps the
+    /// host's CPUs busy then, and an idle one is woken first. None (and no
+    /// draw) by default.
+    fn idle_host(&mut self) -> u64 {
+        let idle = self.mode == Collect::Wait && self.guest_waiting && self.vpc == Vpc::Idle;
+        if idle && self.lat.idle_wake.max > 0 {
+            self.draw(self.lat.idle_wake)
+        } else {
+            0
+        }
+    }
+
     fn run(&mut self, ctx: usize) -> u64 {
         match ctx {
             DEVICE => self.device_step(),
@@ -898,6 +1061,9 @@ impl World {
     /// Runs the guest's instruction to its end, other contexts interleaved.
     fn execute(&mut self, insn: Insn) -> Cc {
         debug_assert_eq!(self.vpc, Vpc::Idle);
+        // The guest's own code before the instruction (none by default).
+        let own = self.draw(self.lat.guest);
+        self.guest_at += own;
         self.vpc = Vpc::Enter(insn);
         self.ready[VCPU] = self.guest_at;
         loop {
@@ -992,6 +1158,7 @@ impl World {
         self.hw_irq = true;
         self.op = DevOp::Idle;
         self.wake(HOST_IRQ, self.lat.host_irq);
+        self.ready[HOST_IRQ] += self.idle_host();
     }
 
     fn device_step(&mut self) -> u64 {
@@ -1202,6 +1369,7 @@ impl World {
                     self.work_pending = true;
                     if self.wpc == Wpc::Idle {
                         self.wake(WORK, self.lat.workqueue);
+                        self.ready[WORK] += self.idle_host();
                     }
                 }
             }
@@ -1224,10 +1392,8 @@ impl World {
                 }
                 self.wpc = if self.variant.k_irb_once() || self.variant.k_irb_queue() {
                     Wpc::Take
-                } else if self.variant.mutex_2026() {
-                    Wpc::Lock
                 } else {
-                    Wpc::Start
+                    self.before_solicited()
                 };
                 0
             }
@@ -1246,11 +1412,7 @@ impl World {
                 if !self.irb_queue.is_empty() {
                     self.work_pending = true;
                 }
-                self.wpc = if self.variant.mutex_2026() {
-                    Wpc::Lock
-                } else {
-                    Wpc::Start
-                };
+                self.wpc = self.before_solicited();
                 t
             }
             Wpc::Take => {
@@ -1266,15 +1428,19 @@ impl World {
                 self.irb_pending = false;
                 self.irb_taken = true;
                 self.work_irb = self.irb;
-                self.wpc = if self.variant.mutex_2026() {
-                    Wpc::Lock
-                } else {
-                    Wpc::Start
-                };
+                self.wpc = self.before_solicited();
+                t
+            }
+            Wpc::Final => {
+                // Linux 6.1.192: is_final from private->irb, before the
+                // lock; fsm_irq may overwrite the IRB until the next read.
+                self.work_final = Some(is_final(&self.work_view()));
+                self.wpc = Wpc::Lock;
                 t
             }
             Wpc::Lock => {
-                // mutex-2026: io_mutex from here to after the IDLE reset.
+                // mutex-2026, Linux 6.1.192: io_mutex from here to after
+                // the IDLE reset.
                 self.io_mutex_work = true;
                 self.wpc = Wpc::Start;
                 t
@@ -1287,10 +1453,8 @@ impl World {
                     self.work_irb = self.irb;
                 }
                 let seen = self.work_view();
-                let ac = seen.ac().bits();
-                let is_final = ac
-                    & (ActivityControl::DEVICE_ACTIVE | ActivityControl::SUBCHANNEL_ACTIVE).bits()
-                    == 0;
+                // Read here, or (Linux 6.1.192) before the lock.
+                let is_final = self.work_final.take().unwrap_or(is_final(&seen));
                 // scsw_is_solicited: deferred cc set, or more than alert status.
                 let solicited = seen.0[0] & Scsw::CC_MASK != 0
                     || seen.sc().bits() != (StatusControl::ALERT | StatusControl::PENDING).bits();
@@ -1397,6 +1561,19 @@ impl World {
         }
     }
 
+    /// The work item's next step once it has its IRB: the lock first
+    /// where it holds `io_mutex` across its solicited block, and before
+    /// that (Linux 6.1.192) the `is_final` read.
+    fn before_solicited(&self) -> Wpc {
+        if self.variant.final_before_lock() {
+            Wpc::Final
+        } else if self.variant.io_mutex_across_todo() {
+            Wpc::Lock
+        } else {
+            Wpc::Start
+        }
+    }
+
     /// Whether the work item works on a copy of the IRB of its own (the
     /// reference host, k-irb-once, k-irb-queue) rather than on
     /// `private->irb`.
@@ -1424,7 +1601,7 @@ impl World {
         let in_work = match self.wpc {
             Wpc::Idle => false,
             // Popped from the queue, not copied yet.
-            Wpc::Take | Wpc::Lock | Wpc::Start => for_a_function(&self.irb),
+            Wpc::Take | Wpc::Final | Wpc::Lock | Wpc::Start => for_a_function(&self.irb),
             _ => for_a_function(&self.work_irb),
         };
         self.irb_queue.iter().any(for_a_function)
@@ -1670,7 +1847,7 @@ impl World {
             self.flic.push_back((SID, self.q_intparm));
         }
         if self.guest_waiting && self.vpc == Vpc::Idle {
-            let d = self.draw(self.lat.deliver);
+            let d = self.draw(self.notice());
             self.ready[VCPU] = self.ready[VCPU].max(self.now + d);
         }
     }
@@ -1693,8 +1870,15 @@ impl World {
 
     fn vcpu_step(&mut self) -> u64 {
         match self.vpc {
+            Vpc::Idle if self.mode == Collect::Tsch => {
+                // The polling guest's TEST SUBCHANNEL that finds the status
+                // (the ones before it found none and changed nothing but,
+                // under KVM, the queue: see guest_tsch).
+                self.guest_tsch(SID, self.last_intparm)
+            }
             Vpc::Idle => {
-                // KVM presents the first queued interruption.
+                // KVM (or TCG) presents the first queued interruption;
+                // mode=poll's TEST PENDING INTERRUPTION takes it the same way.
                 let (sid, intparm) = self
                     .flic
                     .pop_front()
@@ -1872,37 +2056,67 @@ impl World {
                 self.vpc = Vpc::Done(cc);
                 self.draw(self.lat.intercept) + self.draw(self.lat.host_step)
             }
-            Vpc::Tsch { sid, intparm } => {
-                // KVM's handle_tsch removes one queued request for the
-                // subchannel, then QEMU stores the IRB and clears status
-                // (under TCG ioinst_handle_tsch alone: nothing removed).
-                if !self.tcg {
-                    if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
-                        self.flic.remove(i);
-                    }
-                }
-                let stored = test_subchannel(&mut self.q_scsw);
-                if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0
-                    && !(self.variant.architectural_relay() && self.guest_device_active())
-                {
-                    if let Some(held) = self.q_held.take() {
-                        self.present_to_guest(held);
-                    }
-                }
-                let pending = stored.is_some();
-                let s = stored.unwrap_or(Scsw::ZERO);
-                let t = self.draw(self.lat.intercept);
-                self.presented = Some(Interruption {
-                    sid,
-                    intparm,
-                    tsch_cc: if pending { Cc::Zero } else { Cc::One },
-                    scsw: s,
-                    tod: self.now + t,
-                });
-                self.vpc = Vpc::Idle;
-                t
-            }
+            Vpc::Tsch { sid, intparm } => self.guest_tsch(sid, intparm),
             Vpc::Done(_) => 0,
+        }
+    }
+
+    /// The guest's TEST SUBCHANNEL, for an interruption presented (`sid`,
+    /// `intparm` from its code) or polled (`mode=tsch`: the subchannel and
+    /// the last accepted start's parameter). Polled, status found not
+    /// pending (nothing can withdraw it between the poll's readiness and
+    /// this step today, but should something) is not handed to the guest:
+    /// its loop goes on.
+    fn guest_tsch(&mut self, sid: u32, intparm: u32) -> u64 {
+        // KVM's handle_tsch removes one queued request for the
+        // subchannel, then QEMU stores the IRB and clears status
+        // (under TCG ioinst_handle_tsch alone: nothing removed).
+        if !self.tcg {
+            if let Some(i) = self.flic.iter().position(|&(s, _)| s == SID) {
+                self.flic.remove(i);
+            }
+        }
+        let stored = test_subchannel(&mut self.q_scsw);
+        if self.q_scsw.0[0] & (Scsw::FC_MASK | Scsw::SC_MASK) == 0
+            && !(self.variant.architectural_relay() && self.guest_device_active())
+        {
+            if let Some(held) = self.q_held.take() {
+                self.present_to_guest(held);
+            }
+        }
+        let pending = stored.is_some();
+        let s = stored.unwrap_or(Scsw::ZERO);
+        let t = self.draw(self.lat.intercept);
+        if pending || self.mode != Collect::Tsch {
+            self.presented = Some(Interruption {
+                sid,
+                intparm,
+                tsch_cc: if pending { Cc::Zero } else { Cc::One },
+                scsw: s,
+                tod: self.now + t,
+            });
+        }
+        self.vpc = Vpc::Idle;
+        t
+    }
+
+    /// What the waiting guest's collection finds: the first queued
+    /// interruption, or (`mode=tsch`) status pending in its SCHIB.
+    fn status_to_find(&self) -> bool {
+        if self.mode == Collect::Tsch {
+            self.q_scsw.sc().bits() & StatusControl::PENDING.bits() != 0
+        } else {
+            !self.flic.is_empty()
+        }
+    }
+
+    /// How long status there takes to reach the waiting guest's handler
+    /// or poll, by its mode.
+    fn notice(&self) -> Range {
+        match self.mode {
+            Collect::Irq => self.lat.deliver,
+            Collect::Wait => self.lat.enabled_wait,
+            Collect::Poll | Collect::Tsch => self.lat.poll,
         }
     }
 
@@ -1988,9 +2202,16 @@ impl World {
     /// TSCH ran) or the guest's clock reaches `deadline`.
     fn wait(&mut self, deadline: u64) -> Option<Interruption> {
         self.guest_waiting = true;
-        if !self.flic.is_empty() {
+        if self.status_to_find() {
             self.ready[VCPU] = self.ready[VCPU].max(self.guest_at);
         }
+        // mode=tsch: a deadline already passed still runs one TEST
+        // SUBCHANNEL, at the guest's time, after what happened by then.
+        let deadline = if self.mode == Collect::Tsch {
+            deadline.max(self.guest_at)
+        } else {
+            deadline
+        };
         let got = loop {
             if let Some(irq) = self.presented.take() {
                 break Some(irq);
@@ -2035,7 +2256,11 @@ impl Channel for World {
     fn observe(&mut self, _slot: usize) {}
 
     fn ssch(&mut self, orb: &Orb) -> Cc {
-        self.execute(Insn::Ssch(*orb))
+        let cc = self.execute(Insn::Ssch(*orb));
+        if cc == Cc::Zero {
+            self.last_intparm = orb.intparm;
+        }
+        cc
     }
 
     fn csch(&mut self) -> Cc {
@@ -2058,5 +2283,86 @@ impl Status for World {
 
     fn collected(&mut self) -> Option<Interruption> {
         None
+    }
+
+    /// `mode=tsch` collects with TEST SUBCHANNEL alone, as the kernel's
+    /// `Tsch` source does.
+    fn start_reveals_pending(&self) -> bool {
+        self.mode == Collect::Tsch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slow mode takes its range in about its share of the draws, and a
+    /// range without one draws exactly what it drew before slow modes
+    /// existed (one number, none for a single value).
+    #[test]
+    fn slow_modes_draw_their_share() {
+        let fast = Range::us(10, 20);
+        let slow = fast.with_slow(1000, 2000, 25);
+        let mut rng = Rng::new(7);
+        let draws: Vec<u64> = (0..4000).map(|_| slow.draw(&mut rng, true)).collect();
+        let slow_ones = draws.iter().filter(|&&d| d >= 1000 * US).count();
+        assert!((800..1200).contains(&slow_ones), "{slow_ones}");
+        assert!(draws
+            .iter()
+            .all(|&d| (10 * US..=20 * US).contains(&d) || (1000 * US..=2000 * US).contains(&d)));
+        let (mut a, mut b) = (Rng::new(3), Rng::new(3));
+        for _ in 0..100 {
+            let d = fast.draw(&mut a, true);
+            let span = fast.max - fast.min;
+            assert_eq!(
+                d,
+                fast.min + ((u128::from(b.next_u64()) * u128::from(span + 1)) >> 64) as u64
+            );
+        }
+        assert_eq!(Range::us(5, 5).draw(&mut a, true), 5 * US);
+        assert_eq!(a.next_u64(), b.next_u64(), "a single value draws nothing");
+        // Exhaustive runs take the minimum, slow mode or not.
+        assert_eq!(slow.draw(&mut a, false), 10 * US);
+        assert_eq!(slow.mean(), (15 * US * 75 + 1500 * US * 25) / 100);
+        assert_eq!(fast.with_slow(1000, 2000, 0).mean(), fast.mean());
+    }
+
+    /// With `vcpu_spins` the vCPU has CPU 0 and the host's other software
+    /// the rest, unless the guest sits in an enabled wait; without, every
+    /// software context may take any CPU (the model as it was).
+    #[test]
+    fn a_spinning_vcpu_keeps_its_cpu_until_an_enabled_wait() {
+        let mut w = World::new(Variant::Fixed, Latencies::default(), 2, 1, Sched::Timed);
+        for c in [WORK, IOTHREAD, VCPU] {
+            assert_eq!(w.cpu_pool(c), (0, 2));
+        }
+        w.vcpu_spins = true;
+        w.guest_waiting = true;
+        for mode in Collect::ALL {
+            w.mode = mode;
+            assert_eq!(w.cpu_pool(VCPU), (0, 1));
+            let others = if mode == Collect::Wait {
+                (0, 2)
+            } else {
+                (1, 2)
+            };
+            assert_eq!((w.cpu_pool(WORK), w.cpu_pool(IOTHREAD)), (others, others));
+        }
+        w.guest_waiting = false;
+        assert_eq!(w.cpu_pool(WORK), (1, 2), "a running guest keeps its CPU");
+        // idle-wake: only for a guest in an enabled wait, and nothing (no
+        // draw) while it is none.
+        let mut lat = Latencies::default();
+        w.mode = Collect::Wait;
+        w.guest_waiting = true;
+        assert_eq!(w.idle_host(), 0);
+        lat.idle_wake = Range::us(7, 7);
+        w.lat = lat;
+        assert_eq!(w.idle_host(), 7 * US);
+        w.mode = Collect::Irq;
+        assert_eq!(w.idle_host(), 0);
+        let mut one = World::new(Variant::Fixed, Latencies::default(), 1, 1, Sched::Timed);
+        one.vcpu_spins = true;
+        assert_eq!(one.cpu_pool(WORK), (0, 1), "one CPU is shared");
     }
 }

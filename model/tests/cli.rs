@@ -99,6 +99,52 @@ fn usage_errors_exit_2_naming_the_argument() {
     let (rc, _, err) = model(&["--latency", "workqueue=9"]);
     assert_eq!(rc, 2);
     assert!(err.contains("workqueue=9"), "{err}");
+    for bad in [
+        "wake=1:2,5:6@101",
+        "wake=1:2,6:5@10",
+        "wake=1:2,5:6",
+        "guest=1:2@5",
+    ] {
+        let (rc, _, err) = model(&["--latency", bad]);
+        assert_eq!(rc, 2, "{bad}");
+        assert!(err.contains(bad), "{err}");
+    }
+    let (rc, _, err) = model(&["--profile", "kvm-ish"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("kvm-ish"), "{err}");
+}
+
+/// The options of docs/model.md's "The model held to the real stack": the
+/// box's host, the guest's mode, the nested profile, slow modes.
+#[test]
+fn the_real_stacks_cell_runs() {
+    let (rc, out, err) = model(&[
+        "--variant",
+        "linux-6.1.192",
+        "--scenario",
+        "csch-race",
+        "--seeds",
+        "5",
+        "--iterations",
+        "100",
+        "--delay",
+        "auto",
+        "--accel",
+        "tcg",
+        "--profile",
+        "nested",
+        "--latency",
+        "wake=50:500,2000:5000@5",
+        "--latency",
+        "guest=50:500",
+        "--append",
+        "host=vfio-ccw mode=tsch",
+    ]);
+    assert!(rc == 0 || rc == 1, "{out}{err}");
+    assert!(out.contains("linux-6.1.192 csch-race runs=5"), "{out}");
+    let (rc, _, err) = model(&["--variant", "linux-6.1.192+mutex-2026"]);
+    assert_eq!(rc, 2);
+    assert!(err.contains("already holds io_mutex"), "{err}");
 }
 
 #[test]

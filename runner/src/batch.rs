@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 /// How often a batch boot's progress is looked at.
 const WATCH: Duration = Duration::from_millis(100);
 
+use crate::exit::Exit;
 use crate::{record_from, stop, Job, Record, Setup, ONCE_PER_SEED};
 
 /// Jobs one boot runs: the same scenario, mode, delay and iterations, seeds
@@ -143,11 +144,7 @@ impl<'a> Reader<'a> {
             && parsed.get("scenario") == Some(job.scenario.as_str())
             && parsed.get_u64("seed") == Some(job.seed);
         let r = if matches {
-            let exit = match parsed.outcome {
-                gate::verdict::Outcome::Pass => 0,
-                gate::verdict::Outcome::Fail => 1,
-                gate::verdict::Outcome::Error => 2,
-            };
+            let exit = Exit::of_run(parsed.outcome).run_code();
             record_from(
                 self.setup,
                 job,
@@ -159,7 +156,8 @@ impl<'a> Reader<'a> {
             )
         } else {
             let why = format!("ccwgate: ERROR: batch run line out of order: {line}");
-            record_from(self.setup, job, None, 2, &lines, &why, wall_ms)
+            let exit = Exit::Error.run_code();
+            record_from(self.setup, job, None, exit, &lines, &why, wall_ms)
         };
         self.since.clear();
         self.records.push(r.clone());
@@ -179,7 +177,8 @@ impl<'a> Reader<'a> {
             .iter()
             .rev()
             .find_map(|l| gate::verdict::parse(l).map(|p| p.get_u64("runs")));
-        let clean_end = matches!(exit, 0..=2) && verdict == Some(Some(done as u64)) && done > 0;
+        let clean_end =
+            Exit::is_run_outcome(exit) && verdict == Some(Some(done as u64)) && done > 0;
         if !clean_end {
             if let Some(job) = rest.next() {
                 if stopped {
@@ -188,7 +187,11 @@ impl<'a> Reader<'a> {
                     // The boot ended inside this run: an ERROR with what it left.
                     let lines: Vec<&str> = self.since.iter().map(String::as_str).collect();
                     let wall_ms = now.duration_since(self.last).as_millis() as u64;
-                    let exit = if matches!(exit, 0 | 1) { 2 } else { exit };
+                    let exit = if Exit::is_judged_run(exit) {
+                        Exit::Error.run_code()
+                    } else {
+                        exit
+                    };
                     let verdict_free: Vec<&str> = lines
                         .iter()
                         .copied()

@@ -50,6 +50,19 @@ impl Plan {
             Plan::Soak { .. } => "soak",
         }
     }
+
+    /// What every run of the plan gets: its iterations and the further
+    /// run-qemu.sh options.
+    pub fn run_options(&self) -> (u32, &[String]) {
+        match self {
+            Plan::Campaign {
+                iterations, extra, ..
+            }
+            | Plan::Soak {
+                iterations, extra, ..
+            } => (*iterations, extra),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]

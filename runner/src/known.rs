@@ -371,7 +371,7 @@ mod tests {
             iterations_done: 100,
             elapsed_us: 1,
             wall_ms: 1,
-            exit: if v.outcome.name() == "FAIL" { 1 } else { 0 },
+            exit: crate::exit::Exit::of_run(v.outcome).run_code(),
             evidence: vec![verdict_line.into()],
             qemu_version: String::new(),
             kernel_version: String::new(),

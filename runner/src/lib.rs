@@ -27,7 +27,10 @@ use gate::oracle::{Class, Deviation};
 use serde::{Deserialize, Serialize};
 
 pub mod batch;
+pub mod exit;
 pub mod journal;
+pub mod pool;
+pub mod reporter;
 pub mod stop;
 
 /// The scenarios that drive a device, in gate's order: gate's
@@ -140,7 +143,8 @@ pub struct Record {
     /// Guest time from boot to verdict.
     pub elapsed_us: u64,
     pub wall_ms: u64,
-    /// run-qemu.sh's exit status.
+    /// run-qemu.sh's exit status: 0 PASS, 1 FAIL, 2 ERROR
+    /// ([`exit::Exit::of_run`]); any other (-1 for a signal) is an ERROR too.
     pub exit: i32,
     /// The verdict line, and for a FAIL the `FAIL:` lines and the trace.
     pub evidence: Vec<String>,
@@ -406,7 +410,7 @@ pub fn record_from(
         .unwrap_or_else(|| "ERROR".into());
     // run-qemu.sh has the last word: no verdict, a timeout, a failed
     // injection or QEMU failure are ERRORs whatever the guest printed.
-    if exit != 0 && exit != 1 {
+    if !exit::Exit::is_judged_run(exit) {
         verdict = "ERROR".into();
     }
     let mut evidence: Vec<String> = Vec::new();

@@ -1,6 +1,6 @@
-//! The README is a guide: at most 400 lines, with every page of `docs/`
-//! reachable from it, and every relative link in README and `docs/`
-//! pointing at a file that exists.
+//! The README is a guide: at most 400 lines, none wider than 300
+//! characters, with every page of `docs/` reachable from it, and every
+//! relative link in README and `docs/` pointing at a file that exists.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,37 @@ fn the_readme_is_at_most_400_lines() {
     let readme = read(&workspace().join("README.md"));
     let lines = readme.lines().count();
     assert!(lines <= 400, "README.md has {lines} lines");
+}
+
+/// The widest line README may have: a table row wider than a screen or
+/// two says its long cells belong in `docs/` (as `docs/options.md` and
+/// `docs/detects.md` hold the options' and the classes' and deviations').
+const README_WIDTH: usize = 300;
+
+/// The README's lines wider than [`README_WIDTH`] characters: number and
+/// width.
+fn too_wide(readme: &str) -> Vec<(usize, usize)> {
+    readme
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.chars().count()))
+        .filter(|&(_, w)| w > README_WIDTH)
+        .collect()
+}
+
+#[test]
+fn no_readme_line_is_over_300_characters() {
+    let readme = read(&workspace().join("README.md"));
+    assert_eq!(
+        too_wide(&readme),
+        vec![],
+        "README.md lines (number, characters) over {README_WIDTH}: move the long \
+         cells into docs/ and link them"
+    );
+    // The check sees a row as wide as the one README had before.
+    let row = format!("| `x` | {} |\n", "a".repeat(1_190));
+    assert_eq!(too_wide(&format!("ok\n{row}")), vec![(2, 1_200)]);
+    assert!(too_wide(&"b".repeat(README_WIDTH)).is_empty());
 }
 
 #[test]

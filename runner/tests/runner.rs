@@ -85,26 +85,72 @@ fn a_campaign_passes_and_reports_in_json_junit_and_tap() {
     assert!(r.qemu_version.starts_with("QEMU emulator version"), "{r:?}");
     assert!(r.kernel_version.starts_with("ccwgate "), "{r:?}");
     assert_eq!(junit_counts(&junit), (750, 0, vec![]));
-    // TAP through Perl's harness.
+    // TAP through Perl's harness, summary line and all.
     let (_, tap, _) = ccwgate(&["merge", json.to_str().unwrap(), "--tap"]);
-    let tap_file = tmp("c.tap");
-    std::fs::write(
-        &tap_file,
-        tap.lines()
-            .filter(|l| !l.starts_with("campaign:"))
-            .collect::<Vec<_>>()
-            .join("\n")
-            + "\n",
-    )
-    .unwrap();
+    let (ok, prove_out) = prove_strict(&tap, "c.tap");
+    assert!(ok, "{prove_out}");
+    assert!(prove_out.contains("Tests=750"), "{prove_out}");
+}
+
+/// Perl's harness over `tap` (saved as `name`) with `pragma +strict`, under
+/// which a line that is no TAP is a parse error: whether it passed, and
+/// what it said.
+fn prove_strict(tap: &str, name: &str) -> (bool, String) {
+    let strict = tap.replacen("TAP version 13\n", "TAP version 13\npragma +strict\n", 1);
+    assert_ne!(strict, tap, "no version line first: {tap}");
+    let tap_file = tmp(name);
+    std::fs::write(&tap_file, strict).unwrap();
     let prove = Command::new("prove")
         .args(["-e", "cat"])
         .arg(&tap_file)
         .output()
         .expect("prove runs (Debian package perl)");
-    let prove_out = String::from_utf8_lossy(&prove.stdout);
-    assert!(prove.status.success(), "{prove_out}");
-    assert!(prove_out.contains("Tests=750"), "{prove_out}");
+    let out = String::from_utf8_lossy(&prove.stdout).into_owned();
+    (prove.status.success() && !out.contains("Parse errors"), out)
+}
+
+#[test]
+fn campaign_soak_and_merge_print_strict_tap_with_the_summary_as_a_diagnostic() {
+    let json = tmp("tap.json");
+    let (rc, campaign, _) = ccwgate(&[
+        "campaign",
+        "--seeds",
+        "1",
+        "--iterations",
+        "20",
+        "--modes",
+        "irq",
+        "--tap",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(rc, 0, "{campaign}");
+    let (rc, soak, _) = ccwgate(&[
+        "soak",
+        "--runs",
+        "2",
+        "--scenario",
+        "ssch",
+        "--iterations",
+        "20",
+        "--tap",
+    ]);
+    assert_eq!(rc, 0, "{soak}");
+    let (rc, merge, _) = ccwgate(&["merge", json.to_str().unwrap(), "--tap"]);
+    assert_eq!(rc, 0, "{merge}");
+    for (name, tap, summary) in [
+        ("campaign", &campaign, "# campaign: runs=7 pass=7 "),
+        ("soak", &soak, "# 2 passed, 0 failed, 0 errors"),
+        ("merge", &merge, "# campaign: runs=7 pass=7 "),
+    ] {
+        assert!(tap.lines().last().unwrap().starts_with(summary), "{tap}");
+        let (ok, out) = prove_strict(tap, &format!("{name}.tap"));
+        assert!(ok, "{name}: {out}\n{tap}");
+    }
+    // The check fails on a bare summary line, as soak printed it before.
+    let bare = soak.replace("# 2 passed", "2 passed");
+    let (ok, out) = prove_strict(&bare, "bare.tap");
+    assert!(!ok && out.contains("Unknown TAP token"), "{out}");
 }
 
 #[test]
