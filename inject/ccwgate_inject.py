@@ -183,6 +183,7 @@ class State:
     clear_irb = None      # bytes of the last clear's IRB
     last_start = None     # (intparm, IRB bytes) of the last completed start
     program = None        # (cmd, data address) of the last START
+    program_end = 0       # the CCW address just past the last START's program
     fabricated = False    # an interruption we made up is being handled
     owed_clear = None     # relay-race: the clear's IRB, held back
     halted = False        # halt-ccw-address, halt-without-start: HSCH's cc 1 made 0
@@ -260,11 +261,11 @@ def on_tsch_return():
     if CLASS == "relay-race" and fc == FC_CLEAR and due() and State.owed_clear is None \
             and State.last_start is not None:
         # The start status a relay copied over the guest's clear function:
-        # the raced start's own ending, so its CCW address is where the
-        # clear found that start (the clear's), not the last start's.
+        # the cleared start's own (a completion's words, its CCW address
+        # just past the cleared start's program).
         State.owed_clear = rd(irb, 96)
         wr(irb, State.last_start[1])
-        wr32(irb + 4, w1)
+        wr32(irb + 4, State.program_end)
         w0s = struct.unpack(">I", State.last_start[1][:4])[0]
         fire("start status relayed in place of the clear's (deviation)",
              "scsw=%#010x" % w0s, last=False)
@@ -368,6 +369,14 @@ def on_ssch_entry():
     orb = reg("r3")
     cpa = rd32(orb + 8)
     State.program = (rd(cpa, 1)[0], rd32(cpa + 4))
+    # Format-1 CCWs, chained while the command-chaining flag (0x40) is on.
+    end = cpa
+    for _ in range(64):
+        flags = rd(end + 1, 1)[0]
+        end += 8
+        if not flags & 0x40:
+            break
+    State.program_end = end
     if CLASS == "lost-interrupt" and due():
         # Accept the start (cc 0) without ever running it.
         setreg("r2", 0)
@@ -472,7 +481,7 @@ Hook(address_of("ccwgate_io_stub"), on_io_entry)
 Hook(address_of("ccwgate::css::insn::tsch"), on_tsch_entry)
 for a in returns_of("ccwgate::css::insn::tsch"):
     Hook(a, on_tsch_return)
-if CLASS in ("lost-interrupt", "data-corruption", "nop-residual"):
+if CLASS in ("lost-interrupt", "data-corruption", "nop-residual", "relay-race"):
     Hook(address_of("ccwgate::css::insn::ssch"), on_ssch_entry)
 if CLASS == "cc-anomaly":
     for a in returns_of("ccwgate::css::insn::ssch"):
