@@ -95,8 +95,9 @@ The real stack in a box (no s390x hardware; nested/README.md):
                       run builds the middle host's kernel (about 4 min) and
                       initramfs; later runs reuse them (cache: $CCWGATE_CACHE,
                       default ~/.cache/ccwgate; nested/box.sh clean empties it).
-                      Default --timeout 300. HOST: lines say what the middle
-                      host did; an ERROR names the layer that failed
+                      Default --timeout 300, and io_timeout_ms=10000 for the
+                      guest. HOST: lines say what the middle host did; an
+                      ERROR names the layer that failed
   --host-kernel IMAGE boot this middle-host bzImage (built with nested/host.config)
   --host-kernel-tree DIR
                       build the middle host's kernel from this Linux tree
