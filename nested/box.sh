@@ -211,6 +211,7 @@ copy_with_libs() {
 
 rootfs_build() {
     local out=$1 debs=$2 qemu_bin=$3 stage
+    [ -f "$out" ] && return 0    # a parallel run built it while this one waited
     stage=$(mktemp -d "$cache/stage.XXXXXX")
     mkdir -p "$stage/sysroot" "$stage/root"
     local d
@@ -238,6 +239,17 @@ rootfs_build() {
     rm -rf "$stage"
 }
 
+# Downloads the packages $2 (one per line) into $1, once.
+fetch_debs() {
+    local debs=$1 list=$2
+    [ -f "$debs/.complete" ] && return 0
+    say "fetching $(echo "$list" | wc -l) s390x packages into $debs"
+    mkdir -p "$debs"
+    # shellcheck disable=SC2086
+    ( cd "$debs" && apt-get download -q $list >/dev/null 2>"$debs.log" ) || return 1
+    touch "$debs/.complete"
+}
+
 cmd_rootfs() {
     local qemu_bin=""
     while [ $# -gt 0 ]; do
@@ -260,7 +272,8 @@ cmd_rootfs() {
         /var/lib/dpkg/arch /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null)")"
     if [ -s "$state" ]; then
         versions=$(cat "$state")
-        list=$(cut -d' ' -f1 "$state")
+        # apt-cache policy names each package with a colon after it.
+        list=$(cut -d' ' -f1 "$state" | sed 's/:$//')
     else
         list=$(pkg_list)
         [ -n "$list" ] || die "build: apt knows no $pkg_roots (fix: sudo apt-get update)"
@@ -273,14 +286,9 @@ cmd_rootfs() {
     out="$cache/rootfs-$k.cpio.gz"
     if [ ! -f "$out" ]; then
         debs="$cache/debs-$(key "$versions")"
-        if [ ! -f "$debs/.complete" ]; then
-            say "fetching $(echo "$list" | wc -l) s390x packages into $debs"
-            mkdir -p "$debs"
-            # shellcheck disable=SC2086
-            ( cd "$debs" && apt-get download -q $list >/dev/null 2>"$debs.log" ) \
-                || die "build: apt-get download of the s390x packages failed, see $debs.log (fix: sudo apt-get update)"
-            touch "$debs/.complete"
-        fi
+        # Under a lock: parallel runs (the e2e tests) share the directory.
+        locked "$debs.lock" fetch_debs "$debs" "$list" \
+            || die "build: apt-get download of the s390x packages failed, see $debs.log (fix: sudo apt-get update)"
         say "packing the middle host's initramfs $out"
         locked "$out.lock" rootfs_build "$out" "$debs" "$qemu_bin" \
             || die "build: packing the middle host's initramfs failed"
